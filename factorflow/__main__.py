@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from factorflow.cli.main import app
+
+app()

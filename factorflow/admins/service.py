@@ -1,0 +1,63 @@
+"""Local administrator accounts (privacyIDEA's internal admins)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factorflow.admins.errors import AdminExistsError, AdminNotFoundError
+from factorflow.admins.models import Admin
+from factorflow.crypto import Hasher
+from factorflow.errors import ParameterError
+
+_NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,120}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+class AdminService:
+    def __init__(self, hasher: Hasher) -> None:
+        self._hasher = hasher
+        # Verifying against a dummy hash when the admin does not exist keeps the
+        # response time independent of whether the name is taken.
+        self._dummy_hash = hasher.hash("not-a-password")
+
+    def add(self, session: Session, username: str, password: str, email: str = "") -> Admin:
+        if not _NAME.match(username):
+            raise ParameterError("Invalid admin name: use letters, digits and _.@+- only")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ParameterError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if session.scalar(select(Admin).where(Admin.username == username)):
+            raise AdminExistsError(f"Admin {username!r} already exists")
+        admin = Admin(username=username, password_hash=self._hasher.hash(password), email=email)
+        session.add(admin)
+        session.flush()
+        return admin
+
+    def list(self, session: Session) -> list[Admin]:
+        return list(session.scalars(select(Admin).order_by(Admin.username)))
+
+    def get(self, session: Session, username: str) -> Admin:
+        admin = session.scalar(select(Admin).where(Admin.username == username))
+        if admin is None:
+            raise AdminNotFoundError(f"Admin {username!r} does not exist")
+        return admin
+
+    def exists(self, session: Session, username: str) -> bool:
+        return session.scalar(select(Admin.id).where(Admin.username == username)) is not None
+
+    def delete(self, session: Session, username: str) -> None:
+        session.delete(self.get(session, username))
+
+    def set_password(self, session: Session, username: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ParameterError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters")
+        self.get(session, username).password_hash = self._hasher.hash(password)
+
+    def check_password(self, session: Session, username: str, password: str) -> bool:
+        admin = session.scalar(select(Admin).where(Admin.username == username))
+        if admin is None:
+            self._hasher.verify(self._dummy_hash, password)
+            return False
+        return self._hasher.verify(admin.password_hash, password)

@@ -1,0 +1,1 @@
+"""The HTTP layer: turns requests into Invocations and Replies into envelopes."""

@@ -1,0 +1,1 @@
+"""The audit log: one signed entry per request and per event action."""

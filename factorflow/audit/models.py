@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from factorflow.db.base import Base, UtcDateTime, utcnow
+
+#: privacyIDEA's column lengths; values are truncated to them before insert.
+COLUMN_LENGTHS = {
+    "action": 200,
+    "authentication": 12,
+    "serial": 200,
+    "token_type": 12,
+    "user": 100,
+    "realm": 255,
+    "resolver": 255,
+    "administrator": 100,
+    "action_detail": 500,
+    "info": 500,
+    "privacyidea_server": 255,
+    "client": 50,
+    "user_agent": 50,
+    "user_agent_version": 20,
+    "policies": 255,
+    "request_id": 32,
+}
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    date: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    startdate: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    action: Mapped[str] = mapped_column(String(200), default="")
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    authentication: Mapped[str] = mapped_column(String(12), default="")
+    serial: Mapped[str] = mapped_column(String(200), default="", index=True)
+    token_type: Mapped[str] = mapped_column(String(12), default="")
+    user: Mapped[str] = mapped_column(String(100), default="", index=True)
+    realm: Mapped[str] = mapped_column(String(255), default="")
+    resolver: Mapped[str] = mapped_column(String(255), default="")
+    administrator: Mapped[str] = mapped_column(String(100), default="")
+    action_detail: Mapped[str] = mapped_column(String(500), default="")
+    info: Mapped[str] = mapped_column(String(500), default="")
+    privacyidea_server: Mapped[str] = mapped_column(String(255), default="")
+    client: Mapped[str] = mapped_column(String(50), default="")
+    user_agent: Mapped[str] = mapped_column(String(50), default="")
+    user_agent_version: Mapped[str] = mapped_column(String(20), default="")
+    policies: Mapped[str] = mapped_column(String(255), default="")
+    #: Links the entries of event actions to the entry of the request that caused them.
+    request_id: Mapped[str] = mapped_column(String(32), default="", index=True)
+    #: Dry-run / condition trace of an event action (JSON), empty for requests.
+    trace: Mapped[str] = mapped_column(Text, default="")
+    #: HMAC-SHA256 over the canonical entry, hex; ``factorflow audit verify`` checks it.
+    signature: Mapped[str] = mapped_column(String(128), default="")

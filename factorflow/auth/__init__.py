@@ -1,0 +1,1 @@
+"""Login (POST /auth) and the JWTs that carry the principal."""

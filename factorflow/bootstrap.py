@@ -1,0 +1,93 @@
+"""The composition root: settings, engine, registries and services, built once and
+handed to the API, the CLI and the worker. No module-level mutable state elsewhere."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from factorflow.admins.service import AdminService
+from factorflow.audit.service import AuditService
+from factorflow.auth.service import AuthService
+from factorflow.crypto import Hasher, SecretBox, ensure_key_file
+from factorflow.db.base import make_engine, make_session_factory
+from factorflow.db.schema import upgrade
+from factorflow.registry import Registry
+from factorflow.settings import Settings
+from factorflow.tokens.base import TokenType
+from factorflow.tokens.service import TokenService
+from factorflow.users.base import UserStore
+from factorflow.users.service import UserService
+from factorflow.validate.service import ValidateService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    hasher: Hasher
+    audit: AuditService
+    auth: AuthService
+    admins: AdminService
+    user_stores: Registry[UserStore]
+    token_types: Registry[TokenType]
+    users: UserService
+    tokens: TokenService
+    validate: ValidateService
+
+    def close(self) -> None:
+        self.users.close()
+        self.engine.dispose()
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory and its key files with owner-only permissions."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.data_dir, 0o700)
+    ensure_key_file(settings.effective_encryption_key_file)
+    ensure_key_file(settings.effective_jwt_secret_file, size=64)
+    ensure_key_file(settings.effective_audit_key_file)
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    prepare_data_dir(settings)
+    engine = make_engine(settings.effective_database_url)
+    if migrate:
+        upgrade(engine)
+    sessions = make_session_factory(engine)
+    box = SecretBox(ensure_key_file(settings.effective_encryption_key_file))
+    hasher = Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    user_stores = Registry.from_entry_points("factorflow.user_stores", UserStore)  # type: ignore[type-abstract]
+    token_types = Registry.from_entry_points("factorflow.token_types", TokenType)
+    users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
+    tokens = TokenService(box=box, hasher=hasher, types=token_types, users=users, settings=settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        box=box,
+        hasher=hasher,
+        audit=AuditService(sessions, ensure_key_file(settings.effective_audit_key_file)),
+        auth=AuthService(
+            ensure_key_file(settings.effective_jwt_secret_file, size=64),
+            settings.jwt_validity_seconds,
+        ),
+        admins=AdminService(hasher),
+        user_stores=user_stores,
+        token_types=token_types,
+        users=users,
+        tokens=tokens,
+        validate=ValidateService(tokens=tokens, users=users, hasher=hasher),
+    )
+
+
+def data_dir_exists(path: Path) -> bool:
+    return (path / "encryption.key").exists()

@@ -1,0 +1,1 @@
+"""The ``factorflow`` command line."""

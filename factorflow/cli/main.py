@@ -1,0 +1,222 @@
+"""``factorflow`` — set up, run and administer a Factorflow server.
+
+Every command is non-interactive when given its options, so scripts can drive it.
+``FACTORFLOW_DATA_DIR`` (or ``--data-dir``) selects the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorflow.bootstrap import Services, build_services, prepare_data_dir
+from factorflow.db.base import make_engine, transaction
+from factorflow.db.schema import upgrade
+from factorflow.errors import FactorflowError
+from factorflow.settings import Settings
+
+app = typer.Typer(help="Factorflow MFA server.", no_args_is_help=True, add_completion=False)
+admin_app = typer.Typer(help="Manage local administrators.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (default: $FACTORFLOW_DATA_DIR or ./factorflow-data)."
+    ),
+]
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    if data_dir is not None:
+        os.environ["FACTORFLOW_DATA_DIR"] = str(data_dir.resolve())
+    return Settings()
+
+
+def open_services(data_dir: Path | None) -> Services:
+    try:
+        return build_services(load_settings(data_dir))
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+
+
+def ensure_first_admin(services: Services, name: str, password: str | None) -> str | None:
+    """Create the first admin if there is none; return the password it was given."""
+    with transaction(services.sessions) as session:
+        if services.admins.list(session):
+            return None
+        chosen = password or secrets.token_urlsafe(15)
+        services.admins.add(session, name, chosen)
+        return chosen
+
+
+@app.command()
+def init(
+    data_dir: DataDir = None,
+    admin: Annotated[str, typer.Option(help="Name of the first admin.")] = "admin",
+    password: Annotated[
+        str | None, typer.Option(help="Its password (generated if omitted).")
+    ] = None,
+) -> None:
+    """Create the data directory, keys and database schema, and the first admin."""
+    services = open_services(data_dir)
+    created = ensure_first_admin(services, admin, password)
+    console.print(f"Data directory: {services.settings.data_dir}")
+    if created is not None:
+        console.print(f"Created admin [bold]{admin}[/bold] with password: [bold]{created}[/bold]")
+    else:
+        console.print("An admin exists already; none was created.")
+    services.close()
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API worker processes.")] = 1,
+) -> None:
+    """Run the API server (initialising the data directory on first start)."""
+    import uvicorn
+
+    services = open_services(data_dir)
+    created = ensure_first_admin(services, "admin", None)
+    if created is not None:
+        console.print(
+            f"First start: created admin [bold]admin[/bold] with password: [bold]{created}[/bold]"
+        )
+    services.close()
+    console.print(
+        f"Factorflow listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
+    uvicorn.run(
+        "factorflow.api.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@admin_app.command("add")
+def admin_add(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    email: Annotated[str, typer.Option()] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Add a local administrator."""
+    services = open_services(data_dir)
+    try:
+        with transaction(services.sessions) as session:
+            services.admins.add(session, name, password, email)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    console.print(f"Admin {name} added.")
+
+
+@admin_app.command("list")
+def admin_list(data_dir: DataDir = None) -> None:
+    """List local administrators."""
+    services = open_services(data_dir)
+    table = Table("name", "email", "created")
+    with transaction(services.sessions) as session:
+        for admin in services.admins.list(session):
+            table.add_row(
+                admin.username, admin.email, admin.created_at.isoformat(timespec="seconds")
+            )
+    services.close()
+    console.print(table)
+
+
+@admin_app.command("delete")
+def admin_delete(name: str, data_dir: DataDir = None) -> None:
+    """Delete a local administrator."""
+    services = open_services(data_dir)
+    try:
+        with transaction(services.sessions) as session:
+            services.admins.delete(session, name)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    console.print(f"Admin {name} deleted.")
+
+
+@admin_app.command("password")
+def admin_password(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDir = None,
+) -> None:
+    """Set a local administrator's password."""
+    services = open_services(data_dir)
+    try:
+        with transaction(services.sessions) as session:
+            services.admins.set_password(session, name, password)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    console.print(f"Password of {name} changed.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply pending schema migrations."""
+    settings = load_settings(data_dir)
+    prepare_data_dir(settings)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    engine.dispose()
+    console.print("Database schema is up to date.")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir = None) -> None:
+    """Check every audit entry's signature and report deleted entries."""
+    from rich.progress import Progress
+
+    services = open_services(data_dir)
+    with (
+        transaction(services.sessions) as session,
+        Progress(console=err, transient=True) as progress,
+    ):
+        progress.add_task("verifying audit log", total=None)
+        report = services.audit.verify(session)
+    services.close()
+    console.print(f"{report.checked} entries checked.")
+    if report.bad_signatures:
+        console.print(
+            f"[red]{len(report.bad_signatures)} entries fail their signature:[/red] "
+            + ", ".join(map(str, report.bad_signatures[:50]))
+        )
+    if report.missing_ids:
+        console.print(
+            f"[red]{len(report.missing_ids)} entries are missing:[/red] "
+            + ", ".join(map(str, report.missing_ids[:50]))
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]Audit log intact.[/green]")

@@ -1,0 +1,11 @@
+"""Imports every feature's tables so that the metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+from factorflow.admins import models as admins
+from factorflow.audit import models as audit
+from factorflow.db import models as config
+from factorflow.tokens import models as tokens
+from factorflow.users import models as users
+
+__all__ = ["admins", "audit", "config", "tokens", "users"]

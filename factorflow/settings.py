@@ -1,0 +1,114 @@
+"""Typed settings: ``FACTORFLOW_*`` environment variables override a config file.
+
+The config file is TOML at ``<data_dir>/factorflow.toml`` (or ``FACTORFLOW_CONFIG``).
+Each privacyIDEA ``pi.cfg`` setting that Factorflow honours has a ``FACTORFLOW_``
+equivalent; ``docs/configuration.md`` lists them side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("FACTORFLOW_DATA_DIR", "./factorflow-data")).resolve()
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML config file; environment variables take precedence."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        explicit = os.environ.get("FACTORFLOW_CONFIG")
+        path = Path(explicit) if explicit else default_data_dir() / "factorflow.toml"
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as handle:
+                self._data = tomllib.load(handle)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACTORFLOW_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: SQLAlchemy URL; empty means SQLite in the data directory (pi.cfg SQLALCHEMY_DATABASE_URI).
+    database_url: str = ""
+    #: pi.cfg PI_ENCFILE: the AES-256-GCM key for secrets at rest.
+    encryption_key_file: Path | None = None
+    #: pi.cfg SECRET_KEY: the HS256 key for JWTs.
+    jwt_secret_file: Path | None = None
+    #: pi.cfg PI_AUDIT_KEY_PRIVATE: the key that signs audit entries.
+    audit_key_file: Path | None = None
+    jwt_validity_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    #: argon2id cost for PINs and admin passwords (pi.cfg PI_HASH_ALGO_PARAMS).
+    argon2_time_cost: int = Field(default=2, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=19456, ge=1024, le=1024 * 1024)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    #: pi.cfg PI_AUDIT_SERVERNAME: the node name written into audit entries.
+    node_name: str = Field(default_factory=lambda: os.uname().nodename)
+    #: pi.cfg PI_BASE_URL.
+    base_url: str = ""
+    #: pi.cfg PI_SCRIPT_HANDLER_DIRECTORY.
+    script_directory: Path | None = None
+    #: pi.cfg PI_NOTIFICATION_HANDLER_SPOOLDIRECTORY.
+    notification_spool_directory: Path | None = None
+    #: Largest accepted request body in bytes.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: privacyIDEA's system setting splitAtSign.
+    split_at_sign: bool = True
+    #: privacyIDEA URL-decodes query and form values once more after parsing, except
+    #: for clients that already send them raw (matched by User-Agent prefix).
+    url_decode_exempt_user_agents: list[str] = Field(default_factory=lambda: ["privacyidea-cp"])
+    #: Seconds between checks of the configuration version (pi.cfg PI_CHECK_RELOAD_CONFIG).
+    config_reload_seconds: float = Field(default=0.5, ge=0.0, le=60.0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls), file_secret_settings)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'factorflow.sqlite'}"
+
+    @property
+    def effective_encryption_key_file(self) -> Path:
+        return self.encryption_key_file or self.data_dir / "encryption.key"
+
+    @property
+    def effective_jwt_secret_file(self) -> Path:
+        return self.jwt_secret_file or self.data_dir / "jwt.secret"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
+    def effective_script_directory(self) -> Path:
+        return self.script_directory or self.data_dir / "scripts"
+
+    @property
+    def effective_spool_directory(self) -> Path:
+        return self.notification_spool_directory or self.data_dir / "spool"

@@ -1,0 +1,1 @@
+"""Tokens: the token-type plug-ins, their storage and the management use cases."""

@@ -1,0 +1,1 @@
+"""User stores (resolvers), realms and users."""

@@ -1,0 +1,1 @@
+"""Authentication of PIN+OTP: /validate/check and friends."""

@@ -1,0 +1,206 @@
+"""The shared test harness.
+
+One pytest run tests one database, chosen by ``FACTORFLOW_TEST_DATABASE``
+(``sqlite`` — the default —, ``postgresql`` or ``mariadb``); ``.ci/run`` runs the suite
+once per database. Each run gets its own freshly migrated database; every test
+starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from passlib.hash import sha512_crypt
+from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
+
+import factorflow.models  # noqa: F401
+from factorflow.api.app import create_app
+from factorflow.bootstrap import Services, build_services
+from factorflow.db.base import Base, make_engine
+from factorflow.db.schema import upgrade
+from factorflow.settings import Settings
+
+BACKEND = os.environ.get("FACTORFLOW_TEST_DATABASE", "sqlite")
+PG_ADMIN_URL = os.environ.get(
+    "FACTORFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MARIADB_ADMIN_URL = os.environ.get(
+    "FACTORFLOW_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/"
+)
+
+ADMIN_NAME = "admin"
+ADMIN_PASSWORD = "admin-password-1"
+USER_PASSWORDS = {"alice": "alice-pass-1", "bob": "bob-pass-1", "carol": "carol-pass-1"}
+
+
+def server_url(admin_url: str, name: str) -> str:
+    base = admin_url.rsplit("/", 1)[0]
+    suffix = "?charset=utf8mb4" if admin_url.startswith("mysql") else ""
+    return f"{base}/{name}{suffix}"
+
+
+def create_database(admin_url: str, name: str) -> str:
+    engine = make_engine(admin_url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if admin_url.startswith("mysql"):
+            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+        else:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return server_url(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = make_engine(admin_url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if admin_url.startswith("postgresql"):
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    name = f"ff_test_{uuid.uuid4().hex[:10]}"
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'factorflow.sqlite'}"
+        admin_url = ""
+    elif BACKEND == "postgresql":
+        admin_url = PG_ADMIN_URL
+        url = create_database(admin_url, name)
+    elif BACKEND == "mariadb":
+        admin_url = MARIADB_ADMIN_URL
+        url = create_database(admin_url, name)
+    else:
+        raise pytest.UsageError(f"unknown FACTORFLOW_TEST_DATABASE {BACKEND!r}")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    if admin_url:
+        drop_database(admin_url, name)
+
+
+def empty_tables(engine: Engine) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        elif engine.dialect.name == "mysql":
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in tables:
+                conn.execute(text(f"TRUNCATE TABLE `{table.name}`"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+def test_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "node_name": "testnode",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return test_settings(tmp_path / "data", database_url)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings, migrate=False)
+    empty_tables(built.engine)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    """privacyIDEA's clients send the raw JWT as the Authorization header value."""
+    return {"Authorization": token}
+
+
+@pytest.fixture
+def admin_headers(services: Services, client: TestClient) -> dict[str, str]:
+    with services.sessions.begin() as session:
+        services.admins.add(session, ADMIN_NAME, ADMIN_PASSWORD)
+    response = client.post("/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["result"]["value"]["token"])
+
+
+def passwd_line(login: str, uid: int, password: str, gecos: str) -> str:
+    return f"{login}:{sha512_crypt.hash(password, rounds=5000)}:{uid}:{uid}:{gecos}:/home/{login}:/bin/sh"
+
+
+@pytest.fixture
+def passwd_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users.passwd"
+    path.write_text(
+        "\n".join(
+            [
+                passwd_line(
+                    "alice",
+                    1000,
+                    USER_PASSWORDS["alice"],
+                    "Alice Smith,,+4930111,+4917111,alice@example.com",
+                ),
+                passwd_line(
+                    "bob",
+                    1001,
+                    USER_PASSWORDS["bob"],
+                    "Bob Jones,,+4930222,+4917222,bob@example.com",
+                ),
+                passwd_line(
+                    "carol", 1002, USER_PASSWORDS["carol"], "Carol White,,,,carol@example.com"
+                ),
+            ]
+        )
+        + "\n"
+    )
+    return path
+
+
+@pytest.fixture
+def flatfile_realm(client: TestClient, admin_headers: dict[str, str], passwd_file: Path) -> str:
+    """A flat-file resolver ``resolver1`` in realm ``realm1`` (the default realm)."""
+    r = client.post(
+        "/resolver/resolver1",
+        data={"type": "passwdresolver", "fileName": str(passwd_file)},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    r = client.post("/realm/realm1", data={"resolvers": "resolver1"}, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    return "realm1"
+
+
+def user_headers(client: TestClient, login: str, realm: str = "realm1") -> dict[str, str]:
+    response = client.post(
+        "/auth", data={"username": login, "realm": realm, "password": USER_PASSWORDS[login]}
+    )
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["result"]["value"]["token"])
