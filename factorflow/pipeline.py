@@ -71,18 +71,27 @@ class Endpoint(Generic[P]):
 
 
 class EventDispatcher(Protocol):
-    """The event framework's hook into the pipeline (see ``factorflow.events``)."""
+    """The event framework's hook into the pipeline (see ``factorflow.events``).
 
-    def run_pre(self, inv: Invocation, audit: AuditRecord) -> None: ...
+    Both hooks run inside the request's unit of work (``session``), so changes and
+    durable jobs that actions create commit or roll back with the request. Each
+    action's own audit entry is appended to ``audit.children``.
+    """
 
-    def run_post(self, inv: Invocation, reply: Reply, audit: AuditRecord) -> Reply: ...
+    def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None: ...
+
+    def run_post(
+        self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
+    ) -> Reply: ...
 
 
 class NoEvents:
-    def run_pre(self, inv: Invocation, audit: AuditRecord) -> None:
+    def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         return None
 
-    def run_post(self, inv: Invocation, reply: Reply, audit: AuditRecord) -> Reply:
+    def run_post(
+        self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
+    ) -> Reply:
         return reply
 
 
@@ -107,34 +116,68 @@ class Pipeline:
     def run(self, inv: Invocation, endpoint: Endpoint[Any]) -> Reply:
         started = time.monotonic()
         audit = AuditRecord.begin(inv, node=self.services.settings.node_name)
-        reply = self._authenticated_run(inv, endpoint, audit)
-        reply = self._post_events(inv, reply, audit)
+        try:
+            inv.actor = self._authenticate(inv, endpoint.access)
+            audit.note_actor(inv.actor)
+            reply = self._in_transaction(lambda session: self._call(session, inv, endpoint, audit))
+        except Exception as exc:
+            audit.children.clear()  # the actions' work was rolled back with the request
+            reply = self._failed(exc, audit)
+            if not audit.post_started:
+                reply = self._post_after_failure(inv, reply, audit)
         audit.finish(reply, duration=time.monotonic() - started)
         self.services.audit.write(audit)
         return reply
 
-    def _authenticated_run(
-        self, inv: Invocation, endpoint: Endpoint[Any], audit: AuditRecord
+    def _in_transaction(self, work: Callable[[Session], Reply]) -> Reply:
+        """Run ``work`` in one transaction, retrying it whole on a write conflict."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                with transaction(self.services.sessions) as session:
+                    return work(session)
+            except OperationalError as exc:
+                if not is_retryable_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _call(
+        self, session: Session, inv: Invocation, endpoint: Endpoint[Any], audit: AuditRecord
     ) -> Reply:
+        audit.children.clear()  # a retried unit of work starts its event trail afresh
+        audit.post_started = False
+        self.events.run_pre(inv, session, audit)
         try:
-            inv.actor = self._authenticate(inv, endpoint.access)
-            audit.note_actor(inv.actor)
-            self.events.run_pre(inv, audit)
-            return Reply(outcome=self._call(inv, endpoint, audit))
-        except FactorflowError as exc:
+            params = endpoint.params.model_validate(inv.params)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        outcome = endpoint.handler(Call(inv, params, session, self.services, audit))
+        # Once post definitions started, an abort from one of them must not make
+        # them run a second time on the failure path.
+        audit.post_started = True
+        return self.events.run_post(inv, Reply(outcome=outcome), session, audit)
+
+    def _failed(self, exc: Exception, audit: AuditRecord) -> Reply:
+        if isinstance(exc, FactorflowError):
             audit.info = audit.info or exc.message
             return Reply(error=error_reply(exc))
-        except Exception:
-            # Never a traceback on the wire; the log keeps it for the operator.
-            log.exception("unexpected error in %s %s", inv.method, inv.rule)
-            audit.info = "internal error"
-            return Reply(error=ErrorReply(code=-500, message="Internal server error", status=500))
+        # Never a traceback on the wire; the log keeps it for the operator.
+        log.exception("unexpected error in %s", audit.action)
+        audit.info = "internal error"
+        return Reply(error=ErrorReply(code=-500, message="Internal server error", status=500))
 
-    def _post_events(self, inv: Invocation, reply: Reply, audit: AuditRecord) -> Reply:
+    def _post_after_failure(self, inv: Invocation, reply: Reply, audit: AuditRecord) -> Reply:
+        """Post definitions also see failed requests (unlike privacyIDEA), in a fresh
+        transaction since the request's own was rolled back."""
         try:
-            return self.events.run_post(inv, reply, audit)
+            return self._in_transaction(
+                lambda session: self.events.run_post(inv, reply, session, audit)
+            )
         except FactorflowError as exc:
             return Reply(error=error_reply(exc))
+        except Exception:
+            log.exception("post definitions failed after an error in %s", audit.action)
+            return reply
 
     def _authenticate(self, inv: Invocation, access: Access) -> Actor:
         if access is Access.PUBLIC:
@@ -152,21 +195,6 @@ class Pipeline:
                 "You do not have the necessary role (admin) to access this resource.", code=4306
             )
         return actor
-
-    def _call(self, inv: Invocation, endpoint: Endpoint[Any], audit: AuditRecord) -> Outcome:
-        try:
-            params = endpoint.params.model_validate(inv.params)
-        except ValidationError as exc:
-            raise validation_error(exc) from None
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                with transaction(self.services.sessions) as session:
-                    return endpoint.handler(Call(inv, params, session, self.services, audit))
-            except OperationalError as exc:
-                if not is_retryable_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                time.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
 
 
 __all__ = ["Access", "Call", "Endpoint", "EventDispatcher", "Pipeline", "PolicyError"]

@@ -32,6 +32,9 @@ class AuditRecord:
     trace: str = ""
     duration: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+    #: Entries of the event actions this request ran, written after it, linked by request_id.
+    children: list[AuditRecord] = field(default_factory=list)
+    post_started: bool = False
 
     @classmethod
     def begin(cls, inv: Invocation, *, node: str) -> AuditRecord:

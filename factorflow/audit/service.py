@@ -78,15 +78,19 @@ class AuditService:
         return hmac.new(self._key, _canonical(entry), hashlib.sha256).hexdigest()
 
     def write(self, record: AuditRecord) -> int:
-        """Persist one entry in its own transaction (the request's work is already
-        committed or rolled back) and sign it once its id is known."""
+        """Persist the request's entry and then its actions' entries in their own
+        transaction (the request's work is already committed or rolled back), each
+        signed once its id is known. Returns the request entry's id."""
         try:
             with transaction(self._sessions) as session:
-                entry = self._entry(record)
-                session.add(entry)
-                session.flush()
-                entry.signature = self.sign(entry)
-                return entry.id
+                first = 0
+                for item in (record, *record.children):
+                    entry = self._entry(item)
+                    session.add(entry)
+                    session.flush()
+                    entry.signature = self.sign(entry)
+                    first = first or entry.id
+                return first
         except Exception:
             # An audit failure must not turn a finished request into a 500; it is
             # logged loudly for the operator instead.
