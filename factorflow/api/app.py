@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -42,18 +44,29 @@ def _error_response(status: int, code: int, message: str) -> Response:
     return Response(render(reply), status_code=status, media_type=JSON)
 
 
-def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
-    app = FastAPI(
+def _routed_app() -> FastAPI:
+    # FastAPIOffline serves the Swagger UI and ReDoc assets itself: /docs works offline.
+    app = FastAPIOffline(
         title="Factorflow",
         version=__version__,
         description="privacyIDEA-compatible MFA server with an event-handling framework.",
     )
-    app.state.services = services
-    app.state.pipeline = pipeline or Pipeline(services)
     for routes in collect_routes():
         for spec in routes.specs:
             for path in spec.paths:
                 _mount(app, spec, path)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document; it depends on the route declarations only."""
+    return _routed_app().openapi()
+
+
+def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
+    app = _routed_app()
+    app.state.services = services
+    app.state.pipeline = pipeline or Pipeline(services)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -100,13 +113,16 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
         nonce = params.get("nonce") if isinstance(params.get("nonce"), str) else None
         return Response(render(reply, nonce=nonce), status_code=reply.status, media_type=JSON)
 
-    extra: dict[str, Any] = operation_extra(spec, path)
-    app.add_api_route(
-        path,
-        endpoint,
-        methods=list(spec.methods),
-        summary=spec.summary,
-        tags=[spec.tag],
-        openapi_extra=extra,
-        name=f"{spec.endpoint.event}:{path}:{','.join(spec.methods)}",
-    )
+    for method in spec.methods:
+        extra: dict[str, Any] = operation_extra(spec, path, method)
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", path).lstrip("_")
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            summary=spec.summary,
+            tags=[spec.tag],
+            openapi_extra=extra,
+            operation_id=f"{method.lower()}_{slug}",
+            name=f"{spec.endpoint.event}:{method}:{path}",
+        )

@@ -43,7 +43,7 @@ def _inline(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def operation_extra(spec: RouteSpec, path: str) -> dict[str, Any]:
+def operation_extra(spec: RouteSpec, path: str, method: str) -> dict[str, Any]:
     model_schema = spec.endpoint.params.model_json_schema(by_alias=True)
     defs = model_schema.pop("$defs", {})
     model_schema = _inline(model_schema, defs)
@@ -68,7 +68,7 @@ def operation_extra(spec: RouteSpec, path: str) -> dict[str, Any]:
             "404": {"description": "Not found"},
         }
     }
-    if any(m in ("GET", "DELETE") for m in spec.methods):
+    if method in ("GET", "DELETE"):
         for name, schema in properties.items():
             parameters.append(
                 {"name": name, "in": "query", "required": name in required, "schema": schema}

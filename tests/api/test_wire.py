@@ -109,3 +109,13 @@ def test_openapi_schema_describes_parameters(client: TestClient) -> None:
     body = auth["requestBody"]["content"]
     assert set(body) >= {"application/json", "application/x-www-form-urlencoded"}
     assert set(body["application/json"]["schema"]["required"]) == {"username", "password"}
+
+
+def test_interactive_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "unpkg" not in page.text.lower()
+    script = next(line for line in page.text.splitlines() if "swagger-ui-bundle.js" in line)
+    src = script.split('src="')[1].split('"')[0]
+    assert client.get(src).status_code == 200
