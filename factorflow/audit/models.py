@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Double, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from factorflow.db.base import Base, UtcDateTime, utcnow
@@ -34,7 +34,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     date: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     startdate: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float] = mapped_column(Double, default=0.0)
     action: Mapped[str] = mapped_column(String(200), default="")
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     authentication: Mapped[str] = mapped_column(String(12), default="")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -35,6 +36,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=False)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        # MariaDB/MySQL DATETIME drops microseconds unless asked for six digits; signed
+        # audit entries and ordering by time need them.
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=False))
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
