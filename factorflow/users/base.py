@@ -78,6 +78,7 @@ class UserStore(ABC):
     def verify_config(self) -> None:
         """Cheap checks when the configuration is written (a file exists, a URL
         parses); raise ParameterError naming the option. No network access."""
+        return None
 
     @property
     def editable(self) -> bool:
@@ -90,6 +91,11 @@ class UserStore(ABC):
     @abstractmethod
     def get(self, uid: str) -> UserRecord | None:
         """The user with this id, or None."""
+
+    def find(self, login: str) -> UserRecord | None:
+        """The user with this login name, or None (one round trip where the backend can)."""
+        uid = self.user_id(login)
+        return None if uid is None else self.get(uid)
 
     @abstractmethod
     def search(self, filters: dict[str, str], limit: int) -> list[UserRecord]:

@@ -1,0 +1,347 @@
+"""UserService: resolvers, realms, user resolution and user administration.
+
+Contracts other features rely on (tokens, validate, auth):
+
+``resolve(session, login, realm="") -> User``
+    Finds a realm user. An empty realm means the default realm; ``user@realm`` is
+    split when the split-at-sign setting is on and ``realm`` names an existing realm
+    (an explicit ``realm`` still wins). The realm's resolvers are asked in ascending
+    priority; the first that knows the login wins. Raises :class:`UserError` (904)
+    "The user can not be found in any resolver in this realm!" when nobody matches,
+    and :class:`StoreUnavailableError` (907) when a store cannot be asked.
+``get_user(session, realm, resolver, uid) -> User``
+    The user with that id in that resolver, reported in ``realm``. Raises
+    :class:`UserNotFoundError` (904) if the resolver or the user no longer exist.
+``check_password(session, user, password) -> bool``
+    Asks the user's store; False for stores without passwords.
+
+All methods take the caller's unit-of-work session and never commit. The service is
+shared by the threads of the API process; its only mutable state is the store cache,
+which is guarded by a lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from factorflow.crypto import Hasher, SecretBox
+from factorflow.registry import Registry
+from factorflow.settings import Settings
+from factorflow.users import attributes as custom
+from factorflow.users import realms
+from factorflow.users.base import STANDARD_ATTRIBUTES, StoreTestResult, UserRecord, UserStore
+from factorflow.users.errors import (
+    ResolverNotFoundError,
+    StoreNotEditableError,
+    StoreUnavailableError,
+    UserNotFoundError,
+)
+from factorflow.users.identity import User
+from factorflow.users.models import Realm, ResolverConfig
+from factorflow.users.resolvers import CENSORED, ResolverCatalog
+
+NOT_FOUND = "The user can not be found in any resolver in this realm!"
+#: Users returned per resolver by a listing (a store may lower it further).
+LIST_LIMIT = 1000
+SEARCHABLE = frozenset({*STANDARD_ATTRIBUTES, "userid"})
+
+
+@dataclass
+class UserListing:
+    users: list[dict[str, Any]] = field(default_factory=list)
+    #: Resolvers that could not be asked, with the reason.
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+class UserService:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        box: SecretBox,
+        stores: Registry[UserStore],
+        settings: Settings,
+        hasher: Hasher | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.resolvers = ResolverCatalog(
+            box,
+            stores,
+            hasher
+            or Hasher(
+                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            ),
+        )
+
+    def close(self) -> None:
+        self.resolvers.close()
+
+    # -- resolvers -----------------------------------------------------------------
+
+    def save_resolver(
+        self, session: Session, name: str, type_name: str, fields: Mapping[str, Any]
+    ) -> int:
+        """Create or update a resolver from privacyIDEA option names; returns its id."""
+        row, _ = self.resolvers.save(session, name, type_name, fields)
+        return row.id
+
+    def list_resolvers(
+        self, session: Session, *, name: str = "", type_name: str = "", editable: bool | None = None
+    ) -> dict[str, dict[str, Any]]:
+        rows = [self.resolvers.get(session, name)] if name else self.resolvers.all(session)
+        found: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if type_name and row.type != type_name:
+                continue
+            described = self.resolvers.describe(row)
+            if editable is not None:
+                store = self.resolvers.store(row)
+                if store.editable != editable:
+                    continue
+            found[row.name] = described
+        return found
+
+    def delete_resolver(self, session: Session, name: str) -> None:
+        self.resolvers.delete(session, name)
+
+    def test_resolver(
+        self, session: Session, type_name: str, fields: Mapping[str, Any], name: str = ""
+    ) -> StoreTestResult:
+        """Build a store from the given options and check it against its backend.
+        With ``name`` of an existing resolver of that type, censored secrets are
+        taken from its stored configuration."""
+        stored: dict[str, Any] = {}
+        row = self.resolvers.find(session, name) if name else None
+        if row is not None and row.type == type_name:
+            stored = {k: v for k, v in self.resolvers.plaintext(row).items() if k in fields}
+        merged = self.resolvers.merged_fields(name or "test", type_name, fields, stored)
+        store = self.resolvers.build(name or "test", type_name, merged)
+        try:
+            store.verify_config()
+            return store.test()
+        except (StoreUnavailableError, StoreNotEditableError) as exc:
+            return StoreTestResult(False, exc.message)
+        finally:
+            store.close()
+
+    # -- realms ----------------------------------------------------------------------
+
+    def save_realm(
+        self,
+        session: Session,
+        name: str,
+        resolvers: Sequence[str],
+        priorities: Mapping[str, int | None] | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Create a realm or replace its resolvers; returns (added, failed) resolver names.
+        Unknown resolvers are reported as failed; with none known, nothing changes."""
+        rows: list[ResolverConfig] = []
+        failed: list[str] = []
+        for resolver in dict.fromkeys(resolvers):
+            row = self.resolvers.find(session, resolver)
+            if row is None:
+                failed.append(resolver)
+            else:
+                rows.append(row)
+        if resolvers and not rows:
+            raise ResolverNotFoundError(f"None of the resolvers exist: {', '.join(failed)[:300]}")
+        realms.save_realm(session, name, rows, priorities or {})
+        return [row.name for row in rows], failed
+
+    def list_realms(self, session: Session) -> dict[str, dict[str, Any]]:
+        return {realm.name: realms.describe_realm(realm) for realm in realms.all_realms(session)}
+
+    def delete_realm(
+        self, session: Session, name: str, *, delete_custom_attributes: bool = False
+    ) -> None:
+        realms.delete_realm(session, name, delete_custom_attributes=delete_custom_attributes)
+
+    def default_realm(self, session: Session) -> str:
+        realm = realms.default_realm(session)
+        return realm.name if realm else ""
+
+    def get_default_realm(self, session: Session) -> dict[str, dict[str, Any]]:
+        realm = realms.default_realm(session)
+        return {realm.name: realms.describe_realm(realm)} if realm else {}
+
+    def set_default_realm(self, session: Session, name: str) -> None:
+        realms.set_default_realm(session, name)
+
+    def clear_default_realm(self, session: Session) -> None:
+        realms.clear_default_realm(session)
+
+    def realm_exists(self, session: Session, name: str) -> bool:
+        return realms.find_realm(session, name) is not None
+
+    # -- resolution ------------------------------------------------------------------
+
+    def split_login(self, session: Session, login: str, realm: str = "") -> tuple[str, str]:
+        """``user@realm`` → (user, realm) when splitting is on and the realm exists."""
+        if self.settings.split_at_sign and "@" in login:
+            head, _, tail = login.rpartition("@")
+            if head and realms.find_realm(session, tail) is not None:
+                return head, realm or tail
+        return login, realm
+
+    def _realm(self, session: Session, realm: str) -> Realm | None:
+        return realms.find_realm(session, realm) if realm else realms.default_realm(session)
+
+    def store_for(self, session: Session, resolver: str) -> UserStore:
+        return self.resolvers.store(self.resolvers.get(session, resolver))
+
+    def resolve(self, session: Session, login: str, realm: str = "") -> User:
+        login, realm = self.split_login(session, login, realm)
+        found = self._realm(session, realm)
+        if found is None or not login:
+            raise UserNotFoundError(NOT_FOUND)
+        for member in realms.ordered_members(found):
+            record = self.resolvers.store(member.resolver).find(login)
+            if record is not None:
+                return self._user(session, record, found.name, member.resolver.name)
+        raise UserNotFoundError(NOT_FOUND)
+
+    def get_user(self, session: Session, realm: str, resolver: str, uid: str) -> User:
+        row = self.resolvers.find(session, resolver)
+        record = self.resolvers.store(row).get(uid) if row is not None else None
+        if record is None:
+            raise UserNotFoundError(
+                f"The user with id {uid[:100]!r} does not exist in resolver {resolver!r}."
+            )
+        return self._user(session, record, realms.normalize(realm), resolver)
+
+    def _user(self, session: Session, record: UserRecord, realm: str, resolver: str) -> User:
+        merged = dict(record.attributes)
+        merged.update(custom.get_attributes(session, resolver, record.uid, realm))
+        return User(
+            login=record.login, realm=realm, resolver=resolver, uid=record.uid, attributes=merged
+        )
+
+    def check_password(self, session: Session, user: User, password: str) -> bool:
+        if not password:
+            return False
+        return self.store_for(session, user.resolver).check_password(user.uid, password)
+
+    def user_info(self, session: Session, user: User) -> dict[str, Any]:
+        """privacyIDEA's user dictionary for a resolved user."""
+        editable = self.store_for(session, user.resolver).editable
+        return _info(
+            user.attributes, User(user.login, user.realm, user.resolver, user.uid), editable
+        )
+
+    # -- listing -------------------------------------------------------------------
+
+    def list_users(
+        self,
+        session: Session,
+        *,
+        realm: str = "",
+        resolver: str = "",
+        filters: Mapping[str, str] | None = None,
+        include_custom: bool = False,
+    ) -> UserListing:
+        """Users of a realm (optionally one of its resolvers), of one resolver, or of
+        all resolvers. ``filters`` use attribute names; ``*`` is a wildcard."""
+        wanted = {
+            k: v for k, v in (filters or {}).items() if k in SEARCHABLE and v not in ("", "*")
+        }
+        if realm:
+            found = realms.get_realm(session, realm)
+            rows = [
+                m.resolver
+                for m in realms.ordered_members(found)
+                if not resolver or m.resolver.name == resolver
+            ]
+            realm_name = found.name
+        else:
+            rows = (
+                [self.resolvers.get(session, resolver)] if resolver else self.resolvers.all(session)
+            )
+            realm_name = ""
+        extra = (
+            custom.realm_attributes(session, realm_name, [r.name for r in rows])
+            if include_custom
+            else {}
+        )
+        listing = UserListing()
+        for row in rows:
+            try:
+                store = self.resolvers.store(row)
+                records = store.search(dict(wanted), LIST_LIMIT)
+            except StoreUnavailableError as exc:
+                listing.skipped[row.name] = exc.message
+                continue
+            for record in records:
+                attrs = {**record.attributes, **extra.get((row.name, record.uid), {})}
+                listing.users.append(
+                    _info(
+                        attrs, User(record.login, realm_name, row.name, record.uid), store.editable
+                    )
+                )
+        return listing
+
+    # -- administration in editable stores ------------------------------------------
+
+    def add_user(
+        self,
+        session: Session,
+        resolver: str,
+        login: str,
+        attributes: Mapping[str, str],
+        password: str | None,
+    ) -> str:
+        """Add a user to an editable store; returns the new user id."""
+        store = self.store_for(session, resolver)
+        values = {
+            k: v for k, v in attributes.items() if k in STANDARD_ATTRIBUTES and k != "username"
+        }
+        return store.add({**values, "username": login}, password)
+
+    def update_user(
+        self, session: Session, user: User, attributes: Mapping[str, str], password: str | None
+    ) -> None:
+        store = self.store_for(session, user.resolver)
+        values = {k: v for k, v in attributes.items() if k in STANDARD_ATTRIBUTES}
+        store.update(user.uid, values, password)
+
+    def delete_user(self, session: Session, resolver: str, login: str) -> User:
+        store = self.store_for(session, resolver)
+        record = store.find(login)
+        if record is None:
+            raise UserNotFoundError(
+                f"The user {login[:100]!r} does not exist in resolver {resolver!r}."
+            )
+        store.delete(record.uid)
+        custom.delete_user_attributes(session, resolver, record.uid)
+        return User(login=record.login, realm="", resolver=resolver, uid=record.uid)
+
+    # -- custom attributes -------------------------------------------------------------
+
+    def custom_attributes(self, session: Session, user: User) -> dict[str, str]:
+        return custom.get_attributes(session, user.resolver, user.uid, user.realm)
+
+    def set_custom_attribute(self, session: Session, user: User, key: str, value: str) -> None:
+        custom.set_attribute(session, user, key, value)
+
+    def delete_custom_attribute(self, session: Session, user: User, key: str) -> bool:
+        return custom.delete_attribute(session, user, key)
+
+
+def _info(attributes: Mapping[str, str], who: User, editable: bool) -> dict[str, Any]:
+    info: dict[str, Any] = {name: attributes.get(name, "") for name in STANDARD_ATTRIBUTES}
+    info.update({k: v for k, v in attributes.items() if k not in info})
+    info.update(
+        username=who.login,
+        userid=who.uid,
+        realm=who.realm,
+        resolver=who.resolver,
+        editable=editable,
+    )
+    return info
+
+
+__all__ = ["CENSORED", "NOT_FOUND", "UserListing", "UserService"]
