@@ -1,0 +1,159 @@
+"""Finding tokens on behalf of an actor.
+
+Administrators see every token. A user-role actor sees only tokens owned by the
+user of its JWT (resolver, user id and realm): its ``user``/``realm`` parameters are
+replaced by its own identity, and another user's serial is answered exactly like an
+unknown serial, so token existence never leaks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factorflow.core.invocation import Actor
+from factorflow.core.params import split_list
+from factorflow.errors import FactorflowError, MissingParameterError
+from factorflow.tokens.errors import InvalidSerialError, TokenNotFoundError
+from factorflow.tokens.models import Token, TokenOwner
+from factorflow.users.identity import User
+from factorflow.users.models import Realm
+from factorflow.users.realms import find_realm, get_realm
+
+#: Serials Factorflow generates or accepts at enrolment.
+SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")
+
+
+class UserDirectory(Protocol):
+    """What the token use cases need from the user service."""
+
+    def resolve(self, session: Session, login: str, realm: str) -> User: ...
+
+    def get_user(self, session: Session, realm: str, resolver: str, uid: str) -> User | None: ...
+
+
+def check_serial(serial: str) -> str:
+    """A single serial as a management endpoint accepts it (no wildcards)."""
+    serial = serial.strip()
+    if not serial or "*" in serial or "%" in serial:
+        raise InvalidSerialError()
+    return serial
+
+
+def check_new_serial(serial: str) -> str:
+    if not SERIAL_PATTERN.match(serial):
+        raise InvalidSerialError()
+    return serial
+
+
+class TokenAccess:
+    def __init__(self, users: UserDirectory) -> None:
+        self.users = users
+
+    # -- users -------------------------------------------------------------------
+    def actor_user(self, session: Session, actor: Actor) -> User | None:
+        """The user behind a user-role actor; None for administrators."""
+        if not actor.is_user:
+            return None
+        return self.users.resolve(session, actor.username, actor.realm)
+
+    def requested_user(
+        self, session: Session, actor: Actor, login: str | None, realm: str | None
+    ) -> User | None:
+        """The user a request is about: the actor itself for user roles, else the
+        ``user``/``realm`` parameters (None when no user was given)."""
+        if actor.is_user:
+            return self.actor_user(session, actor)
+        if not login:
+            return None
+        return self.users.resolve(session, login, realm or "")
+
+    def owner_of(self, session: Session, token: Token) -> User | None:
+        owner = token.owner
+        if owner is None:
+            return None
+        try:
+            return self.users.get_user(session, owner.realm.name, owner.resolver, owner.user_id)
+        except FactorflowError:
+            # A store that is down must not hide the token from administrators.
+            return None
+
+    @staticmethod
+    def user_realm(session: Session, user: User) -> Realm:
+        return get_realm(session, user.realm)
+
+    @staticmethod
+    def owned_by(token: Token, user: User) -> bool:
+        owner = token.owner
+        return (
+            owner is not None
+            and owner.resolver == user.resolver
+            and owner.user_id == user.uid
+            and owner.realm.name == user.realm
+        )
+
+    # -- tokens ------------------------------------------------------------------
+    @staticmethod
+    def find(session: Session, serial: str) -> Token | None:
+        return session.scalar(select(Token).where(Token.serial == serial))
+
+    def user_tokens(self, session: Session, user: User) -> list[Token]:
+        realm = find_realm(session, user.realm)
+        if realm is None:
+            return []
+        stmt = (
+            select(Token)
+            .join(TokenOwner, TokenOwner.token_id == Token.id)
+            .where(
+                TokenOwner.resolver == user.resolver,
+                TokenOwner.user_id == user.uid,
+                TokenOwner.realm_id == realm.id,
+            )
+            .order_by(Token.id)
+        )
+        return list(session.scalars(stmt))
+
+    def get(self, session: Session, actor: Actor, serial: str) -> Token:
+        """One token by serial, visible to ``actor``; 404 otherwise."""
+        token = self.find(session, check_serial(serial))
+        if token is None:
+            raise TokenNotFoundError()
+        user = self.actor_user(session, actor)
+        if user is not None and not self.owned_by(token, user):
+            raise TokenNotFoundError()
+        return token
+
+    def select(
+        self,
+        session: Session,
+        actor: Actor,
+        serial: str | None,
+        login: str | None,
+        realm: str | None,
+        *,
+        serials: Iterable[str] = (),
+        many: bool = False,
+    ) -> list[Token]:
+        """Tokens by serial (a comma list or ``serials`` when ``many``) or all tokens of
+        a user. With both, the serials must belong to the user. Never empty: nothing
+        found is a 404."""
+        names = [*split_list(serial), *serials] if many else ([serial] if serial else [])
+        user = self.requested_user(session, actor, login, realm)
+        if not names:
+            if user is None:
+                raise MissingParameterError("serial")
+            tokens = self.user_tokens(session, user)
+            if not tokens:
+                raise TokenNotFoundError()
+            return tokens
+        tokens = []
+        for name in dict.fromkeys(names):
+            token = self.find(session, check_serial(name))
+            if token is None or (user is not None and not self.owned_by(token, user)):
+                raise TokenNotFoundError()
+            tokens.append(token)
+        return tokens

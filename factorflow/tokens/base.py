@@ -1,0 +1,234 @@
+"""The token-type plug-in API.
+
+A token type is a subclass of :class:`TokenType` registered under the
+``factorflow.token_types`` entry-point group (the built-in types register the same
+way). It declares:
+
+* ``type_name`` (privacyIDEA's type, e.g. ``hotp``) and ``serial_prefix``
+  (``OATH``, ``TOTP``, ``PISP``, ``REG``, ``PPR``...);
+* ``InitParams``, a pydantic model of its enrolment parameters — the same model
+  validates ``POST /token/init`` input;
+* how ``pass`` splits into PIN and OTP (:attr:`pin_mode`);
+* :meth:`enroll`, :meth:`check_otp`, :meth:`commit_otp` and optionally
+  :meth:`after_success`, :meth:`resync`.
+
+One instance wraps one token row for the duration of a unit of work. OTP
+verification never trusts a counter it read earlier: :meth:`commit_otp` claims the
+matched counter with a single conditional ``UPDATE`` and only a row count of 1 means
+the OTP was accepted (:func:`advance_counter` for event-based OTPs, RFC 4226;
+:func:`claim_time_step` for time-based OTPs, RFC 6238). Fifty concurrent requests
+carrying one valid OTP therefore yield exactly one acceptance on every database.
+
+Challenge-response types (email, SMS) will set :attr:`challenge_response` and
+implement :meth:`create_challenge`; the validate service already asks for it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from factorflow.crypto import SecretBox
+from factorflow.tokens.info import get_info, set_info
+from factorflow.tokens.models import Token
+
+
+class TokenInitParams(BaseModel):
+    """Base of every type's enrolment parameters. Unknown keys are ignored (the
+    request carries the common parameters too); numbers sent as JSON numbers are
+    accepted where a string is expected, as privacyIDEA's clients send both."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+class PinMode(Enum):
+    """How ``pass`` is split into PIN and OTP."""
+
+    #: PIN first, the OTP is the last ``otplen`` characters (privacyIDEA's PrependPin).
+    PREPEND = "prepend"
+    #: The whole pass is the PIN; there is no OTP part (static password, spass).
+    WHOLE = "whole"
+    #: There is no PIN; the whole pass is the OTP (registration code).
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class OtpCheck:
+    """The result of comparing an OTP with the token's window.
+
+    ``counter`` is the matched HOTP counter or TOTP time step (None: no match);
+    ``replay`` says the value matched an OTP that was already used.
+    """
+
+    counter: int | None = None
+    replay: bool = False
+
+    @property
+    def matched(self) -> bool:
+        return self.counter is not None
+
+
+@dataclass(frozen=True)
+class EnrollContext:
+    """What an enrolment may show to the user besides its own parameters."""
+
+    serial: str
+    #: The account label in otpauth URIs (``user@realm`` or the serial).
+    label: str
+    issuer: str = "Factorflow"
+
+
+class TokenType:
+    """One token row seen through its type. Subclasses override the class attributes
+    and the enrolment/verification methods."""
+
+    type_name: ClassVar[str] = ""
+    serial_prefix: ClassVar[str] = "PITK"
+    InitParams: ClassVar[type[TokenInitParams]] = TokenInitParams
+    pin_mode: ClassVar[PinMode] = PinMode.PREPEND
+    #: Users may enrol this type for themselves.
+    self_service: ClassVar[bool] = False
+    #: Registration codes delete their token after the first successful authentication.
+    deletes_after_success: ClassVar[bool] = False
+    #: Tokeninfo keys the type manages; generic info writes (/token/info) refuse them.
+    owned_info_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tokenkind",
+            "creation_date",
+            "assignment_date",
+            "last_auth",
+            "count_auth",
+            "count_auth_success",
+            "failcounter_exceeded",
+            "hashlib",
+        }
+    )
+    #: Extension point: types that answer a PIN with a challenge (email, SMS) set this
+    #: and implement :meth:`create_challenge`. None of the built-in types does yet.
+    challenge_response: ClassVar[bool] = False
+
+    def __init__(self, token: Token, box: SecretBox) -> None:
+        self.token = token
+        self._box = box
+
+    # -- secrets ---------------------------------------------------------------
+    @property
+    def _purpose(self) -> str:
+        # Binds the ciphertext to this serial: a key copied into another row fails to decrypt.
+        return f"token.secret:{self.token.serial}"
+
+    def store_secret(self, secret: bytes) -> None:
+        self.token.secret_enc = self._box.encrypt(secret, self._purpose)
+
+    def load_secret(self) -> bytes:
+        return self._box.decrypt(self.token.secret_enc, self._purpose)
+
+    # -- tokeninfo -------------------------------------------------------------
+    def info(self, key: str, default: str = "") -> str:
+        return get_info(self.token, key, default)
+
+    def set_info(self, key: str, value: str, value_type: str = "") -> None:
+        set_info(self.token, key, value, value_type)
+
+    def info_int(self, key: str, default: int) -> int:
+        try:
+            return int(self.info(key, str(default)))
+        except ValueError:
+            return default
+
+    # -- enrolment ---------------------------------------------------------------
+    def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
+        """Generate or accept the key material, write type tokeninfo, and return the
+        type part of ``detail`` for ``POST /token/init``. Called for new tokens and for
+        re-enrolment of an existing serial."""
+        raise NotImplementedError
+
+    # -- authentication ----------------------------------------------------------
+    def split_pass(self, passw: str) -> tuple[str, str]:
+        """Split ``pass`` into (PIN, OTP) according to :attr:`pin_mode`."""
+        if self.pin_mode is PinMode.WHOLE:
+            return passw, ""
+        if self.pin_mode is PinMode.NONE:
+            return "", passw
+        otplen = self.token.otplen
+        if otplen <= 0 or len(passw) < otplen:
+            return passw, ""
+        return passw[:-otplen], passw[-otplen:]
+
+    def check_otp(self, otp: str, now: float) -> OtpCheck:
+        """Compare ``otp`` with the values the token accepts at ``now`` (unix time).
+        Pure: changes nothing. :meth:`commit_otp` claims a match."""
+        raise NotImplementedError
+
+    def commit_otp(self, session: Session, counter: int) -> bool:
+        """Atomically mark ``counter`` as used. False: a concurrent request used it first."""
+        return True
+
+    def after_success(self, session: Session, counter: int, now: float) -> None:
+        """Type bookkeeping after an accepted OTP (e.g. TOTP drift)."""
+
+    def resync(self, otp1: str, otp2: str, now: float) -> int | None:
+        """Find two consecutive OTPs within ``sync_window``; return the counter of
+        ``otp2`` or None. Types without counters answer None."""
+        return None
+
+    def create_challenge(self, session: Session, transaction_id: str) -> dict[str, Any]:
+        """Extension point for challenge-response types; not built yet."""
+        raise NotImplementedError(f"{self.type_name} tokens do not create challenges")
+
+
+def constant_time_equal(left: str, right: str) -> bool:
+    return hmac.compare_digest(left.encode(), right.encode())
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def advance_counter(session: Session, token: Token, counter: int) -> bool:
+    """Claim HOTP ``counter`` (RFC 4226): ``SET otp_counter = counter + 1 WHERE
+    otp_counter <= counter``. The database serialises concurrent updates of the row,
+    so at most one request claims any counter; the row count says which."""
+    stmt = (
+        update(Token)
+        .where(Token.id == token.id, Token.otp_counter <= counter)
+        .values(otp_counter=counter + 1)
+    )
+    if _rowcount(session.execute(stmt, execution_options={"synchronize_session": False})) != 1:
+        return False
+    set_committed_value(token, "otp_counter", counter + 1)
+    return True
+
+
+def claim_time_step(session: Session, token: Token, step: int) -> bool:
+    """Claim TOTP time step ``step`` (RFC 6238): ``SET otp_counter = step WHERE
+    otp_counter < step``; the counter holds the last step used, so a code is never
+    accepted twice, nor an older one after a newer."""
+    stmt = (
+        update(Token).where(Token.id == token.id, Token.otp_counter < step).values(otp_counter=step)
+    )
+    if _rowcount(session.execute(stmt, execution_options={"synchronize_session": False})) != 1:
+        return False
+    set_committed_value(token, "otp_counter", step)
+    return True
+
+
+__all__ = [
+    "EnrollContext",
+    "OtpCheck",
+    "PinMode",
+    "TokenInitParams",
+    "TokenType",
+    "advance_counter",
+    "claim_time_step",
+    "constant_time_equal",
+]

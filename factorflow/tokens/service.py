@@ -1,0 +1,263 @@
+"""Token management use cases (privacyIDEA's ``/token/`` endpoints).
+
+Every method takes the unit-of-work session and the actor. Administrators act on
+any token; user-role actors act only on their own tokens and only through the
+self-service operations (:data:`SELF_SERVICE`); anything else is a 403. Methods
+return :class:`Changed` (the ``result.value`` and the tokens touched, for audit).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from factorflow.core.invocation import Actor
+from factorflow.core.params import split_list
+from factorflow.crypto import Hasher, SecretBox
+from factorflow.errors import ServerError
+from factorflow.registry import Registry
+from factorflow.settings import Settings
+from factorflow.tokens.access import TokenAccess, UserDirectory
+from factorflow.tokens.base import PinMode, TokenType
+from factorflow.tokens.enroll import Enrolled, Enroller, add_realms, assign_owner
+from factorflow.tokens.errors import TokenAlreadyAssignedError, TokenPolicyError
+from factorflow.tokens.groups import TokenGroupService
+from factorflow.tokens.info import delete_info, parse_validity, set_info
+from factorflow.tokens.listing import list_tokens
+from factorflow.tokens.models import Token
+from factorflow.tokens.requests import (
+    AssignRequest,
+    DescriptionRequest,
+    GroupAssignRequest,
+    InfoRequest,
+    InitRequest,
+    ListRequest,
+    RealmRequest,
+    ResyncRequest,
+    Selection,
+    SetPinRequest,
+    SetRequest,
+)
+
+#: What a user-role actor may do with its own tokens (besides listing and enrolling
+#: self-service types). Assigning, resetting fail counters, realms, tokeninfo and
+#: groups stay with administrators (the help desk).
+SELF_SERVICE = frozenset({"enable", "disable", "delete", "setpin", "resync", "description"})
+
+
+@dataclass
+class Changed:
+    value: Any
+    tokens: list[Token] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        box: SecretBox,
+        hasher: Hasher,
+        types: Registry[TokenType],
+        users: UserDirectory,
+        settings: Settings,
+    ) -> None:
+        self.box = box
+        self.hasher = hasher
+        self.types = types
+        self.settings = settings
+        self.access = TokenAccess(users)
+        self.groups = TokenGroupService()
+        self._enroller = Enroller(self.access, types, box, hasher)
+
+    # -- helpers shared with validate --------------------------------------------
+    def type_of(self, token: Token) -> TokenType:
+        try:
+            type_cls = self.types[token.tokentype]
+        except KeyError:
+            raise ServerError(f"Token type {token.tokentype!r} is not installed.") from None
+        return type_cls(token, self.box)
+
+    def verify_pin(self, token: Token, pin: str) -> bool:
+        """An empty stored PIN matches only the empty PIN; otherwise argon2."""
+        if not token.pin_hash:
+            return pin == ""
+        return self.hasher.verify(token.pin_hash, pin)
+
+    @staticmethod
+    def _admin_only(actor: Actor, what: str) -> None:
+        if actor.is_user and what not in SELF_SERVICE:
+            raise TokenPolicyError(f"You are not allowed to {what} tokens.")
+
+    def _select(self, session: Session, actor: Actor, sel: Selection, *, many: bool) -> list[Token]:
+        serials = split_list(sel.serials) if sel.serials is not None else []
+        return self.access.select(
+            session, actor, sel.serial, sel.user, sel.realm, serials=serials, many=many
+        )
+
+    # -- use cases -----------------------------------------------------------------
+    def init(self, session: Session, actor: Actor, req: InitRequest) -> Enrolled:
+        return self._enroller.init(session, actor, req)
+
+    def list_tokens(self, session: Session, actor: Actor, req: ListRequest) -> dict[str, Any]:
+        return list_tokens(session, self.access, actor, req)
+
+    def assign(self, session: Session, actor: Actor, req: AssignRequest) -> Changed:
+        self._admin_only(actor, "assign")
+        token = self.access.get(session, actor, req.serial)
+        if token.owner is not None:
+            raise TokenAlreadyAssignedError()
+        user = self.access.users.resolve(session, req.user, req.realm or "")
+        assign_owner(session, token, user)
+        if req.pin is not None and self.type_of(token).pin_mode is not PinMode.NONE:
+            token.pin_hash = self.hasher.hash(req.pin) if req.pin else ""
+        return Changed(True, [token])
+
+    def unassign(self, session: Session, actor: Actor, sel: Selection) -> Changed:
+        self._admin_only(actor, "unassign")
+        tokens = self._select(session, actor, sel, many=True)
+        for token in tokens:
+            # privacyIDEA's unassign: no owner, no PIN, a fresh fail counter.
+            token.owner = None
+            token.pin_hash = ""
+            token.failcount = 0
+        return Changed(len(tokens) if len(tokens) > 1 else True, tokens)
+
+    def enable(self, session: Session, actor: Actor, sel: Selection, *, active: bool) -> Changed:
+        self._admin_only(actor, "enable" if active else "disable")
+        tokens = self._select(session, actor, sel, many=False)
+        for token in tokens:
+            token.active = active
+        return Changed(len(tokens), tokens)
+
+    def delete(self, session: Session, actor: Actor, sel: Selection) -> Changed:
+        self._admin_only(actor, "delete")
+        tokens = self._select(session, actor, sel, many=True)
+        for token in tokens:
+            session.delete(token)
+        return Changed(len(tokens), tokens)
+
+    def reset(self, session: Session, actor: Actor, sel: Selection) -> Changed:
+        self._admin_only(actor, "reset")
+        tokens = self._select(session, actor, sel, many=False)
+        for token in tokens:
+            token.failcount = 0
+            delete_info(token, "failcounter_exceeded")
+        return Changed(True, tokens)
+
+    def resync(
+        self, session: Session, actor: Actor, req: ResyncRequest, now: float | None = None
+    ) -> Changed:
+        """Find ``otp1`` and ``otp2`` as consecutive OTPs within ``sync_window`` and
+        move the counter past them (claimed atomically like an authentication)."""
+        self._admin_only(actor, "resync")
+        token = self.access.get(session, actor, req.serial)
+        ttype = self.type_of(token)
+        moment = time.time() if now is None else now
+        counter = ttype.resync(req.otp1, req.otp2, moment)
+        if counter is None or not ttype.commit_otp(session, counter):
+            return Changed(False, [token])
+        ttype.after_success(session, counter, moment)
+        return Changed(True, [token])
+
+    def setpin(self, session: Session, actor: Actor, req: SetPinRequest) -> Changed:
+        self._admin_only(actor, "setpin")
+        token = self.access.get(session, actor, req.serial)
+        if self.type_of(token).pin_mode is PinMode.NONE:
+            return Changed(0, [token])
+        token.pin_hash = self.hasher.hash(req.otppin) if req.otppin else ""
+        return Changed(1, [token])
+
+    def set_description(self, session: Session, actor: Actor, req: DescriptionRequest) -> Changed:
+        self._admin_only(actor, "description")
+        token = self.access.get(session, actor, req.serial)
+        token.description = req.description
+        return Changed(True, [token])
+
+    def set(self, session: Session, actor: Actor, req: SetRequest) -> Changed:
+        """``POST /token/set``: the value is the number of attributes written."""
+        others = req.model_fields_set - {"serial", "serials", "user", "realm", "description"}
+        self._admin_only(actor, "description" if not others else "set attributes of")
+        for key in ("validity_period_start", "validity_period_end"):
+            value = getattr(req, key)
+            if value:
+                parse_validity(value)
+        tokens = self._select(session, actor, req, many=False)
+        count = 0
+        for token in tokens:
+            count += self._set_one(token, req)
+        return Changed(count, tokens)
+
+    @staticmethod
+    def _set_one(token: Token, req: SetRequest) -> int:
+        count = 0
+        columns = {
+            "description": "description",
+            "count_window": "count_window",
+            "sync_window": "sync_window",
+            "max_failcount": "maxfail",
+        }
+        for param, column in columns.items():
+            value = getattr(req, param)
+            if value is not None:
+                setattr(token, column, value)
+                count += 1
+        for key in (
+            "count_auth_max",
+            "count_auth_success_max",
+            "hashlib",
+            "validity_period_start",
+            "validity_period_end",
+        ):
+            value = getattr(req, key)
+            if value is not None:
+                set_info(token, key, str(value))
+                count += 1
+        return count
+
+    def set_realms(self, session: Session, actor: Actor, req: RealmRequest) -> Changed:
+        """Replace the token realms; the owner's realm always stays."""
+        self._admin_only(actor, "set realms of")
+        token = self.access.get(session, actor, req.serial)
+        wanted = {name.lower() for name in split_list(req.realms)}
+        if token.owner is not None:
+            wanted.add(token.owner.realm.name)
+        for member in list(token.realms):
+            if member.realm.name not in wanted:
+                token.realms.remove(member)
+        session.flush()
+        add_realms(session, token, sorted(wanted))
+        return Changed(True, [token])
+
+    def set_info(self, session: Session, actor: Actor, req: InfoRequest) -> Changed:
+        self._admin_only(actor, "set tokeninfo of")
+        token = self.access.get(session, actor, req.serial)
+        self._refuse_owned_key(token, req.key)
+        set_info(token, req.key, req.value)
+        return Changed(True, [token])
+
+    def delete_info(self, session: Session, actor: Actor, req: InfoRequest) -> Changed:
+        self._admin_only(actor, "delete tokeninfo of")
+        token = self.access.get(session, actor, req.serial)
+        self._refuse_owned_key(token, req.key)
+        delete_info(token, req.key)
+        return Changed(True, [token])
+
+    def _refuse_owned_key(self, token: Token, key: str) -> None:
+        if key in self.type_of(token).owned_info_keys:
+            raise TokenPolicyError(f"The tokeninfo key {key!r} is managed by the token type.")
+
+    def assign_groups(self, session: Session, actor: Actor, req: GroupAssignRequest) -> Changed:
+        self._admin_only(actor, "change groups of")
+        token = self.access.get(session, actor, req.serial)
+        if req.groupname:
+            return Changed(self.groups.assign(session, token, [req.groupname]), [token])
+        return Changed(self.groups.set_groups(session, token, req.groups or []), [token])
+
+    def unassign_group(self, session: Session, actor: Actor, req: GroupAssignRequest) -> Changed:
+        self._admin_only(actor, "change groups of")
+        token = self.access.get(session, actor, req.serial)
+        return Changed(self.groups.unassign(session, token, req.groupname or ""), [token])
