@@ -10,6 +10,7 @@ from factorflow.api.routing import Routes
 from factorflow.core.invocation import Actor, Outcome
 from factorflow.errors import AuthError, UserError
 from factorflow.pipeline import Access, Call
+from factorflow.users.errors import StoreUnavailableError
 
 routes = Routes("auth")
 
@@ -75,11 +76,14 @@ def login(call: Call[AuthParams]) -> Outcome:
         )
     try:
         user = services.users.resolve(call.session, p.username, p.realm)
-    except UserError:
+        call.audit.note_user(user.login, user.realm, user.resolver)
+        if not p.password or not services.users.check_password(call.session, user, p.password):
+            raise AuthError(WRONG_CREDENTIALS)
+    except (UserError, StoreUnavailableError) as exc:
+        # A user store that cannot be reached is a failed login for the client (401,
+        # no hint about the directory); the reason goes to the audit for the operator.
+        call.audit.info = exc.message
         raise AuthError(WRONG_CREDENTIALS) from None
-    call.audit.note_user(user.login, user.realm, user.resolver)
-    if not p.password or not services.users.check_password(call.session, user, p.password):
-        raise AuthError(WRONG_CREDENTIALS)
     actor = Actor(role="user", username=user.login, realm=user.realm)
     return Outcome(
         value=_login_value(call, actor, USER_RIGHTS, USER_MENUS), authentication="ACCEPT"
