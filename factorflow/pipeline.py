@@ -85,6 +85,21 @@ class EventDispatcher(Protocol):
     ) -> Reply: ...
 
 
+class Authorizer(Protocol):
+    """Decides whether the actor may make this request (admin and user policies).
+
+    Called inside the request's unit of work after authentication and before pre
+    definitions; refuses by raising :class:`PolicyError` (403).
+    """
+
+    def authorize(self, inv: Invocation, session: Session, audit: AuditRecord) -> None: ...
+
+
+class AllowAll:
+    def authorize(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
+        return None
+
+
 class NoEvents:
     def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         return None
@@ -109,9 +124,15 @@ def validation_error(exc: ValidationError) -> ParameterError:
 
 
 class Pipeline:
-    def __init__(self, services: Services, events: EventDispatcher | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        events: EventDispatcher | None = None,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self.services = services
         self.events: EventDispatcher = events or NoEvents()
+        self.authorizer: Authorizer = authorizer or AllowAll()
 
     def run(self, inv: Invocation, endpoint: Endpoint[Any]) -> Reply:
         started = time.monotonic()
@@ -146,6 +167,7 @@ class Pipeline:
     ) -> Reply:
         audit.children.clear()  # a retried unit of work starts its event trail afresh
         audit.post_started = False
+        self.authorizer.authorize(inv, session, audit)
         self.events.run_pre(inv, session, audit)
         try:
             params = endpoint.params.model_validate(inv.params)
@@ -197,4 +219,4 @@ class Pipeline:
         return actor
 
 
-__all__ = ["Access", "Call", "Endpoint", "EventDispatcher", "Pipeline", "PolicyError"]
+__all__ = ["Access", "Authorizer", "Call", "Endpoint", "EventDispatcher", "Pipeline", "PolicyError"]
