@@ -142,7 +142,10 @@ class Pipeline:
             audit.note_actor(inv.actor)
             reply = self._in_transaction(lambda session: self._call(session, inv, endpoint, audit))
         except Exception as exc:
-            audit.children.clear()  # the actions' work was rolled back with the request
+            # The actions' work was rolled back with the request: keep only the entries
+            # of failed actions (an abort_on_error failure among them), whose audit
+            # explains why the request failed; successful ones would now be untrue.
+            audit.children[:] = [child for child in audit.children if not child.success]
             reply = self._failed(exc, audit)
             if not audit.post_started:
                 reply = self._post_after_failure(inv, reply, audit)

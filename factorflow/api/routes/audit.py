@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any, Literal
@@ -69,6 +70,7 @@ def serialize(entry: AuditEntry, sig_ok: bool) -> dict[str, Any]:
         "user_agent": entry.user_agent,
         "user_agent_version": entry.user_agent_version,
         "request_id": entry.request_id,
+        "trace": json.loads(entry.trace) if entry.trace else None,
         "container_serial": "",
         "container_type": "",
         "log_level": "",

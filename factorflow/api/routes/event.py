@@ -1,0 +1,293 @@
+"""``/event/``: managing event definitions (admin only), privacyIDEA's API with its
+quirks fixed (GET one returns the object or 404; an update keeps omitted fields;
+options and conditions are validated on save), plus dry runs and history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from factorflow.api.routing import Routes
+from factorflow.core.invocation import Actor, Outcome, Role
+from factorflow.core.params import is_true, split_list
+from factorflow.errors import ParameterError
+from factorflow.events.conditions.base import ConditionRegistry
+from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_from_audit
+from factorflow.events.service import DefinitionInput
+from factorflow.pipeline import Call
+
+routes = Routes("event")
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class IdParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    eventid: int = Field(ge=1, le=2**31 - 1)
+
+
+class ModuleParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    handlermodule: str = Field(max_length=255)
+
+
+class RollbackParams(IdParams):
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class SaveParams(BaseModel):
+    """Validated by :func:`definition_input`; ``option.<key>`` parameters are extras."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _who(call: Call[Any]) -> str:
+    return call.actor.username or call.actor.role
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ParameterError(f"The {name!r} parameter must be a dictionary.") from None
+    if not isinstance(value, dict):
+        raise ParameterError(f"The {name!r} parameter must be a dictionary.")
+    return value
+
+
+def _int(params: dict[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"Invalid parameter {name!r}: not an integer") from None
+    if not -(2**31) <= number < 2**31:
+        raise ParameterError(f"Invalid parameter {name!r}: out of range")
+    return number
+
+
+def _str(params: dict[str, Any], name: str, limit: int = 255) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float):
+        raise ParameterError(f"Invalid parameter {name!r}: not a string")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ParameterError(f"Invalid parameter {name!r}: longer than {limit} characters")
+    return text
+
+
+def _bool(params: dict[str, Any], name: str) -> bool | None:
+    return None if params.get(name) in (None, "") else is_true(params[name])
+
+
+def definition_input(params: dict[str, Any]) -> DefinitionInput:
+    """privacyIDEA's ``POST /event`` parameters → a create/update."""
+    options: dict[str, Any] = {}
+    for key, value in params.items():
+        if key.startswith("option."):
+            options[key[len("option.") :]] = value
+    events = params.get("event")
+    return DefinitionInput(
+        id=_int(params, "id"),
+        name=_str(params, "name", 64),
+        events=split_list(events) if events is not None else None,
+        handlermodule=_str(params, "handlermodule"),
+        action=_str(params, "action"),
+        position=_str(params, "position", 10),
+        ordering=_int(params, "ordering"),
+        active=_bool(params, "active"),
+        abort_on_error=_bool(params, "abort_on_error"),
+        unknown_is_match=_bool(params, "unknown_is_match"),
+        condition_expression=_str(params, "condition_expression", 2000),
+        options=options or _json_object(params.get("options"), "options"),
+        conditions=_json_object(params.get("conditions"), "conditions"),
+        clear_options=is_true(params.get("clear_options")),
+    )
+
+
+@routes.route("GET", "/event/", event="event_list", params=NoParams)
+def list_definitions(call: Call[NoParams]) -> Outcome:
+    """All event definitions, in ordering order."""
+    return Outcome(value=call.services.events.all(call.session))
+
+
+@routes.route("GET", "/event/available", event="event_list", params=NoParams)
+def available(call: Call[NoParams]) -> Outcome:
+    """The event names definitions can bind to."""
+    return Outcome(value=call.services.events.available_events)
+
+
+@routes.route("GET", "/event/handlermodules", event="event_list", params=NoParams)
+def handlermodules(call: Call[NoParams]) -> Outcome:
+    """The installed handler modules."""
+    return Outcome(value=list(call.services.events.handlers))
+
+
+@routes.route("GET", "/event/actions/{handlermodule}", event="event_list", params=ModuleParams)
+def actions(call: Call[ModuleParams]) -> Outcome:
+    """The module's actions with their option descriptors ([] for an unknown module)."""
+    handler = call.services.events.handlers.get(call.params.handlermodule)
+    return Outcome(value=handler.describe_actions() if handler else [])
+
+
+def _dynamic_choices(call: Call[Any]) -> dict[str, list[str]]:
+    users = call.services.users
+    return {
+        "realms": sorted(users.list_realms(call.session)),
+        "resolvers": sorted(users.list_resolvers(call.session)),
+        "tokentypes": sorted(call.services.token_types),
+    }
+
+
+def describe_conditions(registry: ConditionRegistry, dynamic: dict[str, list[str]]) -> Any:
+    return {name: condition.descriptor(dynamic) for name, condition in registry.items()}
+
+
+@routes.route("GET", "/event/conditions/{handlermodule}", event="event_list", params=ModuleParams)
+def conditions(call: Call[ModuleParams]) -> Outcome:
+    """The condition descriptors (the same for every module; [] for an unknown module)."""
+    events = call.services.events
+    if call.params.handlermodule not in events.handlers:
+        return Outcome(value=[])
+    return Outcome(value=describe_conditions(events.conditions, _dynamic_choices(call)))
+
+
+@routes.route("GET", "/event/positions/{handlermodule}", event="event_list", params=ModuleParams)
+def positions(call: Call[ModuleParams]) -> Outcome:
+    """The positions the module allows ([] for an unknown module)."""
+    handler = call.services.events.handlers.get(call.params.handlermodule)
+    return Outcome(value=list(handler.positions) if handler else [])
+
+
+@routes.route("GET", "/event/defaults/{handlermodule}", event="event_list", params=ModuleParams)
+def defaults(call: Call[ModuleParams]) -> Outcome:
+    """Defaults for a new definition of the module."""
+    handler = call.services.events.handlers.get(call.params.handlermodule)
+    if handler is None:
+        return Outcome(value=[])
+    return Outcome(
+        value={"abort_on_error": handler.default_abort_on_error, "unknown_is_match": True}
+    )
+
+
+@routes.route("POST", "/event", "/event/", event="event_write", params=SaveParams)
+def save(call: Call[SaveParams]) -> Outcome:
+    """Create or update a definition; the value is its id."""
+    data = definition_input(call.inv.params)
+    definition_id = call.services.events.save(call.session, data, _who(call))
+    call.audit.info = str(definition_id)
+    return Outcome(value=definition_id)
+
+
+def _sample(call: Call[Any], params: dict[str, Any], event: str) -> Sample:
+    audit_id = _int(params, "audit_id")
+    if audit_id is not None:
+        return sample_from_audit(call.session, call.services, audit_id)
+    roles: dict[str, Role] = {"admin": "admin", "user": "user", "none": "none"}
+    role = roles.get(_str(params, "logged_in_role", 10) or "none")
+    if role is None:
+        raise ParameterError("Invalid parameter 'logged_in_role': admin, user or none")
+    actor = Actor(
+        role=role,
+        username=_str(params, "logged_in_user") or "",
+        realm=_str(params, "logged_in_realm") or "",
+    )
+    return Sample(
+        event=event,
+        params=_json_object(params.get("params"), "params") or {},
+        user=_str(params, "user") or "",
+        realm=_str(params, "realm") or "",
+        serial=_str(params, "serial", 1000) or "",
+        result=_json_object(params.get("result"), "result"),
+        client_ip=_str(params, "client_ip", 64) or "",
+        user_agent=_str(params, "user_agent", 255) or "",
+        actor=actor,
+    )
+
+
+@routes.route("POST", "/event/test", event="event_test", params=SaveParams)
+def test(call: Call[SaveParams]) -> Outcome:
+    """Dry run: evaluate definitions against a sample and change nothing."""
+    params = call.inv.params
+    events = call.services.events
+    definition_id = _int(params, "eventid")
+    inline = _json_object(params.get("definition"), "definition")
+    if inline is not None:
+        data = definition_input(
+            {**inline, **{f"option.{k}": v for k, v in (inline.get("options") or {}).items()}}
+        )
+        definitions = [events.transient(data)]
+        event = _str(params, "event") or (data.events or [""])[0]
+    else:
+        event = _str(params, "event") or ""
+        if definition_id is None and not event:
+            raise ParameterError("Missing parameter: 'eventid', 'definition' or 'event'")
+        definitions = definitions_for(
+            call.services, call.session, definition_id=definition_id, event=event
+        )
+        if definition_id is not None and not event:
+            event = definitions[0].events[0] if definitions[0].events else ""
+    sample = _sample(call, params, event)
+    return Outcome(value=dry_run(call.services, call.session, definitions, sample))
+
+
+@routes.route("POST", "/event/enable/{eventid}", event="event_enable", params=IdParams)
+def enable(call: Call[IdParams]) -> Outcome:
+    """Activate a definition."""
+    return Outcome(
+        value=call.services.events.set_active(call.session, call.params.eventid, True, _who(call))
+    )
+
+
+@routes.route("POST", "/event/disable/{eventid}", event="event_disable", params=IdParams)
+def disable(call: Call[IdParams]) -> Outcome:
+    """Deactivate a definition."""
+    return Outcome(
+        value=call.services.events.set_active(call.session, call.params.eventid, False, _who(call))
+    )
+
+
+@routes.route("GET", "/event/{eventid}/history", event="event_list", params=IdParams)
+def history(call: Call[IdParams]) -> Outcome:
+    """Every recorded version of a definition: version, change, who, when, snapshot."""
+    return Outcome(value=call.services.events.history(call.session, call.params.eventid))
+
+
+@routes.route(
+    "POST", "/event/{eventid}/rollback/{version}", event="event_write", params=RollbackParams
+)
+def rollback(call: Call[RollbackParams]) -> Outcome:
+    """Restore a definition as it was at a version (a new version records it)."""
+    p = call.params
+    return Outcome(
+        value=call.services.events.rollback(call.session, p.eventid, p.version, _who(call))
+    )
+
+
+@routes.route("GET", "/event/{eventid}", event="event_list", params=IdParams)
+def get_one(call: Call[IdParams]) -> Outcome:
+    """One definition (404 when it does not exist)."""
+    return Outcome(value=call.services.events.get(call.session, call.params.eventid))
+
+
+@routes.route("DELETE", "/event/{eventid}", event="event_delete", params=IdParams)
+def delete(call: Call[IdParams]) -> Outcome:
+    """Delete a definition; its history stays for a rollback."""
+    value = call.services.events.delete(call.session, call.params.eventid, _who(call))
+    call.audit.info = str(value)
+    return Outcome(value=value)

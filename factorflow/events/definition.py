@@ -1,0 +1,222 @@
+"""A definition as the engine uses it: validated, compiled and immutable.
+
+The same compile functions check a definition on save (raising
+:class:`DefinitionError` that names the bad field, so nothing invalid is stored)
+and build the cached form, in which options are a validated pydantic model,
+conditions are parsed (regexes compiled, comparisons split) and the optional
+condition expression is a tree.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from factorflow.events.conditions import CONDITIONS
+from factorflow.events.conditions.base import Condition, ConditionRegistry
+from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
+from factorflow.events.errors import DefinitionError
+from factorflow.events.handlers.base import ActionOptions, EventHandler
+from factorflow.events.models import EventDefinition
+from factorflow.registry import Registry
+
+POSITIONS = ("post", "pre")
+_SECRET_WORDS = ("password", "secret", "token", "key")
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    name: str
+    raw: str
+    condition: Condition[Any]
+    value: Any
+
+
+@dataclass(frozen=True)
+class Definition:
+    id: int
+    name: str
+    events: tuple[str, ...]
+    handlermodule: str
+    handler: type[EventHandler]
+    action: str
+    options_raw: Mapping[str, str]
+    options: ActionOptions
+    conditions: tuple[CompiledCondition, ...]
+    position: str
+    ordering: int
+    active: bool
+    abort_on_error: bool
+    unknown_is_match: bool
+    condition_expression: str
+    expression: Node | None
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (self.ordering, self.id)
+
+    def redacted_options(self) -> dict[str, str]:
+        return redact(self.options_raw)
+
+
+def redact(options: Mapping[str, Any]) -> dict[str, str]:
+    """Options for the audit: values of options whose name suggests a secret → ``***``."""
+    return {
+        key: "***" if any(word in key.lower() for word in _SECRET_WORDS) else str(value)
+        for key, value in options.items()
+    }
+
+
+def find_handler(handlers: Registry[EventHandler], module: str) -> type[EventHandler]:
+    try:
+        return handlers[module]
+    except KeyError:
+        known = ", ".join(handlers)
+        raise DefinitionError(f"Unknown handler module: {module!r} (known: {known})") from None
+
+
+def check_action(handler: type[EventHandler], action: str) -> str:
+    canonical = handler.canonical_action(action)
+    if canonical is None:
+        allowed = ", ".join(handler.actions)
+        raise DefinitionError(
+            f"Invalid parameter 'action': {action!r} is not an action of {handler.identifier} "
+            f"(allowed: {allowed})"
+        )
+    return canonical
+
+
+def check_position(handler: type[EventHandler], position: str) -> str:
+    if position not in handler.positions:
+        allowed = ", ".join(handler.positions)
+        raise DefinitionError(
+            f"Invalid parameter 'position': {position!r} is not allowed for "
+            f"{handler.identifier} (allowed: {allowed})"
+        )
+    return position
+
+
+def _field_by_key(model: type[ActionOptions], key: str) -> tuple[str, str] | None:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return name, info.alias or name
+    return None
+
+
+def _is_text(annotation: Any) -> bool:
+    return annotation is str or str in typing.get_args(annotation)
+
+
+def compile_options(
+    handler: type[EventHandler], action: str, raw: Mapping[str, Any]
+) -> tuple[dict[str, str], ActionOptions]:
+    """Validate ``raw`` against the action's model; returns the options keyed by
+    their canonical (privacyIDEA) names and the model instance."""
+    model = handler.actions[action]
+    canonical: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        found = _field_by_key(model, str(key))
+        if found is None:
+            known = ", ".join(repr(i.alias or n) for n, i in model.model_fields.items()) or "none"
+            raise DefinitionError(
+                f"Unknown option {key!r} for {handler.identifier}:{action} (known: {known})"
+            )
+        name, alias = found
+        info = model.model_fields[name]
+        text = "" if value is None else str(value)
+        canonical[alias] = text
+        # An empty form field means "not set" for optional non-text options.
+        if text == "" and not info.is_required() and not _is_text(info.annotation):
+            continue
+        data[alias] = text
+    try:
+        options = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        if first["type"] == "missing":
+            raise DefinitionError(
+                f"Missing option {where!r} for {handler.identifier}:{action}"
+            ) from None
+        raise DefinitionError(
+            f"Invalid option {where!r} for {handler.identifier}:{action}: {first['msg']}"
+        ) from None
+    return canonical, options
+
+
+def compile_conditions(
+    raw: Mapping[str, Any], registry: ConditionRegistry = CONDITIONS
+) -> tuple[CompiledCondition, ...]:
+    compiled = []
+    for name, value in raw.items():
+        condition = registry.get(name)
+        if condition is None:
+            raise DefinitionError(f"Unknown condition {name!r}")
+        text = "" if value is None else str(value)
+        try:
+            parsed = condition.parse(text)
+        except ValueError as exc:
+            raise DefinitionError(f"Invalid condition {name!r}: {exc}") from None
+        compiled.append(CompiledCondition(name, text, condition, parsed))
+    return tuple(compiled)
+
+
+def compile_expression(text: str, names: frozenset[str]) -> Node | None:
+    try:
+        return parse_expression(text, names)
+    except ExpressionError as exc:
+        raise DefinitionError(f"Invalid parameter 'condition_expression': {exc}") from None
+
+
+def from_row(row: EventDefinition, handlers: Registry[EventHandler]) -> Definition:
+    """Compile a stored row; raises DefinitionError if it no longer validates."""
+    handler = find_handler(handlers, row.handlermodule)
+    action = check_action(handler, row.action)
+    options_raw, options = compile_options(handler, action, row.options or {})
+    conditions = compile_conditions(row.conditions or {})
+    expression = compile_expression(
+        row.condition_expression or "", frozenset(c.name for c in conditions)
+    )
+    return Definition(
+        id=row.id,
+        name=row.name,
+        events=tuple(row.events or ()),
+        handlermodule=row.handlermodule,
+        handler=handler,
+        action=action,
+        options_raw=options_raw,
+        options=options,
+        conditions=conditions,
+        position=row.position or "post",
+        ordering=row.ordering,
+        active=row.active,
+        abort_on_error=bool(row.abort_on_error),
+        unknown_is_match=row.unknown_is_match,
+        condition_expression=row.condition_expression or "",
+        expression=expression,
+    )
+
+
+def serialize(row: EventDefinition) -> dict[str, Any]:
+    """privacyIDEA's serialized binding plus Factorflow's fields."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "active": row.active,
+        "ordering": row.ordering,
+        "position": row.position or "post",
+        "abort_on_error": bool(row.abort_on_error),
+        "handlermodule": row.handlermodule,
+        "action": row.action,
+        "condition": "",
+        "event": list(row.events or []),
+        "options": dict(row.options or {}),
+        "conditions": dict(row.conditions or {}),
+        "unknown_is_match": row.unknown_is_match,
+        "condition_expression": row.condition_expression or "",
+    }

@@ -1,0 +1,137 @@
+"""The event framework's hook into the request pipeline.
+
+For the request's event and position, the cached definitions run in (ordering,
+id) order against one shared :class:`Facts`. A definition whose conditions hold
+runs its action inside a SAVEPOINT of the request's transaction: a failing
+action leaves no partial writes, is audited with success=false and
+``info = "<name> (<ExceptionClass>)"``, and the request goes on — unless the
+definition says abort_on_error (or the action raised HandlerAbortError), then the
+request fails with HandlerAbortError (903, HTTP 400). Each run is one child audit
+entry: ``PRE-EVENT <event>>><module>:<action>`` / ``POST-EVENT ...``, info = the
+definition's name, action_detail = its options with secrets redacted, trace = the
+condition results. Actions never emit events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from factorflow.audit.record import AuditRecord
+from factorflow.core.invocation import Invocation, Reply
+from factorflow.db.base import is_retryable_conflict, utcnow
+from factorflow.events.definition import Definition
+from factorflow.events.errors import HandlerAbortError
+from factorflow.events.evaluate import Evaluation, evaluate_definition
+from factorflow.events.facts import Facts
+from factorflow.events.handlers.base import ActionContext, Position
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Implements ``factorflow.pipeline.EventDispatcher``."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
+        definitions = self.services.events.cache.for_event(session, inv.event, "pre")
+        if not definitions:
+            return
+        facts = Facts(self.services, session, inv, audit)
+        for definition in definitions:
+            self._run(definition, facts, "pre", audit)
+
+    def run_post(
+        self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
+    ) -> Reply:
+        definitions = self.services.events.cache.for_event(session, inv.event, "post")
+        if not definitions:
+            return reply
+        facts = Facts(self.services, session, inv, audit, reply=reply)
+        for definition in definitions:
+            self._run(definition, facts, "post", audit)
+        assert facts.reply is not None
+        return facts.reply
+
+    def _run(
+        self, definition: Definition, facts: Facts, position: Position, audit: AuditRecord
+    ) -> None:
+        started = time.monotonic()
+        evaluation = evaluate_definition(definition, facts)
+        if not evaluation.fires:
+            return
+        child = child_record(audit, definition, position, facts.inv.event, evaluation)
+        ctx = ActionContext(
+            services=self.services,
+            session=facts.session,
+            inv=facts.inv,
+            facts=facts,
+            definition_name=definition.name,
+            position=position,
+        )
+        reply_before = facts.reply
+        try:
+            with facts.session.begin_nested():
+                definition.handler().run(ctx, definition.action, definition.options)
+        except Exception as exc:
+            if isinstance(exc, OperationalError) and is_retryable_conflict(exc):
+                raise  # the pipeline retries the whole unit of work
+            facts.reply = reply_before  # a failed post action does not change the reply
+            facts.forget_tokens()
+            child.success = False
+            child.info = f"{definition.name} ({type(exc).__name__})"
+            child.duration = time.monotonic() - started
+            audit.children.append(child)
+            log.warning(
+                "event definition %r (%s:%s) failed: %s",
+                definition.name,
+                definition.handlermodule,
+                definition.action,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            if definition.abort_on_error or isinstance(exc, HandlerAbortError):
+                raise HandlerAbortError(
+                    f"The event definition {definition.name!r} failed ({type(exc).__name__})."
+                ) from exc
+            return
+        child.success = True
+        if ctx.run_details:
+            child.info = f"{definition.name} ({ctx.run_details})"
+        child.duration = time.monotonic() - started
+        audit.children.append(child)
+
+
+def child_record(
+    audit: AuditRecord,
+    definition: Definition,
+    position: Position,
+    event: str,
+    evaluation: Evaluation,
+) -> AuditRecord:
+    """The action's own audit entry: a copy of the request's entry as it is now."""
+    prefix = "PRE-EVENT" if position == "pre" else "POST-EVENT"
+    return dataclasses.replace(
+        audit,
+        action=f"{prefix} {event}>>{definition.handlermodule}:{definition.action}",
+        startdate=utcnow(),
+        info=definition.name,
+        action_detail=json.dumps(definition.redacted_options(), sort_keys=True),
+        trace=json.dumps([t.as_dict() for t in evaluation.trace]),
+        success=False,
+        duration=0.0,
+        extra={},
+        children=[],
+        post_started=False,
+    )

@@ -1,0 +1,168 @@
+"""The handler-module plug-in API.
+
+A handler module subclasses :class:`EventHandler`, declares its ``identifier`` (the
+name definitions use, e.g. ``Token``), the positions it allows, whether a failure
+aborts the request by default, and its actions — each with a pydantic options
+model whose field *aliases* are privacyIDEA's option names (``"count window"``,
+``"JSON pointer"``). It is registered under the entry-point group
+``factorflow.event_handlers``; built-ins register the same way. Example::
+
+    class HelloOptions(ActionOptions):
+        greeting: Template = "hello {username}"
+
+    class HelloHandler(EventHandler):
+        identifier = "Hello"
+        actions = {"greet": HelloOptions}
+
+        def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
+            assert isinstance(options, HelloOptions)
+            log.info(ctx.render(options.greeting))
+
+The same options model validates ``POST /event`` (a bad value is refused with the
+option's name, nothing stored), produces what ``GET /event/actions/<module>``
+returns and drives the web UI form.
+
+Contract for ``run``: do the action in ``ctx.session`` (the request's unit of work;
+the dispatcher wraps each action in a SAVEPOINT so a failure leaves nothing
+behind); raise on failure (:class:`ActionError` for expected ones; the audit
+shows only the class name); set ``ctx.run_details`` to add a note to the audit
+info; post actions may replace ``ctx.reply``. Never emit events.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
+from sqlalchemy.orm import Session
+
+from factorflow.core.invocation import Invocation, Reply
+from factorflow.events.errors import ActionError
+from factorflow.events.facts import Facts
+from factorflow.events.tags import check_template, render
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+    from factorflow.tokens.models import Token
+
+Position = Literal["pre", "post"]
+
+#: An option text in which tags are substituted; unknown tags are refused on save.
+Template = Annotated[str, AfterValidator(check_template)]
+
+
+class ActionOptions(BaseModel):
+    """Base of every action's options; unknown options are refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class NoOptions(ActionOptions):
+    pass
+
+
+@dataclass
+class ActionContext:
+    """What an action gets: the request's session and services, the invocation, the
+    shared facts, the definition's name and position, and (post) the live reply."""
+
+    services: Services
+    session: Session
+    inv: Invocation
+    facts: Facts
+    definition_name: str
+    position: Position
+    run_details: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reply(self) -> Reply | None:
+        return self.facts.reply
+
+    @reply.setter
+    def reply(self, value: Reply) -> None:
+        self.facts.reply = value
+
+    def render(self, text: str, token: Token | None = None) -> str:
+        return render(text, self.facts, token)
+
+
+class EventHandler(ABC):
+    identifier: ClassVar[str]
+    description: ClassVar[str] = ""
+    positions: ClassVar[tuple[Position, ...]] = ("post", "pre")
+    default_abort_on_error: ClassVar[bool] = False
+    actions: ClassVar[Mapping[str, type[ActionOptions]]]
+    #: privacyIDEA compares most modules' action names case-insensitively.
+    case_sensitive_actions: ClassVar[bool] = False
+
+    @abstractmethod
+    def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
+        """Carry out ``action``; raise on failure."""
+
+    @classmethod
+    def canonical_action(cls, name: str) -> str | None:
+        """The declared spelling of ``name``, or None if the module has no such action."""
+        if name in cls.actions:
+            return name
+        if cls.case_sensitive_actions:
+            return None
+        for declared in cls.actions:
+            if declared.lower() == name.lower():
+                return declared
+        return None
+
+    @classmethod
+    def describe_actions(cls) -> dict[str, dict[str, dict[str, Any]]]:
+        """``GET /event/actions/<module>``: action → option → descriptor."""
+        return {name: describe_options(model) for name, model in cls.actions.items()}
+
+
+def _ui_type(info: FieldInfo) -> tuple[str, list[str] | None]:
+    annotation = info.annotation
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if args else annotation
+    if typing.get_origin(annotation) is Literal:
+        return "str", [str(v) for v in typing.get_args(annotation)]
+    if annotation is bool:
+        return "bool", None
+    if annotation is int:
+        return "int", None
+    return str(extra.get("ui_type", "str")), None
+
+
+def describe_options(model: type[ActionOptions]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in model.model_fields.items():
+        ui_type, choices = _ui_type(info)
+        descriptor: dict[str, Any] = {
+            "type": ui_type,
+            "required": info.is_required(),
+            "description": info.description or "",
+        }
+        if choices:
+            descriptor["value"] = choices
+        if not info.is_required() and info.default not in (None, ""):
+            descriptor["default"] = info.default
+        out[info.alias or name] = descriptor
+    return out
+
+
+__all__ = [
+    "ActionContext",
+    "ActionError",
+    "ActionOptions",
+    "EventHandler",
+    "NoOptions",
+    "Position",
+    "Template",
+    "describe_options",
+]

@@ -1,0 +1,71 @@
+"""Tables of the event framework: definitions, their history, and event counters.
+
+``EventDefinition`` keeps privacyIDEA's binding fields (events, handler module,
+action, options, conditions, position, ordering, active, abort_on_error) plus
+Factorflow's ``unknown_is_match`` and ``condition_expression``. Options and
+conditions are stored as JSON objects of strings, exactly as sent.
+
+``EventCounter`` has one row per (counter, node): each node increments only its
+own row, so nodes never contend for one lock; the logical value is the sum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from factorflow.db.base import Base, UtcDateTime, utcnow
+
+
+class EventDefinition(Base):
+    __tablename__ = "event_definition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    #: Event names this definition is bound to (a JSON list of strings).
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    handlermodule: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(255), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[str] = mapped_column(String(10), default="post")
+    ordering: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    abort_on_error: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Whether a condition whose data is missing counts as matched (privacyIDEA's
+    #: lenient behaviour). True for definitions written through the privacyIDEA-
+    #: compatible ``POST /event`` without the field; False for new-style definitions.
+    unknown_is_match: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Optional AND / OR / NOT expression over condition names; empty = all must hold.
+    condition_expression: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EventDefinitionHistory(Base):
+    """One row per change of a definition: the full snapshot after the change (or
+    before it, for a delete), who made it and when. Kept after a delete."""
+
+    __tablename__ = "event_definition_history"
+    __table_args__ = (UniqueConstraint("definition_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(20))
+    who: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EventCounter(Base):
+    __tablename__ = "eventcounter"
+    __table_args__ = (UniqueConstraint("counter_name", "node"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_name: Mapped[str] = mapped_column(String(80))
+    node: Mapped[str] = mapped_column(String(255))
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,136 @@
+"""Tags in texts (``{serial}``, ``{username}``, ``{now}+7d`` ...), substituted safely.
+
+A regular expression finds ``{name}`` (a plain identifier) and looks the name up in
+a dictionary of strings. Nothing is ever passed to ``str.format``: ``{user.__class__}``,
+``{0}`` or a stray brace stay text, so a template can neither reach attributes nor
+run code. ``{now}`` / ``{current_time}`` may carry an offset, glued or with blanks
+(``{now}+7d``, ``{now} - 12h``). Unknown tags are refused when a definition is saved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from factorflow.events.compare import NOW_TAG
+from factorflow.tokens.info import TIMESTAMP_FORMAT
+
+if TYPE_CHECKING:
+    from factorflow.events.facts import Facts
+    from factorflow.tokens.models import Token
+    from factorflow.users.identity import User
+
+TAG = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+KNOWN_TAGS = frozenset(
+    {
+        "serial",
+        "user",
+        "givenname",
+        "surname",
+        "username",
+        "userrealm",
+        "realm",
+        "admin",
+        "action",
+        "tokentype",
+        "tokendescription",
+        "now",
+        "current_time",
+        "time",
+        "date",
+        "client_ip",
+        "ua_browser",
+        "ua_string",
+        "registrationcode",
+        "googleurl_value",
+        "googleurl_img",
+        "pin",
+        "url",
+    }
+)
+
+
+def unknown_tags(text: str, known: Iterable[str] = KNOWN_TAGS) -> list[str]:
+    allowed = frozenset(known)
+    return [name for name in TAG.findall(text) if name not in allowed]
+
+
+def check_template(text: str) -> str:
+    """Pydantic validator for option texts: refuse unknown tags, naming them."""
+    bad = unknown_tags(text)
+    if bad:
+        names = ", ".join("{" + name + "}" for name in dict.fromkeys(bad))
+        raise ValueError(f"unknown tag {names}; known tags: {', '.join(sorted(KNOWN_TAGS))}")
+    return text
+
+
+def _detail(facts: Facts) -> dict[str, Any]:
+    detail = (facts.response or {}).get("detail")
+    return detail if isinstance(detail, dict) else {}
+
+
+def _nested(detail: dict[str, Any], key: str, sub: str) -> str:
+    holder = detail.get(key)
+    return str(holder.get(sub) or "") if isinstance(holder, dict) else ""
+
+
+def tag_values(facts: Facts, token: Token | None = None) -> dict[str, str]:
+    """The tag dictionary for one text. With ``token``, the token tags and the user
+    tags describe that token and its owner; otherwise the request's token and user."""
+    tokens = [token] if token is not None else facts.tokens
+    owner: User | None = facts.owner_of(token) if token is not None else facts.user
+    first = tokens[0] if tokens else None
+    serial = token.serial if token is not None else ",".join(facts.serials)
+    if not serial and tokens:
+        serial = ",".join(t.serial for t in tokens)
+    detail = _detail(facts)
+    actor = facts.inv.actor
+    given = owner.attribute("givenname") if owner else ""
+    local = facts.now.astimezone()
+    return {
+        "serial": serial,
+        "user": given,
+        "givenname": given,
+        "surname": owner.attribute("surname") if owner else "",
+        "username": owner.login if owner else "",
+        "userrealm": owner.realm if owner else "",
+        "realm": actor.realm,
+        "admin": actor.username if actor.is_admin else "",
+        "action": facts.inv.rule,
+        "tokentype": first.tokentype if first else "",
+        "tokendescription": first.description if first else "",
+        "time": local.strftime("%H:%M:%S"),
+        "date": local.strftime("%Y-%m-%d"),
+        "client_ip": facts.inv.client_ip,
+        "ua_browser": facts.inv.user_agent.partition("/")[0].strip(),
+        "ua_string": facts.inv.user_agent,
+        "registrationcode": str(detail.get("registrationcode") or ""),
+        "googleurl_value": _nested(detail, "googleurl", "value"),
+        "googleurl_img": _nested(detail, "googleurl", "img"),
+        "pin": str(detail.get("pin") or ""),
+        "url": facts.services.settings.base_url,
+    }
+
+
+def render(text: str, facts: Facts, token: Token | None = None) -> str:
+    """Substitute the tags of ``text``; unknown tags stay as they are."""
+
+    def now(match: re.Match[str]) -> str:
+        moment = facts.now
+        if match.group(1):
+            delta = timedelta(**{_UNIT[match.group(3)]: int(match.group(2))})
+            moment = moment + delta if match.group(1) == "+" else moment - delta
+        return moment.strftime(TIMESTAMP_FORMAT)
+
+    text = NOW_TAG.sub(now, text)
+    if not TAG.search(text):
+        return text
+    values = tag_values(facts, token)
+    return TAG.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+__all__ = ["KNOWN_TAGS", "check_template", "render", "tag_values", "unknown_tags"]
