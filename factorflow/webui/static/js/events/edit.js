@@ -1,0 +1,116 @@
+// Create or edit an event definition. Everything module-specific is generated from the
+// API's metadata: actions and their options, positions, conditions with their choices.
+
+import { get, post, seg } from "../api.js";
+import { h, replace, toast } from "../dom.js";
+import { clearErrors, field, fieldValue, formError, showError } from "../forms.js";
+import { navigate } from "../router.js";
+import { link, pageHeader, section } from "../ui.js";
+import { conditionBuilder } from "./conditions.js";
+import { optionParams, renderOptions } from "./options.js";
+import { testPanel } from "./test-panel.js";
+
+async function moduleMeta(module) {
+  const m = seg(module);
+  const [actions, conditions, positions, defaults] = await Promise.all([
+    get(`/event/actions/${m}`), get(`/event/conditions/${m}`), get(`/event/positions/${m}`),
+    get(`/event/defaults/${m}`).catch(() => ({})),
+  ]);
+  return { actions, conditions, positions, defaults };
+}
+
+const bool = (v) => (v ? "True" : "False");
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  const [modules, available, existing] = await Promise.all([
+    get("/event/handlermodules"), get("/event/available"), id ? get(`/event/${seg(id)}`) : null,
+  ]);
+  const d = Array.isArray(existing) ? existing[0] : existing;
+  const module = d?.handlermodule || ctx.query.module || modules[0];
+  const optionsBox = h("div", { class: "options" });
+  const conditionsBox = h("div");
+  const f = {
+    name: field({ label: "Name", param: "name", required: true, value: d?.name || "" }),
+    event: field({ label: "Events", param: "event", kind: "multi", choices: available, value: (d?.event || []).join(","), required: true,
+      help: "The API requests that trigger this definition." }),
+    handlermodule: field({ label: "Handler module", param: "handlermodule", kind: "select", choices: modules, value: module, required: true }),
+    action: field({ label: "Action", param: "action", kind: "select", choices: [], required: true }),
+    position: field({ label: "Position", param: "position", kind: "select", choices: [], help: "pre: before the request, may change it; post: after, sees the response." }),
+    ordering: field({ label: "Ordering", param: "ordering", kind: "number", value: d?.ordering ?? 0, help: "Lower runs first; ties by id." }),
+    active: field({ label: "Active", param: "active", kind: "checkbox", value: d ? d.active : true }),
+    abort: field({ label: "Abort the request if the action fails", param: "abort_on_error", kind: "checkbox", value: d?.abort_on_error ?? false }),
+    unknown: field({ label: "A condition whose data is missing counts as matched (privacyIDEA compatible)", param: "unknown_is_match", kind: "checkbox", value: d ? d.unknown_is_match : false }),
+  };
+  f.event.control.classList.add("scroll");
+  let meta = null;
+  let builder = null;
+
+  async function loadModule(name, keep) {
+    meta = await moduleMeta(name);
+    const actions = Object.keys(meta.actions || {});
+    const action = keep && d ? d.action : actions[0];
+    replace(f.action.control, actions.map((a) => h("option", { value: a, selected: a === action }, a)));
+    replace(f.position.control, meta.positions.map((p) => h("option", { value: p, selected: p === (keep && d ? d.position : "post") }, p)));
+    if (!d && meta.defaults?.abort_on_error !== undefined) f.abort.control.checked = Boolean(meta.defaults.abort_on_error);
+    // New definitions made here are honest: missing data does not count as a match
+    // (product decision); /event/defaults reports the privacyIDEA-compatible API default.
+    renderOptions(optionsBox, meta.actions[action] || {}, keep && d ? d.options : {});
+    const current = builder ? builder.params().conditions : d?.conditions || {};
+    builder = conditionBuilder(meta.conditions || {}, current, builder ? "" : d?.condition_expression || "");
+    replace(conditionsBox, builder.element);
+  }
+  f.handlermodule.control.addEventListener("change", () => loadModule(f.handlermodule.control.value, false));
+  f.action.control.addEventListener("change", () => renderOptions(optionsBox, meta.actions[f.action.control.value] || {}, {}));
+  await loadModule(module, true);
+
+  const events = () => fieldValue(f.event).split(",").filter(Boolean);
+  function definition() {
+    const { conditions, condition_expression } = builder.params();
+    const options = Object.fromEntries(Object.entries(optionParams(optionsBox)).map(([k, v]) => [k.slice(7), v]));
+    return {
+      name: fieldValue(f.name) || "test", event: events().join(","), handlermodule: f.handlermodule.control.value,
+      action: f.action.control.value, position: f.position.control.value, conditions, condition_expression,
+      unknown_is_match: bool(f.unknown.control.checked), options,
+    };
+  }
+
+  const form = h("form", { class: "form event-form", novalidate: true, "aria-label": "Event definition" },
+    formError(),
+    section("What and when", f.name, f.event, h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort),
+    section("Action options", optionsBox),
+    section("Conditions", conditionsBox, f.unknown),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, id ? "Save definition" : "Create definition"),
+      link("Cancel", "#/events", "button")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const def = definition();
+    const params = {
+      name: fieldValue(f.name), event: def.event, handlermodule: def.handlermodule, action: def.action,
+      position: def.position, ordering: fieldValue(f.ordering) || 0, active: bool(f.active.control.checked),
+      abort_on_error: bool(f.abort.control.checked), unknown_is_match: def.unknown_is_match,
+      conditions: JSON.stringify(def.conditions), condition_expression: def.condition_expression,
+      ...optionParams(optionsBox),
+    };
+    if (id) params.id = id;
+    if (!Object.keys(def.options).length) params.clear_options = "True";
+    try {
+      const saved = await post("/event", params);
+      toast(`Definition ${params.name} saved`);
+      navigate(`/events/${saved}`);
+    } catch (err) {
+      showError(form, err);
+    }
+  });
+
+  const panel = testPanel({ definition, events });
+  f.event.control.addEventListener("change", panel.refreshEvents);
+
+  return [
+    pageHeader(d ? `Definition ${d.name}` : "New event definition",
+      link("All definitions", "#/events"), d ? link("History", `#/events/${d.id}/history`, "button") : null),
+    form,
+    panel,
+  ];
+}

@@ -1,0 +1,88 @@
+// The Test panel: a dry run (POST /event/test) of the definition as it stands in the
+// form, against a sample request or a recorded one. Per condition: matched / not
+// matched / unknown and why; and what the action would do. Nothing changes.
+
+import { call } from "../api.js";
+import { h, replace } from "../dom.js";
+import { apiForm, field } from "../forms.js";
+import { badge, facts, table } from "../ui.js";
+
+const VERDICT_KIND = { matched: "ok", not_matched: "bad", unknown: "warn" };
+const VERDICT_TEXT = { matched: "matched", not_matched: "not matched", unknown: "unknown" };
+
+export function verdictBadge(verdict) {
+  return badge(VERDICT_TEXT[verdict] || verdict, VERDICT_KIND[verdict] || "");
+}
+
+function sampleResult(v) {
+  if (v.result_status === "") return undefined;
+  const result = { status: v.result_status === "True" };
+  if (v.result_value !== "") result.value = v.result_value === "True";
+  if (v.result_authentication) result.authentication = v.result_authentication;
+  if (v.detail_message) result.detail = { message: v.detail_message };
+  return JSON.stringify(result);
+}
+
+function showDefinition(d) {
+  return h("article", { class: ["dry-run", d.fires ? "fires" : "quiet"], "aria-label": `Dry run of ${d.name}` },
+    h("h3", {}, d.name, " ", d.fires ? badge("would fire", "ok") : badge("would not fire", "muted")),
+    facts([["Position", d.position], ["Overall", verdictBadge(d.verdict)],
+      ["Expression", d.condition_expression || "all conditions (AND)"],
+      ["Unknown counts as match", d.unknown_is_match ? "yes (privacyIDEA compatible)" : "no"]]),
+    table([
+      { key: "condition", label: "Condition" },
+      { key: "value", label: "Configured" },
+      { key: "result", label: "Result", render: (c) => verdictBadge(c.result) },
+      { key: "counts_as", label: "Counts as", render: (c) => (c.counts_as && c.counts_as !== c.result ? verdictBadge(c.counts_as) : "") },
+      { key: "reason", label: "Why" },
+    ], d.conditions || [], { empty: "No conditions: the definition fires on every matching event." }),
+    d.action ? h("div", { class: "would-do" }, h("h4", {}, "The action would do"),
+      facts([["Action", `${d.action.module}: ${d.action.action}`],
+        ["Options", Object.entries(d.action.options || {}).map(([k, v]) => `${k}=${v}`).join(" · ") || "—"],
+        ["Acts on tokens", (d.action.tokens || []).join(", ") || "—"]])) : null);
+}
+
+/** definition(): the inline definition from the editor; events(): its event names. */
+export function testPanel({ definition, events }) {
+  const out = h("div", { class: "test-output", "aria-live": "polite" });
+  const eventField = field({ label: "Event", param: "event", kind: "select", choices: events() });
+  const form = apiForm({
+    label: "Test the definition", submitLabel: "Run test",
+    fields: [
+      eventField,
+      h("div", { class: "grid-fields" },
+        field({ label: "User", param: "user", help: "The request's user" }),
+        field({ label: "Realm", param: "realm" }),
+        field({ label: "Serial", param: "serial" }),
+        field({ label: "Logged-in role", param: "logged_in_role", kind: "select", choices: ["none", "admin", "user"] }),
+        field({ label: "Client IP", param: "client_ip", placeholder: "192.0.2.10" }),
+        field({ label: "Response status", param: "result_status", kind: "select", choices: [["", "no response (pre)"], "True", "False"], value: "True" }),
+        field({ label: "Response value", param: "result_value", kind: "select", choices: [["", "—"], "True", "False"], value: "False" }),
+        field({ label: "Authentication", param: "result_authentication", kind: "select", choices: ["", "ACCEPT", "REJECT", "CHALLENGE", "DECLINED"] }),
+        field({ label: "Detail message", param: "detail_message", placeholder: "wrong otp value" }),
+        field({ label: "Or: audit entry number", param: "audit_id", kind: "number", help: "Replay a recorded request instead of the sample." })),
+    ],
+    action: async (v) => {
+      const params = { definition: JSON.stringify(definition()), event: v.event };
+      if (v.audit_id) params.audit_id = v.audit_id;
+      else {
+        for (const key of ["user", "realm", "serial", "logged_in_role", "client_ip"]) if (v[key]) params[key] = v[key];
+        const result = sampleResult(v);
+        if (result) params.result = result;
+      }
+      const body = await call("POST", "/event/test", params);
+      const value = body.result.value;
+      replace(out, (value.definitions || []).map(showDefinition));
+    },
+  });
+  const refreshEvents = () => {
+    const current = eventField.control.value;
+    replace(eventField.control, events().map((e) => h("option", { value: e, selected: e === current }, e)));
+  };
+  const panel = h("section", { class: "card test-panel", id: "test-panel", "aria-labelledby": "test-title" },
+    h("h2", { id: "test-title" }, "Test"),
+    h("p", { class: "help" }, "A dry run of the definition as it is in the form above — saved or not. It evaluates the conditions and changes nothing."),
+    form, out);
+  panel.refreshEvents = refreshEvents;
+  return panel;
+}

@@ -1,0 +1,128 @@
+// One token: its facts and tokeninfo, every management action, its audit trail.
+
+import { del, get, post, seg } from "../api.js";
+import { formatDate, h, toast } from "../dom.js";
+import { apiForm, field } from "../forms.js";
+import { navigate } from "../router.js";
+import { button, confirmAction, errorBox, facts, link, pageHeader, section, table } from "../ui.js";
+import { stateBadge } from "./tokens.js";
+
+export async function loadToken(serial) {
+  const result = await get("/token/", { serial });
+  const token = result.tokens.find((t) => t.serial === serial);
+  if (!token) throw Object.assign(new Error(`There is no token ${serial}.`), {});
+  return token;
+}
+
+function runner(ctx, serial) {
+  return async (label, work) => {
+    try {
+      await work();
+      toast(`${label}: done`);
+      ctx.rerender();
+    } catch (err) {
+      toast(`${label}: ${err.message}`);
+    }
+  };
+}
+
+function actionBar(ctx, token) {
+  const run = runner(ctx, token.serial);
+  const s = seg(token.serial);
+  return h("div", { class: "button-row", role: "group", "aria-label": "Token actions" },
+    token.active
+      ? button("Disable", () => run("Disable", () => post(`/token/disable/${s}`)))
+      : button("Enable", () => run("Enable", () => post(`/token/enable/${s}`))),
+    button("Reset fail counter", () => run("Reset", () => post(`/token/reset/${s}`))),
+    token.username ? button("Unassign", () => confirmAction(`Unassign ${token.serial} from ${token.username}?`)
+      && run("Unassign", () => post("/token/unassign", { serial: token.serial }))) : null,
+    button("Delete", async () => {
+      if (!confirmAction(`Delete token ${token.serial}? This cannot be undone.`)) return;
+      try {
+        await del(`/token/${s}`);
+        toast(`Token ${token.serial} deleted`);
+        navigate("/tokens");
+      } catch (err) {
+        toast(err.message);
+      }
+    }, "danger"));
+}
+
+function forms(ctx, token, groups) {
+  const done = (label) => () => { toast(`${label}: done`); ctx.rerender(); };
+  const serial = token.serial;
+  return h("div", { class: "grid" },
+    section("Set PIN", apiForm({ label: "Set PIN", submitLabel: "Set PIN",
+      fields: [field({ label: "New PIN", param: "otppin", kind: "password", autocomplete: "new-password" })],
+      action: async (v) => { await post("/token/setpin", { serial, ...v }); done("Set PIN")(); } })),
+    section("Resynchronise", apiForm({ label: "Resynchronise", submitLabel: "Resync",
+      fields: [field({ label: "First OTP", param: "otp1", required: true, attrs: { inputmode: "numeric" } }),
+        field({ label: "Next OTP", param: "otp2", required: true, attrs: { inputmode: "numeric" } })],
+      action: async (v) => {
+        const ok = await post("/token/resync", { serial, ...v });
+        toast(ok ? "Resynchronised" : "The OTP values did not match");
+      } })),
+    section("Assign to a user", apiForm({ label: "Assign", submitLabel: "Assign",
+      fields: [field({ label: "User", param: "user", required: true, value: token.username }),
+        field({ label: "Realm", param: "realm", value: token.user_realm })],
+      action: async (v) => { await post("/token/assign", { serial, ...v }); done("Assign")(); } })),
+    section("Description", apiForm({ label: "Description", submitLabel: "Save description",
+      fields: [field({ label: "Description", param: "description", value: token.description })],
+      action: async (v) => { await post(`/token/description/${seg(serial)}`, v); done("Description")(); } })),
+    section("Token groups", groupEditor(ctx, token, groups)),
+    section("Set tokeninfo", apiForm({ label: "Set tokeninfo", submitLabel: "Set",
+      fields: [field({ label: "Key", param: "key", required: true }), field({ label: "Value", param: "value" })],
+      action: async (v) => { await post(`/token/info/${seg(serial)}/${seg(v.key)}`, { value: v.value }); done("Tokeninfo")(); } })));
+}
+
+function groupEditor(ctx, token, groups) {
+  const run = runner(ctx, token.serial);
+  const names = Object.keys(groups || {}).filter((g) => !token.tokengroup.includes(g));
+  const chooser = field({ label: "Add to group", param: "groupname", kind: "select", choices: names });
+  return [
+    token.tokengroup.length ? h("ul", { class: "chips" }, token.tokengroup.map((g) => h("li", {}, g, " ",
+      button(`Remove ${g}`, () => run("Remove group", () => del(`/token/group/${seg(token.serial)}/${seg(g)}`)), "small")))) :
+      h("p", { class: "muted" }, "In no group."),
+    names.length ? h("div", { class: "inline" }, chooser,
+      button("Add", () => run("Add group", () => post(`/token/group/${seg(token.serial)}/${seg(chooser.control.value)}`)))) :
+      h("p", { class: "help" }, link("Create token groups", "#/tokengroups")),
+  ];
+}
+
+async function tokenAudit(serial) {
+  try {
+    const v = await get("/audit/", { serial, page_size: 15 });
+    return table([
+      { key: "date", label: "When", render: (r) => formatDate(r.date) },
+      { key: "action", label: "Action" },
+      { key: "success", label: "OK", render: (r) => (r.success ? "yes" : "no") },
+      { key: "administrator", label: "Admin" },
+      { key: "info", label: "Info" },
+    ], v.auditdata, { empty: "No audit entries." });
+  } catch (err) {
+    return errorBox(err);
+  }
+}
+
+export async function render(ctx) {
+  const serial = ctx.params.serial;
+  const token = await loadToken(serial);
+  const [groups, audit] = await Promise.all([get("/tokengroup/").catch(() => ({})), tokenAudit(serial)]);
+  const info = Object.entries(token.info || {}).map(([key, value]) => ({ key, value }));
+  return [
+    pageHeader(`Token ${serial}`, link("All tokens", "#/tokens")),
+    actionBar(ctx, token),
+    h("div", { class: "grid" },
+      section("Token", facts([
+        ["Type", token.tokentype], ["State", stateBadge(token)], ["Description", token.description],
+        ["Owner", token.username ? link(`${token.username}@${token.user_realm}`, `#/tokens?user=${encodeURIComponent(token.username)}&realm=${encodeURIComponent(token.user_realm)}`) : "—"],
+        ["Token realms", token.realms.join(", ") || "—"], ["Fail counter", `${token.failcount} of ${token.maxfail}`],
+        ["OTP counter", String(token.count)], ["OTP length", String(token.otplen)],
+        ["Rollout state", token.rollout_state], ["Groups", token.tokengroup.join(", ") || "—"],
+      ])),
+      section("Tokeninfo", table([{ key: "key", label: "Key" }, { key: "value", label: "Value" }], info,
+        { empty: "No tokeninfo." }))),
+    forms(ctx, token, groups),
+    section("Audit of this token", audit),
+  ];
+}

@@ -1,0 +1,65 @@
+// Token list: filters, sortable columns, paging; links to detail and enrolment.
+
+import { get } from "../api.js";
+import { h } from "../dom.js";
+import { field, formValues } from "../forms.js";
+import { navigate } from "../router.js";
+import { badge, link, pageHeader, pager, table } from "../ui.js";
+import { tokenState } from "./dashboard.js";
+
+const FILTERS = ["serial", "type", "user", "realm", "active", "assigned", "description"];
+const PAGE_SIZE = 15;
+
+export function stateBadge(token) {
+  const state = tokenState(token);
+  const kind = { active: "ok", disabled: "muted", locked: "bad", revoked: "bad" }[state] || "warn";
+  return badge(state, kind);
+}
+
+function filterForm(query) {
+  const form = h("form", { class: "filters", role: "search", "aria-label": "Filter tokens" },
+    field({ label: "Serial", param: "serial", value: query.serial || "", placeholder: "OATH*" }),
+    field({ label: "Type", param: "type", kind: "select", value: query.type || "",
+      choices: [["", "any"], "hotp", "totp", "spass", "registration", "paper", "email", "sms"] }),
+    field({ label: "User", param: "user", value: query.user || "" }),
+    field({ label: "Realm", param: "realm", value: query.realm || "" }),
+    field({ label: "Active", param: "active", kind: "select", value: query.active || "",
+      choices: [["", "any"], ["True", "active"], ["False", "disabled"]] }),
+    field({ label: "Assigned", param: "assigned", kind: "select", value: query.assigned || "",
+      choices: [["", "any"], ["True", "assigned"], ["False", "unassigned"]] }),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Filter")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    navigate("/tokens", { ...formValues(form), sortby: query.sortby, sortdir: query.sortdir });
+  });
+  return form;
+}
+
+export async function render(ctx) {
+  const query = ctx.query;
+  const params = { page: query.page || 1, pagesize: PAGE_SIZE, sortby: query.sortby || "serial", sortdir: query.sortdir || "asc" };
+  for (const key of FILTERS) if (query[key]) params[key] = query[key];
+  if (params.serial && !params.serial.includes("*") && !params.serial.includes(",")) params.serial = `*${params.serial}*`;
+  const result = await get("/token/", params);
+  const go = (changes) => navigate("/tokens", { ...query, ...changes });
+  const sort = {
+    key: params.sortby,
+    dir: params.sortdir,
+    onSort: (key) => go({ sortby: key, sortdir: key === params.sortby && params.sortdir === "asc" ? "desc" : "asc", page: 1 }),
+  };
+  const columns = [
+    { key: "serial", label: "Serial", render: (t) => link(t.serial, `#/tokens/${encodeURIComponent(t.serial)}`) },
+    { key: "tokentype", label: "Type" },
+    { key: "username", label: "User", render: (t) => (t.username ? `${t.username}@${t.user_realm}` : "—"), sort: "" },
+    { key: "description", label: "Description" },
+    { key: "state", label: "State", render: stateBadge, sort: "" },
+    { key: "failcount", label: "Fails", render: (t) => `${t.failcount}/${t.maxfail}` },
+    { key: "realms", label: "Token realms", render: (t) => t.realms.join(", "), sort: "" },
+  ];
+  return [
+    pageHeader("Tokens", link("Enrol a token", "#/tokens/new", "button primary")),
+    filterForm(query),
+    table(columns, result.tokens, { sort, empty: "No token matches.", caption: "Tokens" }),
+    pager({ page: Number(params.page), count: result.count, pageSize: PAGE_SIZE, onPage: (page) => go({ page }) }),
+  ];
+}

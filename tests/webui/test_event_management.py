@@ -1,0 +1,100 @@
+"""Managing definitions from the list: filter, sort, enable / disable, ordering; the
+history with its diff, and a rollback."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
+from tests.webui.conftest import LiveServer, shot
+from tests.webui.helpers import login_admin, nav
+
+pytestmark = pytest.mark.browser
+
+
+def save(url: str, headers: dict[str, str], **params: str) -> int:
+    r = httpx.post(f"{url}/event", data=params, headers=headers)
+    assert r.status_code == 200, r.text
+    value: int = r.json()["result"]["value"]
+    return value
+
+
+def test_list_history_diff_and_rollback(page: Page, live_server: LiveServer) -> None:
+    url = live_server.url
+    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    headers = {"Authorization": auth.json()["result"]["value"]["token"]}
+    base = {"event": "validate_check", "handlermodule": "Token", "position": "post"}
+    first = save(
+        url,
+        headers,
+        name="note-failure",
+        action="set tokeninfo",
+        ordering="5",
+        conditions=json.dumps({"result_value": "False"}),
+        **{"option.key": "last_failure", "option.value": "{now}"},
+        **base,
+    )
+    save(
+        url,
+        headers,
+        name="count-auth",
+        action="increase tokeninfo",
+        ordering="1",
+        **{"option.key": "checks"},
+        **base,
+    )
+    save(
+        url,
+        headers,
+        id=str(first),
+        **{"option.key": "last_failure", "option.value": "failed at {now}"},
+    )
+
+    login_admin(page)
+    nav(page, "Event definitions")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("count-auth")  # ordering 1 before 5
+    page.get_by_role("button", name="Name").click()
+    expect(rows.first).to_contain_text("count-auth")
+    page.get_by_role("button", name="Name").click()
+    expect(rows.first).to_contain_text("note-failure")
+    page.get_by_label("Filter").fill("increase")
+    expect(rows).to_have_count(1)
+    page.get_by_label("Filter").fill("")
+
+    page.get_by_role("button", name="note-failure active").click()
+    expect(page.get_by_role("button", name="note-failure active")).to_have_text("inactive")
+    page.get_by_label("Active", exact=True).select_option("false")
+    expect(rows).to_have_count(1)
+    page.get_by_label("Active", exact=True).select_option("")
+    ordering = page.get_by_label("Ordering of note-failure")
+    ordering.fill("0")
+    ordering.press("Tab")
+    expect(page.locator("#toast")).to_contain_text("Ordering of note-failure saved")
+    expect(rows.first).to_contain_text("note-failure")  # listed by ordering again
+    page.get_by_role("button", name="Ordering", exact=True).click()
+    expect(rows.first).to_contain_text("count-auth")
+
+    page.get_by_role("row").filter(has_text="note-failure").get_by_role(
+        "link", name="History"
+    ).click()
+    expect(page.get_by_role("heading", name="History of note-failure")).to_be_visible()
+    diff = page.locator("#history-diff")
+    # The newest change (the ordering) against the one before.
+    expect(diff).to_contain_text("ordering")
+    page.get_by_role("button", name="Diff 2").click()
+    expect(diff.get_by_role("row").filter(has_text="option.value")).to_contain_text(
+        "failed at {now}"
+    )
+    shot(page, "event-history")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Roll back to 1").click()
+    expect(page.locator("#toast")).to_contain_text("Rolled back to version 1")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("value", exact=True)).to_have_value("{now}")
+    expect(page.get_by_label("Active", exact=True)).to_be_checked()
