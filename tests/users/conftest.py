@@ -3,7 +3,6 @@ MariaDB databases of their own (a user's SQL database is not Factorflow's)."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from passlib.hash import sha512_crypt
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy.engine import make_url
 
-import factorflow.api.app as app_module
 from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, USER_PASSWORDS
 
 #: The users every store under test holds: login → (uid, given, surname, phone, mobile, email).
@@ -34,21 +32,6 @@ SQL_MAP = {
     "password": "pw",
     "description": "descr",
 }
-
-
-@pytest.fixture(autouse=True)
-def _only_existing_route_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Route modules of features still being written are left out of the app."""
-    present = []
-    for name in app_module.ROUTE_MODULES:
-        try:
-            importlib.import_module(f"factorflow.api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"factorflow.api.routes.{name}":
-                raise
-            continue
-        present.append(name)
-    monkeypatch.setattr(app_module, "ROUTE_MODULES", tuple(present))
 
 
 def users_table(metadata: MetaData, schema: str | None = None) -> Table:
