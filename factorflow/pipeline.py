@@ -140,7 +140,10 @@ class Pipeline:
         try:
             inv.actor = self._authenticate(inv, endpoint.access)
             audit.note_actor(inv.actor)
-            reply = self._in_transaction(lambda session: self._call(session, inv, endpoint, audit))
+            # Reads (GET) run without taking SQLite's write lock; everything else may write.
+            reply = self._in_transaction(
+                lambda session: self._call(session, inv, endpoint, audit), write=inv.method != "GET"
+            )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries
             # of failed actions (an abort_on_error failure among them), whose audit
@@ -153,11 +156,11 @@ class Pipeline:
         self.services.audit.write(audit)
         return reply
 
-    def _in_transaction(self, work: Callable[[Session], Reply]) -> Reply:
+    def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                with transaction(self.services.sessions) as session:
+                with transaction(self.services.sessions, write=write) as session:
                     return work(session)
             except OperationalError as exc:
                 if not is_retryable_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:

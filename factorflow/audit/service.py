@@ -82,7 +82,7 @@ class AuditService:
         transaction (the request's work is already committed or rolled back), each
         signed once its id is known. Returns the request entry's id."""
         try:
-            with transaction(self._sessions) as session:
+            with transaction(self._sessions, write=True) as session:
                 first = 0
                 for item in (record, *record.children):
                     entry = self._entry(item)

@@ -59,15 +59,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
     """Create an engine with the per-backend settings Factorflow relies on."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800)
+        # Sized to the request threads plus the job worker, so that a burst waits for
+        # a thread, not for a connection while holding locks.
+        kwargs.update(
+            pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        )
     if url.startswith("mysql") or url.startswith("mariadb"):
         kwargs["isolation_level"] = "READ COMMITTED"
     engine = create_engine(url, **kwargs)
@@ -90,8 +96,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option naming the SQLite BEGIN mode of a unit of work (see ``transaction``).
+SQLITE_BEGIN = "factorflow_sqlite_begin"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A unit of work that will write takes SQLite's write lock up front (IMMEDIATE):
+    # concurrent writers then queue on busy_timeout instead of failing when a reader
+    # tries to upgrade after another writer committed (SQLITE_BUSY_SNAPSHOT).
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def is_retryable_conflict(exc: BaseException) -> bool:
@@ -113,9 +127,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any exception."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any exception.
+
+    ``write`` says the unit of work will write: on SQLite it then begins IMMEDIATE.
+    """
     session = factory()
+    if write:
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
     try:
         yield session
         session.commit()
