@@ -1,0 +1,81 @@
+"""The job-kind plug-in API: a :class:`Deliverer` delivers one kind of job.
+
+A deliverer subclasses :class:`Deliverer`, names its ``kind`` and is registered under
+the entry-point group ``factorflow.job_kinds`` (built-ins register the same way)::
+
+    class PagerDeliverer(Deliverer):
+        kind = "pager"
+
+        def deliver(self, job: JobView) -> str:
+            reply = page(job.payload["number"], key=job.idempotency_key)
+            return f"pager accepted {reply.id}"
+
+Contract for ``deliver``:
+
+* It runs in a worker thread, outside any request, and may be called again for the
+  same job (at-least-once delivery: a worker can die after the receiver accepted but
+  before the success was recorded). It must pass ``job.idempotency_key`` to the
+  receiver (a Message-ID, an ``Idempotency-Key`` header) so the receiver can drop
+  the duplicate.
+* Return a short note on success (what the receiver answered) or ``""``.
+* Raise :class:`DeliveryError` for a failure worth retrying (timeouts, refused
+  connections, 4xx SMTP replies, HTTP 5xx) and :class:`PermanentDeliveryError` for
+  one that retrying cannot fix (unknown configuration, a refused recipient); the
+  job then goes straight to the dead-letter state. Any other exception counts as
+  retryable, and its class name and message are recorded.
+* Finish well within ``Settings.job_lease_seconds``: after that another worker may
+  start the same job.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+
+
+class DeliveryError(Exception):
+    """A delivery failed; another attempt may succeed."""
+
+    permanent: ClassVar[bool] = False
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A delivery failed in a way no retry can fix."""
+
+    permanent = True
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a deliverer gets: an immutable snapshot of the claimed job."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    #: 1 for the first attempt of the current budget.
+    attempt: int
+    max_attempts: int
+    request_id: str = ""
+    definition: str = ""
+
+
+class Deliverer(ABC):
+    """Delivers jobs of one ``kind``. One instance per worker process, shared by its
+    threads: keep it free of per-delivery mutable state."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @abstractmethod
+    def deliver(self, job: JobView) -> str:
+        """Deliver ``job`` or raise :class:`DeliveryError`; see the module contract."""
+
+
+__all__ = ["Deliverer", "DeliveryError", "JobView", "PermanentDeliveryError"]

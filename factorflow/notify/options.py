@@ -1,0 +1,209 @@
+"""The option models of SMTP servers and SMS gateways: one place that validates the
+API input and says what each field means."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from factorflow.errors import ParameterError
+from factorflow.notify import sms, smtp
+
+_HOSTNAME = re.compile(r"^[A-Za-z0-9_.:\-\[\]]{1,255}$")
+#: Header names whose values are secrets: censored on read.
+SENSITIVE_HEADER = re.compile(r"(?i)auth|token|secret|key|password|signature|cookie")
+#: privacyIDEA HttpSMSProvider options Factorflow does not implement; refused rather
+#: than silently sent to the gateway as request parameters.
+UNSUPPORTED_SMS_OPTIONS = frozenset(
+    {"USERNAME", "PASSWORD", "PROXY", "HTTP_PROXY", "HTTPS_PROXY", "REGEXP", "RETURN_FAIL"}
+)
+#: privacyIDEA's module names for the HTTP provider.
+HTTP_MODULES = frozenset(
+    {"http", "privacyidea.lib.smsprovider.HttpSMSProvider.HttpSMSProvider", "HttpSMSProvider"}
+)
+
+
+class SmtpOptions(BaseModel):
+    """An SMTP server. ``tls`` is implicit TLS (SMTPS), ``starttls`` upgrades a plain
+    connection; at most one of them. ``timeout`` (seconds) bounds each network
+    operation and should stay well below ``Settings.job_lease_seconds``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    server: str = Field(min_length=1, max_length=255)
+    port: int = Field(default=25, ge=1, le=65535)
+    tls: bool = False
+    starttls: bool = False
+    tls_verify: bool = True
+    username: str = Field(default="", max_length=255)
+    password: str = Field(default="", max_length=1024)
+    sender: str = Field(min_length=3, max_length=254)
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("server")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOSTNAME.match(value.strip()):
+            raise ValueError("not a host name or address")
+        return value.strip()
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not smtp.is_address(value.strip()):
+            raise ValueError("not an email address")
+        return value.strip()
+
+    @field_validator("starttls")
+    @classmethod
+    def _one_tls(cls, value: bool, info: Any) -> bool:
+        if value and info.data.get("tls"):
+            raise ValueError("'tls' (implicit TLS) and 'starttls' exclude each other")
+        return value
+
+
+class SmsGatewayOptions(BaseModel):
+    """An HTTP SMS gateway (see :mod:`factorflow.notify.sms`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000)
+    method: Literal["GET", "POST"] = "POST"
+    json_body: bool = False
+    parameters: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    success_status: str = Field(default="200-299", max_length=20)
+    success_regex: str = Field(default="", max_length=500)
+    tls_verify: bool = True
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            url = httpx.URL(value.strip())
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("use an http:// or https:// URL with a host")
+        return str(url)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("success_status")
+    @classmethod
+    def _status(cls, value: str) -> str:
+        parse_status_range(value)
+        return value
+
+    @field_validator("success_regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
+
+    @property
+    def status_range(self) -> tuple[int, int]:
+        return parse_status_range(self.success_status)
+
+
+def parse_status_range(value: str) -> tuple[int, int]:
+    """``"200"`` or ``"200-299"`` → (low, high) within 100..599."""
+    low_text, _, high_text = value.strip().partition("-")
+    try:
+        low = int(low_text)
+        high = int(high_text) if high_text else low
+    except ValueError:
+        raise ValueError("use a status like 200 or a range like 200-299") from None
+    if not 100 <= low <= high <= 599:
+        raise ValueError("use HTTP statuses between 100 and 599, low before high")
+    return low, high
+
+
+def validated(model: type[BaseModel], data: Mapping[str, Any], names: Mapping[str, str]) -> Any:
+    """Validate ``data`` with ``model``; a refusal names the first bad field by its
+    API name (``names`` maps model fields to API names)."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "request"
+        name = names.get(field, field)
+        if first["type"] == "missing":
+            raise ParameterError(f"Missing parameter: {name!r}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ParameterError(f"Invalid parameter {name!r}: {message}") from None
+
+
+#: privacyIDEA option names → model fields.
+_SMS_OPTION_FIELDS = {
+    "URL": "url",
+    "HTTP_METHOD": "method",
+    "SEND_DATA_AS_JSON": "json_body",
+    "SUCCESS_STATUS": "success_status",
+    "RETURN_SUCCESS": "success_regex",
+    "CHECK_SSL": "tls_verify",
+    "TIMEOUT": "timeout",
+}
+_SMS_API_NAMES = {field: f"option.{name}" for name, field in _SMS_OPTION_FIELDS.items()}
+
+
+def sms_gateway_options(fields: Mapping[str, Any]) -> SmsGatewayOptions:
+    """Read privacyIDEA's gateway form: ``module``, ``description``, ``option.<NAME>``
+    (known names configure the request, any other is a request parameter template)
+    and ``header.<Name>``. A refusal names the form field."""
+    module = str(fields.get("module") or "http")
+    if module not in HTTP_MODULES:
+        raise ParameterError(f"Invalid parameter 'module': {module!r} is not supported; use 'http'")
+    data: dict[str, Any] = {"description": fields.get("description", "")}
+    parameters: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for key, value in fields.items():
+        if key.startswith("option."):
+            name = key.removeprefix("option.")
+            if name in UNSUPPORTED_SMS_OPTIONS:
+                raise ParameterError(f"Invalid parameter {key!r}: not supported by Factorflow")
+            if name in _SMS_OPTION_FIELDS:
+                data[_SMS_OPTION_FIELDS[name]] = value
+            else:
+                parameters[name] = _template(key, name, value)
+        elif key.startswith("header."):
+            name = key.removeprefix("header.")
+            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$", name):
+                raise ParameterError(f"Invalid parameter {key!r}: not a header name")
+            if not isinstance(value, str) or "\n" in value or "\r" in value:
+                raise ParameterError(f"Invalid parameter {key!r}: use one line of text")
+            headers[name] = value
+    data["parameters"] = parameters
+    data["headers"] = headers
+    if "url" not in data:
+        raise ParameterError("Missing parameter: 'option.URL'")
+    options: SmsGatewayOptions = validated(SmsGatewayOptions, data, _SMS_API_NAMES)
+    return options
+
+
+def _template(key: str, name: str, value: Any) -> str:
+    if not re.match(r"^[A-Za-z0-9_.\-\[\]]{1,100}$", name):
+        raise ParameterError(f"Invalid parameter {key!r}: not a parameter name")
+    if not isinstance(value, str | int | float):
+        raise ParameterError(f"Invalid parameter {key!r}: use text")
+    text = str(value)
+    unknown = sms.unknown_placeholders(text)
+    if unknown:
+        raise ParameterError(
+            f"Invalid parameter {key!r}: unknown placeholder {{{unknown[0]}}}; "
+            "use {phone}, {otp} or {message}"
+        )
+    return text

@@ -1,0 +1,289 @@
+"""Use cases for SMTP server and SMS gateway configurations: save, list, delete,
+test-send, and the plain-text settings the deliverers send with.
+
+Refusals are :class:`ParameterError` naming the field as the API names it;
+nothing is stored when one is raised. Passwords are encrypted at rest, bound to
+``smtpserver:<identifier>:password``, and read back as ``__CENSORED__``; sending the
+censored value back on update keeps the stored one. Sensitive SMS gateway headers
+(authorization, keys, tokens) are censored the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factorflow.crypto import SecretBox
+from factorflow.db.base import utcnow
+from factorflow.errors import ParameterError
+from factorflow.jobs.base import DeliveryError
+from factorflow.notify import sms, smtp
+from factorflow.notify.errors import SendTestError, SmsGatewayNotFoundError, SmtpServerNotFoundError
+from factorflow.notify.models import SmsGateway, SmtpServer
+from factorflow.notify.options import (
+    SENSITIVE_HEADER,
+    SmsGatewayOptions,
+    SmtpOptions,
+    sms_gateway_options,
+    validated,
+)
+
+CENSORED = "__CENSORED__"
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
+TEST_SUBJECT = "Factorflow test email"
+TEST_BODY = "This is a test email from Factorflow. Your SMTP server configuration works."
+
+
+def check_identifier(value: str, field: str = "identifier") -> str:
+    if not IDENTIFIER.match(value):
+        raise ParameterError(
+            f"Invalid parameter {field!r}: use 1 to 120 letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+def _purpose(identifier: str) -> str:
+    return f"smtpserver:{identifier}:password"
+
+
+class NotifyService:
+    def __init__(self, box: SecretBox) -> None:
+        self.box = box
+
+    # -- SMTP servers ------------------------------------------------------------------
+
+    def find_smtp(self, session: Session, identifier: str) -> SmtpServer | None:
+        return session.scalar(select(SmtpServer).where(SmtpServer.identifier == identifier))
+
+    def get_smtp(self, session: Session, identifier: str) -> SmtpServer:
+        row = self.find_smtp(session, identifier)
+        if row is None:
+            raise SmtpServerNotFoundError(f"There is no SMTP server {identifier!r}.")
+        return row
+
+    def save_smtp(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
+        """Create or replace the SMTP server ``identifier``; returns its id."""
+        check_identifier(identifier)
+        row = self.find_smtp(session, identifier)
+        options: SmtpOptions = validated(SmtpOptions, fields, {})
+        if options.password == CENSORED:
+            password = row.password if row is not None else ""
+        else:
+            password = (
+                self.box.encrypt_text(options.password, _purpose(identifier))
+                if options.password
+                else ""
+            )
+        if row is None:
+            row = SmtpServer(identifier=identifier, created_at=utcnow())
+            session.add(row)
+        for name in ("server", "port", "tls", "starttls", "tls_verify", "username", "sender"):
+            setattr(row, name, getattr(options, name))
+        row.timeout = options.timeout
+        row.description = options.description
+        row.password = password
+        row.updated_at = utcnow()
+        session.flush()
+        return row.id
+
+    def list_smtp(self, session: Session, identifier: str = "") -> dict[str, dict[str, Any]]:
+        """Configurations by identifier, passwords censored; one if ``identifier``."""
+        if identifier:
+            rows = [self.get_smtp(session, identifier)]
+        else:
+            rows = list(session.scalars(select(SmtpServer).order_by(SmtpServer.identifier)))
+        return {row.identifier: self.describe_smtp(row) for row in rows}
+
+    @staticmethod
+    def describe_smtp(row: SmtpServer) -> dict[str, Any]:
+        return {
+            "identifier": row.identifier,
+            "server": row.server,
+            "port": row.port,
+            "tls": row.tls,
+            "starttls": row.starttls,
+            "tls_verify": row.tls_verify,
+            "username": row.username,
+            "password": CENSORED if row.password else "",
+            "sender": row.sender,
+            "timeout": row.timeout,
+            "description": row.description,
+            # privacyIDEA's flag; in Factorflow every email is a durable job.
+            "enqueue_job": True,
+        }
+
+    def delete_smtp(self, session: Session, identifier: str) -> None:
+        session.delete(self.get_smtp(session, identifier))
+        session.flush()
+
+    def smtp_settings(self, session: Session, identifier: str) -> smtp.SmtpSettings:
+        """The configuration ``identifier`` with its password decrypted."""
+        row = self.get_smtp(session, identifier)
+        return self._smtp_settings(row)
+
+    def _smtp_settings(self, row: SmtpServer) -> smtp.SmtpSettings:
+        password = (
+            self.box.decrypt_text(row.password, _purpose(row.identifier)) if row.password else ""
+        )
+        return smtp.SmtpSettings(
+            server=row.server,
+            port=row.port,
+            sender=row.sender,
+            tls=row.tls,
+            starttls=row.starttls,
+            tls_verify=row.tls_verify,
+            username=row.username,
+            password=password,
+            timeout=row.timeout,
+        )
+
+    def test_smtp(
+        self,
+        session: Session,
+        recipient: str,
+        *,
+        identifier: str = "",
+        fields: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Send a test email to ``recipient`` through the stored configuration
+        ``identifier``, through inline ``fields``, or through the stored one with the
+        inline fields overriding it (a censored password means the stored one).
+        Raises :class:`SendTestError` (4xx) when the server cannot be used."""
+        if not smtp.is_address(recipient):
+            raise ParameterError("Invalid parameter 'recipient': not an email address")
+        fields = dict(fields or {})
+        row = self.find_smtp(session, identifier) if identifier else None
+        if identifier and row is None and not fields.get("server"):
+            raise SmtpServerNotFoundError(f"There is no SMTP server {identifier!r}.")
+        if row is not None and not fields.get("server"):
+            config = self._smtp_settings(row)
+        else:
+            options: SmtpOptions = validated(SmtpOptions, fields, {})
+            password = options.password
+            if password == CENSORED:
+                password = self._smtp_settings(row).password if row is not None else ""
+            config = smtp.SmtpSettings(
+                server=options.server,
+                port=options.port,
+                sender=options.sender,
+                tls=options.tls,
+                starttls=options.starttls,
+                tls_verify=options.tls_verify,
+                username=options.username,
+                password=password,
+                timeout=options.timeout,
+            )
+        email = smtp.Email(to=(recipient,), subject=TEST_SUBJECT, body=TEST_BODY)
+        try:
+            return smtp.send(config, email, f"test-{uuid.uuid4().hex}@factorflow")
+        except DeliveryError as exc:
+            raise SendTestError(str(exc)) from None
+
+    # -- SMS gateways ------------------------------------------------------------------
+
+    def find_sms(self, session: Session, identifier: str) -> SmsGateway | None:
+        return session.scalar(select(SmsGateway).where(SmsGateway.identifier == identifier))
+
+    def get_sms(self, session: Session, identifier: str) -> SmsGateway:
+        row = self.find_sms(session, identifier)
+        if row is None:
+            raise SmsGatewayNotFoundError(f"There is no SMS gateway {identifier!r}.")
+        return row
+
+    def save_sms(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
+        """Create or replace the SMS gateway ``identifier`` from privacyIDEA's form
+        (``module``, ``description``, ``option.*``, ``header.*``); returns its id."""
+        check_identifier(identifier, "name")
+        row = self.find_sms(session, identifier)
+        options: SmsGatewayOptions = sms_gateway_options(fields)
+        headers = dict(options.headers)
+        for name, value in options.headers.items():
+            if value == CENSORED:
+                if row is None or name not in row.headers:
+                    raise ParameterError(f"Invalid parameter 'header.{name}': no stored value")
+                headers[name] = row.headers[name]
+        if row is None:
+            row = SmsGateway(identifier=identifier, created_at=utcnow())
+            session.add(row)
+        row.module = "http"
+        row.url = options.url
+        row.method = options.method
+        row.json_body = options.json_body
+        row.parameters = dict(options.parameters)
+        row.headers = headers
+        row.success_status_min, row.success_status_max = options.status_range
+        row.success_regex = options.success_regex
+        row.tls_verify = options.tls_verify
+        row.timeout = options.timeout
+        row.description = options.description
+        row.updated_at = utcnow()
+        session.flush()
+        return row.id
+
+    def list_sms(self, session: Session, identifier: str = "") -> list[dict[str, Any]]:
+        """Gateways as privacyIDEA lists them, sensitive headers censored."""
+        if identifier:
+            rows = [self.get_sms(session, identifier)]
+        else:
+            rows = list(session.scalars(select(SmsGateway).order_by(SmsGateway.identifier)))
+        return [self.describe_sms(row) for row in rows]
+
+    @staticmethod
+    def describe_sms(row: SmsGateway) -> dict[str, Any]:
+        status = f"{row.success_status_min}-{row.success_status_max}"
+        options: dict[str, Any] = {
+            "URL": row.url,
+            "HTTP_METHOD": row.method,
+            "SEND_DATA_AS_JSON": row.json_body,
+            "SUCCESS_STATUS": status,
+            "RETURN_SUCCESS": row.success_regex,
+            "CHECK_SSL": row.tls_verify,
+            "TIMEOUT": row.timeout,
+            **row.parameters,
+        }
+        headers = {
+            name: CENSORED if SENSITIVE_HEADER.search(name) else value
+            for name, value in row.headers.items()
+        }
+        return {
+            "id": row.id,
+            "name": row.identifier,
+            "providermodule": row.module,
+            "description": row.description,
+            "options": options,
+            "headers": headers,
+        }
+
+    def delete_sms(self, session: Session, identifier: str) -> None:
+        session.delete(self.get_sms(session, identifier))
+        session.flush()
+
+    def sms_settings(self, session: Session, identifier: str) -> sms.SmsSettings:
+        row = self.get_sms(session, identifier)
+        return sms.SmsSettings(
+            url=row.url,
+            method=row.method,
+            json_body=row.json_body,
+            parameters=dict(row.parameters),
+            headers=dict(row.headers),
+            success_status_min=row.success_status_min,
+            success_status_max=row.success_status_max,
+            success_regex=row.success_regex,
+            tls_verify=row.tls_verify,
+            timeout=row.timeout,
+        )
+
+    def test_sms(self, session: Session, identifier: str, phone: str, message: str) -> str:
+        """Send ``message`` to ``phone`` through gateway ``identifier`` now."""
+        if not sms.is_phone(phone):
+            raise ParameterError("Invalid parameter 'phone': not a phone number")
+        config = self.sms_settings(session, identifier)
+        try:
+            return sms.send(config, phone, message, f"test-{uuid.uuid4().hex}@factorflow")
+        except DeliveryError as exc:
+            raise SendTestError(str(exc)) from None
