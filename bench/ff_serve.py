@@ -1,0 +1,33 @@
+"""Start Factorflow's ASGI app exactly as ``factorflow serve`` does (same uvicorn
+settings), plus a long worker health-check timeout.
+
+Why: uvicorn's supervisor (0.54) kills a worker that has not answered its health check
+within 5 s, and on a loaded 2-core machine importing and building the app takes longer
+than that, so ``factorflow serve --workers 2`` restarted its workers forever.
+Usage: ``python -m bench.ff_serve PORT WORKERS``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+
+def main() -> None:
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    print(f"Factorflow listening on http://127.0.0.1:{port}/", flush=True)
+    uvicorn.run(
+        "factorflow.api.asgi:create",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+        timeout_worker_healthcheck=120,
+    )
+
+
+if __name__ == "__main__":
+    main()
