@@ -4,6 +4,7 @@ history with its diff, and a rollback."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -98,3 +99,30 @@ def test_list_history_diff_and_rollback(page: Page, live_server: LiveServer) -> 
     page.get_by_role("link", name="Edit").click()
     expect(page.get_by_label("value", exact=True)).to_have_value("{now}")
     expect(page.get_by_label("Active", exact=True)).to_be_checked()
+
+
+def test_export_shows_yaml_and_reimport_changes_nothing(
+    page: Page, live_server: LiveServer
+) -> None:
+    url = live_server.url
+    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    headers = {"Authorization": auth.json()["result"]["value"]["token"]}
+    save(
+        url,
+        headers,
+        name="ship-later",
+        event="token_init",
+        handlermodule="Token",
+        position="post",
+        action="set description",
+        **{"option.description": "ship {now}+7d"},
+    )
+    login_admin(page)
+    page.goto(f"{url}/#/events/transfer")
+    area = page.get_by_label("Definitions (YAML)")
+    expect(area).to_have_value(re.compile(r"name: ship-later"))
+    assert "handlermodule: Token" in area.input_value()
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("Imported: 0 created, 0 updated, 1 unchanged.")).to_be_visible()
+    listed = httpx.get(f"{url}/event/", headers=headers).json()["result"]["value"]
+    assert [d["name"] for d in listed] == ["ship-later"]

@@ -111,3 +111,15 @@ export const del = (path, params) => value("DELETE", path, params);
 
 /** Encode one path segment (serials, realm names, module names). */
 export const seg = (text) => encodeURIComponent(text);
+
+/** A non-envelope body (the YAML export) as text; errors still come as the envelope. */
+export async function text(path, params) {
+  const session = currentSession();
+  const headers = session ? { Authorization: session.token } : {};
+  const response = await fetch(path + query(params), { headers });
+  if (response.ok && !(response.headers.get("content-type") || "").includes("application/json")) {
+    return response.text();
+  }
+  const body = await call("GET", path, params);
+  return JSON.stringify(body.result.value, null, 2);
+}

@@ -1,6 +1,6 @@
 // Export and import definitions as YAML (GET /event/export, POST /event/import).
 
-import { call } from "../api.js";
+import { call, text } from "../api.js";
 import { h, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { errorBox, link, pageHeader, section } from "../ui.js";
@@ -11,7 +11,7 @@ function asText(value) {
 
 async function exported() {
   try {
-    return asText((await call("GET", "/event/export")).result.value);
+    return await text("/event/export");
   } catch (err) {
     return err;
   }
@@ -35,7 +35,8 @@ export async function render() {
     fields: [h("div", { class: "field" }, h("label", { for: "import-file" }, "Load a file"), file), area],
     action: async (v) => {
       const body = await call("POST", "/event/import", { data: v.data });
-      toast(`Imported: ${asText(body.result.value)}`);
+      const r = body.result.value;
+      toast(`Imported: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged.`);
     },
   });
   return [
