@@ -5,10 +5,6 @@ import { h, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { errorBox, link, pageHeader, section } from "../ui.js";
 
-function asText(value) {
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
-}
-
 async function exported() {
   try {
     return await text("/event/export");
