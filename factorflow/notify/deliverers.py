@@ -19,10 +19,15 @@ import base64
 import binascii
 from typing import Any
 
-from factorflow.db.base import transaction
+from sqlalchemy import select
+
+from factorflow.db.base import transaction, utcnow
 from factorflow.errors import ResourceNotFoundError
 from factorflow.jobs.base import Deliverer, JobView, PermanentDeliveryError
 from factorflow.notify import sms, smtp
+from factorflow.tokens.models import Challenge, Token
+from factorflow.tokens.sent import OTP_SOURCE, fill_otp
+from factorflow.tokens.types.hotp import HotpToken
 
 
 def _text(payload: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -59,14 +64,44 @@ def email_from_payload(payload: dict[str, Any]) -> smtp.Email:
     )
 
 
+def resolved_payload(deliverer: Deliverer, job: JobView) -> dict[str, Any]:
+    """The job's payload with a challenge OTP computed now, from the token's key and
+    the counter the challenge reserved; a challenge that expired or was answered
+    before delivery is not sent any more (a permanent failure, not a retry)."""
+    if OTP_SOURCE not in job.payload:
+        return job.payload
+    with transaction(deliverer.services.sessions) as session:
+
+        def otp_at(serial: str, counter: int) -> str:
+            token = session.scalar(select(Token).where(Token.serial == serial))
+            if token is None:
+                raise PermanentDeliveryError("The token of this challenge no longer exists")
+            challenge = session.scalar(
+                select(Challenge).where(
+                    Challenge.token_id == token.id, Challenge.otp_counter == counter
+                )
+            )
+            if challenge is None or challenge.otp_valid or challenge.expiration <= utcnow():
+                raise PermanentDeliveryError(
+                    "The challenge expired or was answered before delivery"
+                )
+            kind = deliverer.services.tokens.type_of(token)
+            if not isinstance(kind, HotpToken):
+                raise PermanentDeliveryError(f"Token type {token.tokentype!r} sends no OTP")
+            return kind.otp_at(counter)
+
+        return fill_otp(job.payload, otp_at)
+
+
 class EmailDeliverer(Deliverer):
     """Sends an email through a stored SMTP server; Message-ID = the job's key."""
 
     kind = "email"
 
     def deliver(self, job: JobView) -> str:
-        identifier = _text(job.payload, "smtp")
-        email = email_from_payload(job.payload)
+        payload = resolved_payload(self, job)
+        identifier = _text(payload, "smtp")
+        email = email_from_payload(payload)
         try:
             with transaction(self.services.sessions) as session:
                 config = self.services.notify.smtp_settings(session, identifier)
@@ -81,9 +116,10 @@ class SmsDeliverer(Deliverer):
     kind = "sms"
 
     def deliver(self, job: JobView) -> str:
-        identifier = _text(job.payload, "gateway")
-        phone = _text(job.payload, "phone")
-        message = _text(job.payload, "message", required=False)
+        payload = resolved_payload(self, job)
+        identifier = _text(payload, "gateway")
+        phone = _text(payload, "phone")
+        message = _text(payload, "message", required=False)
         try:
             with transaction(self.services.sessions) as session:
                 config = self.services.notify.sms_settings(session, identifier)

@@ -19,14 +19,20 @@ the OTP was accepted (:func:`advance_counter` for event-based OTPs, RFC 4226;
 :func:`claim_time_step` for time-based OTPs, RFC 6238). Fifty concurrent requests
 carrying one valid OTP therefore yield exactly one acceptance on every database.
 
-Challenge-response types (email, SMS) will set :attr:`challenge_response` and
-implement :meth:`create_challenge`; the validate service already asks for it.
+Challenge-response: a type that answers its PIN alone with a challenge (email, SMS)
+sets :attr:`challenge_response` and implements :meth:`create_challenge`, which
+returns an :class:`IssuedChallenge` (the message for the user and, when the OTP is
+sent out, a :class:`Delivery` that the validate service turns into a durable job).
+The answer is checked with :meth:`check_answer` and claimed with
+:meth:`commit_answer`. The defaults make any OTP type usable for challenge-response
+(the user reads the OTP from the token), so a policy may switch HOTP or TOTP to it
+without touching the types.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -37,8 +43,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from factorflow.crypto import SecretBox
+from factorflow.errors import ValidateError
 from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.users.identity import User
 
 
 class TokenInitParams(BaseModel):
@@ -86,6 +94,50 @@ class EnrollContext:
     issuer: str = "Factorflow"
 
 
+@dataclass(frozen=True)
+class ChallengeContext:
+    """What :meth:`TokenType.create_challenge` may use.
+
+    ``owner`` is the token owner as the user store reports it *now* (dynamic email
+    addresses and phone numbers are read from it), None for unassigned tokens;
+    ``validity`` is the challenge lifetime in seconds.
+    """
+
+    transaction_id: str
+    owner: User | None
+    now: float
+    validity: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message to send: a durable job of ``kind`` (``email``, ``sms``) with this
+    ``payload``; the validate service enqueues it in the request's transaction."""
+
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    """What a type created. ``otp_counter`` is the HOTP counter of an OTP that was
+    sent (stored with the challenge instead of the OTP); None when the user reads the
+    OTP from the token. ``data`` is stored with the challenge (no secrets)."""
+
+    message: str
+    otp_counter: int | None = None
+    delivery: Delivery | None = None
+    client_mode: str = "interactive"
+    attributes: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ChallengeError(ValidateError):
+    """The PIN was right but no challenge could be created (no address, no gateway).
+    A configuration problem of this token, not an authentication failure: the
+    validate service reports it and does not count a failure."""
+
+
 class TokenType:
     """One token row seen through its type. Subclasses override the class attributes
     and the enrolment/verification methods."""
@@ -111,9 +163,14 @@ class TokenType:
             "hashlib",
         }
     )
-    #: Extension point: types that answer a PIN with a challenge (email, SMS) set this
-    #: and implement :meth:`create_challenge`. None of the built-in types does yet.
+    #: The type answers its PIN alone with a challenge unless a policy says
+    #: otherwise (email, SMS). Types without it can still run challenge-response when
+    #: the validate service's selector says so (see :meth:`create_challenge`).
     challenge_response: ClassVar[bool] = False
+    #: System settings (``config_setting`` keys) holding this type's challenge
+    #: lifetime in seconds, most specific first; ``DefaultChallengeValidityTime`` and
+    #: then ``Settings.challenge_validity_seconds`` apply when none is set.
+    challenge_validity_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, token: Token, box: SecretBox) -> None:
         self.token = token
@@ -180,9 +237,28 @@ class TokenType:
         ``otp2`` or None. Types without counters answer None."""
         return None
 
-    def create_challenge(self, session: Session, transaction_id: str) -> dict[str, Any]:
-        """Extension point for challenge-response types; not built yet."""
-        raise NotImplementedError(f"{self.type_name} tokens do not create challenges")
+    def enrolled(self, session: Session) -> None:
+        """Checks after :meth:`enroll` that need the database (a configuration the
+        token names must exist). Raise ParameterError to refuse the enrolment."""
+
+    # -- challenge-response -------------------------------------------------------
+    def create_challenge(self, session: Session, ctx: ChallengeContext) -> IssuedChallenge:
+        """Create a challenge for this token (its PIN was verified, or an admin
+        triggered it). Types that send the OTP allocate a counter and return a
+        :class:`Delivery`; the default asks for the OTP the token shows. Raise
+        :class:`ChallengeError` when the challenge cannot be delivered, and raise it
+        before changing anything: the request goes on and commits."""
+        return IssuedChallenge(message="please enter otp: ")
+
+    def check_answer(self, otp: str, sent_counter: int | None, now: float) -> OtpCheck:
+        """Compare the answer to one of this token's challenges; ``sent_counter`` is
+        what :meth:`create_challenge` recorded. Pure. Default: the normal OTP check."""
+        return self.check_otp(otp, now)
+
+    def commit_answer(self, session: Session, counter: int) -> bool:
+        """Claim a matched answer (the challenge row itself is claimed separately by
+        the validate service). Default: :meth:`commit_otp`."""
+        return self.commit_otp(session, counter)
 
 
 def constant_time_equal(left: str, right: str) -> bool:
@@ -223,7 +299,11 @@ def claim_time_step(session: Session, token: Token, step: int) -> bool:
 
 
 __all__ = [
+    "ChallengeContext",
+    "ChallengeError",
+    "Delivery",
     "EnrollContext",
+    "IssuedChallenge",
     "OtpCheck",
     "PinMode",
     "TokenInitParams",

@@ -67,6 +67,7 @@ class Enroller:
         label = f"{user.login}@{user.realm}" if user else token.serial
         detail = ttype.enroll(params, EnrollContext(serial=token.serial, label=label))
         session.flush()
+        ttype.enrolled(session)
         if user is not None:
             assign_owner(session, token, user)
         realm_names = split_list(req.tokenrealm)

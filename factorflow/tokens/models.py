@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Integer,
@@ -106,3 +108,33 @@ class TokenGroupMember(Base):
     tokengroup_id: Mapped[int] = mapped_column(ForeignKey("tokengroup.id", ondelete="CASCADE"))
     token: Mapped[Token] = relationship(back_populates="groups")
     group: Mapped[TokenGroup] = relationship(lazy="joined")
+
+
+class Challenge(Base):
+    """One open question to one token: created when a challenge-response token got its
+    PIN (or by ``/validate/triggerchallenge``), answered once with ``transaction_id``.
+
+    All challenges created by one request share one ``transaction_id``. No OTP is
+    stored: ``otp_counter`` is the HOTP counter of the value that was sent (None for
+    types whose user reads the OTP from the token itself). ``otp_valid`` turns true
+    exactly once, by a conditional UPDATE, which makes the answer one-time.
+    """
+
+    __tablename__ = "challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), index=True)
+    serial: Mapped[str] = mapped_column(String(64), index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id", ondelete="CASCADE"), index=True)
+    otp_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: privacyIDEA's session marker: "", "enrollment", "challenge_declined", ...
+    session: Mapped[str] = mapped_column(String(100), default="")
+    expiration: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: True once the challenge was answered correctly (privacyIDEA's name).
+    otp_valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Answers received for this challenge, right or wrong.
+    received_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: What the type recorded: message, client mode, masked recipient.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

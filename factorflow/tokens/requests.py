@@ -135,3 +135,14 @@ class TokenGroupRequest(Request):
 
 class TokenGroupListRequest(Request):
     groupname: Annotated[str, Field(max_length=120)] | None = None
+
+
+class ChallengeListRequest(Request):
+    """``GET /token/challenges/[<serial>]``: open and recent challenges (admin)."""
+
+    serial: Serial | None = None
+    user: Login | None = None
+    realm: RealmName | None = None
+    transaction_id: Annotated[str, Field(max_length=64)] | None = None
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    pagesize: int = Field(default=15, ge=1, le=1000)

@@ -20,6 +20,7 @@ from factorflow.crypto import Hasher, SecretBox
 from factorflow.errors import ServerError
 from factorflow.registry import Registry
 from factorflow.settings import Settings
+from factorflow.tokens import challenges
 from factorflow.tokens.access import TokenAccess, UserDirectory
 from factorflow.tokens.base import PinMode, TokenType
 from factorflow.tokens.enroll import Enrolled, Enroller, add_realms, assign_owner
@@ -30,6 +31,7 @@ from factorflow.tokens.listing import list_tokens
 from factorflow.tokens.models import Token
 from factorflow.tokens.requests import (
     AssignRequest,
+    ChallengeListRequest,
     DescriptionRequest,
     GroupAssignRequest,
     InfoRequest,
@@ -104,6 +106,24 @@ class TokenService:
 
     def list_tokens(self, session: Session, actor: Actor, req: ListRequest) -> dict[str, Any]:
         return list_tokens(session, self.access, actor, req)
+
+    def list_challenges(
+        self, session: Session, actor: Actor, req: ChallengeListRequest
+    ) -> dict[str, Any]:
+        """Challenges of one serial, of a user's tokens, or of all tokens (admin)."""
+        self._admin_only(actor, "list challenges of")
+        token_ids: list[int] | None = None
+        if req.serial or req.user:
+            token_ids = [
+                t.id for t in self.access.select(session, actor, req.serial, req.user, req.realm)
+            ]
+        return challenges.list_challenges(
+            session,
+            token_ids,
+            transaction_id=req.transaction_id or "",
+            page=req.page,
+            page_size=req.pagesize,
+        )
 
     def assign(self, session: Session, actor: Actor, req: AssignRequest) -> Changed:
         self._admin_only(actor, "assign")

@@ -1,4 +1,4 @@
-"""Parameters of ``/validate/check`` and ``/validate/radiuscheck``."""
+"""Parameters of the ``/validate/*`` endpoints."""
 
 from __future__ import annotations
 
@@ -8,17 +8,36 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from factorflow.core.params import PiBool
 
+#: privacyIDEA's transaction ids are 20 digits; other clients' are shorter.
+TransactionId = Annotated[str, Field(max_length=64)]
 
-class CheckRequest(BaseModel):
+
+class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
 
+
+class CheckRequest(_Request):
     user: Annotated[str, Field(max_length=320)] | None = None
     realm: Annotated[str, Field(max_length=120)] | None = None
     serial: Annotated[str, Field(max_length=120)] | None = None
     password: Annotated[str, Field(max_length=1024)] = Field(default="", alias="pass")
     otponly: PiBool = False
-    transaction_id: Annotated[str, Field(max_length=120)] | None = Field(
+    #: The answer leg of challenge-response; FreeRADIUS sends it as ``state``.
+    transaction_id: TransactionId | None = Field(
         default=None, validation_alias=AliasChoices("transaction_id", "state")
     )
     type: Annotated[str, Field(max_length=30)] | None = None
     credential_id: Annotated[str, Field(max_length=1024)] | None = None
+    #: Raise an error (400) instead of a REJECT when a challenge cannot be sent.
+    exception: PiBool = False
+
+
+class TriggerRequest(_Request):
+    user: Annotated[str, Field(max_length=320)] | None = None
+    realm: Annotated[str, Field(max_length=120)] | None = None
+    serial: Annotated[str, Field(max_length=120)] | None = None
+    type: Annotated[str, Field(max_length=30)] | None = None
+
+
+class PollRequest(_Request):
+    transaction_id: TransactionId

@@ -1,77 +1,80 @@
-"""``/validate/check``: PIN + OTP authentication with privacyIDEA's semantics.
+"""``/validate/*``: PIN + OTP authentication and challenge-response with privacyIDEA's
+semantics.
 
-The flow, per candidate token (the user's tokens, or the one ``serial``):
+The flow of ``check``, per candidate token (the user's tokens, or the one ``serial``):
 
-1. split ``pass`` into PIN and OTP as the token type says and check the PIN
-   (argon2). No PIN matched: "wrong otp pin", and with IncFailCountOnFalsePin
+1. A token the :class:`ChallengeSelector` picks (email, SMS; HOTP/TOTP when a
+   policy says so) whose PIN equals the whole ``pass`` gets a challenge: the
+   answer is CHALLENGE with a transaction id, the OTP goes out as a durable job
+   (see :mod:`factorflow.validate.challenge`). With ``transaction_id`` (``state``)
+   the request answers such a challenge instead of steps 2-5.
+2. Otherwise split ``pass`` into PIN and OTP as the token type says and check the
+   PIN (argon2). No PIN matched: "wrong otp pin", and with IncFailCountOnFalsePin
    (default true) every candidate's fail counter goes up.
-2. For PIN-matching tokens, refuse unusable ones *before* looking at the OTP —
+3. For PIN-matching tokens, refuse unusable ones *before* looking at the OTP —
    disabled, fail counter exceeded, outside the validity period, authentication
    counter exceeded — so a locked token is no oracle for OTP guesses.
-3. Check the OTP and claim the matched counter with one conditional UPDATE (see
+4. Check the OTP and claim the matched counter with one conditional UPDATE (see
    :mod:`factorflow.tokens.base`); losing that race reads as a replay.
-4. Success resets the fail counter and writes ``last_auth`` and the counters;
+5. Success resets the fail counter and writes ``last_auth`` and the counters;
    failure increments the fail counter (atomically, never beyond maxfail) and
    writes ``failcounter_exceeded`` on reaching it.
-
-Challenge-response (email, SMS) plugs in at :meth:`ValidateService._challenge`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import false, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from factorflow.core.params import is_true
 from factorflow.crypto import Hasher
 from factorflow.db.models import ConfigSetting
-from factorflow.errors import FactorflowError, ParameterError
-from factorflow.tokens.access import UserDirectory
-from factorflow.tokens.base import PinMode, TokenType
-from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info, timestamp
+from factorflow.errors import ParameterError
+from factorflow.policies.authn import AuthPolicy
+from factorflow.tokens.base import ChallengeError, PinMode, TokenType
+from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
+from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
-from factorflow.validate.requests import CheckRequest
+from factorflow.validate.accounting import (
+    accept,
+    increment_failcount,
+    take_write_lock,
+    unusable_reason,
+)
+from factorflow.validate.challenge import (
+    ChallengeFlow,
+    ChallengeSelector,
+    Issued,
+    JobSink,
+    type_flag,
+)
+from factorflow.validate.policy import (
+    MSG_PASS_ON_NO_USER,
+    AuthDecider,
+    PinCheck,
+    UserLookup,
+    allowed_tokens,
+    pin_check,
+    reset_user_tokens,
+    without_tokens,
+)
+from factorflow.validate.requests import CheckRequest, TriggerRequest
+from factorflow.validate.results import (
+    MSG_MATCHED,
+    MSG_NO_SUITABLE,
+    MSG_REPLAY,
+    MSG_WRONG_OTP,
+    MSG_WRONG_PIN,
+    NOT_READY,
+    CheckResult,
+)
 
-log = logging.getLogger(__name__)
-
-MSG_MATCHED = "matching 1 tokens"
-MSG_WRONG_PIN = "wrong otp pin"
-MSG_WRONG_OTP = "wrong otp value"
-MSG_REPLAY = "wrong otp value. previous otp used again"
-MSG_NO_TOKENS = "The user has no tokens assigned"
-MSG_NO_SUITABLE = "No suitable token found for authentication."
-MSG_NO_CHALLENGE = "Response did not match the challenge."
-#: Rollout states in which a token cannot authenticate yet.
-NOT_READY = frozenset({"clientwait", "verify", "pending", "broken", "failed", "denied"})
-
-
-@dataclass
-class CheckResult:
-    """The answer of one check: ``accepted`` maps to result.value and ACCEPT/REJECT."""
-
-    accepted: bool
-    message: str
-    token: Token | None = None
-    token_type: str = ""
-    user: User | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def detail(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {"message": self.message}
-        if self.token is not None:
-            detail.update(serial=self.token.serial, type=self.token_type, otplen=self.token.otplen)
-        detail.update(self.extra)
-        return detail
+DEFAULT_CHALLENGE_VALIDITY = 120
 
 
 @dataclass
@@ -82,56 +85,175 @@ class _Candidate:
 
 
 class ValidateService:
-    def __init__(self, *, tokens: TokenService, users: UserDirectory, hasher: Hasher) -> None:
+    def __init__(
+        self,
+        *,
+        tokens: TokenService,
+        users: UserLookup,
+        hasher: Hasher,
+        jobs: JobSink,
+        challenge_validity: int = DEFAULT_CHALLENGE_VALIDITY,
+        selector: ChallengeSelector = type_flag,
+    ) -> None:
         self.tokens = tokens
         self.users = users
         self.hasher = hasher
+        self.selector = selector
+        self.challenges = ChallengeFlow(tokens, jobs, challenge_validity)
 
-    def check(self, session: Session, req: CheckRequest, now: float | None = None) -> CheckResult:
+    def check(
+        self,
+        session: Session,
+        req: CheckRequest,
+        now: float | None = None,
+        request_id: str = "",
+        policies: AuthDecider | None = None,
+    ) -> CheckResult:
         """Authenticate ``req``. Raises ParameterError/UserError for bad requests (400);
-        a wrong PIN or OTP is a REJECT result, not an error."""
+        a wrong PIN or OTP is a REJECT result and a challenge a CHALLENGE result, not
+        errors. ``request_id`` links the jobs a challenge enqueues to the audit.
+        ``policies`` decides the authentication/authorization policies (see
+        :mod:`factorflow.validate.policy`); without it the defaults apply."""
         moment = time.time() if now is None else now
         take_write_lock(session)
-        user, tokens = self._candidates(session, req)
+        try:
+            user, tokens = self._candidates(session, req.user, req.realm, req.serial)
+        except UserNotFoundError:
+            if policies is not None and policies.authentication(None, req.realm).pass_on_no_user:
+                return CheckResult(True, MSG_PASS_ON_NO_USER)
+            raise
+        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         if user is not None and not tokens and not req.serial:
-            return CheckResult(False, MSG_NO_TOKENS, user=user)
-        if req.type:
-            tokens = [t for t in tokens if t.tokentype == req.type.lower()]
-        tokens = [t for t in tokens if t.rollout_state not in NOT_READY]
+            return without_tokens(decided, self.users, session, user, req.password)
+        tokens = self._ready(tokens, req.type)
         if not tokens:
             return CheckResult(False, MSG_NO_SUITABLE, user=user)
+        all_tokens = tokens
+        tokens, refused = allowed_tokens(decided, tokens, moment)
+        if refused is not None:
+            refused.user = user
+            return refused
+        pin_ok = pin_check(
+            decided, self.tokens.verify_pin, self.users, session,
+            lambda token: user or self.tokens.access.owner_of(session, token),
+        )  # fmt: skip
+        result: CheckResult | None
         if req.transaction_id:
-            # No challenge-response type exists yet, so no challenge can be answered.
-            return CheckResult(False, MSG_NO_CHALLENGE, user=user)
-        result = self._check_tokens(session, tokens, req, moment)
+            result = self.challenges.answer(
+                session, tokens, req.transaction_id, req.password, moment
+            )
+        else:
+            result = self._challenge(
+                session, tokens, req, user, now=moment, request_id=request_id, pin_ok=pin_ok
+            )
+            if result is None:
+                result = self._check_tokens(session, tokens, req, moment, pin_ok)
+        if result.accepted and decided.reset_all_user_tokens:
+            reset_user_tokens(session, all_tokens)
         result.user = user
         return result
 
-    def _candidates(self, session: Session, req: CheckRequest) -> tuple[User | None, list[Token]]:
-        if not req.serial and not req.user:
+    def trigger(
+        self, session: Session, req: TriggerRequest, now: float | None = None, request_id: str = ""
+    ) -> Issued:
+        """``/validate/triggerchallenge``: a challenge for every usable token of the
+        user (or the serial) that the selector picks, without a PIN. Raises
+        :class:`ChallengeError` when tokens qualified but none could be sent to."""
+        moment = time.time() if now is None else now
+        take_write_lock(session)
+        user, tokens = self._candidates(session, req.user, req.realm, req.serial)
+        chosen = [
+            token
+            for token in self._ready(tokens, req.type)
+            if self.selector(session, self.tokens.type_of(token), user)
+            and not unusable_reason(token, moment)
+        ]
+        issued = self.challenges.issue(session, chosen, user, moment, request_id)
+        if not issued.items and issued.errors:
+            raise ChallengeError(issued.errors[0])
+        return issued
+
+    def poll(self, session: Session, transaction_id: str, now: float | None = None) -> str:
+        """``/validate/polltransaction``: accept, declined, cancelled or pending."""
+        moment = time.time() if now is None else now
+        return self.challenges.status(session, transaction_id, moment)
+
+    def _candidates(
+        self, session: Session, login: str | None, realm: str | None, serial: str | None
+    ) -> tuple[User | None, list[Token]]:
+        if not serial and not login:
             raise ParameterError("You need to specify a serial, user or credential_id.")
-        if req.serial is not None and "*" in req.serial:
+        if serial is not None and "*" in serial:
             raise ParameterError("Invalid serial number.")
-        if req.user is not None and "%" in req.user:
+        if login is not None and "%" in login:
             raise ParameterError("Invalid user.")
-        user = self.users.resolve(session, req.user, req.realm or "") if req.user else None
-        if not req.serial:
+        user = self.users.resolve(session, login, realm or "") if login else None
+        if not serial:
             assert user is not None
             return user, self.tokens.access.user_tokens(session, user)
-        token = self.tokens.access.find(session, req.serial)
+        token = self.tokens.access.find(session, serial)
         if token is None or (user is not None and not self.tokens.access.owned_by(token, user)):
             return user, []
         return user or self.tokens.access.owner_of(session, token), [token]
 
+    @staticmethod
+    def _ready(tokens: list[Token], type_name: str | None) -> list[Token]:
+        if type_name:
+            tokens = [t for t in tokens if t.tokentype == type_name.lower()]
+        return [t for t in tokens if t.rollout_state not in NOT_READY]
+
+    def _challenge(
+        self,
+        session: Session,
+        tokens: list[Token],
+        req: CheckRequest,
+        user: User | None,
+        *,
+        now: float,
+        request_id: str,
+        pin_ok: PinCheck,
+    ) -> CheckResult | None:
+        """Challenges for the tokens whose PIN is the whole ``pass``; None when no
+        challenge-response token matched, so that the OTP path runs."""
+        if req.otponly and req.serial:
+            return None
+        matched = []
+        for token in tokens:
+            ttype = self.tokens.type_of(token)
+            # The selector first: only its tokens pay for a second argon2 check.
+            if (
+                ttype.pin_mode is PinMode.PREPEND
+                and self.selector(session, ttype, user)
+                and pin_ok(token, req.password)
+            ):
+                matched.append(token)
+        if not matched:
+            return None
+        usable = [token for token in matched if not unusable_reason(token, now)]
+        if not usable:
+            return self._rejected(matched, unusable_reason(matched[0], now))
+        issued = self.challenges.issue(session, usable, user, now, request_id)
+        if not issued.items:
+            if req.exception:
+                raise ChallengeError(issued.errors[0])
+            return self._rejected(usable, issued.errors[0])
+        detail = issued.detail()
+        return CheckResult(False, detail["message"], challenge=detail)
+
+    def _rejected(self, tokens: list[Token], message: str) -> CheckResult:
+        if len(tokens) == 1:
+            return CheckResult(False, message, tokens[0], tokens[0].tokentype)
+        return CheckResult(False, message)
+
     def _check_tokens(
-        self, session: Session, tokens: list[Token], req: CheckRequest, now: float
+        self, session: Session, tokens: list[Token], req: CheckRequest, now: float, pin_ok: PinCheck
     ) -> CheckResult:
         matched: list[_Candidate] = []
         for token in tokens:
             ttype = self.tokens.type_of(token)
             skip_pin = req.otponly and bool(req.serial) and ttype.pin_mode is not PinMode.WHOLE
             pin, otp = ("", req.password) if skip_pin else ttype.split_pass(req.password)
-            if skip_pin or ttype.pin_mode is PinMode.NONE or self.tokens.verify_pin(token, pin):
+            if skip_pin or ttype.pin_mode is PinMode.NONE or pin_ok(token, pin):
                 matched.append(_Candidate(token, ttype, otp))
         if not matched:
             if self._inc_fail_on_false_pin(session):
@@ -149,13 +271,12 @@ class ValidateService:
             if reason:
                 reasons.append(reason)
                 continue
-            challenge = self._challenge(session, cand)
-            if challenge is not None:
-                return challenge
             bump_info(session, cand.token.id, "count_auth")
             check = cand.ttype.check_otp(cand.otp, now)
             if check.counter is not None and cand.ttype.commit_otp(session, check.counter):
-                return self._accept(session, cand, check.counter, now)
+                return accept(
+                    session, cand.token, cand.ttype, check.counter, now=now, message=MSG_MATCHED
+                )
             # A match whose counter another request claimed first is a replay too.
             replay = replay or check.replay or check.matched
             failed.append(cand)
@@ -167,26 +288,6 @@ class ValidateService:
             return CheckResult(False, message, only.token, only.ttype.type_name)
         return CheckResult(False, message)
 
-    def _challenge(self, session: Session, cand: _Candidate) -> CheckResult | None:
-        """Extension point: a challenge-response type that got only its PIN creates a
-        challenge here (CHALLENGE answer with transaction_id). Not built yet."""
-        return None
-
-    def _accept(self, session: Session, cand: _Candidate, counter: int, now: float) -> CheckResult:
-        token, ttype = cand.token, cand.ttype
-        reset_failcount(session, token)
-        put_info(session, token.id, "last_auth", timestamp(datetime.fromtimestamp(now, UTC)))
-        bump_info(session, token.id, "count_auth_success")
-        ttype.after_success(session, counter, now)
-        result = CheckResult(True, MSG_MATCHED, token, ttype.type_name)
-        if ttype.deletes_after_success:
-            otplen = token.otplen
-            session.delete(token)
-            session.flush()
-            result.token = None
-            result.extra = {"serial": token.serial, "type": ttype.type_name, "otplen": otplen}
-        return result
-
     @staticmethod
     def _inc_fail_on_false_pin(session: Session) -> bool:
         value = session.scalar(
@@ -195,73 +296,4 @@ class ValidateService:
         return True if value is None or value == "" else is_true(value)
 
 
-def take_write_lock(session: Session) -> None:
-    """On SQLite, make this unit of work a writer before it reads anything.
-
-    Every check writes (counters, fail counter). SQLite allows one writer; a
-    transaction that read first and then writes after another writer committed gets
-    SQLITE_BUSY at once and must start over, and under fifty concurrent checks that
-    retry loop starves. Taking the write lock first (a no-op UPDATE) makes checks
-    queue on the busy timeout instead. PostgreSQL and MariaDB lock rows, not the
-    database, and skip this.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Token).where(false()).values(id=Token.id))
-
-
-def unusable_reason(token: Token, now: float) -> str:
-    """Why a token whose PIN matched may not authenticate now ("" if it may)."""
-    if not token.active:
-        return "Token is disabled"
-    if token.failcount >= token.maxfail:
-        return "Failcounter exceeded"
-    moment = datetime.fromtimestamp(now, UTC)
-    start = get_info(token, "validity_period_start")
-    end = get_info(token, "validity_period_end")
-    try:
-        if (start and moment < parse_validity(start)) or (end and moment > parse_validity(end)):
-            return "Outside validity period"
-    except FactorflowError:
-        log.warning("token %s has an unreadable validity period", token.serial)
-        return "Outside validity period"
-    for used, limit in (
-        ("count_auth", "count_auth_max"),
-        ("count_auth_success", "count_auth_success_max"),
-    ):
-        maximum = _int(get_info(token, limit))
-        if maximum > 0 and _int(get_info(token, used)) >= maximum:
-            return "Authentication counter exceeded"
-    return ""
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return 0
-
-
-def increment_failcount(session: Session, token: Token) -> None:
-    """failcount + 1 in the database, never beyond maxfail; reaching maxfail writes
-    ``failcounter_exceeded``."""
-    stmt = (
-        update(Token)
-        .where(Token.id == token.id, Token.failcount < Token.maxfail)
-        .values(failcount=Token.failcount + 1)
-    )
-    result = session.execute(stmt, execution_options={"synchronize_session": False})
-    assert isinstance(result, CursorResult)
-    if result.rowcount != 1:
-        return
-    row = session.execute(select(Token.failcount, Token.maxfail).where(Token.id == token.id)).one()
-    set_committed_value(token, "failcount", row.failcount)
-    if row.failcount >= row.maxfail:
-        put_info(session, token.id, "failcounter_exceeded", timestamp())
-
-
-def reset_failcount(session: Session, token: Token) -> None:
-    if token.failcount == 0:
-        return
-    stmt = update(Token).where(Token.id == token.id).values(failcount=0)
-    session.execute(stmt, execution_options={"synchronize_session": False})
-    set_committed_value(token, "failcount", 0)
+__all__ = ["CheckResult", "ValidateService"]

@@ -236,3 +236,38 @@ def test_serial_list_must_all_match(services: Services, session: Session) -> Non
     assert verdicts("serial", "PAPER|HOTP", facts) == "matched"
     audited = make_facts(services, session, audit_serial="PAPER9")
     assert verdicts("serial", "PAPER", audited) == "matched"
+
+
+def test_challenge_conditions_read_the_requests_challenge(
+    services: Services, session: Session, flatfile_realm: str
+) -> None:
+    from factorflow.tokens.models import Challenge
+
+    token = add_token(session, "CHAL1", owner=ALICE)
+    now = datetime.now(UTC)
+    session.add_all(
+        [
+            Challenge(transaction_id="111", serial="CHAL1", token_id=token.id, session="enrollment",
+                      expiration=now + timedelta(minutes=2), data={}),
+            Challenge(transaction_id="222", serial="CHAL1", token_id=token.id, session="",
+                      expiration=now - timedelta(minutes=1), data={}),
+        ]
+    )  # fmt: skip
+    session.flush()
+    live = make_facts(services, session, params={"serial": "CHAL1", "transaction_id": "111"})
+    assert verdicts("challenge_session", "enroll", live) == "matched"
+    assert verdicts("challenge_session", "challenge_declined", live) == "not_matched"
+    assert verdicts("challenge_expired", "False", live) == "matched"
+    # FreeRADIUS sends the transaction id as ``state``.
+    expired = make_facts(services, session, params={"serial": "CHAL1", "state": "222"})
+    assert verdicts("challenge_expired", "True", expired) == "matched"
+    assert verdicts("challenge_session", "enrollment", expired) == "not_matched"
+    other = make_facts(services, session, params={"serial": "CHAL1", "transaction_id": "999"})
+    missing = check("challenge_expired", "True", other)
+    assert isinstance(missing, Unknown) and "no challenge 999" in missing.reason
+    assert (
+        verdicts(
+            "challenge_expired", "True", make_facts(services, session, params={"serial": "CHAL1"})
+        )
+        == "unknown"
+    )

@@ -13,6 +13,7 @@ from factorflow.core.invocation import Outcome
 from factorflow.pipeline import Access, Call
 from factorflow.tokens.requests import (
     AssignRequest,
+    ChallengeListRequest,
     DescriptionRequest,
     GroupAssignRequest,
     InfoRequest,
@@ -184,3 +185,13 @@ def unassign_group(call: Call[GroupAssignRequest]) -> Outcome:
     """Remove a token from a group (admin)."""
     tokens = call.services.tokens
     return _reply(call, tokens.unassign_group(call.session, call.actor, call.params))
+
+
+@routes.route(
+    "GET", "/token/challenges/", "/token/challenges/{serial}", event="token_challenges",
+    params=ChallengeListRequest, access=AUTH,
+)  # fmt: skip
+def list_challenges(call: Call[ChallengeListRequest]) -> Outcome:
+    """List the challenges of a token, of a user's tokens, or of all tokens (admin)."""
+    tokens = call.services.tokens
+    return Outcome(value=tokens.list_challenges(call.session, call.actor, call.params))

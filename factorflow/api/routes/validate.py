@@ -1,18 +1,35 @@
-"""``/validate/check`` and ``/validate/radiuscheck``: authentication (public)."""
+"""``/validate/*``: authentication (public) and challenge-response."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Outcome
 from factorflow.pipeline import Access, Call
-from factorflow.validate.requests import CheckRequest
+from factorflow.policies.decide import RequestPolicies
+from factorflow.validate.requests import CheckRequest, PollRequest, TriggerRequest
 from factorflow.validate.service import CheckResult
 
 routes = Routes("validate")
 
+#: result.authentication of /validate/polltransaction, by challenge_status.
+POLL_AUTHENTICATION = {
+    "accept": "ACCEPT",
+    "declined": "DECLINED",
+    "cancelled": "DECLINED",
+    "pending": "REJECT",
+}
+
+
+def _policies(call: Call[CheckRequest]) -> RequestPolicies:
+    return RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+
 
 def _check(call: Call[CheckRequest]) -> CheckResult:
-    result = call.services.validate.check(call.session, call.params)
+    result = call.services.validate.check(
+        call.session, call.params, request_id=call.inv.request_id, policies=_policies(call)
+    )
     if result.user is not None:
         call.audit.note_user(result.user.login, result.user.realm, result.user.resolver)
     detail = result.detail()
@@ -27,13 +44,37 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
     access=Access.PUBLIC,
 )  # fmt: skip
 def check(call: Call[CheckRequest]) -> Outcome:
-    """Authenticate a user or serial with PIN + OTP."""
+    """Authenticate a user or serial with PIN + OTP, or start/answer a challenge."""
     result = _check(call)
     return Outcome(
-        value=result.accepted,
-        detail=result.detail(),
-        authentication="ACCEPT" if result.accepted else "REJECT",
+        value=result.accepted, detail=_detail(call, result), authentication=result.authentication
     )
+
+
+def _detail(call: Call[CheckRequest], result: CheckResult) -> dict[str, Any]:
+    """The detail as the authorization policies shape it (privacyIDEA's post-policies)."""
+    detail = result.detail()
+    decided = _policies(call).authentication(result.user, call.params.realm)
+    if decided.names:
+        call.audit.policies = ",".join(decided.names)[:255]
+    if result.challenge is not None:
+        if decided.challenge_text:
+            detail["message"] = decided.challenge_text
+            detail["messages"] = [decided.challenge_text for _ in detail.get("messages", [])]
+            for item in detail.get("multi_challenge", []):
+                item["message"] = decided.challenge_text
+        return detail
+    if (result.accepted and decided.no_detail_on_success) or (
+        not result.accepted and decided.no_detail_on_fail
+    ):
+        return {}
+    user = result.user
+    if result.accepted and user is not None:
+        if decided.add_user_in_response:
+            detail["user"] = call.services.users.user_info(call.session, user)
+        if decided.add_resolver_in_response:
+            detail["user-resolver"], detail["user-realm"] = user.resolver, user.realm
+    return detail
 
 
 @routes.route(
@@ -45,7 +86,40 @@ def radiuscheck(call: Call[CheckRequest]) -> Outcome:
     result = _check(call)
     return Outcome(
         value=result.accepted,
-        authentication="ACCEPT" if result.accepted else "REJECT",
+        authentication=result.authentication,
         status=204 if result.accepted else 400,
         raw_body=b"",
+    )
+
+
+@routes.route(
+    ("GET", "POST"), "/validate/triggerchallenge", event="validate_triggerchallenge",
+    params=TriggerRequest, access=Access.ADMIN,
+)  # fmt: skip
+def triggerchallenge(call: Call[TriggerRequest]) -> Outcome:
+    """Create challenges for a user's (or a serial's) tokens without their PIN."""
+    issued = call.services.validate.trigger(
+        call.session, call.params, request_id=call.inv.request_id
+    )
+    detail = issued.detail()
+    if call.params.user:
+        call.audit.note_user(call.params.user, call.params.realm or "")
+    if "serial" in detail:
+        call.audit.note_token(detail["serial"], detail["type"])
+    call.audit.info = detail["message"] or "no challenge-response token"
+    return Outcome(value=len(issued.items), detail=detail)
+
+
+@routes.route(
+    "GET", "/validate/polltransaction", "/validate/polltransaction/{transaction_id}",
+    event="validate_poll_transaction", params=PollRequest, access=Access.PUBLIC,
+)  # fmt: skip
+def polltransaction(call: Call[PollRequest]) -> Outcome:
+    """Whether the challenges of a transaction were answered (push-style polling)."""
+    status = call.services.validate.poll(call.session, call.params.transaction_id)
+    call.audit.info = f"challenge_status={status}"
+    return Outcome(
+        value=status == "accept",
+        detail={"challenge_status": status},
+        authentication=POLL_AUTHENTICATION[status],
     )

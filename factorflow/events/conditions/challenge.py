@@ -1,25 +1,73 @@
-"""Challenge conditions. Looked up only when configured (unlike privacyIDEA, which
-queries challenges for every definition). Factorflow keeps no challenges yet, so
-both answer unknown; privacyIDEA skips them when no challenge is found (compat)."""
+"""Challenge conditions, looked up only when configured (unlike privacyIDEA, which
+queries challenges for every definition and silently skips a definition when a token
+has more than one).
+
+The challenge is the one of the request's single token under the request's
+``transaction_id`` (or ``state``, as the FreeRADIUS plugin sends it), or the
+transaction id of a challenge answer in the reply. Without one the condition is
+unknown; privacyIDEA treats a missing challenge as fulfilled (compat).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from factorflow.events.conditions.base import Condition, ConditionResult, Unknown, parse_bool
+from sqlalchemy import select
+
+from factorflow.events.conditions.base import (
+    Condition,
+    ConditionResult,
+    Unknown,
+    parse_bool,
+    verdict,
+)
 from factorflow.events.conditions.general import parse_regex
 from factorflow.events.facts import Facts
+from factorflow.tokens.models import Challenge
 
-NO_CHALLENGES = "challenge data is not available"
+
+def transaction_id(facts: Facts) -> str:
+    for name in ("transaction_id", "state"):
+        value = facts.param(name)
+        if value:
+            return value
+    detail = (facts.response or {}).get("detail") or {}
+    found = detail.get("transaction_id") if isinstance(detail, dict) else None
+    return found if isinstance(found, str) else ""
+
+
+def request_challenge(facts: Facts) -> Challenge | str:
+    """The request's challenge, or why there is none."""
+    token = facts.token
+    if token is None:
+        return "there is not exactly one token"
+    tid = transaction_id(facts)
+    if not tid:
+        return "the request has no transaction_id"
+    found = facts.session.scalars(
+        select(Challenge)
+        .where(Challenge.token_id == token.id, Challenge.transaction_id == tid)
+        .order_by(Challenge.id.desc())
+    ).first()
+    return found if found is not None else f"token {token.serial} has no challenge {tid}"
 
 
 def check_challenge_session(facts: Facts, pattern: re.Pattern[str]) -> ConditionResult:
-    return Unknown(NO_CHALLENGES, compat=True)
+    challenge = request_challenge(facts)
+    if isinstance(challenge, str):
+        return Unknown(challenge, compat=True)
+    session = challenge.session or ""
+    return verdict(pattern.match(session) is not None, f"the challenge session is {session!r}")
 
 
 def check_challenge_expired(facts: Facts, expected: bool) -> ConditionResult:
-    return Unknown(NO_CHALLENGES, compat=True)
+    challenge = request_challenge(facts)
+    if isinstance(challenge, str):
+        return Unknown(challenge, compat=True)
+    expired = challenge.expiration <= facts.now
+    state = "expired" if expired else "valid"
+    return verdict(expired == expected, f"the challenge is {state}")
 
 
 CONDITIONS: tuple[Condition[Any], ...] = (

@@ -1,0 +1,223 @@
+"""Challenge-response: issuing challenges and checking their answers.
+
+Issuing (a PIN alone for a challenge-response token, or ``/validate/triggerchallenge``):
+one new transaction id for the request, one challenge per token. A type that sends
+its OTP returns a :class:`~factorflow.tokens.base.Delivery`, enqueued here as a
+durable job in the request's own transaction with the idempotency key
+``challenge:<transaction_id>:<serial>``: the message exists exactly when the
+challenge does, and a worker retries it while the mail server is away.
+
+Answering (``transaction_id`` or ``state`` plus the OTP): only the challenges of that
+transaction that belong to the request's candidate tokens count, so a transaction id
+presented for another user matches nothing. A challenge is accepted once — a
+conditional UPDATE claims it — and only before it expires.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from factorflow.tokens import challenges as store
+from factorflow.tokens.base import ChallengeContext, ChallengeError, IssuedChallenge, TokenType
+from factorflow.tokens.info import bump_info
+from factorflow.tokens.models import Token
+from factorflow.tokens.sent import system_setting
+from factorflow.tokens.service import TokenService
+from factorflow.users.identity import User
+from factorflow.validate.accounting import accept, increment_failcount, unusable_reason
+from factorflow.validate.results import (
+    MSG_CHALLENGE_ANSWERED,
+    MSG_CHALLENGE_EXPIRED,
+    MSG_CHALLENGE_MATCHED,
+    MSG_NO_CHALLENGE,
+    CheckResult,
+)
+
+log = logging.getLogger(__name__)
+
+#: Client modes in the order privacyIDEA's clients prefer them.
+CLIENT_MODE_PREFERENCE = ("webauthn", "poll", "u2f", "interactive")
+MAX_VALIDITY = 24 * 3600
+
+
+class JobSink(Protocol):
+    """What issuing needs from the durable job queue (``JobService``)."""
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        idempotency_key: str | None = None,
+        request_id: str = "",
+    ) -> int: ...
+
+
+class ChallengeSelector(Protocol):
+    """Decides whether ``ttype`` answers a PIN alone with a challenge for ``user``.
+
+    The default is the type's own :attr:`~factorflow.tokens.base.TokenType.challenge_response`;
+    a policy engine (privacyIDEA's ``challenge_response`` policy) may widen it to
+    HOTP or TOTP per realm or user."""
+
+    def __call__(self, session: Session, ttype: TokenType, user: User | None) -> bool: ...
+
+
+def type_flag(session: Session, ttype: TokenType, user: User | None) -> bool:
+    return ttype.challenge_response
+
+
+@dataclass
+class Issued:
+    """The challenges one request created, and why other tokens got none."""
+
+    transaction_id: str
+    items: list[tuple[Token, IssuedChallenge]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def detail(self) -> dict[str, Any]:
+        """privacyIDEA's challenge ``detail``. ``serial`` and ``type`` name the token
+        only when exactly one challenge was created."""
+        multi = [
+            {
+                "serial": token.serial,
+                "transaction_id": self.transaction_id,
+                "message": issued.message,
+                "type": token.tokentype,
+                "client_mode": issued.client_mode,
+                "attributes": issued.attributes,
+            }
+            for token, issued in self.items
+        ]
+        messages = list(dict.fromkeys(issued.message for _, issued in self.items))
+        detail: dict[str, Any] = {
+            "multi_challenge": multi,
+            "transaction_ids": [self.transaction_id for _ in multi],
+            "messages": messages,
+            "message": ", ".join(messages),
+        }
+        if not multi:
+            return detail
+        modes = [item["client_mode"] for item in multi]
+        detail.update(
+            transaction_id=self.transaction_id,
+            client_mode=modes[0],
+            preferred_client_mode=next(
+                (mode for mode in CLIENT_MODE_PREFERENCE if mode in modes), modes[0]
+            ),
+        )
+        if len(multi) == 1:
+            detail.update(serial=multi[0]["serial"], type=multi[0]["type"])
+        return detail
+
+
+class ChallengeFlow:
+    def __init__(self, tokens: TokenService, jobs: JobSink, default_validity: int) -> None:
+        self.tokens = tokens
+        self.jobs = jobs
+        self.default_validity = default_validity
+
+    def validity(self, session: Session, ttype: TokenType) -> int:
+        """Seconds a challenge of ``ttype`` lives: the type's system settings, then
+        ``DefaultChallengeValidityTime``, then the configured default."""
+        for key in (*ttype.challenge_validity_keys, "DefaultChallengeValidityTime"):
+            value = system_setting(session, key).strip()
+            if value.isdigit() and int(value) > 0:
+                return min(int(value), MAX_VALIDITY)
+        return self.default_validity
+
+    def issue(
+        self,
+        session: Session,
+        tokens: Sequence[Token],
+        user: User | None,
+        now: float,
+        request_id: str = "",
+    ) -> Issued:
+        """Create a challenge for each of ``tokens`` (already checked: PIN, usable)
+        under one new transaction id and enqueue their messages."""
+        issued = Issued(store.new_transaction_id())
+        for token in tokens:
+            ttype = self.tokens.type_of(token)
+            owner = user if user is not None else self.tokens.access.owner_of(session, token)
+            validity = self.validity(session, ttype)
+            ctx = ChallengeContext(issued.transaction_id, owner, now, validity)
+            try:
+                challenge = ttype.create_challenge(session, ctx)
+            except ChallengeError as exc:
+                log.info("no challenge for token %s: %s", token.serial, exc.message)
+                issued.errors.append(exc.message)
+                continue
+            store.add_challenge(
+                session, token, issued.transaction_id, challenge, now=now, validity=validity
+            )
+            if challenge.delivery is not None:
+                self.jobs.enqueue(
+                    session,
+                    kind=challenge.delivery.kind,
+                    payload=challenge.delivery.payload,
+                    idempotency_key=f"challenge:{issued.transaction_id}:{token.serial}",
+                    request_id=request_id,
+                )
+            issued.items.append((token, challenge))
+        return issued
+
+    def answer(
+        self, session: Session, tokens: Sequence[Token], transaction_id: str, otp: str, now: float
+    ) -> CheckResult:
+        """Check ``otp`` against the challenges of ``transaction_id`` that belong to
+        ``tokens``. A wrong answer counts as a failure of its token; expired or
+        answered challenges are refused without looking at the OTP."""
+        by_id = {token.id: token for token in tokens}
+        rows = [
+            row for row in store.for_transaction(session, transaction_id) if row.token_id in by_id
+        ]
+        if not rows:
+            return CheckResult(False, MSG_NO_CHALLENGE)
+        reasons: list[str] = []
+        failed: list[Token] = []
+        for row in rows:
+            token = by_id[row.token_id]
+            ttype = self.tokens.type_of(token)
+            store.count_received(session, row)
+            reason = (
+                MSG_CHALLENGE_ANSWERED
+                if row.otp_valid
+                else MSG_CHALLENGE_EXPIRED
+                if store.is_expired(row, now)
+                else unusable_reason(token, now)
+            )
+            if reason:
+                reasons.append(reason)
+                continue
+            bump_info(session, token.id, "count_auth")
+            check = ttype.check_answer(otp, row.otp_counter, now)
+            if check.counter is None:
+                failed.append(token)
+            elif store.claim_answer(session, row, now) and ttype.commit_answer(
+                session, check.counter
+            ):
+                return accept(
+                    session, token, ttype, check.counter, now=now, message=MSG_CHALLENGE_MATCHED
+                )
+            else:
+                # A concurrent request with the same answer claimed it first.
+                reasons.append(MSG_CHALLENGE_ANSWERED)
+        for token in dict.fromkeys(failed):
+            increment_failcount(session, token)
+        message = MSG_NO_CHALLENGE if failed else reasons[0]
+        serials = {row.token_id for row in rows}
+        if len(serials) == 1:
+            only = by_id[rows[0].token_id]
+            return CheckResult(False, message, only, only.tokentype)
+        return CheckResult(False, message)
+
+    @staticmethod
+    def status(session: Session, transaction_id: str, now: float) -> str:
+        return store.status(store.for_transaction(session, transaction_id), now)

@@ -1,0 +1,108 @@
+"""Authentication and authorization policies inside ``/validate/check``.
+
+The validate service gets an :class:`AuthDecider` (the policy engine's
+``RequestPolicies``) and asks it for the frozen :class:`AuthPolicy` of the user it
+authenticates; this module turns that decision into the few places where the flow
+differs: how the PIN is checked (``otppin``), what a user without tokens or an
+unknown user gets (``passthru``, ``passOnNoToken``, ``passOnNoUser``), which tokens
+may be used (``tokentype``, ``serial``, ``lastauth``) and ``reset_all_user_tokens``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from factorflow.policies.authn import AuthPolicy
+from factorflow.tokens.access import UserDirectory
+from factorflow.tokens.info import get_info
+from factorflow.tokens.models import Token
+from factorflow.users.identity import User
+from factorflow.validate.results import MSG_NO_TOKENS, CheckResult
+
+# Messages, not secrets (ruff reads "PASS" as a password).
+MSG_PASS_ON_NO_USER = "user does not exist, accepted due to 'passOnNoUser'"  # noqa: S105
+MSG_PASS_ON_NO_TOKEN = "user has no token, accepted due to 'passOnNoToken'"  # noqa: S105
+MSG_PASSTHRU = "against userstore due to 'passthru'"
+
+PinCheck = Callable[[Token, str], bool]
+
+
+class AuthDecider(Protocol):
+    def authentication(self, user: User | None, realm: str | None = None) -> AuthPolicy: ...
+
+
+class PasswordStore(Protocol):
+    def check_password(self, session: Session, user: User, password: str) -> bool: ...
+
+
+class UserLookup(UserDirectory, PasswordStore, Protocol):
+    """What the validate service needs from the user service."""
+
+
+def pin_check(
+    decided: AuthPolicy,
+    token_pin: PinCheck,
+    store: PasswordStore,
+    session: Session,
+    owner: Callable[[Token], User | None],
+) -> PinCheck:
+    """How the PIN part of ``pass`` is checked under ``otppin``."""
+    if decided.otppin == "none":
+        return lambda _token, pin: pin == ""
+    if decided.otppin == "userstore":
+
+        def userstore(token: Token, pin: str) -> bool:
+            user = owner(token)
+            return user is not None and store.check_password(session, user, pin)
+
+        return userstore
+    return token_pin
+
+
+def without_tokens(
+    decided: AuthPolicy, store: PasswordStore, session: Session, user: User, password: str
+) -> CheckResult:
+    """The answer for a user who has no tokens."""
+    if decided.passthru and store.check_password(session, user, password):
+        return CheckResult(True, MSG_PASSTHRU, user=user)
+    if decided.pass_on_no_token:
+        return CheckResult(True, MSG_PASS_ON_NO_TOKEN, user=user)
+    return CheckResult(False, MSG_NO_TOKENS, user=user)
+
+
+def allowed_tokens(
+    decided: AuthPolicy, tokens: list[Token], now: float
+) -> tuple[list[Token], CheckResult | None]:
+    """The tokens the authorization policies allow; a REJECT when none is left."""
+    moment = datetime.fromtimestamp(now, UTC)
+    allowed: list[Token] = []
+    refusals: list[tuple[Token, str]] = []
+    for token in tokens:
+        why = decided.refuses_token(
+            token.tokentype, token.serial, get_info(token, "last_auth"), moment
+        )
+        if why:
+            refusals.append((token, why))
+        else:
+            allowed.append(token)
+    if allowed or not refusals:
+        return allowed, None
+    token, why = refusals[0]
+    if len(refusals) == 1:
+        return [], CheckResult(False, why, token, token.tokentype)
+    return [], CheckResult(False, why)
+
+
+def reset_user_tokens(session: Session, tokens: list[Token]) -> None:
+    """``reset_all_user_tokens``: a success resets the fail counters of all of them."""
+    ids = [t.id for t in tokens]
+    if ids:
+        session.execute(
+            update(Token).where(Token.id.in_(ids)).values(failcount=0),
+            execution_options={"synchronize_session": False},
+        )
