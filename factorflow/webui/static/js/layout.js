@@ -6,6 +6,7 @@ import { currentSession } from "./session.js";
 export const ADMIN_NAV = [
   ["/", "Dashboard"],
   ["/events", "Event definitions"],
+  ["/policies", "Policies"],
   ["/tokens", "Tokens"],
   ["/tokengroups", "Token groups"],
   ["/users", "Users"],

@@ -10,6 +10,7 @@ import * as audit from "./pages/audit.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as jobs from "./pages/jobs.js";
 import * as login from "./pages/login.js";
+import * as policies from "./pages/policies.js";
 import * as realms from "./pages/realms.js";
 import * as resolvers from "./pages/resolvers.js";
 import * as selfService from "./pages/self-service.js";
@@ -44,6 +45,7 @@ const ROUTES = [
   { path: "/smtp", page: smtp },
   { path: "/sms", page: sms },
   { path: "/jobs", page: jobs },
+  { path: "/policies", page: policies },
   { path: "/audit", page: audit },
 ];
 

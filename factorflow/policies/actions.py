@@ -1,0 +1,299 @@
+"""The catalog of scopes and actions with their value types.
+
+One source for three uses: validating ``action`` on save, ``GET /policy/defs``
+and the web UI's forms. Names follow privacyIDEA so that exported policies carry
+over. Enrolment rights (``enroll<TYPE>``) are generated from the installed token
+types.
+
+Value types:
+
+* ``bool`` — the action is on when present (stored as ``true``);
+* ``int`` — an integer, optionally bounded;
+* ``str`` — free text, optionally restricted to ``choices`` (with ``multi`` a
+  space-separated list of choices) or a ``pattern``.
+
+``unique`` actions take one value per request (the best priority wins, see
+:mod:`factorflow.policies.matching`); non-unique ones collect the values of every
+matching policy (``tokentype``, ``challenge_response``, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from factorflow.core.params import is_true
+
+ActionValue = bool | int | str
+ValueType = Literal["bool", "int", "str"]
+
+#: ``180d``, ``12h``, ``30m`` — privacyIDEA's duration syntax for ``lastauth``.
+DURATION_PATTERN = r"^\d{1,6}[smhdy]$"
+#: ``3/5m`` — at most N in a time window.
+RATE_PATTERN = r"^\d{1,6}/\d{1,6}[smhd]$"
+HASHLIBS = ("sha1", "sha256", "sha512")
+
+
+class ActionDef(BaseModel):
+    """One action of a scope: its value type and how the web UI shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: ValueType = "bool"
+    desc: str = ""
+    group: str = ""
+    choices: tuple[str, ...] = ()
+    multi: bool = False
+    pattern: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    unique: bool = True
+
+    def coerce(self, raw: object) -> ActionValue:
+        """The stored value for ``raw``; raises ValueError naming what is wrong."""
+        if self.type == "bool":
+            if raw is None or raw == "" or raw is True or is_true(raw):
+                return True
+            raise ValueError(f"action {self.name!r} is boolean and takes no value")
+        if raw is None or raw is True or (isinstance(raw, str) and not raw.strip()):
+            raise ValueError(f"action {self.name!r} needs a value")
+        if self.type == "int":
+            return self._int(raw)
+        return self._str(str(raw).strip())
+
+    def _int(self, raw: object) -> int:
+        try:
+            number = int(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"action {self.name!r} takes an integer") from None
+        if self.minimum is not None and number < self.minimum:
+            raise ValueError(f"action {self.name!r} must be at least {self.minimum}")
+        if self.maximum is not None and number > self.maximum:
+            raise ValueError(f"action {self.name!r} must be at most {self.maximum}")
+        if self.choices and str(number) not in self.choices:
+            raise ValueError(f"action {self.name!r} must be one of {', '.join(self.choices)}")
+        return number
+
+    def _str(self, text: str) -> str:
+        if len(text) > 1000:
+            raise ValueError(f"action {self.name!r} is longer than 1000 characters")
+        if self.choices:
+            items = text.split() if self.multi else [text]
+            bad = [item for item in items if item not in self.choices]
+            if bad or not items:
+                raise ValueError(
+                    f"action {self.name!r} must be {'any' if self.multi else 'one'} of "
+                    f"{', '.join(self.choices)}"
+                )
+        if self.pattern is not None and not re.fullmatch(self.pattern, text):
+            raise ValueError(f"action {self.name!r} has an invalid value {text[:40]!r}")
+        return text
+
+    def describe(self) -> dict[str, object]:
+        """privacyIDEA's ``GET /policy/defs`` entry, plus the value constraints."""
+        out: dict[str, object] = {"type": self.type, "desc": self.desc}
+        if self.group:
+            out["group"] = self.group
+        if self.choices:
+            out["value"] = list(self.choices)
+        if self.multi:
+            out["multi"] = True
+        if self.pattern:
+            out["pattern"] = self.pattern
+        if self.minimum is not None:
+            out["min"] = self.minimum
+        if self.maximum is not None:
+            out["max"] = self.maximum
+        return out
+
+
+def _b(name: str, desc: str, group: str = "") -> ActionDef:
+    return ActionDef(name=name, desc=desc, group=group)
+
+
+def _admin_rights() -> list[ActionDef]:
+    token = "token"  # noqa: S105 - the web UI group, not a secret
+    rights = [
+        ("enable", "Enable tokens.", token),
+        ("disable", "Disable tokens.", token),
+        ("revoke", "Revoke tokens.", token),
+        ("reset", "Reset the fail counter of tokens.", token),
+        ("resync", "Resynchronise tokens.", token),
+        ("setpin", "Set the OTP PIN of tokens.", token),
+        ("setdescription", "Set the description of tokens.", token),
+        ("set", "Set token attributes.", token),
+        ("settokeninfo", "Set or delete tokeninfo values.", token),
+        ("assign", "Assign tokens to users.", token),
+        ("unassign", "Unassign tokens.", token),
+        ("delete", "Delete tokens.", token),
+        ("tokenlist", "List tokens.", token),
+        ("tokenrealms", "Set the realms of tokens.", token),
+        ("tokengroups", "Add tokens to and remove them from token groups.", token),
+        ("getchallenges", "List challenges.", token),
+        ("triggerchallenge", "Trigger challenges via /validate/triggerchallenge.", token),
+        ("tokengroup_list", "List token groups.", "system"),
+        ("tokengroup_add", "Add token groups.", "system"),
+        ("tokengroup_delete", "Delete token groups.", "system"),
+        ("userlist", "List users.", "user"),
+        ("adduser", "Add users to editable resolvers.", "user"),
+        ("updateuser", "Update users in editable resolvers.", "user"),
+        ("deleteuser", "Delete users from editable resolvers.", "user"),
+        ("set_custom_user_attributes", "Set custom user attributes.", "user"),
+        ("delete_custom_user_attributes", "Delete custom user attributes.", "user"),
+        ("auditlog", "Read the audit log.", "system"),
+        ("resolverread", "Read resolver definitions.", "system"),
+        ("resolverwrite", "Write resolver definitions.", "system"),
+        ("resolverdelete", "Delete resolver definitions.", "system"),
+        ("configread", "Read the realm and system configuration.", "system"),
+        ("configwrite", "Write the realm and system configuration.", "system"),
+        ("configdelete", "Delete realms and system configuration.", "system"),
+        ("policyread", "Read policies.", "system"),
+        ("policywrite", "Write policies.", "system"),
+        ("policydelete", "Delete policies.", "system"),
+        ("eventhandling_read", "Read event definitions.", "system"),
+        ("eventhandling_write", "Write event definitions.", "system"),
+        ("smtpserver_read", "Read SMTP server definitions.", "system"),
+        ("smtpserver_write", "Write SMTP server definitions.", "system"),
+        ("smsgateway_read", "Read SMS gateway definitions.", "system"),
+        ("smsgateway_write", "Write SMS gateway definitions.", "system"),
+        ("jobs_read", "Read the job queue (Factorflow).", "system"),
+        ("jobs_write", "Retry or discard jobs (Factorflow).", "system"),
+    ]
+    return [_b(name, desc, group) for name, desc, group in rights]
+
+
+def _user_rights() -> list[ActionDef]:
+    rights = [
+        ("enable", "Enable own tokens."),
+        ("disable", "Disable own tokens."),
+        ("revoke", "Revoke own tokens."),
+        ("reset", "Reset the fail counter of own tokens."),
+        ("resync", "Resynchronise own tokens."),
+        ("setpin", "Set the OTP PIN of own tokens."),
+        ("setdescription", "Set the description of own tokens."),
+        ("set", "Set attributes of own tokens."),
+        ("assign", "Assign unassigned tokens to oneself."),
+        ("unassign", "Unassign own tokens."),
+        ("delete", "Delete own tokens."),
+        ("getchallenges", "List the challenges of own tokens."),
+        ("auditlog", "Read own audit entries."),
+        ("updateuser", "Update own user attributes."),
+    ]
+    return [_b(name, desc, "token") for name, desc in rights]
+
+
+def _authentication() -> list[ActionDef]:
+    return [
+        ActionDef(
+            name="otppin", type="str", choices=("tokenpin", "userstore", "none"),
+            desc="What the PIN part of pass is: the token PIN, the user store password, "
+            "or nothing.",
+        ),
+        _b("passthru", "Users without tokens authenticate with their user store password."),
+        _b("passOnNoToken", "Users without tokens pass."),
+        _b("passOnNoUser", "Unknown users pass."),
+        ActionDef(
+            name="challenge_response", type="str", multi=True, unique=False,
+            desc="Token types (space separated) that answer a PIN alone with a challenge.",
+        ),
+        ActionDef(name="challenge_text", type="str", desc="The text of a challenge."),
+        _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
+        ActionDef(
+            name="auth_cache", type="str", pattern=r"^\d{1,6}[smhd](/\d{1,6}[smhd])?$",
+            desc="Accept the same pass again for this long (e.g. 4h or 4h/5m).",
+        ),
+    ]  # fmt: skip
+
+
+def _authorization() -> list[ActionDef]:
+    return [
+        ActionDef(
+            name="tokentype", type="str", multi=True, unique=False,
+            desc="Token types (space separated) that may be used to log in.",
+        ),
+        ActionDef(name="serial", type="str", desc="A regular expression the serial must match."),
+        ActionDef(name="setrealm", type="str", desc="Authenticate the user in this realm."),
+        _b("no_detail_on_success", "Hide the detail of a successful authentication."),
+        _b("no_detail_on_fail", "Hide the detail of a failed authentication."),
+        _b("add_user_in_response", "Add the user's attributes to the detail."),
+        _b("add_resolver_in_response", "Add the user's resolver and realm to the detail."),
+        ActionDef(
+            name="lastauth", type="str", pattern=DURATION_PATTERN,
+            desc="Reject tokens not used for longer than this (e.g. 180d).",
+        ),
+        ActionDef(
+            name="auth_max_success", type="str", pattern=RATE_PATTERN,
+            desc="At most N successful authentications per window (e.g. 3/5m).",
+        ),
+        ActionDef(
+            name="auth_max_fail", type="str", pattern=RATE_PATTERN,
+            desc="At most N failed authentications per window (e.g. 3/1m).",
+        ),
+    ]  # fmt: skip
+
+
+def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
+    limits = [
+        ActionDef(name="max_token_per_user", type="int", minimum=0, desc="Tokens per user."),
+        ActionDef(name="max_token_per_realm", type="int", minimum=0, desc="Tokens per realm."),
+        ActionDef(name="otp_pin_minlength", type="int", minimum=0, maximum=100, desc="PIN length."),
+        ActionDef(name="otp_pin_maxlength", type="int", minimum=0, maximum=100, desc="PIN length."),
+        ActionDef(
+            name="otp_pin_contents", type="str", pattern=r"^[-+]?[cnso]+$",
+            desc="Character classes the PIN needs: c letters, n digits, s specials, "
+            "o others; + any of them, - none of them.",
+        ),
+        ActionDef(name="hotp_otplen", type="int", choices=("6", "8"), desc="HOTP length."),
+        ActionDef(name="hotp_hashlib", type="str", choices=HASHLIBS, desc="HOTP hash."),
+        ActionDef(name="totp_otplen", type="int", choices=("6", "8"), desc="TOTP length."),
+        ActionDef(name="totp_hashlib", type="str", choices=HASHLIBS, desc="TOTP hash."),
+        ActionDef(name="totp_timestep", type="int", choices=("30", "60"), desc="TOTP step."),
+        ActionDef(name="tokenissuer", type="str", desc="The issuer in the QR code."),
+        ActionDef(name="tokenlabel", type="str", desc="The label in the QR code."),
+        ActionDef(
+            name="verify_enrollment", type="str", multi=True, choices=tuple(token_types),
+            unique=False, desc="Token types whose enrolment must be verified with an OTP.",
+        ),
+        _b("change_pin_on_first_use", "The user must change the PIN after enrolment."),
+    ]  # fmt: skip
+    return limits
+
+
+def _enroll_rights(token_types: Iterable[str]) -> list[ActionDef]:
+    return [
+        ActionDef(name=f"enroll{t.upper()}", desc=f"Enrol {t} tokens.", group="enrollment")
+        for t in token_types
+    ]
+
+
+SCOPES = ("admin", "user", "authentication", "authorization", "enrollment")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Scopes → action name → definition; frozen once built at start-up."""
+
+    scopes: Mapping[str, Mapping[str, ActionDef]]
+
+    def action(self, scope: str, name: str) -> ActionDef | None:
+        return self.scopes.get(scope, {}).get(name)
+
+    def describe(self, scope: str) -> dict[str, dict[str, object]]:
+        return {name: d.describe() for name, d in sorted(self.scopes.get(scope, {}).items())}
+
+
+def build_catalog(token_types: Iterable[str]) -> Catalog:
+    types = sorted(token_types)
+    lists = {
+        "admin": _enroll_rights(types) + _admin_rights(),
+        "user": _enroll_rights(types) + _user_rights(),
+        "authentication": _authentication(),
+        "authorization": _authorization(),
+        "enrollment": _enrollment(types),
+    }
+    return Catalog({scope: {d.name: d for d in defs} for scope, defs in lists.items()})

@@ -1,0 +1,103 @@
+"""Which admin / user right each request event needs (privacyIDEA's action names).
+
+Every event a route declares is in :data:`RIGHTS` (a test checks it): a new route
+without an entry is refused to admins restricted by admin policies rather than
+silently allowed. ``user=None`` means users keep Factorflow's defaults for that
+event even when user policies exist (listing their own tokens, for example).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from factorflow.core.invocation import Invocation
+
+
+@dataclass(frozen=True)
+class Right:
+    admin: str | None
+    user: str | None = None
+
+
+def _both(name: str) -> Right:
+    return Right(name, name)
+
+
+#: Events that never need a right (public endpoints; the caller is not an admin/user).
+PUBLIC = frozenset({"auth", "validate_check", "validate_poll_transaction"})
+
+RIGHTS: dict[str, Right] = {
+    "token_assign": _both("assign"),
+    "token_unassign": _both("unassign"),
+    "token_enable": _both("enable"),
+    "token_disable": _both("disable"),
+    "token_revoke": _both("revoke"),
+    "token_reset": _both("reset"),
+    "token_resync": _both("resync"),
+    "token_setpin": _both("setpin"),
+    "token_set": _both("set"),
+    "token_delete": _both("delete"),
+    "token_info": Right("settokeninfo"),
+    "token_realm": Right("tokenrealms"),
+    "token_list": Right("tokenlist"),
+    "token_challenges": _both("getchallenges"),
+    "token_assign_group": Right("tokengroups"),
+    "token_unassign_group": Right("tokengroups"),
+    "tokengroup_list": Right("tokengroup_list"),
+    "tokengroup_add": Right("tokengroup_add"),
+    "tokengroup_delete": Right("tokengroup_delete"),
+    "validate_triggerchallenge": Right("triggerchallenge"),
+    "user_list": Right("userlist"),
+    "user_count": Right("userlist"),
+    "get_user_attribute": Right("userlist"),
+    "user_add": Right("adduser"),
+    "user_update": _both("updateuser"),
+    "user_delete": Right("deleteuser"),
+    "set_custom_user_attribute": Right("set_custom_user_attributes"),
+    "delete_custom_user_attribute": Right("delete_custom_user_attributes"),
+    "audit_list": _both("auditlog"),
+    "resolver_list": Right("resolverread"),
+    "resolver_write": Right("resolverwrite"),
+    "resolver_test": Right("resolverwrite"),
+    "resolver_delete": Right("resolverdelete"),
+    "realm_list": Right("configread"),
+    "realm_write": Right("configwrite"),
+    "realm_delete": Right("configdelete"),
+    "defaultrealm_get": Right("configread"),
+    "defaultrealm_set": Right("configwrite"),
+    "defaultrealm_delete": Right("configdelete"),
+    "policy_list": Right("policyread"),
+    "policy_check": Right("policyread"),
+    "policy_write": Right("policywrite"),
+    "policy_enable": Right("policywrite"),
+    "policy_disable": Right("policywrite"),
+    "policy_delete": Right("policydelete"),
+    "event_list": Right("eventhandling_read"),
+    "event_test": Right("eventhandling_read"),
+    "event_write": Right("eventhandling_write"),
+    "event_enable": Right("eventhandling_write"),
+    "event_disable": Right("eventhandling_write"),
+    "event_delete": Right("eventhandling_write"),
+    "smtpserver_list": Right("smtpserver_read"),
+    "smtpserver_write": Right("smtpserver_write"),
+    "smtpserver_test": Right("smtpserver_write"),
+    "smtpserver_delete": Right("smtpserver_write"),
+    "smsgateway_list": Right("smsgateway_read"),
+    "smsgateway_write": Right("smsgateway_write"),
+    "smsgateway_test": Right("smsgateway_write"),
+    "smsgateway_delete": Right("smsgateway_write"),
+    "jobs_list": Right("jobs_read"),
+    "job_get": Right("jobs_read"),
+    "job_retry": Right("jobs_write"),
+    "job_discard": Right("jobs_write"),
+}
+
+
+def required_right(inv: Invocation) -> Right | None:
+    """The right ``inv`` needs; None for unknown events (refused when policies exist)."""
+    if inv.event == "token_init":
+        kind = str(inv.params.get("type") or "hotp").strip().upper()
+        return _both(f"enroll{kind}")
+    if inv.event == "token_set" and inv.rule.startswith("/token/description"):
+        return _both("setdescription")
+    return RIGHTS.get(inv.event)
