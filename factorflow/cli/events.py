@@ -1,0 +1,120 @@
+"""``factorflow event export|import``: event definitions as a YAML file.
+
+Same format and semantics as ``GET /event/export`` and ``POST /event/import``
+(``factorflow.events.transfer``): import matches definitions by ``uid``, validates
+every entry exactly as ``POST /event`` does and writes all or nothing; history
+rows name ``cli:<login>`` as who made the change.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorflow.db.base import transaction
+from factorflow.errors import FactorflowError
+from factorflow.events import transfer
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+
+event_app = typer.Typer(help="Event definitions as configuration.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (default: $FACTORFLOW_DATA_DIR or ./factorflow-data)."
+    ),
+]
+
+
+def _services(data_dir: Path | None) -> Services:
+    # Imported here: factorflow.cli.main imports this module to register it.
+    from factorflow.api.app import collect_routes
+    from factorflow.cli.main import open_services
+
+    services = open_services(data_dir)
+    # Event names are declared by the routes; import checks them as POST /event does.
+    services.events.set_available_events(
+        [spec.endpoint.event for routes in collect_routes() for spec in routes.specs]
+    )
+    return services
+
+
+def _who() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@event_app.command("export")
+def export_command(
+    *,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Write here (default: stdout).")
+    ] = None,
+    name: Annotated[list[str] | None, typer.Option(help="Only definitions with this name.")] = None,
+    ids: Annotated[list[int] | None, typer.Option("--id", help="Only this definition id.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export event definitions as YAML (all, or those matching --name / --id)."""
+    services = _services(data_dir)
+    try:
+        with transaction(services.sessions) as session:
+            chosen = transfer.select_definitions(
+                services.events.all(session), names=name or [], ids=ids or []
+            )
+    finally:
+        services.close()
+    text = transfer.dump_yaml(transfer.export_document(chosen))
+    if file is None:
+        sys.stdout.write(text)
+        return
+    file.write_text(text, encoding="utf-8")
+    err.print(f"{len(chosen)} definitions written to {file}")
+
+
+@event_app.command("import")
+def import_command(
+    file: Annotated[str, typer.Argument(help="YAML or JSON file ('-': stdin).")],
+    *,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; change nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import event definitions (Factorflow or privacyIDEA export), matched by uid."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]error:[/red] cannot read {file}: {exc}")
+        raise typer.Exit(2) from None
+    services = _services(data_dir)
+    try:
+        entries = transfer.import_entries(text)
+        with transaction(services.sessions) as session:
+            report = services.events.import_definitions(session, entries, _who(), dry_run=dry_run)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        err.print("Nothing was imported.")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    value = transfer.summary(report, dry_run=dry_run)
+    table = Table("uid", "id", "name", "result")
+    for item in report:
+        table.add_row(item["uid"], str(item["id"] or ""), item["name"], item["result"])
+    console.print(table)
+    console.print(
+        f"created {value['created']}, updated {value['updated']}, "
+        f"unchanged {value['unchanged']}" + (" (dry run: nothing changed)" if dry_run else "")
+    )
