@@ -1,0 +1,603 @@
+"""UserNotification: sendmail, sendsms, savefile (reference §4.1), as durable jobs.
+
+Differences from privacyIDEA, on purpose:
+
+* Each email / SMS is a job (:mod:`factorflow.jobs`) written in the request's
+  transaction, one per recipient, with an idempotency key derived from the request
+  id, the definition and the recipient: a retried request does not send twice. The
+  action's audit entry says ``queued``; delivered / failed is in ``/jobs``.
+* A notification without any recipient is a failure (:class:`NoRecipientError`),
+  not a silent success.
+* ``body`` may be ``file:<name>``: a template inside
+  ``Settings.effective_template_directory`` only (no absolute paths, no ``..``, no
+  symbolic links), checked when the definition is saved and read at each run.
+* With ``mimetype`` html every tag value is HTML-escaped; ``attach_qrcode`` sends the
+  enrolment QR code (``detail.googleurl.img``) as inline image ``cid:token_image``
+  (``{googleurl_img}`` then renders as ``cid:token_image``).
+* ``savefile`` writes only inside the spool directory; ``{random}`` in the file
+  name is 16 random letters and digits.
+* Flood control: ``flood_limit`` (N, 0 = off) notifications per recipient per
+  ``flood_window`` seconds and definition; the rest are not sent, counted in the
+  event counter ``flood:<definition>`` and summarised in the audit entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html
+import os
+import re
+import secrets
+import string
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from factorflow.admins.models import Admin
+from factorflow.db.base import utcnow
+from factorflow.events.compare import NOW_TAG
+from factorflow.events.errors import ActionError
+from factorflow.events.handlers.base import (
+    ActionContext,
+    ActionOptions,
+    EventHandler,
+    Template,
+)
+from factorflow.events.handlers.counter import _add as add_to_counter
+from factorflow.events.tags import KNOWN_TAGS, TAG, check_template, tag_values
+from factorflow.jobs.models import Job
+from factorflow.notify.models import SmsGateway, SmtpServer
+
+if TYPE_CHECKING:
+    from factorflow.settings import Settings
+    from factorflow.tokens.models import Token
+    from factorflow.users.identity import User
+
+DEFAULT_SUBJECT = "An action was performed on your token."
+DEFAULT_BODY = (
+    "Hello {user},\n\nthe administrator {admin}@{realm} performed the action {action} "
+    "on your token {serial}.\n\nTo check your tokens you may login to the Web UI:\n{url}\n"
+)
+DEFAULT_SMS = "An action ({action}) was performed on your token {serial}."
+FILE_PREFIX = "file:"
+QR_CID = "token_image"
+RANDOM_TAG = "{random}"
+Recipient = Literal["tokenowner", "logged_in_user", "internal admin", "admin realm", "email"]
+ReplyTo = Literal["", "tokenowner", "logged_in_user", "internal admin", "admin realm", "email"]
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{2,30}$")
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+class NoRecipientError(ActionError):
+    """The notification has nobody to go to: a failure, never a silent success."""
+
+
+class TemplateError(ActionError):
+    """A body template cannot be read."""
+
+
+# -- template files and spool paths -------------------------------------------------------
+
+
+def _relative(name: str, what: str) -> PurePosixPath:
+    if not name or "\x00" in name or "\\" in name:
+        raise ValueError(f"{what} {name!r} is not a valid relative path")
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"{what} {name!r} must stay inside its directory (no '..', not absolute)")
+    return path
+
+
+def confined(directory: Path, name: str, what: str) -> Path:
+    """``directory/name`` with no component being a symbolic link; refuses escapes."""
+    relative = _relative(name, what)
+    base = directory.resolve()
+    current = base
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            raise ValueError(f"{what} {name!r} goes through a symbolic link")
+    if not current.resolve().is_relative_to(base):
+        raise ValueError(f"{what} {name!r} leaves its directory")
+    return current
+
+
+def read_template(directory: Path, value: str) -> str:
+    """The text of ``file:<name>`` inside ``directory`` (ValueError if it cannot be used)."""
+    name = value[len(FILE_PREFIX) :].strip()
+    path = confined(directory, name, "template")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ValueError(f"template {name!r} cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_TEMPLATE_BYTES + 1)
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise ValueError(f"template {name!r} is larger than {MAX_TEMPLATE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"template {name!r} is not UTF-8 text") from None
+
+
+def check_filename(value: str) -> str:
+    check_template(value.replace(RANDOM_TAG, ""))
+    _relative(value, "filename")
+    return value
+
+
+def check_addresses(value: str) -> str:
+    for address in split_list(value):
+        valid_address(address)
+    return value
+
+
+def split_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def valid_address(address: str) -> str:
+    if len(address) > 254 or not EMAIL.match(address) or ".." in address:
+        raise ValueError(f"{address!r} is not a valid email address")
+    return address
+
+
+# -- options ---------------------------------------------------------------------------
+
+
+class FloodOptions(ActionOptions):
+    flood_limit: int = Field(
+        default=0,
+        ge=0,
+        le=100000,
+        description="At most this many notifications per recipient per flood_window (0 = no limit)",
+    )
+    flood_window: int = Field(
+        default=3600, ge=1, le=31 * 86400, description="Flood control window in seconds"
+    )
+
+
+class BodyOptions(FloodOptions):
+    #: Bound by :meth:`UserNotificationHandler.configured`.
+    template_directory: ClassVar[Path | None] = None
+
+    @field_validator("body", check_fields=False)
+    @classmethod
+    def _body(cls, value: str) -> str:
+        if value.startswith(FILE_PREFIX):
+            if cls.template_directory is None:
+                raise ValueError("file: templates need a template directory")
+            check_template(read_template(cls.template_directory, value))
+            return value
+        return check_template(value)
+
+
+class SendmailOptions(BodyOptions):
+    emailconfig: str = Field(
+        min_length=1, max_length=120, description="SMTP server configuration to send through"
+    )
+    mimetype: Literal["plain", "html"] = Field(default="plain", description="Body type")
+    attach_qrcode: bool = Field(default=False, description="Attach the enrolment QR code")
+    subject: Template = Field(default=DEFAULT_SUBJECT, max_length=500, description="Subject")
+    body: str = Field(
+        default=DEFAULT_BODY,
+        max_length=20000,
+        description="Body with tags, or file:<name> of a template in the template directory",
+        json_schema_extra={"ui_type": "text"},
+    )
+    to: Recipient = Field(default="tokenowner", alias="To", description="Recipient type")
+    to_tokenowner: str = Field(default="email", max_length=80, alias="To tokenowner")
+    to_logged_in_user: str = Field(default="email", max_length=80, alias="To logged_in_user")
+    to_internal_admin: str = Field(default="", max_length=500, alias="To internal admin")
+    to_admin_realm: str = Field(default="", max_length=120, alias="To admin realm")
+    to_email: str = Field(default="", max_length=2000, alias="To email")
+    reply_to: ReplyTo = Field(default="", description="Reply-To type")
+    reply_to_tokenowner: str = Field(default="email", max_length=80, alias="reply_to tokenowner")
+    reply_to_logged_in_user: str = Field(
+        default="email", max_length=80, alias="reply_to logged_in_user"
+    )
+    reply_to_internal_admin: str = Field(
+        default="", max_length=500, alias="reply_to internal admin"
+    )
+    reply_to_admin_realm: str = Field(default="", max_length=120, alias="reply_to admin realm")
+    reply_to_email: str = Field(default="", max_length=2000, alias="reply_to email")
+
+    @field_validator("to_email", "reply_to_email")
+    @classmethod
+    def _emails(cls, value: str) -> str:
+        return check_addresses(value)
+
+
+class SendsmsOptions(BodyOptions):
+    smsconfig: str = Field(min_length=1, max_length=120, description="SMS gateway configuration")
+    body: str = Field(
+        default=DEFAULT_SMS,
+        max_length=2000,
+        description="Message with tags, or file:<name> of a template",
+        json_schema_extra={"ui_type": "text"},
+    )
+    to: Literal["tokenowner"] = Field(default="tokenowner", alias="To")
+
+
+class SavefileOptions(BodyOptions):
+    body: str = Field(
+        min_length=1, max_length=100000, description="File content with tags, or file:<name>"
+    )
+    filename: str = Field(
+        min_length=1,
+        max_length=255,
+        description="File name inside the spool directory; tags and {random} allowed",
+    )
+
+    @field_validator("filename")
+    @classmethod
+    def _filename(cls, value: str) -> str:
+        return check_filename(value)
+
+
+# -- rendering -------------------------------------------------------------------------
+
+
+def render_text(
+    ctx: ActionContext,
+    text: str,
+    token: Token | None,
+    *,
+    escape: bool = False,
+    overrides: dict[str, str] | None = None,
+) -> str:
+    """Tags substituted; with ``escape`` every tag value is HTML-escaped."""
+    text = NOW_TAG.sub(lambda m: ctx.render(m.group(0), token), text)
+    if not TAG.search(text):
+        return text
+    values = tag_values(ctx.facts, token)
+    values.update(overrides or {})
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        return html.escape(values[name]) if escape else values[name]
+
+    return TAG.sub(value, text)
+
+
+def qr_image(ctx: ActionContext) -> bytes | None:
+    detail = (ctx.facts.response or {}).get("detail")
+    if not isinstance(detail, dict):
+        return None
+    for key in ("googleurl", "pushurl", "container_url"):
+        holder = detail.get(key)
+        img = holder.get("img") if isinstance(holder, dict) else None
+        if isinstance(img, str) and img.startswith("data:image/png;base64,"):
+            try:
+                return base64.b64decode(img.split(",", 1)[1], validate=True)
+            except binascii.Error:
+                return None
+    return None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+# -- the handler -------------------------------------------------------------------------
+
+
+class UserNotificationHandler(EventHandler):
+    identifier = "UserNotification"
+    description = "Notify users and admins by email or SMS (queued as jobs), or write a file."
+    actions: ClassVar[dict[str, type[ActionOptions]]] = {
+        "sendmail": SendmailOptions,
+        "sendsms": SendsmsOptions,
+        "savefile": SavefileOptions,
+    }
+    template_directory: ClassVar[Path | None] = None
+    spool_directory: ClassVar[Path | None] = None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> type[EventHandler]:
+        templates = settings.effective_template_directory
+        bound = {
+            name: type(
+                model.__name__,
+                (model,),
+                {"template_directory": templates, "__module__": model.__module__},
+            )
+            for name, model in cls.actions.items()
+        }
+        return type(
+            cls.__name__,
+            (cls,),
+            {
+                "__module__": cls.__module__,
+                "actions": bound,
+                "template_directory": templates,
+                "spool_directory": settings.effective_spool_directory,
+            },
+        )
+
+    @classmethod
+    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+        """On save: the SMTP / SMS configuration named must exist (ValueError naming it)."""
+        del action
+        if isinstance(options, SendmailOptions):
+            smtp = select(SmtpServer.id).where(SmtpServer.identifier == options.emailconfig)
+            if session.scalar(smtp) is None:
+                raise ValueError(
+                    f"Invalid option 'emailconfig': no SMTP server {options.emailconfig!r}"
+                )
+        if isinstance(options, SendsmsOptions):
+            gateway = select(SmsGateway.id).where(SmsGateway.identifier == options.smsconfig)
+            if session.scalar(gateway) is None:
+                raise ValueError(
+                    f"Invalid option 'smsconfig': no SMS gateway {options.smsconfig!r}"
+                )
+
+    def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
+        if isinstance(options, SendmailOptions):
+            self.sendmail(ctx, options)
+        elif isinstance(options, SendsmsOptions):
+            self.sendsms(ctx, options)
+        else:
+            assert isinstance(options, SavefileOptions)
+            self.savefile(ctx, options)
+
+    # -- shared ----------------------------------------------------------------------
+
+    def _body(self, options: BodyOptions, text: str) -> str:
+        if not text.startswith(FILE_PREFIX):
+            return text
+        directory = type(self).template_directory or options.template_directory
+        if directory is None:
+            raise TemplateError("no template directory configured")
+        try:
+            return read_template(directory, text)
+        except ValueError as exc:
+            raise TemplateError(str(exc)) from None
+
+    def _owner(self, ctx: ActionContext) -> User | None:
+        user = ctx.facts.user
+        if user is None and ctx.facts.token is not None:
+            user = ctx.facts.owner_of(ctx.facts.token)
+        return user
+
+    def _addresses(
+        self,
+        ctx: ActionContext,
+        kind: str,
+        *,
+        attribute: str,
+        admins: str,
+        realm: str,
+        emails: str,
+    ) -> tuple[list[str], str]:
+        """Addresses of a recipient type, and why there are none."""
+        session = ctx.session
+        if kind == "tokenowner":
+            user = self._owner(ctx)
+            if user is None:
+                return [], "the request has no token owner"
+            found = user.attribute(attribute or "email")
+            return ([found] if found else []), f"user {user.login!r} has no {attribute or 'email'}"
+        if kind == "logged_in_user":
+            actor = ctx.inv.actor
+            if actor.is_admin:
+                email = session.scalar(select(Admin.email).where(Admin.username == actor.username))
+                return ([email] if email else []), f"admin {actor.username!r} has no email"
+            if actor.is_user:
+                user = ctx.services.users.resolve(session, actor.username, actor.realm)
+                found = user.attribute(attribute or "email")
+                return ([found] if found else []), f"user {actor.username!r} has no email"
+            return [], "nobody is logged in"
+        if kind == "internal admin":
+            names = split_list(admins)
+            if not names:
+                return [], "no internal admin configured"
+            rows = session.scalars(select(Admin.email).where(Admin.username.in_(names))).all()
+            return [e for e in rows if e], "the internal admins have no email"
+        if kind == "admin realm":
+            if not realm:
+                return [], "no admin realm configured"
+            listing = ctx.services.users.list_users(session, realm=realm)
+            return [str(u["email"]) for u in listing.users if u.get("email")], (
+                f"no user of realm {realm!r} has an email"
+            )
+        return split_list(emails), "no email address configured"
+
+    def _flood(
+        self, ctx: ActionContext, options: FloodOptions, kind: str, recipient: str
+    ) -> tuple[str, bool]:
+        """The recipient's key digest, and whether flood control lets it through."""
+        digest = _digest(ctx.definition_name, kind, recipient.lower())
+        if not options.flood_limit:
+            return digest, True
+        since = utcnow() - timedelta(seconds=options.flood_window)
+        sent = ctx.session.scalar(
+            select(func.count(Job.id)).where(
+                Job.definition == ctx.definition_name[:255],
+                Job.idempotency_key.like(f"un:%:{digest}"),
+                Job.created_at >= since,
+            )
+        )
+        return digest, int(sent or 0) < options.flood_limit
+
+    def _queue(
+        self,
+        ctx: ActionContext,
+        options: FloodOptions,
+        job_kind: str,
+        recipients: list[str],
+        make_payload: Any,
+    ) -> None:
+        queued: list[int] = []
+        flooded: list[str] = []
+        for recipient in recipients:
+            digest, allowed = self._flood(ctx, options, job_kind, recipient)
+            if not allowed:
+                flooded.append(recipient)
+                continue
+            queued.append(
+                ctx.services.jobs.enqueue(
+                    ctx.session,
+                    kind=job_kind,
+                    payload=make_payload(recipient),
+                    idempotency_key=f"un:{ctx.inv.request_id}:{digest}",
+                    request_id=ctx.inv.request_id,
+                    definition=ctx.definition_name,
+                )
+            )
+        summary = f"queued {job_kind} job(s) {', '.join(map(str, queued))}" if queued else ""
+        if flooded:
+            add_to_counter(
+                ctx.session,
+                f"flood:{ctx.definition_name}"[:80],
+                ctx.services.settings.node_name,
+                len(flooded),
+            )
+            note = (
+                f"flood control: {len(flooded)} not sent (limit {options.flood_limit} "
+                f"per {options.flood_window}s): {', '.join(flooded)}"
+            )
+            summary = f"{summary}; {note}" if summary else note
+        # Suppressed by flood control is intended, not a failure: the audit info says so.
+        ctx.run_details = summary
+
+    # -- actions ---------------------------------------------------------------------
+
+    def sendmail(self, ctx: ActionContext, options: SendmailOptions) -> None:
+        found, why = self._addresses(
+            ctx,
+            options.to,
+            attribute=options.to_tokenowner
+            if options.to == "tokenowner"
+            else options.to_logged_in_user,
+            admins=options.to_internal_admin,
+            realm=options.to_admin_realm,
+            emails=options.to_email,
+        )
+        recipients: list[str] = []
+        for address in found:
+            try:
+                normal = valid_address(address)
+            except ValueError:
+                continue
+            if normal.lower() not in (r.lower() for r in recipients):
+                recipients.append(normal)
+        if not recipients:
+            raise NoRecipientError(f"no recipient for {options.to}: {why}")
+        reply_to = ""
+        if options.reply_to:
+            replies, _ = self._addresses(
+                ctx,
+                options.reply_to,
+                attribute=options.reply_to_tokenowner
+                if options.reply_to == "tokenowner"
+                else options.reply_to_logged_in_user,
+                admins=options.reply_to_internal_admin,
+                realm=options.reply_to_admin_realm,
+                emails=options.reply_to_email,
+            )
+            if options.reply_to == "email":
+                replies = replies[:1]
+            reply_to = ", ".join(replies)
+        token = ctx.facts.token
+        image = qr_image(ctx) if options.attach_qrcode else None
+        overrides = {"googleurl_img": f"cid:{QR_CID}"} if image is not None else {}
+        escape = options.mimetype == "html"
+        subject = render_text(ctx, options.subject, token, overrides=overrides)
+        body = render_text(
+            ctx, self._body(options, options.body), token, escape=escape, overrides=overrides
+        )
+        images = []
+        if image is not None:
+            serial = token.serial if token is not None else "token"
+            images.append(
+                {
+                    "cid": QR_CID,
+                    "filename": f"{serial}.png",
+                    "data": base64.b64encode(image).decode("ascii"),
+                    "subtype": "png",
+                }
+            )
+
+        def payload(recipient: str) -> dict[str, Any]:
+            return {
+                "smtp": options.emailconfig,
+                "to": [recipient],
+                "subject": subject,
+                "body": body,
+                "mimetype": options.mimetype,
+                "reply_to": reply_to,
+                "images": images,
+            }
+
+        self._queue(ctx, options, "email", recipients, payload)
+
+    def sendsms(self, ctx: ActionContext, options: SendsmsOptions) -> None:
+        user = self._owner(ctx)
+        if user is None:
+            raise NoRecipientError("no recipient: the request has no token owner")
+        phone = user.attribute("mobile").strip()
+        if not phone:
+            raise NoRecipientError(f"no recipient: user {user.login!r} has no mobile number")
+        if not PHONE.match(phone):
+            raise NoRecipientError(f"no recipient: {phone!r} is not a phone number")
+        message = render_text(ctx, self._body(options, options.body), ctx.facts.token)
+        self._queue(
+            ctx,
+            options,
+            "sms",
+            [phone],
+            lambda recipient: {
+                "gateway": options.smsconfig,
+                "phone": recipient,
+                "message": message,
+            },
+        )
+
+    def savefile(self, ctx: ActionContext, options: SavefileOptions) -> None:
+        spool = type(self).spool_directory or ctx.services.settings.effective_spool_directory
+        alphabet = string.ascii_letters + string.digits
+        random_part = "".join(secrets.choice(alphabet) for _ in range(16))
+        name = render_text(ctx, options.filename.replace(RANDOM_TAG, random_part), ctx.facts.token)
+        content = render_text(ctx, self._body(options, options.body), ctx.facts.token)
+        spool.mkdir(parents=True, exist_ok=True)
+        try:
+            path = confined(spool, name, "filename")
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path = confined(spool, name, "filename")  # again, after creating directories
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags, 0o640)
+        except OSError as exc:
+            raise ActionError(f"cannot write {name!r}: {exc.strerror}") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        ctx.run_details = f"saved {path.relative_to(spool.resolve()).as_posix()}"
+
+
+#: Tags a savefile filename may use besides the standard ones.
+FILENAME_TAGS = KNOWN_TAGS | {"random"}
+
+__all__ = [
+    "NoRecipientError",
+    "SavefileOptions",
+    "SendmailOptions",
+    "SendsmsOptions",
+    "TemplateError",
+    "UserNotificationHandler",
+]
