@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,6 +17,15 @@ from factorflow.auth.service import AuthService
 from factorflow.crypto import Hasher, SecretBox, ensure_key_file
 from factorflow.db.base import make_engine, make_session_factory
 from factorflow.db.schema import upgrade
+from factorflow.events.dispatcher import Dispatcher
+from factorflow.events.handlers import load_handlers
+from factorflow.events.service import EventService
+from factorflow.jobs.base import Deliverer
+from factorflow.jobs.service import JobService
+from factorflow.notify.service import NotifyService
+from factorflow.policies.actions import build_catalog
+from factorflow.policies.decide import PolicyChallengeSelector
+from factorflow.policies.service import PolicyService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.tokens.base import TokenType
@@ -40,6 +50,16 @@ class Services:
     users: UserService
     tokens: TokenService
     validate: ValidateService
+    events: EventService
+    job_kinds: Registry[Deliverer]
+    jobs: JobService
+    notify: NotifyService
+    policies: PolicyService
+
+    @cached_property
+    def events_dispatcher(self) -> Dispatcher:
+        """The event framework's hook into the request pipeline."""
+        return Dispatcher(self)
 
     def close(self) -> None:
         self.users.close()
@@ -57,7 +77,7 @@ def prepare_data_dir(settings: Settings) -> None:
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     prepare_data_dir(settings)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, pool_size=settings.pool_size)
     if migrate:
         upgrade(engine)
     sessions = make_session_factory(engine)
@@ -67,8 +87,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     )
     user_stores = Registry.from_entry_points("factorflow.user_stores", UserStore)  # type: ignore[type-abstract]
     token_types = Registry.from_entry_points("factorflow.token_types", TokenType)
+    job_kinds = Registry.from_entry_points("factorflow.job_kinds", Deliverer)  # type: ignore[type-abstract]
     users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
     tokens = TokenService(box=box, hasher=hasher, types=token_types, users=users, settings=settings)
+    jobs = JobService(settings, job_kinds)
+    policies = PolicyService(build_catalog(token_types), settings.config_reload_seconds)
     return Services(
         settings=settings,
         engine=engine,
@@ -85,7 +108,19 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         token_types=token_types,
         users=users,
         tokens=tokens,
-        validate=ValidateService(tokens=tokens, users=users, hasher=hasher),
+        validate=ValidateService(
+            tokens=tokens,
+            users=users,
+            hasher=hasher,
+            jobs=jobs,
+            challenge_validity=settings.challenge_validity_seconds,
+            selector=PolicyChallengeSelector(policies),
+        ),
+        events=EventService(sessions, load_handlers(settings), settings.config_reload_seconds),
+        job_kinds=job_kinds,
+        jobs=jobs,
+        notify=NotifyService(box),
+        policies=policies,
     )
 
 

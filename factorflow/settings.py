@@ -66,8 +66,12 @@ class Settings(BaseSettings):
     base_url: str = ""
     #: pi.cfg PI_SCRIPT_HANDLER_DIRECTORY.
     script_directory: Path | None = None
+    #: Seconds a Script handler script may run before it is killed.
+    script_timeout_seconds: float = Field(default=30.0, gt=0.0, le=3600.0)
     #: pi.cfg PI_NOTIFICATION_HANDLER_SPOOLDIRECTORY.
     notification_spool_directory: Path | None = None
+    #: Directory of UserNotification body templates (option value ``file:<name>``).
+    notification_template_directory: Path | None = None
     #: Largest accepted request body in bytes.
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: privacyIDEA's system setting splitAtSign.
@@ -77,6 +81,26 @@ class Settings(BaseSettings):
     url_decode_exempt_user_agents: list[str] = Field(default_factory=lambda: ["privacyidea-cp"])
     #: Seconds between checks of the configuration version (pi.cfg PI_CHECK_RELOAD_CONFIG).
     config_reload_seconds: float = Field(default=0.5, ge=0.0, le=60.0)
+    #: Lifetime of a challenge (email, SMS) in seconds unless the system settings
+    #: ``<type>`` validity keys or ``DefaultChallengeValidityTime`` say otherwise.
+    challenge_validity_seconds: int = Field(default=120, ge=1, le=24 * 3600)
+    #: Delivery attempts of a durable job before it moves to the dead-letter state.
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
+    #: First retry delay; each further attempt doubles it (with jitter) up to the cap.
+    job_backoff_base_seconds: float = Field(default=10.0, ge=0.0, le=3600.0)
+    job_backoff_max_seconds: float = Field(default=3600.0, ge=0.0, le=7 * 24 * 3600)
+    #: How long a worker owns a claimed job; a worker that dies mid-delivery leaves the
+    #: job to others once this passes. Must exceed the longest delivery timeout.
+    job_lease_seconds: float = Field(default=300.0, ge=0.1, le=24 * 3600)
+    #: Requests handled at once per API process. argon2 and the database are the work,
+    #: so more threads than the pool has connections only queue inside the server.
+    api_threads: int = Field(default=16, ge=1, le=256)
+    #: Delivery threads per worker process.
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    #: Seconds an idle worker thread waits before looking for due jobs again.
+    worker_poll_seconds: float = Field(default=1.0, ge=0.01, le=60.0)
+    #: Whether ``factorflow serve`` runs a delivery worker thread in each API process.
+    embedded_worker: bool = True
 
     @classmethod
     def settings_customise_sources(
@@ -88,6 +112,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _TomlFileSource(settings_cls), file_secret_settings)
+
+    @property
+    def pool_size(self) -> int:
+        """Database connections per process: the request threads, the worker, spares."""
+        return self.api_threads + self.worker_threads + 2
 
     @property
     def effective_database_url(self) -> str:
@@ -112,3 +141,7 @@ class Settings(BaseSettings):
     @property
     def effective_spool_directory(self) -> Path:
         return self.notification_spool_directory or self.data_dir / "spool"
+
+    @property
+    def effective_template_directory(self) -> Path:
+        return self.notification_template_directory or self.data_dir / "templates"

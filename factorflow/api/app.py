@@ -6,10 +6,11 @@ import importlib
 import re
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
@@ -22,9 +23,14 @@ from factorflow.bootstrap import Services
 from factorflow.core.invocation import ErrorReply, Invocation, Reply
 from factorflow.errors import FactorflowError
 from factorflow.pipeline import Pipeline, error_reply
+from factorflow.policies.authorizer import PolicyAuthorizer
+from factorflow.webui import mount_webui
 
 #: Route modules under factorflow.api.routes, each exposing ``routes: Routes``.
-ROUTE_MODULES = ("auth", "validate", "token", "tokengroup", "user", "realm", "resolver", "audit")
+ROUTE_MODULES = (
+    "auth", "validate", "token", "tokengroup", "user", "realm", "resolver", "audit", "event",
+    "smtpserver", "smsgateway", "jobs", "policy",
+)  # fmt: skip
 
 JSON = "application/json"
 
@@ -33,6 +39,14 @@ def collect_routes() -> list[Routes]:
     return [
         importlib.import_module(f"factorflow.api.routes.{name}").routes for name in ROUTE_MODULES
     ]
+
+
+def request_limiter(app: FastAPI, threads: int) -> anyio.CapacityLimiter:
+    """The per-application bound on requests running at once (made in the event loop)."""
+    limiter: anyio.CapacityLimiter | None = getattr(app.state, "request_limiter", None)
+    if limiter is None:
+        limiter = app.state.request_limiter = anyio.CapacityLimiter(threads)
+    return limiter
 
 
 def client_ip(request: Request) -> str:
@@ -66,7 +80,21 @@ def openapi_document() -> dict[str, Any]:
 def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
     app = _routed_app()
     app.state.services = services
-    app.state.pipeline = pipeline or Pipeline(services)
+    app.state.pipeline = pipeline or Pipeline(
+        services, events=services.events_dispatcher, authorizer=PolicyAuthorizer(services)
+    )
+    # The domain learns the event names from the route declarations, without
+    # importing the API layer (GET /event/available, checks, dry runs).
+    specs = [spec for routes in collect_routes() for spec in routes.specs]
+    services.events.set_available_events(
+        [spec.endpoint.event for spec in specs],
+        {
+            f"{method} {audit_rule(path)}": spec.endpoint.event
+            for spec in specs
+            for path in spec.paths
+            for method in spec.methods
+        },
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -76,6 +104,8 @@ def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
             return _error_response(405, 4307, "The method is not allowed for the requested URL.")
         return _error_response(exc.status_code, 10, str(exc.detail))
 
+    # After the API routes, so that they keep precedence.
+    mount_webui(app)
     return app
 
 
@@ -104,7 +134,12 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
             authorization=request.headers.get("pi-authorization")
             or request.headers.get("authorization"),
         )
-        reply = await run_in_threadpool(pipeline.run, inv, spec.endpoint)
+        reply = await anyio.to_thread.run_sync(
+            pipeline.run,
+            inv,
+            spec.endpoint,
+            limiter=request_limiter(request.app, settings.api_threads),
+        )
         outcome = reply.outcome
         if outcome is not None and outcome.raw_body is not None:
             return Response(

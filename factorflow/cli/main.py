@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from factorflow.bootstrap import Services, build_services, prepare_data_dir
+from factorflow.cli.events import event_app
+from factorflow.cli.jobs import jobs_app, worker_command
 from factorflow.db.base import make_engine, transaction
 from factorflow.db.schema import upgrade
 from factorflow.errors import FactorflowError
@@ -28,6 +30,9 @@ audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(event_app, name="event")
+app.command("worker")(worker_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -111,6 +116,9 @@ def serve(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        # Building the app (registries, migrations check) can take longer than
+        # uvicorn's 5 s worker health check on a loaded machine.
+        timeout_worker_healthcheck=120,
     )
 
 

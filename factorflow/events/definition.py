@@ -9,10 +9,12 @@ condition expression is a tree.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -26,6 +28,7 @@ from factorflow.registry import Registry
 
 POSITIONS = ("post", "pre")
 _SECRET_WORDS = ("password", "secret", "token", "key")
+_HEADER_WORDS = ("auth", "cookie", "signature", "credential", "session")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,57 @@ class Definition:
         return redact(self.options_raw)
 
 
+def _is_secret(name: str) -> bool:
+    return any(word in name.lower() for word in _SECRET_WORDS)
+
+
+def _redact_headers(text: str) -> str:
+    """A JSON object of HTTP headers: credential-like header values → ``***``."""
+    try:
+        headers = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return "***"
+    if not isinstance(headers, dict):
+        return "***"
+    return json.dumps(
+        {
+            str(name): "***"
+            if _is_secret(str(name)) or any(w in str(name).lower() for w in _HEADER_WORDS)
+            else value
+            for name, value in headers.items()
+        },
+        sort_keys=True,
+    )
+
+
+def _redact_url(text: str) -> str:
+    """A URL without its user:password part."""
+    parts = urlsplit(text)
+    if parts.password is None and parts.username is None:
+        return text
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def redact(options: Mapping[str, Any]) -> dict[str, str]:
-    """Options for the audit: values of options whose name suggests a secret → ``***``."""
-    return {
-        key: "***" if any(word in key.lower() for word in _SECRET_WORDS) else str(value)
-        for key, value in options.items()
-    }
+    """Options for the audit: values of options whose name suggests a secret → ``***``;
+    in a ``headers`` option the credential-like headers (Authorization, Cookie, ...),
+    in a URL its user:password part."""
+    out: dict[str, str] = {}
+    for key, value in options.items():
+        if _is_secret(key):
+            out[key] = "***"
+        elif key.lower() == "headers":
+            out[key] = _redact_headers(str(value))
+        elif key.lower() == "url":
+            try:
+                out[key] = _redact_url(str(value))
+            except ValueError:
+                out[key] = "***"
+        else:
+            out[key] = str(value)
+    return out
 
 
 def find_handler(handlers: Registry[EventHandler], module: str) -> type[EventHandler]:
@@ -206,6 +254,7 @@ def serialize(row: EventDefinition) -> dict[str, Any]:
     """privacyIDEA's serialized binding plus Factorflow's fields."""
     return {
         "id": row.id,
+        "uid": row.uid,
         "name": row.name,
         "active": row.active,
         "ordering": row.ordering,

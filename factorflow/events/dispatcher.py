@@ -10,6 +10,12 @@ request fails with HandlerAbortError (903, HTTP 400). Each run is one child audi
 entry: ``PRE-EVENT <event>>><module>:<action>`` / ``POST-EVENT ...``, info = the
 definition's name, action_detail = its options with secrets redacted, trace = the
 condition results. Actions never emit events.
+
+Metrics (:mod:`factorflow.events.metrics`): each evaluation counts evaluated and
+matched or skipped, each action run ok or failed with its run time. Requests are
+counted here too, by event and status, when the reply is final: at the end of
+``run_post`` (the pipeline calls it once per request, also for failed ones), or
+when a post definition aborts the request.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class Dispatcher:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.metrics = services.events.metrics
 
     def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         definitions = self.services.events.cache.for_event(session, inv.event, "pre")
@@ -56,21 +63,34 @@ class Dispatcher:
         self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
     ) -> Reply:
         definitions = self.services.events.cache.for_event(session, inv.event, "post")
-        if not definitions:
-            return reply
-        facts = Facts(self.services, session, inv, audit, reply=reply)
-        for definition in definitions:
-            self._run(definition, facts, "post", audit)
-        assert facts.reply is not None
-        return facts.reply
+        if definitions:
+            facts = Facts(self.services, session, inv, audit, reply=reply)
+            try:
+                for definition in definitions:
+                    self._run(definition, facts, "post", audit)
+            except HandlerAbortError as exc:
+                self._count_request(inv, exc.status, audit)
+                raise
+            assert facts.reply is not None
+            reply = facts.reply
+        self._count_request(inv, reply.status, audit)
+        return reply
+
+    def _count_request(self, inv: Invocation, status: int, audit: AuditRecord) -> None:
+        seconds = (utcnow() - audit.startdate).total_seconds()
+        self.metrics.request(inv.event, status, seconds)
 
     def _run(
         self, definition: Definition, facts: Facts, position: Position, audit: AuditRecord
     ) -> None:
         started = time.monotonic()
         evaluation = evaluate_definition(definition, facts)
+        metrics = self.metrics.definition(definition.id, definition.name)
+        metrics.evaluated.inc()
         if not evaluation.fires:
+            metrics.skipped.inc()
             return
+        metrics.matched.inc()
         child = child_record(audit, definition, position, facts.inv.event, evaluation)
         ctx = ActionContext(
             services=self.services,
@@ -81,16 +101,21 @@ class Dispatcher:
             position=position,
         )
         reply_before = facts.reply
+        action_started = time.monotonic()
         try:
             with facts.session.begin_nested():
                 definition.handler().run(ctx, definition.action, definition.options)
         except Exception as exc:
             if isinstance(exc, OperationalError) and is_retryable_conflict(exc):
                 raise  # the pipeline retries the whole unit of work
+            metrics.seconds.observe(time.monotonic() - action_started)
+            metrics.failed.inc()
             facts.reply = reply_before  # a failed post action does not change the reply
             facts.forget_tokens()
             child.success = False
-            child.info = f"{definition.name} ({type(exc).__name__})"
+            # run_details is the handler's own audit note (a script's exit status).
+            note = f": {ctx.run_details}" if ctx.run_details else ""
+            child.info = f"{definition.name} ({type(exc).__name__}{note})"
             child.duration = time.monotonic() - started
             audit.children.append(child)
             log.warning(
@@ -106,6 +131,8 @@ class Dispatcher:
                     f"The event definition {definition.name!r} failed ({type(exc).__name__})."
                 ) from exc
             return
+        metrics.seconds.observe(time.monotonic() - action_started)
+        metrics.ok.inc()
         child.success = True
         if ctx.run_details:
             child.info = f"{definition.name} ({ctx.run_details})"

@@ -3,7 +3,8 @@
 ``EventDefinition`` keeps privacyIDEA's binding fields (events, handler module,
 action, options, conditions, position, ordering, active, abort_on_error) plus
 Factorflow's ``unknown_is_match`` and ``condition_expression``. Options and
-conditions are stored as JSON objects of strings, exactly as sent.
+conditions are stored as JSON objects of strings, exactly as sent. ``uid`` is the
+definition's stable identity across databases, carried by export and import.
 
 ``EventCounter`` has one row per (counter, node): each node increments only its
 own row, so nodes never contend for one lock; the logical value is the sum.
@@ -11,6 +12,7 @@ own row, so nodes never contend for one lock; the logical value is the sum.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,8 @@ class EventDefinition(Base):
     __tablename__ = "event_definition"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identity across databases (export / import match on it; ids are local).
+    uid: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: str(uuid.uuid4()))
     name: Mapped[str] = mapped_column(String(64), default="")
     #: Event names this definition is bound to (a JSON list of strings).
     events: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -16,6 +16,8 @@ All methods take the caller's unit-of-work session and never commit.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.db.base import utcnow
-from factorflow.errors import MissingParameterError, ResourceNotFoundError
+from factorflow.errors import MissingParameterError, ParameterError, ResourceNotFoundError
 from factorflow.events.cache import DIRTY, DefinitionCache, bump_version
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionRegistry
@@ -43,8 +45,20 @@ from factorflow.events.definition import (
 )
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
+from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
 from factorflow.registry import Registry
+
+_UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def check_uid(uid: str) -> str:
+    """A uid is 1 to 64 characters of letters, digits, ``.``, ``_``, ``:`` and ``-``."""
+    if not isinstance(uid, str) or not _UID.fullmatch(uid):
+        raise DefinitionError(
+            "Invalid parameter 'uid': 1 to 64 letters, digits, '.', '_', ':' or '-'"
+        )
+    return uid
 
 
 @dataclass
@@ -52,6 +66,8 @@ class DefinitionInput:
     """A create or update; None means "not given" (create: default, update: keep)."""
 
     id: int | None = None
+    #: Stable identity; only used when creating (None: a new random UUID).
+    uid: str | None = None
     name: str | None = None
     events: list[str] | None = None
     handlermodule: str | None = None
@@ -78,6 +94,8 @@ class EventService:
         self.handlers = handlers
         self.conditions = conditions
         self.cache = DefinitionCache(sessions, handlers, reload_seconds)
+        #: Prometheus metrics (per instance: no global registry state).
+        self.metrics = EventMetrics()
         #: Event names declared by the routes; filled in when the API is built.
         self.available_events: list[str] = []
         #: ``"<METHOD> <rule>"`` as audited → event name (dry runs of audited requests).
@@ -140,7 +158,9 @@ class EventService:
                 if value in (None, "", []):
                     raise MissingParameterError(name)
             row = EventDefinition(id=data.id) if data.id is not None else EventDefinition()
+            row.uid = self._new_uid(session, data.uid)
         values = self._validated(row, data, creating)
+        self._check_references(session, values)
         for key, value in values.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
@@ -150,6 +170,26 @@ class EventService:
         session.flush()
         self._changed(session, row, "create" if creating else "update", who)
         return row.id
+
+    def _check_references(self, session: Session, values: Mapping[str, Any]) -> None:
+        """The handler's checks of the options against stored configuration."""
+        handler = find_handler(self.handlers, values["handlermodule"])
+        _, options = compile_options(handler, values["action"], values["options"])
+        try:
+            handler.check_references(session, values["action"], options)
+        except ValueError as exc:
+            raise DefinitionError(str(exc)) from None
+
+    def _new_uid(self, session: Session, uid: str | None) -> str:
+        if uid is None:
+            return str(uuid.uuid4())
+        uid = check_uid(uid)
+        if session.scalar(select(EventDefinition.id).where(EventDefinition.uid == uid)):
+            raise DefinitionError(f"Invalid parameter 'uid': {uid!r} is already in use")
+        return uid
+
+    def by_uid(self, session: Session, uid: str) -> EventDefinition | None:
+        return session.scalar(select(EventDefinition).where(EventDefinition.uid == uid))
 
     def _validated(
         self, row: EventDefinition, data: DefinitionInput, creating: bool
@@ -203,6 +243,81 @@ class EventService:
             "conditions": {c.name: c.raw for c in compiled},
         }
 
+    # -- import ---------------------------------------------------------------------------
+
+    def import_definitions(
+        self,
+        session: Session,
+        entries: Sequence[tuple[str, DefinitionInput]],
+        who: str,
+        *,
+        dry_run: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Create or update definitions by ``uid``, all or nothing.
+
+        Each entry is ``(label, data)``: ``label`` names the entry in errors
+        (``definition 3 ('lock notice')``), ``data.uid`` is required. An entry is the
+        full definition: omitted fields take their defaults (unlike ``save``, which
+        keeps them). Every entry is validated as ``POST /event`` validates it before
+        anything is written; an entry equal to the stored definition is left alone
+        (no history row, no version bump). Returns one ``{uid, id, name, result}``
+        per entry, result ``created`` / ``updated`` / ``unchanged``.
+        """
+        plans: list[tuple[EventDefinition | None, dict[str, Any], str]] = []
+        seen: dict[str, str] = {}
+        for label, data in entries:
+            try:
+                if data.uid is None:
+                    raise MissingParameterError("uid")
+                uid = check_uid(data.uid)
+                if uid in seen:
+                    raise DefinitionError(
+                        f"Invalid parameter 'uid': {uid!r} is also used by {seen[uid]}"
+                    )
+                seen[uid] = label
+                for name, value in (
+                    ("name", data.name),
+                    ("event", data.events),
+                    ("handlermodule", data.handlermodule),
+                    ("action", data.action),
+                ):
+                    if value in (None, "", []):
+                        raise MissingParameterError(name)
+                row = self.by_uid(session, uid)
+                values = self._validated(row or EventDefinition(), data, True)
+            except ParameterError as exc:
+                raise DefinitionError(f"{label}: {exc.message}") from None
+            plans.append((row, values, uid))
+        report: list[dict[str, Any]] = []
+        for stored, values, uid in plans:
+            if stored is None:
+                result = "created"
+            elif any(getattr(stored, key) != value for key, value in values.items()):
+                result = "updated"
+            else:
+                result = "unchanged"
+            row = stored
+            if not dry_run and result != "unchanged":
+                if row is None:
+                    row = EventDefinition(uid=uid)
+                    session.add(row)
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.updated_at = utcnow()
+                if result == "created":
+                    row.created_at = row.updated_at
+                session.flush()
+                self._changed(session, row, "import", who)
+            report.append(
+                {
+                    "uid": uid,
+                    "id": row.id if row is not None else None,
+                    "name": values["name"],
+                    "result": result,
+                }
+            )
+        return report
+
     def set_active(self, session: Session, definition_id: int, active: bool, who: str) -> int:
         row = self.row(session, definition_id)
         row.active = active
@@ -255,8 +370,12 @@ class EventService:
                 f"The event definition {definition_id} has no version {version}."
             )
         snap = entry.snapshot
+        uid = snap.get("uid")
+        if uid is not None and self.by_uid(session, uid) is not None:
+            uid = None  # re-created (deleted, then imported again): only a new uid is free
         data = DefinitionInput(
             id=definition_id,
+            uid=uid,
             name=snap["name"],
             events=list(snap["event"]),
             handlermodule=snap["handlermodule"],

@@ -34,13 +34,14 @@ def test_round_trip(client: TestClient, admin_headers: dict[str, str]) -> None:
     definition_id = ok(client.post("/event", data=BASE, headers=admin_headers))
     stored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
     assert stored == {
-        "id": definition_id, "name": "lock notice", "active": True, "ordering": 10,
+        "id": definition_id, "uid": stored["uid"], "name": "lock notice", "active": True, "ordering": 10,
         "position": "post", "abort_on_error": False, "handlermodule": "Logging",
         "action": "logging", "condition": "", "event": ["validate_check", "token_init"],
         "options": {"message": "locked {serial}", "level": "WARNING"},
         "conditions": {"token_locked": "True", "realm": "staff"},
         "unknown_is_match": True, "condition_expression": "",
     }  # fmt: skip
+    assert len(stored["uid"]) == 36  # a stable UUID, carried by export / import
     assert ok(client.get("/event/", headers=admin_headers)) == [stored]
     # An update keeps every omitted field (privacyIDEA resets position/ordering/active).
     ok(client.post("/event", data={"id": definition_id, "name": "renamed"}, headers=admin_headers))

@@ -46,7 +46,8 @@ def token(session: Session, serial: str) -> Token:
 
 def test_handler_modules_and_entry_points(services: Services) -> None:
     assert set(services.events.handlers) == {
-        "Counter", "CustomUserAttributes", "Logging", "RequestMangler", "ResponseMangler", "Token",
+        "Counter", "CustomUserAttributes", "Logging", "RequestMangler", "ResponseMangler",
+        "Script", "Token", "UserNotification", "WebHook",
     }  # fmt: skip
     assert services.events.handlers["ResponseMangler"].positions == ("post",)
 

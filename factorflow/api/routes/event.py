@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
-from factorflow.errors import ParameterError
+from factorflow.errors import AuthError, ParameterError
+from factorflow.events import transfer
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_from_audit
+from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
-from factorflow.pipeline import Call
+from factorflow.pipeline import Access, Call
 
 routes = Routes("event")
 
@@ -259,6 +261,79 @@ def disable(call: Call[IdParams]) -> Outcome:
     """Deactivate a definition."""
     return Outcome(
         value=call.services.events.set_active(call.session, call.params.eventid, False, _who(call))
+    )
+
+
+@routes.route("GET", "/event/export", event="event_list", params=NoParams)
+def export(call: Call[NoParams]) -> Outcome:
+    """Export definitions as YAML (``format=json``: the same document in the envelope).
+
+    Filters (any matches): ``name``, ``ids`` (comma-separated), ``uid``."""
+    params = call.inv.params
+    fmt = (_str(params, "format", 10) or "yaml").lower()
+    if fmt not in ("yaml", "json"):
+        raise ParameterError("Invalid parameter 'format': yaml or json")
+    ids: list[int] = []
+    for item in split_list(params.get("ids")):
+        try:
+            ids.append(int(item))
+        except ValueError:
+            raise ParameterError(f"Invalid parameter 'ids': {item[:20]!r} is not an id") from None
+    name = _str(params, "name", 64)
+    uid = _str(params, "uid", 64)
+    chosen = transfer.select_definitions(
+        call.services.events.all(call.session),
+        names=[name] if name else [],
+        ids=ids,
+        uids=[uid] if uid else [],
+    )
+    document = transfer.export_document(chosen)
+    call.audit.info = f"{len(chosen)} definitions"
+    if fmt == "json":
+        return Outcome(value=document)
+    return Outcome(
+        value=None,
+        raw_body=transfer.dump_yaml(document).encode("utf-8"),
+        raw_media_type="application/yaml; charset=utf-8",
+    )
+
+
+@routes.route("POST", "/event/import", event="event_write", params=NoParams)
+def import_(call: Call[NoParams]) -> Outcome:
+    """Import definitions (YAML or JSON in ``data``, or an uploaded ``file``), matched by uid.
+
+    All or nothing: one invalid entry refuses the whole file (400 naming the entry and
+    field). ``dry_run=1`` reports what would change and changes nothing."""
+    params = call.inv.params
+    data = params.get("data")
+    if data is None:
+        data = params.get("file")
+    if data is None:
+        raise ParameterError("Missing parameter: 'data' (or an uploaded 'file')")
+    dry = is_true(params.get("dry_run"))
+    entries = transfer.import_entries(data)
+    report = call.services.events.import_definitions(call.session, entries, _who(call), dry_run=dry)
+    value = transfer.summary(report, dry_run=dry)
+    call.audit.info = (
+        f"created {value['created']}, updated {value['updated']}, "
+        f"unchanged {value['unchanged']}" + (" (dry run)" if dry else "")
+    )
+    return Outcome(value=value)
+
+
+@routes.route("GET", "/metrics", event="event_list", params=NoParams, access=Access.PUBLIC)
+def metrics(call: Call[NoParams]) -> Outcome:
+    """Prometheus metrics (admin JWT, or the token in ``<data_dir>/metrics.token``)."""
+    settings = call.services.settings
+    if not call.actor.is_admin and not token_accepted(settings.data_dir, call.inv.authorization):
+        raise AuthError(
+            "Authentication failure. /metrics needs an admin token or the metrics token.",
+            code=4033,
+        )
+    return Outcome(
+        value=None,
+        raw_body=call.services.events.metrics.render(),
+        raw_media_type=CONTENT_TYPE,
     )
 
 

@@ -49,6 +49,7 @@ from factorflow.events.tags import check_template, render
 
 if TYPE_CHECKING:
     from factorflow.bootstrap import Services
+    from factorflow.settings import Settings
     from factorflow.tokens.models import Token
 
 Position = Literal["pre", "post"]
@@ -105,6 +106,20 @@ class EventHandler(ABC):
     @abstractmethod
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         """Carry out ``action``; raise on failure."""
+
+    @classmethod
+    def configured(cls, settings: Settings) -> type[EventHandler]:
+        """The class the server registers, given its settings. A module whose actions
+        depend on the configuration (Script: the script directory) returns a subclass
+        bound to it; the default is the class itself."""
+        return cls
+
+    @classmethod
+    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+        """Checks of a definition's options against stored configuration, when it is
+        saved (e.g. that a named SMTP server exists); raise ValueError naming the
+        option. The default checks nothing."""
+        del session, action, options
 
     @classmethod
     def canonical_action(cls, name: str) -> str | None:
