@@ -16,15 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from factorflow.db.models import ConfigSetting
+from factorflow.db import versions
 from factorflow.events.definition import Definition, from_row
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
@@ -39,21 +37,12 @@ DIRTY = "factorflow.events.dirty"
 
 
 def read_version(session: Session) -> str:
-    return session.scalar(select(ConfigSetting.value).where(ConfigSetting.key == VERSION_KEY)) or ""
+    return versions.read_version(session, VERSION_KEY)
 
 
 def bump_version(session: Session) -> str:
     """Write a fresh version marker in the caller's transaction."""
-    marker = uuid.uuid4().hex
-    stmt = update(ConfigSetting).where(ConfigSetting.key == VERSION_KEY).values(value=marker)
-    if session.execute(stmt.execution_options(synchronize_session=False)).rowcount:  # type: ignore[attr-defined]
-        return marker
-    try:
-        with session.begin_nested():
-            session.add(ConfigSetting(key=VERSION_KEY, value=marker))
-    except IntegrityError:
-        session.execute(stmt)
-    return marker
+    return versions.bump_version(session, VERSION_KEY)
 
 
 @dataclass(frozen=True)

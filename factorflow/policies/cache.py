@@ -15,15 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from factorflow.db.models import ConfigSetting
+from factorflow.db import versions
 from factorflow.errors import FactorflowError
 from factorflow.policies.matching import CompiledPolicy
 from factorflow.policies.models import Policy
@@ -36,20 +34,12 @@ DIRTY = "factorflow.policies.dirty"
 
 
 def read_version(session: Session) -> str:
-    return session.scalar(select(ConfigSetting.value).where(ConfigSetting.key == VERSION_KEY)) or ""
+    return versions.read_version(session, VERSION_KEY)
 
 
 def bump_version(session: Session) -> None:
     """Write a fresh version marker in the caller's transaction."""
-    marker = uuid.uuid4().hex
-    stmt = update(ConfigSetting).where(ConfigSetting.key == VERSION_KEY).values(value=marker)
-    if session.execute(stmt.execution_options(synchronize_session=False)).rowcount:  # type: ignore[attr-defined]
-        return
-    try:
-        with session.begin_nested():
-            session.add(ConfigSetting(key=VERSION_KEY, value=marker))
-    except IntegrityError:
-        session.execute(stmt)
+    versions.bump_version(session, VERSION_KEY)
 
 
 @dataclass(frozen=True)
