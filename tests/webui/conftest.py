@@ -8,7 +8,9 @@ skipped, saying why, when ``/usr/bin/chromium`` is missing.
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -107,7 +109,12 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
 
 
 def shot(page: Page, name: str) -> None:
-    """Save a full-page screenshot into docs/screenshots/<name>.png."""
+    """Save a full-page screenshot into docs/screenshots/<name>.png when
+    FACTORFLOW_SCREENSHOTS=1 (``FACTORFLOW_SCREENSHOTS=1 pytest tests/webui`` renews
+    them); otherwise the page is still rendered and screenshotted, to a temp file."""
+    if os.environ.get("FACTORFLOW_SCREENSHOTS") != "1":
+        page.screenshot(path=str(Path(tempfile.gettempdir()) / f"factorflow-{name}.png"))
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("document.getElementById('toast').hidden = true")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
