@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import json
 import socket
 import ssl
 import threading
@@ -14,10 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -25,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.http_recorder import RecordedRequest, RecordingHttpServer
 
 
 def free_port() -> int:
@@ -146,61 +145,12 @@ class SmtpServer:
             self.controller = None
 
 
-@dataclass
-class GatewayRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    form: dict[str, str]
-    json: Any
-    headers: dict[str, str]
+#: What the gateway received (the notification tests' name for it).
+GatewayRequest = RecordedRequest
 
 
-class SmsGatewayServer:
+class SmsGatewayServer(RecordingHttpServer):
     """A local HTTP SMS gateway that records requests and answers ``status``/``body``."""
 
     def __init__(self) -> None:
-        self.requests: list[GatewayRequest] = []
-        self.status = 200
-        self.body = "OK queued"
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                split = urlsplit(self.path)
-                is_json = "json" in (self.headers.get("Content-Type") or "")
-                gateway.requests.append(
-                    GatewayRequest(
-                        method=self.command,
-                        path=split.path,
-                        query={k: v[0] for k, v in parse_qs(split.query).items()},
-                        form={} if is_json else {k: v[0] for k, v in parse_qs(raw).items()},
-                        json=json.loads(raw) if is_json and raw else None,
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                    )
-                )
-                payload = gateway.body.encode()
-                self.send_response(gateway.status)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = _handle
-            do_POST = _handle
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(self.server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}/send"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(path="/send", body="OK queued")

@@ -1,0 +1,1 @@
+"""Remote privacyIDEA-compatible servers (``/privacyideaserver/``) and forwarding to them."""

@@ -1,0 +1,198 @@
+"""Use cases for remote privacyIDEA servers (``/privacyideaserver/``): save, list,
+delete, and a test ``/validate/check`` against one.
+
+Refusals are :class:`~factorflow.errors.ParameterError` naming the field as the API
+names it; nothing is stored when one is raised. A server that Federation
+definitions forward to cannot be deleted (:class:`RemoteServerInUseError` names
+them). The test request's password is sent to the remote and nowhere else: not
+into errors, not into the audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factorflow.db.base import utcnow
+from factorflow.errors import ParameterError
+from factorflow.events.models import EventDefinition
+from factorflow.federation.client import RemoteServerSettings, ask
+from factorflow.federation.errors import RemoteServerInUseError, RemoteServerNotFoundError
+from factorflow.federation.models import RemoteServer
+from factorflow.notify.options import http_url, validated
+from factorflow.notify.service import check_identifier
+
+#: The handler module whose definitions name remote servers, and its option.
+FEDERATION_MODULE = "Federation"
+SERVER_OPTION = "privacyIDEA"
+
+
+class RemoteServerOptions(BaseModel):
+    """A remote server: its base URL (request paths are appended), whether its TLS
+    certificate is verified (privacyIDEA's ``tls``, default on) and how many seconds
+    each network operation may take (Factorflow's addition; privacyIDEA waits
+    forever)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    url: str = Field(min_length=1, max_length=2000)
+    tls: bool = True
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = http_url(value)
+        if url.userinfo:
+            raise ValueError("credentials do not belong into the URL")
+        if url.query or url.fragment:
+            raise ValueError("use a base URL without query or fragment")
+        return str(url).rstrip("/")
+
+
+class CheckRequest(BaseModel):
+    """The test ``/validate/check``: who to check, with which password."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=2048)
+    realm: str = Field(default="", max_length=255)
+
+
+class FederationService:
+    # -- stored servers -------------------------------------------------------------------
+
+    def find(self, session: Session, identifier: str) -> RemoteServer | None:
+        return session.scalar(select(RemoteServer).where(RemoteServer.identifier == identifier))
+
+    def get(self, session: Session, identifier: str) -> RemoteServer:
+        row = self.find(session, identifier)
+        if row is None:
+            raise RemoteServerNotFoundError(f"There is no privacyIDEA server {identifier!r}.")
+        return row
+
+    def save(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
+        """Create or replace the remote server ``identifier``; returns its id."""
+        check_identifier(identifier)
+        options: RemoteServerOptions = validated(RemoteServerOptions, fields, {})
+        row = self.find(session, identifier)
+        if row is None:
+            row = RemoteServer(identifier=identifier, created_at=utcnow())
+            session.add(row)
+        row.url = options.url
+        row.tls = options.tls
+        row.timeout = options.timeout
+        row.description = options.description
+        row.updated_at = utcnow()
+        session.flush()
+        return row.id
+
+    def list_servers(self, session: Session, identifier: str = "") -> dict[str, dict[str, Any]]:
+        """Servers by identifier, as privacyIDEA lists them (plus ``timeout``)."""
+        if identifier:
+            rows = [self.get(session, identifier)]
+        else:
+            rows = list(session.scalars(select(RemoteServer).order_by(RemoteServer.identifier)))
+        return {row.identifier: self.describe(row) for row in rows}
+
+    @staticmethod
+    def describe(row: RemoteServer) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "identifier": row.identifier,
+            "url": row.url,
+            "tls": row.tls,
+            "timeout": row.timeout,
+            "description": row.description,
+        }
+
+    def users_of(self, session: Session, identifier: str) -> list[str]:
+        """Names of the Federation definitions that forward to ``identifier``."""
+        definitions = session.scalars(
+            select(EventDefinition)
+            .where(EventDefinition.handlermodule == FEDERATION_MODULE)
+            .order_by(EventDefinition.id)
+        )
+        return [
+            d.name or f"#{d.id}"
+            for d in definitions
+            if isinstance(d.options, dict) and d.options.get(SERVER_OPTION) == identifier
+        ]
+
+    def delete(self, session: Session, identifier: str) -> None:
+        """Delete ``identifier`` unless a Federation definition forwards to it."""
+        row = self.get(session, identifier)
+        users = self.users_of(session, identifier)
+        if users:
+            names = ", ".join(repr(name) for name in users)
+            raise RemoteServerInUseError(
+                f"The privacyIDEA server {identifier!r} is used by the event definition(s) "
+                f"{names}; change or delete them first."
+            )
+        session.delete(row)
+        session.flush()
+
+    def settings(self, session: Session, identifier: str) -> RemoteServerSettings:
+        """What a request to the stored server ``identifier`` needs."""
+        row = self.get(session, identifier)
+        return RemoteServerSettings(
+            identifier=row.identifier, url=row.url, tls=row.tls, timeout=row.timeout
+        )
+
+    # -- the test request -----------------------------------------------------------------
+
+    def test_request(
+        self, session: Session, *, identifier: str = "", fields: Mapping[str, Any]
+    ) -> tuple[bool, dict[str, Any]]:
+        """``POST /validate/check`` with ``user``, ``password`` (sent as ``pass``) and
+        ``realm`` against the stored server ``identifier`` or an inline ``url``
+        (``tls``, ``timeout``), inline values overriding stored ones. Returns whether
+        the remote accepted, and a detail with its message and ``origin``. Raises
+        :class:`~factorflow.federation.errors.RemoteRequestError` (4xx) when the
+        remote cannot be asked or gives no privacyIDEA answer."""
+        check: CheckRequest = validated(CheckRequest, fields, {})
+        server = self._test_target(session, identifier, fields)
+        params = {"user": check.user, "pass": check.password}
+        if check.realm:
+            params["realm"] = check.realm
+        answer = ask(server, "POST", "/validate/check", params)
+        result = answer.body["result"]
+        detail = answer.body.get("detail")
+        accepted = result.get("status") is True and result.get("value") is True
+        if result.get("status") is not True:
+            error = result.get("error") if isinstance(result.get("error"), dict) else {}
+            message = f"The server answered with an error: {error.get('message', '')}".strip()
+        elif accepted:
+            message = "The server accepted the user and password."
+        else:
+            remote = detail.get("message") if isinstance(detail, dict) else None
+            message = f"The server rejected the request: {remote or 'wrong credentials'}"
+        return accepted, {"message": message, "origin": answer.url, "status": answer.status}
+
+    def _test_target(
+        self, session: Session, identifier: str, fields: Mapping[str, Any]
+    ) -> RemoteServerSettings:
+        if identifier:
+            check_identifier(identifier)
+        row = self.find(session, identifier) if identifier else None
+        if fields.get("url"):
+            stored = self.describe(row) if row is not None else {}
+            inline = {**stored, **{k: v for k, v in fields.items() if k in _SERVER_FIELDS}}
+            options: RemoteServerOptions = validated(RemoteServerOptions, inline, {})
+            return RemoteServerSettings(
+                identifier=identifier, url=options.url, tls=options.tls, timeout=options.timeout
+            )
+        if row is None:
+            if identifier:
+                raise RemoteServerNotFoundError(f"There is no privacyIDEA server {identifier!r}.")
+            raise ParameterError("Missing parameter: 'identifier' or 'url'")
+        return self.settings(session, identifier)
+
+
+_SERVER_FIELDS = frozenset({"url", "tls", "timeout", "description"})
