@@ -4,6 +4,15 @@
 TLS with a certificate from a CA made here, a small AD-style schema), loads the test
 tree with ``slapadd`` and runs ``slapd -d 0`` in the foreground on free loopback ports
 for ldap:// (STARTTLS offered) and ldaps://.
+
+The ppolicy overlay (RFC draft behera-ldap-password-policy; its schema is built into
+the module since OpenLDAP 2.5) is on, with :data:`POLICY_DN` as the default policy:
+``pwdLockout: TRUE`` so that ``pwdAccountLockedTime`` takes effect, but
+``pwdMaxFailure: 0`` so that failed binds never lock an account by themselves (the
+other tests bind with wrong passwords on purpose). An account is locked only by an
+administrator writing ``pwdAccountLockedTime: 000001010000Z`` (:data:`LOCKED_FOREVER`)
+and unlocked by removing it; while locked, every bind as it fails with
+invalidCredentials, as a wrong password does.
 """
 
 from __future__ import annotations
@@ -36,6 +45,9 @@ READER_DN = f"cn=reader,{SUFFIX}"
 READER_PW = "reader-secret-1"
 PEOPLE_BASE = f"ou=people,{SUFFIX}"
 AD_BASE = f"ou=ad,{SUFFIX}"
+POLICY_DN = f"cn=default,ou=policies,{SUFFIX}"
+#: ppolicy's value for "locked by an administrator until an administrator unlocks".
+LOCKED_FOREVER = "000001010000Z"
 #: A user whose login is made of LDAP filter metacharacters.
 ODD_LOGIN = "odd*(user)\\x"
 ODD_PASSWORD = "odd-pass-1"
@@ -69,8 +81,9 @@ def slapd_missing() -> str | None:
     for path in (SLAPD, SLAPADD):
         if not os.access(path, os.X_OK):
             return f"OpenLDAP's {Path(path).name} is not installed (Debian: slapd)"
-    if not (MODULE_DIR / "back_mdb.la").exists() or not (SCHEMA_DIR / "core.schema").exists():
-        return "slapd's back_mdb module or core schema is missing (Debian: slapd)"
+    needed = (MODULE_DIR / "back_mdb.la", MODULE_DIR / "ppolicy.la", SCHEMA_DIR / "core.schema")
+    if not all(path.exists() for path in needed):
+        return "slapd's back_mdb or ppolicy module or core schema is missing (Debian: slapd)"
     return None
 
 
@@ -193,6 +206,18 @@ def test_tree() -> str:
         ),
         _entry(PEOPLE_BASE, objectClass="organizationalUnit", ou="people"),
         _entry(AD_BASE, objectClass="organizationalUnit", ou="ad"),
+        _entry(f"ou=policies,{SUFFIX}", objectClass="organizationalUnit", ou="policies"),
+        _entry(
+            POLICY_DN,
+            objectClass=["organizationalRole", "pwdPolicy"],
+            cn="default",
+            pwdAttribute="userPassword",
+            pwdLockout="TRUE",
+            pwdMaxFailure="0",
+            pwdMaxAge="0",
+            pwdMustChange="FALSE",
+            pwdAllowUserChange="TRUE",
+        ),
     ]
     for login, (_uid, given, sur, phone, mobile, mail) in PEOPLE.items():
         attributes: dict[str, str | list[str]] = {
@@ -248,6 +273,7 @@ pidfile {root}/slapd.pid
 argsfile {root}/slapd.args
 modulepath {modules}
 moduleload back_mdb
+moduleload ppolicy
 TLSCACertificateFile {ca}
 TLSCertificateFile {cert}
 TLSCertificateKeyFile {key}
@@ -264,6 +290,8 @@ access to attrs=userPassword
     by self write
     by * none
 access to * by * read
+overlay ppolicy
+ppolicy_default "{policy}"
 """
 
 
@@ -317,6 +345,7 @@ def start_slapd(root: Path) -> Slapd:
         SLAPD_CONF.format(
             schema=SCHEMA_DIR, root=root, modules=MODULE_DIR, ca=pki.ca_file,
             cert=pki.cert_file, key=pki.key_file, suffix=SUFFIX, rootdn=ROOT_DN, rootpw=ROOT_PW,
+            policy=POLICY_DN,
         )
     )  # fmt: skip
     (root / "tree.ldif").write_text(test_tree())
