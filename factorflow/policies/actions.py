@@ -35,6 +35,8 @@ ValueType = Literal["bool", "int", "str"]
 DURATION_PATTERN = r"^\d{1,6}[smhdy]$"
 #: ``3/5m`` — at most N in a time window.
 RATE_PATTERN = r"^\d{1,6}/\d{1,6}[smhd]$"
+#: ``4h``, ``4h/5m`` or ``4h/3`` — see :class:`factorflow.policies.authn.AuthCacheRule`.
+AUTH_CACHE_PATTERN = r"^\d{1,6}[smhd](/(\d{1,6}[smhd]|[1-9]\d{0,5}))?$"
 HASHLIBS = ("sha1", "sha256", "sha512")
 
 
@@ -122,6 +124,11 @@ def _admin_rights() -> list[ActionDef]:
         ("enable", "Enable tokens.", token),
         ("disable", "Disable tokens.", token),
         ("revoke", "Revoke tokens.", token),
+        ("losttoken", "Replace lost tokens with a temporary password token.", token),
+        ("getserial", "Find the serial of a token by its OTP.", token),
+        ("copytokenpin", "Copy the PIN of one token to another.", token),
+        ("copytokenuser", "Copy the owner of one token to another.", token),
+        ("setrandompin", "Set a random PIN on tokens.", token),
         ("reset", "Reset the fail counter of tokens.", token),
         ("resync", "Resynchronise tokens.", token),
         ("setpin", "Set the OTP PIN of tokens.", token),
@@ -160,6 +167,8 @@ def _admin_rights() -> list[ActionDef]:
         ("smtpserver_read", "Read SMTP server definitions.", "system"),
         ("smtpserver_write", "Write SMTP server definitions.", "system"),
         ("smsgateway_read", "Read SMS gateway definitions.", "system"),
+        ("privacyideaserver_read", "Read privacyIDEA server definitions.", "system"),
+        ("privacyideaserver_write", "Write privacyIDEA server definitions.", "system"),
         ("smsgateway_write", "Write SMS gateway definitions.", "system"),
         ("jobs_read", "Read the job queue (Factorflow).", "system"),
         ("jobs_write", "Retry or discard jobs (Factorflow).", "system"),
@@ -204,8 +213,10 @@ def _authentication() -> list[ActionDef]:
         ActionDef(name="challenge_text", type="str", desc="The text of a challenge."),
         _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
         ActionDef(
-            name="auth_cache", type="str", pattern=r"^\d{1,6}[smhd](/\d{1,6}[smhd])?$",
-            desc="Accept the same pass again for this long (e.g. 4h or 4h/5m).",
+            name="auth_cache", type="str", pattern=AUTH_CACHE_PATTERN,
+            desc="Accept the same pass again for this long after the first authentication "
+            "(4h); optionally only while last used within a time (4h/5m) or at most N "
+            "times (4h/3).",
         ),
     ]  # fmt: skip
 
@@ -260,6 +271,16 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
             unique=False, desc="Token types whose enrolment must be verified with an OTP.",
         ),
         _b("change_pin_on_first_use", "The user must change the PIN after enrolment."),
+        ActionDef(name="lostTokenPWLen", type="int", minimum=4, maximum=64,
+                  desc="Length of a lost token's temporary password (default 10)."),
+        ActionDef(name="lostTokenPWContents", type="str", pattern=r"^[cns]+$",
+                  desc="Classes of the temporary password: c letters, n digits, s specials."),
+        ActionDef(name="lostTokenValid", type="int", minimum=1, maximum=365,
+                  desc="Days a lost token's replacement is valid (default 10)."),
+        ActionDef(name="otp_pin_random", type="int", minimum=4, maximum=64,
+                  desc="Length of PINs set by setrandompin (default 12)."),
+        ActionDef(name="otp_pin_random_content", type="str", pattern=r"^[cns]+$",
+                  desc="Classes of random PINs: c letters, n digits, s specials."),
     ]  # fmt: skip
     return limits
 

@@ -12,6 +12,11 @@ never touches the database. Built by :meth:`RequestPolicies.authentication`
 * ``challenge_response``: token types that answer a PIN alone with a challenge.
 * ``tokentype`` / ``serial``: only these tokens may be used (authorization).
 * ``lastauth``: a token unused for longer is rejected.
+* ``auth_cache``: the same ``pass`` is accepted again without a new OTP for a while
+  (:class:`AuthCacheRule`, see :mod:`factorflow.validate.authcache`).
+* ``auth_max_success`` / ``auth_max_fail``: at most N successful / failed
+  authentications of the user per time window (:class:`RateLimit`), counted in the
+  audit log.
 """
 
 from __future__ import annotations
@@ -25,6 +30,55 @@ from factorflow.events.compare import ComparisonError, parse_date, parse_duratio
 MSG_LASTAUTH = "The last successful authentication was too long ago."
 MSG_TOKENTYPE = "You are not allowed to login with this token type."
 MSG_SERIAL = "You are not allowed to login with this serial."
+
+
+@dataclass(frozen=True)
+class AuthCacheRule:
+    """privacyIDEA's ``auth_cache`` value: ``4h`` (an entry is usable for 4 hours after
+    the authentication that wrote it), ``4h/5m`` (and only while it was last used at
+    most 5 minutes ago) or ``4h/3`` (and at most 3 times)."""
+
+    lifetime: timedelta
+    idle: timedelta | None = None
+    max_uses: int | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> AuthCacheRule | None:
+        """None for no value or one the catalog would not have stored."""
+        if not text:
+            return None
+        first, _, second = text.partition("/")
+        lifetime = duration(first)
+        if lifetime is None:
+            return None
+        if not second:
+            return cls(lifetime)
+        if second.isdigit():
+            return cls(lifetime, max_uses=int(second)) if int(second) > 0 else None
+        idle = duration(second)
+        return cls(lifetime, idle=idle) if idle is not None else None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``auth_max_success`` / ``auth_max_fail``: ``3/5m`` is at most 3 per 5 minutes."""
+
+    count: int
+    window: timedelta
+
+    @classmethod
+    def parse(cls, text: str | None) -> RateLimit | None:
+        if not text:
+            return None
+        number, _, window = text.partition("/")
+        delta = duration(window)
+        if not number.isdigit() or delta is None:
+            return None
+        return cls(int(number), delta)
+
+    def describe(self) -> str:
+        """The window as privacyIDEA writes it in its messages (``0:05:00``)."""
+        return str(self.window)
 
 
 @dataclass(frozen=True)
@@ -44,6 +98,9 @@ class AuthPolicy:
     add_user_in_response: bool = False
     add_resolver_in_response: bool = False
     lastauth: timedelta | None = None
+    auth_cache: AuthCacheRule | None = None
+    auth_max_success: RateLimit | None = None
+    auth_max_fail: RateLimit | None = None
     #: Names of the policies that decided something, for the audit.
     names: tuple[str, ...] = field(default_factory=tuple)
 

@@ -16,10 +16,11 @@ Rules (privacyIDEA's):
 A refusal is a :class:`PolicyError` (403); ``audit.policies`` names the policies
 that granted the request.
 
-The authorizer also runs privacyIDEA's request pre-policies that only adjust or
-refuse parameters (:mod:`factorflow.policies.prepolicy`: ``setrealm`` on
-``/validate/check``, enrollment limits and forced values on ``/token/init``), and
-leaves the client address in ``session.info`` for later policy questions.
+The authorizer also runs privacyIDEA's request pre-policy ``setrealm`` on
+``/validate/check`` (:mod:`factorflow.policies.prepolicy`), names the enrollment
+policies of a ``/token/init`` in the audit (the token service's enrollment hook
+applies them, to handler enrolments too), and leaves the client address in
+``session.info`` for later policy questions.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from factorflow.core.invocation import Invocation
 from factorflow.errors import FactorflowError, PolicyError
 from factorflow.policies.decide import CLIENT_KEY
 from factorflow.policies.matching import MatchContext
-from factorflow.policies.prepolicy import apply_enrollment, apply_setrealm
+from factorflow.policies.prepolicy import apply_setrealm, enrollment_names
 from factorflow.policies.rights import PUBLIC, required_right
 from factorflow.tokens.access import TokenAccess
 from factorflow.tokens.models import Token
@@ -77,7 +78,7 @@ class PolicyAuthorizer:
                 audit.policies = ",".join(names)[:255]
             return
         names = self._check_right(inv, session, audit)
-        names += apply_enrollment(self.services, inv, session)
+        names += enrollment_names(self.services, inv, session)
         if names:
             audit.policies = ",".join(dict.fromkeys(names))[:255]
 

@@ -11,22 +11,18 @@ twice costs nothing, and a conflict between policies is a PolicyError (303).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from factorflow.policies.authn import AuthPolicy, duration
-from factorflow.policies.enroll import EnrollPolicy, forced_values
-from factorflow.policies.matching import MatchContext, PolicyView
+from factorflow.core.invocation import Actor
+from factorflow.policies.authn import AuthCacheRule, AuthPolicy, RateLimit, duration
+from factorflow.policies.matching import CompiledPolicy, MatchContext, PolicyView
 from factorflow.policies.service import PolicyService
 from factorflow.tokens.base import TokenType
 from factorflow.users.identity import User
 
 #: ``session.info`` key under which the pipeline's authorizer leaves the client address.
 CLIENT_KEY = "factorflow.policies.client"
-_FORCED = (
-    "hotp_otplen", "hotp_hashlib", "totp_otplen", "totp_hashlib", "totp_timestep",
-)  # fmt: skip
 
 
 def _str(view: PolicyView, action: str) -> str | None:
@@ -37,6 +33,17 @@ def _str(view: PolicyView, action: str) -> str | None:
 def _int(view: PolicyView, action: str) -> int | None:
     value = view.value(action)
     return None if value is None or isinstance(value, bool) else int(value)
+
+
+def _narrower(policy: CompiledPolicy) -> bool:
+    """Whether ``policy`` limits more than realms (what a listing filter cannot check)."""
+    users = policy.users
+    return bool(
+        policy.resolvers
+        or users.include
+        or users.exclude
+        or any(condition.active for condition in policy.conditions)
+    )
 
 
 class RequestPolicies:
@@ -87,27 +94,48 @@ class RequestPolicies:
             add_user_in_response=authz.has("add_user_in_response"),
             add_resolver_in_response=authz.has("add_resolver_in_response"),
             lastauth=duration(_str(authz, "lastauth")),
+            auth_cache=AuthCacheRule.parse(_str(authn, "auth_cache")),
+            auth_max_success=RateLimit.parse(_str(authz, "auth_max_success")),
+            auth_max_fail=RateLimit.parse(_str(authz, "auth_max_fail")),
             names=names,
         )
 
-    def enrollment(self, user: User | None, realm: str | None = None) -> EnrollPolicy:
-        """The enrollment decisions for a token enrolled for ``user`` (or in ``realm``)."""
-        view = self.view("enrollment", user, realm)
-        if not view.matched:
-            return EnrollPolicy()
-        forced: dict[str, Any] = {action: view.value(action) for action in _FORCED}
-        return EnrollPolicy(
-            max_token_per_user=_int(view, "max_token_per_user"),
-            max_token_per_realm=_int(view, "max_token_per_realm"),
-            pin_minlength=_int(view, "otp_pin_minlength"),
-            pin_maxlength=_int(view, "otp_pin_maxlength"),
-            pin_contents=_str(view, "otp_pin_contents"),
-            forced=forced_values(forced),
-            issuer=_str(view, "tokenissuer"),
-            label=_str(view, "tokenlabel"),
-            change_pin_on_first_use=view.has("change_pin_on_first_use"),
-            names=tuple(view.names),
+    def admin_realms(
+        self, actor: Actor, right: str, user: User | None = None
+    ) -> frozenset[str] | None:
+        """The realms (lower case) in which ``actor`` may list objects under ``right``;
+        None when the listing is not limited by realm.
+
+        The authorizer checks a right against the *target* of a request; a listing
+        has no single target, so it is narrowed to the realms of the admin policies
+        that grant the right instead (privacyIDEA's rule for ``GET /token/``). A
+        granting policy without a realm condition lifts the limit. With ``user`` (the
+        listing is of that user's objects) the policies are matched against the user;
+        without one, a granting policy that also names resolvers, users or
+        conditions cannot be decided per row and grants nothing to the listing.
+        Users and unrestricted admins (no admin policy) get None.
+        """
+        if not actor.is_admin or not self.service.defined(self.session, "admin"):
+            return None
+        ctx = MatchContext(
+            realm=user.realm if user else None,
+            resolver=user.resolver if user else None,
+            user=user.login if user else None,
+            adminrealm=actor.realm,
+            adminuser=actor.username,
+            client=self.client,
+            userinfo=(lambda: dict(user.attributes)) if user else None,
+            facts_key=f"{user.resolver}/{user.uid}" if user else "",
         )
+        view = self.service.view(self.session, "admin", ctx, self.now)
+        realms: set[str] = set()
+        for policy in view.matched:
+            if right not in policy.action or (user is None and _narrower(policy)):
+                continue
+            if not policy.realms:
+                return None
+            realms |= policy.realms
+        return frozenset(realms)
 
 
 class PolicyChallengeSelector:

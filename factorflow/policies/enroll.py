@@ -1,18 +1,27 @@
-"""What enrollment policies decide for one ``/token/init`` (or an enrolling handler).
+"""What enrollment policies decide for one enrolment (``/token/init`` or the Token
+handler's ``enroll``).
 
-:class:`EnrollPolicy` is a frozen summary the token service consumes:
+:class:`EnrollPolicy` is a frozen summary built from the matching ``enrollment``
+policies (:meth:`EnrollPolicy.from_view`); the token service consumes it through its
+``EnrollmentRules`` protocol (:mod:`factorflow.tokens.enroll`), so every enrolment
+takes the same decision:
 
 * ``max_token_per_user`` / ``max_token_per_realm``: refused when the user (realm)
-  already has that many tokens;
+  already has that many tokens; with several matching policies the highest maximum
+  applies and priorities are ignored (privacyIDEA's rule);
 * ``otp_pin_minlength`` / ``maxlength`` / ``contents``: the PIN set at enrolment;
   contents uses privacyIDEA's classes ``c`` letters, ``n`` digits, ``s`` special
   characters, ``o`` others: ``cn`` needs each class, ``+cn`` any of them, ``-s``
   none of them;
 * ``hotp_otplen``, ``hotp_hashlib``, ``totp_otplen``, ``totp_hashlib``,
   ``totp_timestep``: forced values that replace the request's;
-* ``tokenissuer`` / ``tokenlabel``: the QR code's issuer and label, with the tags
-  ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``, ``{surname}``;
-* ``change_pin_on_first_use``: the token records that its PIN must change.
+* ``tokenissuer`` / ``tokenlabel``: the issuer and label of the ``otpauth://`` URL
+  and QR code, with the tags ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``,
+  ``{surname}``, ``{type}``;
+* ``change_pin_on_first_use``: a token an administrator enrols for a user records
+  (tokeninfo ``next_pin_change``) that its PIN must change;
+* ``verify_enrollment``: token types whose enrolment takes a second step, an OTP
+  proving that the user's device holds the key.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factorflow.errors import PolicyError
+from factorflow.policies.matching import PolicyView
 
 _CLASSES = {
     "c": set(string.ascii_letters),
@@ -31,6 +41,9 @@ _CLASSES = {
 }
 #: Request parameter names of the forced per-type values.
 TYPE_PARAMS = {"otplen": "otplen", "hashlib": "hashlib", "timestep": "timeStep"}
+_FORCED = (
+    "hotp_otplen", "hotp_hashlib", "totp_otplen", "totp_hashlib", "totp_timestep",
+)  # fmt: skip
 
 
 def _class_of(char: str) -> str:
@@ -52,7 +65,34 @@ class EnrollPolicy:
     issuer: str | None = None
     label: str | None = None
     change_pin_on_first_use: bool = False
+    #: Token types (lower case) whose enrolment must be verified with an OTP.
+    verify_types: frozenset[str] = frozenset()
     names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_view(cls, view: PolicyView) -> EnrollPolicy:
+        """The decision of the ``enrollment`` policies in ``view`` (a conflict between
+        unique values at the best priority is a PolicyError)."""
+        if not view.matched:
+            return cls()
+        forced = {action: view.value(action) for action in _FORCED}
+        pin_contents = view.value("otp_pin_contents")
+        return cls(
+            max_token_per_user=_highest(view, "max_token_per_user"),
+            max_token_per_realm=_highest(view, "max_token_per_realm"),
+            pin_minlength=_int(view.value("otp_pin_minlength")),
+            pin_maxlength=_int(view.value("otp_pin_maxlength")),
+            pin_contents=None if pin_contents is None else str(pin_contents),
+            forced=forced_values(forced),
+            issuer=_str(view.value("tokenissuer")),
+            label=_str(view.value("tokenlabel")),
+            change_pin_on_first_use=view.has("change_pin_on_first_use"),
+            verify_types=frozenset(t.lower() for t in view.values("verify_enrollment")),
+            names=tuple(view.names),
+        )
+
+    def must_verify(self, tokentype: str) -> bool:
+        return tokentype.lower() in self.verify_types
 
     def check_pin(self, pin: str | None) -> None:
         """Refuse a PIN the policies do not allow (an absent PIN is not checked)."""
@@ -87,14 +127,19 @@ class EnrollPolicy:
     def forced_params(self, tokentype: str) -> dict[str, Any]:
         return dict(self.forced.get(tokentype.lower(), {}))
 
-    def render(self, template: str | None, tags: Mapping[str, str]) -> str | None:
-        """``template`` with its ``{tag}`` placeholders filled (unknown tags stay)."""
-        if template is None:
-            return None
-        out = template
-        for key, value in tags.items():
-            out = out.replace("{" + key + "}", value)
-        return out
+
+def _int(value: object) -> int | None:
+    return None if value is None or isinstance(value, bool) else int(str(value))
+
+
+def _str(value: object) -> str | None:
+    return None if value is None or str(value) == "" else str(value)
+
+
+def _highest(view: PolicyView, action: str) -> int | None:
+    """The highest limit any matching policy sets (priorities do not apply)."""
+    limits = [_int(p.action[action]) for p in view.matched if action in p.action]
+    return max((n for n in limits if n is not None), default=None)
 
 
 def pin_has_contents(pin: str, rule: str) -> bool:

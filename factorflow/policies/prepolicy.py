@@ -1,28 +1,31 @@
-"""Enrollment policies applied to ``POST /token/init`` before the token service runs.
+"""Policy decisions the pipeline and the token service take outside the services'
+own rules: privacyIDEA's request pre-policies and the enrollment hook.
 
-Like privacyIDEA's pre-policies this works on the request parameters: it refuses
-an enrolment beyond ``max_token_per_user`` / ``max_token_per_realm`` or with a PIN
-the PIN rules refuse, and replaces ``otplen`` / ``hashlib`` / ``timeStep`` with the
-forced per-type values. Called by the pipeline's authorizer once the actor may
-enrol at all. The QR code's issuer and label need the token service's hook
-(``EnrollPolicy.issuer`` / ``label``).
+* :class:`PolicyEnrollment` is the token service's enrollment hook (injected by the
+  composition root): the ``enrollment`` policies matching the user (or realm) of a
+  token being enrolled, as an :class:`~factorflow.policies.enroll.EnrollPolicy`. The
+  token service applies it to every enrolment, ``/token/init`` and the Token
+  handler's ``enroll`` alike (:mod:`factorflow.tokens.enroll`), so the decision is
+  taken in that one place.
+* :func:`enrollment_names` only names the enrollment policies that will decide a
+  ``token_init`` request, for the audit's ``policies`` column (refused requests
+  included).
+* :func:`apply_setrealm`: ``setrealm`` on ``/validate/check``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Invocation
 from factorflow.errors import FactorflowError
 from factorflow.policies.decide import RequestPolicies
+from factorflow.policies.enroll import EnrollPolicy
 from factorflow.policies.matching import MatchContext
-from factorflow.tokens.access import TokenAccess
-from factorflow.tokens.models import TokenRealm
+from factorflow.policies.service import PolicyService
 from factorflow.users.identity import User
-from factorflow.users.models import Realm
 
 if TYPE_CHECKING:
     from factorflow.bootstrap import Services
@@ -32,35 +35,33 @@ def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _realm_count(session: Session, realm: str) -> int:
-    stmt = (
-        select(func.count(TokenRealm.id))
-        .join(Realm, Realm.id == TokenRealm.realm_id)
-        .where(func.lower(Realm.name) == realm.lower())
-    )
-    return int(session.scalar(stmt) or 0)
+class PolicyEnrollment:
+    """The token service's ``EnrollmentPolicies`` hook, backed by the policy engine.
+
+    The client address comes from the request's session (the authorizer leaves it
+    there), so a handler's enrolment matches the same client as the request."""
+
+    def __init__(self, service: PolicyService) -> None:
+        self.service = service
+
+    def __call__(self, session: Session, user: User | None, realm: str | None) -> EnrollPolicy:
+        view = RequestPolicies(self.service, session).view("enrollment", user, realm)
+        return EnrollPolicy.from_view(view)
 
 
-def apply_enrollment(services: Services, inv: Invocation, session: Session) -> list[str]:
-    """Check and adjust a ``token_init`` request; returns the deciding policies' names."""
+def enrollment_names(services: Services, inv: Invocation, session: Session) -> list[str]:
+    """The enrollment policies matching a ``token_init`` request's user (or realm).
+
+    Only names, for the audit: checking and adjusting the enrolment is the token
+    service's hook (:class:`PolicyEnrollment`)."""
     if inv.event != "token_init":
         return []
-    params = inv.params
     user = _user(services, inv, session)
-    realm = user.realm if user else _text(params.get("realm"))
-    decided = RequestPolicies(services.policies, session, inv.client_ip).enrollment(user, realm)
-    if not decided.names:
-        return []
-    pin = params.get("pin")
-    decided.check_pin(pin if isinstance(pin, str) else None)
-    serial = _text(params.get("serial"))
-    if serial is None or TokenAccess.find(session, serial) is None:
-        user_count = len(services.tokens.access.user_tokens(session, user)) if user else None
-        realm_count = _realm_count(session, realm) if realm else None
-        decided.check_counts(user_count, realm_count)
-    kind = str(params.get("type") or "hotp").strip().lower()
-    params.update(decided.forced_params(kind))
-    return list(decided.names)
+    realm = user.realm if user else _text(inv.params.get("realm"))
+    view = RequestPolicies(services.policies, session, inv.client_ip).view(
+        "enrollment", user, realm
+    )
+    return view.names
 
 
 def _user(services: Services, inv: Invocation, session: Session) -> User | None:

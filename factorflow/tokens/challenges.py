@@ -10,7 +10,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -148,11 +148,15 @@ def list_challenges(
     transaction_id: str = "",
     page: int = 1,
     page_size: int = 15,
+    visible: Select[Any] | None = None,
 ) -> dict[str, Any]:
-    """Challenges of the given tokens (None: all), newest first, one page of them."""
+    """Challenges of the given tokens (None: all), newest first, one page of them;
+    ``visible`` (a select of token ids) limits them to the tokens the caller may see."""
     query = select(Challenge)
     if token_ids is not None:
         query = query.where(Challenge.token_id.in_(token_ids))
+    if visible is not None:
+        query = query.where(Challenge.token_id.in_(visible))
     if transaction_id:
         query = query.where(Challenge.transaction_id == transaction_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -1,12 +1,45 @@
-"""``POST /token/init``: create (or re-enrol) a token of any registered type."""
+"""``POST /token/init``: create (or re-enrol) a token of any registered type, under
+the enrollment policies.
+
+Every enrolment — ``/token/init`` and the Token handler's ``enroll`` — passes one
+hook: the :class:`EnrollmentPolicies` the composition root injects (the policy
+engine's ``enrollment`` scope, :mod:`factorflow.policies.enroll`) returns the
+:class:`EnrollmentRules` for the token's user (or realm), and :meth:`Enroller.init`
+applies them:
+
+1. the PIN rules, and for a new serial ``max_token_per_user`` / ``max_token_per_realm``
+   (a refusal is a PolicyError, 403);
+2. the forced per-type values (``otplen``, ``hashlib``, ``timeStep``) replace the
+   request's;
+3. the issuer and label of the ``otpauth://`` URL and its QR code, with the tags
+   ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``, ``{surname}``, ``{type}``;
+   without a policy the issuer is ``Factorflow`` and the label ``user@realm`` (the
+   serial for a token without user);
+4. ``change_pin_on_first_use``: a token an administrator enrols for a user gets the
+   tokeninfo ``next_pin_change`` (now, privacyIDEA's ``YYYY-MM-DDThh:mm±hhmm``);
+   :meth:`~factorflow.tokens.service.TokenService.setpin` clears it;
+5. ``verify_enrollment``: privacyIDEA's two-step enrolment for types whose OTP the
+   user reads from the device (PIN + OTP types that are not challenge-response, e.g.
+   HOTP and TOTP). The first ``/token/init`` answers with ``rollout_state`` "verify"
+   and ``verify.message``; the token cannot authenticate (validate skips that
+   state). A second ``/token/init`` with ``serial``, ``type`` and ``verify=<otp>``
+   checks the OTP and sets the state "enrolled"; a wrong OTP is a 400 and the token
+   stays unverified.
+
+The Token handler may enrol with ``apply_policies=False`` (its definition's
+``ignore_enrollment_policies``); without an injected hook nothing is restricted.
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
@@ -18,11 +51,80 @@ from factorflow.registry import Registry
 from factorflow.tokens.access import TokenAccess, check_new_serial
 from factorflow.tokens.base import EnrollContext, PinMode, TokenType
 from factorflow.tokens.errors import TokenPolicyError
-from factorflow.tokens.info import parse_validity, set_info, timestamp
+from factorflow.tokens.info import VALIDITY_FORMAT, parse_validity, set_info, timestamp
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
+from factorflow.users.models import Realm
 from factorflow.users.realms import get_realm
+
+#: privacyIDEA's rollout states of a finished and of a to-be-verified enrolment.
+ENROLLED = "enrolled"
+VERIFY_PENDING = "verify"
+VERIFY_MESSAGE = "Please enter a valid OTP value of the new token."
+#: The tokeninfo key of ``change_pin_on_first_use`` (privacyIDEA's name).
+NEXT_PIN_CHANGE = "next_pin_change"
+
+
+class EnrollmentRules(Protocol):
+    """What the enrollment policies decide for one enrolment."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The deciding policies (for the audit)."""
+        ...
+
+    @property
+    def issuer(self) -> str | None: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+    @property
+    def change_pin_on_first_use(self) -> bool: ...
+
+    def check_pin(self, pin: str | None) -> None:
+        """Raise when the policies refuse ``pin``."""
+
+    def check_counts(self, user_tokens: int | None, realm_tokens: int | None) -> None:
+        """Raise when one more token is too many."""
+
+    def forced_params(self, tokentype: str) -> dict[str, Any]: ...
+
+    def must_verify(self, tokentype: str) -> bool: ...
+
+
+class EnrollmentPolicies(Protocol):
+    """The hook: the rules for a token enrolled for ``user`` (or in ``realm``)."""
+
+    def __call__(
+        self, session: Session, user: User | None, realm: str | None
+    ) -> EnrollmentRules: ...
+
+
+@dataclass(frozen=True)
+class Unrestricted:
+    """The rules when no policy applies."""
+
+    names: tuple[str, ...] = ()
+    issuer: str | None = None
+    label: str | None = None
+    change_pin_on_first_use: bool = False
+
+    def check_pin(self, pin: str | None) -> None:
+        return None
+
+    def check_counts(self, user_tokens: int | None, realm_tokens: int | None) -> None:
+        return None
+
+    def forced_params(self, tokentype: str) -> dict[str, Any]:
+        return {}
+
+    def must_verify(self, tokentype: str) -> bool:
+        return False
+
+
+UNRESTRICTED = Unrestricted()
 
 
 @dataclass
@@ -30,16 +132,51 @@ class Enrolled:
     token: Token
     detail: dict[str, Any]
     user: User | None
+    #: The enrollment policies that decided (empty without any).
+    policies: tuple[str, ...] = field(default=())
+
+
+def verifiable(type_cls: type[TokenType]) -> bool:
+    """Whether an enrolment of this type can be verified with an OTP the user reads
+    from the device: a PIN + OTP type that checks OTPs and is not challenge-response."""
+    return (
+        type_cls.pin_mode is PinMode.PREPEND
+        and not type_cls.challenge_response
+        and type_cls.check_otp is not TokenType.check_otp
+    )
+
+
+def fill_tags(template: str, tags: dict[str, str]) -> str:
+    """``template`` with its ``{tag}`` placeholders filled (unknown tags stay)."""
+    out = template
+    for key, value in tags.items():
+        out = out.replace("{" + key + "}", value)
+    return out
+
+
+def realm_token_count(session: Session, realm: str) -> int:
+    stmt = (
+        select(func.count(TokenRealm.id))
+        .join(Realm, Realm.id == TokenRealm.realm_id)
+        .where(func.lower(Realm.name) == realm.lower())
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 class Enroller:
     def __init__(
-        self, access: TokenAccess, types: Registry[TokenType], box: SecretBox, hasher: Hasher
+        self,
+        access: TokenAccess,
+        types: Registry[TokenType],
+        box: SecretBox,
+        hasher: Hasher,
+        policies: EnrollmentPolicies | None = None,
     ) -> None:
         self.access = access
         self.types = types
         self.box = box
         self.hasher = hasher
+        self.policies = policies
 
     def type_class(self, name: str) -> type[TokenType]:
         try:
@@ -47,25 +184,38 @@ class Enroller:
         except KeyError:
             raise ParameterError(f"Unknown token type {name[:30]!r}.") from None
 
-    def init(self, session: Session, actor: Actor, req: InitRequest) -> Enrolled:
+    def rules(self, session: Session, user: User | None, realm: str | None) -> EnrollmentRules:
+        """The enrollment rules for a token of ``user`` (or in ``realm``)."""
+        if self.policies is None:
+            return UNRESTRICTED
+        return self.policies(session, user, realm)
+
+    def init(
+        self, session: Session, actor: Actor, req: InitRequest, *, apply_policies: bool = True
+    ) -> Enrolled:
         type_cls = self.type_class(req.type)
-        if req.two_step_init or req.verify:
-            raise ParameterError("2stepinit and verify enrollment are not supported.")
+        if req.two_step_init:
+            raise ParameterError("2stepinit enrollment is not supported.")
+        if req.verify is not None:
+            return self._verify(session, actor, req, type_cls)
         if actor.is_user and not type_cls.self_service:
             raise TokenPolicyError(f"You may not enroll tokens of type {type_cls.type_name!r}.")
-        try:
-            params = type_cls.InitParams.model_validate(req.model_dump(by_alias=True))
-        except ValidationError as exc:
-            raise validation_error(exc) from None
         if type_cls.pin_mode is PinMode.WHOLE and not req.pin:
             # A static password that is empty would accept an empty pass.
             raise ParameterError("Missing parameter: 'pin'")
         user = self.access.requested_user(session, actor, req.user, req.realm)
+        realm = user.realm if user else (req.realm or "").strip() or None
+        rules = self.rules(session, user, realm) if apply_policies else UNRESTRICTED
+        self._check(session, rules, req, user, realm)
+        forced = rules.forced_params(type_cls.type_name)
+        try:
+            params = type_cls.InitParams.model_validate({**req.model_dump(by_alias=True), **forced})
+        except ValidationError as exc:
+            raise validation_error(exc) from None
         token = self._token_row(session, actor, type_cls, req.serial)
         ttype = type_cls(token, self.box)
         self._common_fields(token, req, type_cls)
-        label = f"{user.login}@{user.realm}" if user else token.serial
-        detail = ttype.enroll(params, EnrollContext(serial=token.serial, label=label))
+        detail = ttype.enroll(params, self._context(token, type_cls, user, realm, rules))
         session.flush()
         ttype.enrolled(session)
         if user is not None:
@@ -74,10 +224,81 @@ class Enroller:
         if req.realm and user is None:
             realm_names.append(req.realm)
         add_realms(session, token, realm_names)
+        if rules.change_pin_on_first_use and actor.is_admin and user is not None:
+            mark_pin_change(token, type_cls)
+        detail = {"serial": token.serial, **detail, "rollout_state": ENROLLED}
+        if rules.must_verify(type_cls.type_name) and verifiable(type_cls):
+            token.rollout_state = VERIFY_PENDING
+            detail.update(rollout_state=VERIFY_PENDING, verify={"message": VERIFY_MESSAGE})
         session.flush()
-        return Enrolled(
-            token, {"serial": token.serial, **detail, "rollout_state": "enrolled"}, user
-        )
+        return Enrolled(token, detail, user, tuple(rules.names))
+
+    def _check(
+        self,
+        session: Session,
+        rules: EnrollmentRules,
+        req: InitRequest,
+        user: User | None,
+        realm: str | None,
+    ) -> None:
+        """The PIN rules, and the token limits unless an existing serial is re-enrolled."""
+        rules.check_pin(req.pin)
+        if not rules.names:
+            return  # no policy: nothing to count against
+        if req.serial and self.access.find(session, req.serial) is not None:
+            return
+        user_count = len(self.access.user_tokens(session, user)) if user else None
+        realm_count = realm_token_count(session, realm) if realm else None
+        rules.check_counts(user_count, realm_count)
+
+    @staticmethod
+    def _context(
+        token: Token,
+        type_cls: type[TokenType],
+        user: User | None,
+        realm: str | None,
+        rules: EnrollmentRules,
+    ) -> EnrollContext:
+        """The issuer and label of the enrolment URL: the policies' templates, filled."""
+        tags = {
+            "serial": token.serial,
+            "type": type_cls.type_name,
+            "user": user.login if user else "",
+            "realm": user.realm if user else realm or "",
+            "givenname": user.attribute("givenname") if user else "",
+            "surname": user.attribute("surname") if user else "",
+        }
+        label = f"{user.login}@{user.realm}" if user else token.serial
+        if rules.label:
+            # An empty result (``{user}`` without a user) would make an invalid QR code.
+            label = fill_tags(rules.label, tags).strip() or token.serial
+        if rules.issuer:
+            issuer = fill_tags(rules.issuer, tags).strip()
+            if issuer:
+                return EnrollContext(serial=token.serial, label=label, issuer=issuer)
+        return EnrollContext(serial=token.serial, label=label)
+
+    def _verify(
+        self, session: Session, actor: Actor, req: InitRequest, type_cls: type[TokenType]
+    ) -> Enrolled:
+        """The second step of a verified enrolment: ``verify`` is an OTP of the token."""
+        if not req.serial:
+            raise ParameterError("Missing parameter: 'serial'")
+        token = self.access.get(session, actor, req.serial)
+        if token.tokentype != type_cls.type_name:
+            raise ParameterError("The token has a different type.")
+        if token.rollout_state != VERIFY_PENDING:
+            raise ParameterError("The token is not waiting for the verification of its enrollment.")
+        ttype = type_cls(token, self.box)
+        now = time.time()
+        found = ttype.check_otp((req.verify or "").strip(), now)
+        if found.counter is None or not ttype.commit_otp(session, found.counter):
+            raise ParameterError("Verification of the new token failed.")
+        ttype.after_success(session, found.counter, now)
+        token.rollout_state = ENROLLED
+        session.flush()
+        detail = {"serial": token.serial, "rollout_state": ENROLLED}
+        return Enrolled(token, detail, self.access.owner_of(session, token))
 
     def _token_row(
         self, session: Session, actor: Actor, type_cls: type[TokenType], serial: str | None
@@ -112,7 +333,7 @@ class Enroller:
 
     def _common_fields(self, token: Token, req: InitRequest, type_cls: type[TokenType]) -> None:
         token.description = req.description
-        token.rollout_state = "enrolled"
+        token.rollout_state = ENROLLED
         token.active = True
         if type_cls.pin_mode is not PinMode.NONE and req.pin is not None:
             token.pin_hash = self.hasher.hash(req.pin) if req.pin else ""
@@ -122,6 +343,12 @@ class Enroller:
                 parse_validity(value)
                 set_info(token, key, value)
         set_info(token, "creation_date", timestamp())
+
+
+def mark_pin_change(token: Token, type_cls: type[TokenType]) -> None:
+    """``change_pin_on_first_use``: the PIN must change from now on (types with a PIN)."""
+    if type_cls.pin_mode is not PinMode.NONE:
+        set_info(token, NEXT_PIN_CHANGE, datetime.now(UTC).strftime(VALIDITY_FORMAT))
 
 
 def assign_owner(session: Session, token: Token, user: User) -> None:

@@ -1,10 +1,18 @@
-"""``GET /token/``: privacyIDEA's filters, sorting and paging, and the token object."""
+"""``GET /token/``: privacyIDEA's filters, sorting and paging, and the token object.
+
+``realms`` limits a listing to what a realm-limited administrator may see (see
+:meth:`factorflow.policies.decide.RequestPolicies.admin_realms`): a token owned by a
+user in one of those realms, or an unowned token all of whose token realms are among
+them — the rule the admin authorizer applies to a single token. Tokens in no realm
+are only listed without such a limit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
@@ -73,6 +81,22 @@ def _owned_by(session: Session, user: User) -> ColumnElement[bool]:
     )
 
 
+def visible_in(realms: Set[str]) -> ColumnElement[bool]:
+    """Tokens an administrator limited to ``realms`` (lower case) may see."""
+    names = sorted(realms)
+    wanted = select(Realm.id).where(func.lower(Realm.name).in_(names))
+    token_realms = (
+        select(TokenRealm.id)
+        .join(Realm, Realm.id == TokenRealm.realm_id)
+        .where(TokenRealm.token_id == Token.id)
+    )
+    outside = token_realms.where(func.lower(Realm.name).not_in(names))
+    return or_(
+        _owner(TokenOwner.realm_id.in_(wanted)),
+        and_(~_owner(), exists(token_realms), ~exists(outside)),
+    )
+
+
 def _tristate(value: str | None) -> bool | None:
     if value is None or value == "":
         return None
@@ -80,9 +104,15 @@ def _tristate(value: str | None) -> bool | None:
 
 
 def build_query(
-    session: Session, access: TokenAccess, actor: Actor, req: ListRequest
+    session: Session,
+    access: TokenAccess,
+    actor: Actor,
+    req: ListRequest,
+    realms: Set[str] | None = None,
 ) -> Select[Token]:
     stmt = select(Token)
+    if realms is not None:
+        stmt = stmt.where(visible_in(realms))
     user = access.requested_user(session, actor, req.user, req.realm if req.user else None)
     if user is not None:
         stmt = stmt.where(_owned_by(session, user))
@@ -119,9 +149,14 @@ def build_query(
 
 
 def list_tokens(
-    session: Session, access: TokenAccess, actor: Actor, req: ListRequest
+    session: Session,
+    access: TokenAccess,
+    actor: Actor,
+    req: ListRequest,
+    realms: Set[str] | None = None,
 ) -> dict[str, Any]:
-    stmt = build_query(session, access, actor, req)
+    """One page of the tokens ``req`` selects; ``realms`` as in the module docstring."""
+    stmt = build_query(session, access, actor, req, realms)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     # An unknown sort key falls back to the serial, as privacyIDEA's clients expect.
     column = SORT_COLUMNS.get(req.sortby, Token.serial)

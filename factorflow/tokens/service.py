@@ -9,25 +9,35 @@ return :class:`Changed` (the ``result.value`` and the tokens touched, for audit)
 from __future__ import annotations
 
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
 from factorflow.core.params import split_list
 from factorflow.crypto import Hasher, SecretBox
-from factorflow.errors import ServerError
+from factorflow.errors import ServerError, TokenAdminError
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.tokens import challenges
 from factorflow.tokens.access import TokenAccess, UserDirectory
 from factorflow.tokens.base import PinMode, TokenType
-from factorflow.tokens.enroll import Enrolled, Enroller, add_realms, assign_owner
+from factorflow.tokens.enroll import (
+    NEXT_PIN_CHANGE,
+    Enrolled,
+    Enroller,
+    EnrollmentPolicies,
+    add_realms,
+    assign_owner,
+    mark_pin_change,
+)
 from factorflow.tokens.errors import TokenAlreadyAssignedError, TokenPolicyError
 from factorflow.tokens.groups import TokenGroupService
 from factorflow.tokens.info import delete_info, parse_validity, set_info
-from factorflow.tokens.listing import list_tokens
+from factorflow.tokens.listing import list_tokens, visible_in
 from factorflow.tokens.models import Token
 from factorflow.tokens.requests import (
     AssignRequest,
@@ -66,14 +76,17 @@ class TokenService:
         types: Registry[TokenType],
         users: UserDirectory,
         settings: Settings,
+        enrollment: EnrollmentPolicies | None = None,
     ) -> None:
+        """``enrollment`` is the enrollment-policy hook every enrolment passes (see
+        :mod:`factorflow.tokens.enroll`); without it enrolment is unrestricted."""
         self.box = box
         self.hasher = hasher
         self.types = types
         self.settings = settings
         self.access = TokenAccess(users)
         self.groups = TokenGroupService()
-        self._enroller = Enroller(self.access, types, box, hasher)
+        self._enroller = Enroller(self.access, types, box, hasher, enrollment)
 
     # -- helpers shared with validate --------------------------------------------
     def type_of(self, token: Token) -> TokenType:
@@ -101,16 +114,27 @@ class TokenService:
         )
 
     # -- use cases -----------------------------------------------------------------
-    def init(self, session: Session, actor: Actor, req: InitRequest) -> Enrolled:
-        return self._enroller.init(session, actor, req)
+    def init(
+        self, session: Session, actor: Actor, req: InitRequest, *, apply_policies: bool = True
+    ) -> Enrolled:
+        """Enrol (or re-enrol, or verify) a token under the enrollment policies;
+        ``apply_policies=False`` only for event definitions that say so."""
+        return self._enroller.init(session, actor, req, apply_policies=apply_policies)
 
-    def list_tokens(self, session: Session, actor: Actor, req: ListRequest) -> dict[str, Any]:
-        return list_tokens(session, self.access, actor, req)
+    def list_tokens(
+        self, session: Session, actor: Actor, req: ListRequest, realms: Set[str] | None = None
+    ) -> dict[str, Any]:
+        return list_tokens(session, self.access, actor, req, realms)
 
     def list_challenges(
-        self, session: Session, actor: Actor, req: ChallengeListRequest
+        self,
+        session: Session,
+        actor: Actor,
+        req: ChallengeListRequest,
+        realms: Set[str] | None = None,
     ) -> dict[str, Any]:
-        """Challenges of one serial, of a user's tokens, or of all tokens (admin)."""
+        """Challenges of one serial, of a user's tokens, or of all tokens (admin);
+        ``realms`` (lower case) limits them to tokens an admin of those realms sees."""
         self._admin_only(actor, "list challenges of")
         token_ids: list[int] | None = None
         if req.serial or req.user:
@@ -123,6 +147,7 @@ class TokenService:
             transaction_id=req.transaction_id or "",
             page=req.page,
             page_size=req.pagesize,
+            visible=select(Token.id).where(visible_in(realms)) if realms is not None else None,
         )
 
     def assign(self, session: Session, actor: Actor, req: AssignRequest) -> Changed:
@@ -149,6 +174,8 @@ class TokenService:
     def enable(self, session: Session, actor: Actor, sel: Selection, *, active: bool) -> Changed:
         self._admin_only(actor, "enable" if active else "disable")
         tokens = self._select(session, actor, sel, many=False)
+        if active and any(token.revoked for token in tokens):
+            raise TokenAdminError("A revoked token cannot be enabled again.")
         for token in tokens:
             token.active = active
         return Changed(len(tokens), tokens)
@@ -189,7 +216,21 @@ class TokenService:
         if self.type_of(token).pin_mode is PinMode.NONE:
             return Changed(0, [token])
         token.pin_hash = self.hasher.hash(req.otppin) if req.otppin else ""
+        self.pin_changed(session, actor, token)
         return Changed(1, [token])
+
+    def pin_changed(self, session: Session, actor: Actor, token: Token) -> None:
+        """A new PIN fulfils ``next_pin_change``; an administrator setting the PIN of a
+        user's token under ``change_pin_on_first_use`` marks it again (privacyIDEA)."""
+        delete_info(token, NEXT_PIN_CHANGE)
+        if not actor.is_admin or token.owner is None:
+            return
+        owner = self.access.owner_of(session, token)
+        if (
+            owner is not None
+            and self._enroller.rules(session, owner, owner.realm).change_pin_on_first_use
+        ):
+            mark_pin_change(token, type(self.type_of(token)))
 
     def set_description(self, session: Session, actor: Actor, req: DescriptionRequest) -> Changed:
         self._admin_only(actor, "description")

@@ -5,7 +5,8 @@ The validate service gets an :class:`AuthDecider` (the policy engine's
 authenticates; this module turns that decision into the few places where the flow
 differs: how the PIN is checked (``otppin``), what a user without tokens or an
 unknown user gets (``passthru``, ``passOnNoToken``, ``passOnNoUser``), which tokens
-may be used (``tokentype``, ``serial``, ``lastauth``) and ``reset_all_user_tokens``.
+may be used (``tokentype``, ``serial``, ``lastauth``), ``reset_all_user_tokens`` and
+the rate limits ``auth_max_success`` / ``auth_max_fail`` (:func:`rate_limited`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from factorflow.policies.authn import AuthPolicy
+from factorflow.audit.models import AuditEntry
+from factorflow.policies.authn import AuthPolicy, RateLimit
 from factorflow.tokens.access import UserDirectory
 from factorflow.tokens.info import get_info
 from factorflow.tokens.models import Token
@@ -28,6 +30,11 @@ from factorflow.validate.results import MSG_NO_TOKENS, CheckResult
 MSG_PASS_ON_NO_USER = "user does not exist, accepted due to 'passOnNoUser'"  # noqa: S105
 MSG_PASS_ON_NO_TOKEN = "user has no token, accepted due to 'passOnNoToken'"  # noqa: S105
 MSG_PASSTHRU = "against userstore due to 'passthru'"
+
+#: The audit ``action`` of the requests that authenticate a user (method, rule).
+CHECK_ACTIONS = tuple(
+    f"{method} /validate/{path}" for method in ("GET", "POST") for path in ("check", "radiuscheck")
+)
 
 PinCheck = Callable[[Token, str], bool]
 
@@ -106,3 +113,46 @@ def reset_user_tokens(session: Session, tokens: list[Token]) -> None:
             update(Token).where(Token.id.in_(ids)).values(failcount=0),
             execution_options={"synchronize_session": False},
         )
+
+
+def rate_limited(
+    session: Session, decided: AuthPolicy, user: User, result: CheckResult, now: datetime
+) -> CheckResult | None:
+    """A REJECT replacing ``result`` when ``auth_max_fail`` (any result) or
+    ``auth_max_success`` (a success) is reached; None otherwise.
+
+    As in privacyIDEA the check has run, so a valid OTP is used up, and the limits
+    count this user's earlier ``/validate/check`` requests in the audit log: ACCEPT
+    entries are successes, REJECT entries failures (a CHALLENGE is neither). A
+    request refused here is audited as a REJECT, so it counts as a failure.
+    """
+    fail = decided.auth_max_fail
+    if fail is not None and _audited(session, user, "REJECT", fail, now) >= fail.count:
+        return _limited(result, f"Only {fail.count} failed authentications per {fail.describe()}")
+    success = decided.auth_max_success
+    if (
+        success is not None
+        and result.accepted
+        and _audited(session, user, "ACCEPT", success, now) >= success.count
+    ):
+        message = f"Only {success.count} successful authentications per {success.describe()}"
+        return _limited(result, message)
+    return None
+
+
+def _audited(session: Session, user: User, outcome: str, limit: RateLimit, now: datetime) -> int:
+    # ix_audit_user narrows to the user's entries (ix_audit_date to the window).
+    count = session.scalar(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.user == user.login,
+            AuditEntry.realm == user.realm,
+            AuditEntry.date >= now - limit.window,
+            AuditEntry.action.in_(CHECK_ACTIONS),
+            AuditEntry.authentication == outcome,
+        )
+    )
+    return int(count or 0)
+
+
+def _limited(result: CheckResult, message: str) -> CheckResult:
+    return CheckResult(False, message, result.token, result.token_type, result.user)

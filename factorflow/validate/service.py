@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,6 +47,7 @@ from factorflow.validate.accounting import (
     take_write_lock,
     unusable_reason,
 )
+from factorflow.validate.authcache import MSG_AUTH_CACHE, AuthCache
 from factorflow.validate.challenge import (
     ChallengeFlow,
     ChallengeSelector,
@@ -60,6 +62,7 @@ from factorflow.validate.policy import (
     UserLookup,
     allowed_tokens,
     pin_check,
+    rate_limited,
     reset_user_tokens,
     without_tokens,
 )
@@ -100,6 +103,7 @@ class ValidateService:
         self.hasher = hasher
         self.selector = selector
         self.challenges = ChallengeFlow(tokens, jobs, challenge_validity)
+        self.auth_cache = AuthCache(hasher)
 
     def check(
         self,
@@ -113,7 +117,12 @@ class ValidateService:
         a wrong PIN or OTP is a REJECT result and a challenge a CHALLENGE result, not
         errors. ``request_id`` links the jobs a challenge enqueues to the audit.
         ``policies`` decides the authentication/authorization policies (see
-        :mod:`factorflow.validate.policy`); without it the defaults apply."""
+        :mod:`factorflow.validate.policy`); without it the defaults apply.
+
+        Around the token check: ``auth_cache`` may answer first (and remembers a
+        successful token authentication, see :mod:`factorflow.validate.authcache`),
+        and ``auth_max_success`` / ``auth_max_fail`` may turn the result into a REJECT
+        afterwards (:func:`~factorflow.validate.policy.rate_limited`)."""
         moment = time.time() if now is None else now
         take_write_lock(session)
         try:
@@ -123,6 +132,45 @@ class ValidateService:
                 return CheckResult(True, MSG_PASS_ON_NO_USER)
             raise
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
+        if user is None:
+            return self._authenticate(
+                session, req, user, tokens, decided=decided, moment=moment, request_id=request_id
+            )
+        when = datetime.fromtimestamp(moment, UTC)
+        # privacyIDEA's cache is for users, not serials, and never answers a challenge.
+        rule = decided.auth_cache if not (req.serial or req.transaction_id) else None
+        if (
+            rule is not None
+            and self._can_authenticate(tokens, moment)
+            and self.auth_cache.use(session, user, req.password, rule, when)
+        ):
+            result = CheckResult(True, MSG_AUTH_CACHE, user=user)
+            return rate_limited(session, decided, user, result, when) or result
+        result = self._authenticate(
+            session, req, user, tokens, decided=decided, moment=moment, request_id=request_id
+        )
+        result = rate_limited(session, decided, user, result, when) or result
+        if rule is not None and result.accepted and result.token is not None:
+            self.auth_cache.store(session, user, req.password, rule, when)
+        return result
+
+    def _can_authenticate(self, tokens: list[Token], now: float) -> bool:
+        """Whether one of the user's tokens could authenticate now: a disabled, locked
+        or expired token ends what the cache remembers of it at once."""
+        return any(not unusable_reason(token, now) for token in self._ready(tokens, None))
+
+    def _authenticate(
+        self,
+        session: Session,
+        req: CheckRequest,
+        user: User | None,
+        tokens: list[Token],
+        *,
+        decided: AuthPolicy,
+        moment: float,
+        request_id: str,
+    ) -> CheckResult:
+        """The check itself: passthru and friends, challenges, PIN and OTP."""
         if user is not None and not tokens and not req.serial:
             return without_tokens(decided, self.users, session, user, req.password)
         tokens = self._ready(tokens, req.type)

@@ -11,6 +11,7 @@ from typing import Any
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Outcome
 from factorflow.pipeline import Access, Call
+from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.requests import (
     AssignRequest,
     ChallengeListRequest,
@@ -53,8 +54,15 @@ def init(call: Call[InitRequest]) -> Outcome:
 
 @routes.route("GET", "/token/", event="token_list", params=ListRequest, access=AUTH)
 def list_tokens(call: Call[ListRequest]) -> Outcome:
-    """List tokens with filters, sorting and paging."""
-    return Outcome(value=call.services.tokens.list_tokens(call.session, call.actor, call.params))
+    """List tokens with filters, sorting and paging; an admin limited to some realms
+    by the admin policies sees only the tokens there."""
+    tokens, params = call.services.tokens, call.params
+    user = None
+    if call.actor.is_admin and params.user:
+        user = tokens.access.requested_user(call.session, call.actor, params.user, params.realm)
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    realms = policies.admin_realms(call.actor, "tokenlist", user)
+    return Outcome(value=tokens.list_tokens(call.session, call.actor, params, realms))
 
 
 @routes.route("POST", "/token/assign", event="token_assign", params=AssignRequest, access=AUTH)
@@ -194,4 +202,6 @@ def unassign_group(call: Call[GroupAssignRequest]) -> Outcome:
 def list_challenges(call: Call[ChallengeListRequest]) -> Outcome:
     """List the challenges of a token, of a user's tokens, or of all tokens (admin)."""
     tokens = call.services.tokens
-    return Outcome(value=tokens.list_challenges(call.session, call.actor, call.params))
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    realms = policies.admin_realms(call.actor, "getchallenges")
+    return Outcome(value=tokens.list_challenges(call.session, call.actor, call.params, realms))

@@ -15,6 +15,7 @@ from factorflow.core.invocation import Outcome
 from factorflow.core.params import PiBool
 from factorflow.errors import MissingParameterError, ParameterError
 from factorflow.pipeline import Access, Call
+from factorflow.policies.decide import RequestPolicies
 from factorflow.users.base import STANDARD_ATTRIBUTES
 from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
@@ -125,15 +126,27 @@ def _listing(call: Call[UserListParams]) -> tuple[list[dict[str, Any]], dict[str
     login = p.username or p.user
     if login:
         filters["username"] = login
-    listing = users.list_users(
-        call.session,
-        realm=p.realm,
-        resolver=p.resolver,
-        filters=filters,
-        include_custom=p.include_custom_attributes,
-    )
-    detail = {"skipped_resolvers": listing.skipped} if listing.skipped else {}
-    return listing.users, detail
+    # An admin whose admin policies grant userlist only in some realms lists only those
+    # (the authorizer checks a named realm; a listing without one is narrowed here).
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    allowed = policies.admin_realms(call.actor, "userlist")
+    realm_names = [p.realm or ""] if allowed is None or p.realm else sorted(allowed)
+    # A user in two allowed realms is listed once.
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for realm in realm_names:
+        listing = users.list_users(
+            call.session,
+            realm=realm,
+            resolver=p.resolver,
+            filters=filters,
+            include_custom=p.include_custom_attributes,
+        )
+        skipped.update(listing.skipped)
+        for entry in listing.users:
+            found.setdefault((str(entry.get("resolver")), str(entry.get("userid"))), entry)
+    detail = {"skipped_resolvers": skipped} if skipped else {}
+    return list(found.values()), detail
 
 
 @routes.route(

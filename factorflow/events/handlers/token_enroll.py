@@ -1,11 +1,18 @@
 """The Token handler's ``enroll`` action: a new token through the token service.
 
 The token is enrolled as an administrator named ``event:<definition>`` would
-enrol it (enrolment policies are not applied, as in privacyIDEA #2201), with a
-server-generated key unless ``additional_params`` (a YAML or JSON mapping merged
-into the ``/token/init`` parameters) says otherwise, e.g. ``{otpkey: ..., genkey: 0}``.
-With ``user`` the token is assigned to the request's user; ``realm`` becomes the
-token realm.
+enrol it, with a server-generated key unless ``additional_params`` (a YAML or JSON
+mapping merged into the ``/token/init`` parameters) says otherwise, e.g.
+``{otpkey: ..., genkey: 0}``. With ``user`` the token is assigned to the request's
+user; ``realm`` becomes the token realm.
+
+Unlike privacyIDEA (#2201) the enrollment policies apply, through the token
+service's one enrollment hook: the user's ``max_token_per_user``, the realm's
+``max_token_per_realm``, PIN rules, forced values, issuer and label,
+``change_pin_on_first_use`` and ``verify_enrollment`` (a token left waiting for
+verification cannot authenticate). A refusal fails the action (audited with the
+policy's message; the request goes on unless ``abort_on_error``). A definition with
+``ignore_enrollment_policies`` enrols as privacyIDEA does, without them.
 """
 
 from __future__ import annotations
@@ -45,6 +52,12 @@ class EnrollOptions(ActionOptions):
         json_schema_extra={"ui_type": "text"},
     )
 
+    ignore_enrollment_policies: bool = Field(
+        default=False,
+        description="Enrol without applying the enrollment policies (token limits, PIN "
+        "rules, forced values, verify_enrollment), as privacyIDEA's handler does",
+    )
+
     @field_validator("additional_params")
     @classmethod
     def _mapping(cls, value: str) -> str:
@@ -75,7 +88,11 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
         raise ActionError("the enrolment parameters are invalid") from None
     actor = Actor(role="admin", username=f"event:{ctx.definition_name}"[:100])
     try:
-        enrolled = services.tokens.init(ctx.session, actor, request)
+        enrolled = services.tokens.init(
+            ctx.session, actor, request, apply_policies=not options.ignore_enrollment_policies
+        )
     except FactorflowError as exc:
+        # The action's audit entry shows the reason (e.g. the policy's limit).
+        ctx.run_details = exc.message[:200]
         raise ActionError(f"enrolment failed: {exc.message}") from None
     ctx.run_details = enrolled.token.serial

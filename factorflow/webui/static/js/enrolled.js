@@ -1,7 +1,9 @@
 // What an enrolment returns, shown to the person who enrols: QR code, the secret for
 // manual entry, registration codes or TAN lists.
 
-import { h } from "./dom.js";
+import { call } from "./api.js";
+import { h, replace } from "./dom.js";
+import { apiForm, field } from "./forms.js";
 import { facts } from "./ui.js";
 
 /** The base32 secret inside an otpauth:// URI ("" if there is none). */
@@ -17,7 +19,25 @@ function groupsOfFour(text) {
   return text.replace(/(.{4})/g, "$1 ").trim();
 }
 
-export function enrolmentResult(detail) {
+/** The second step of a ``verify_enrollment`` policy: one code from the new token. */
+function verifyStep(detail, type) {
+  const status = h("p", { class: "help", role: "status" }, detail.verify?.message
+    || "Enter a code from the new token to finish the enrolment.");
+  const form = apiForm({
+    label: "Verify the new token", submitLabel: "Verify",
+    fields: [field({ label: "Code from the new token", param: "verify", required: true,
+      attrs: { inputmode: "numeric", autocomplete: "one-time-code" } })],
+    action: async (v) => {
+      await call("POST", "/token/init", { serial: detail.serial, type, verify: v.verify });
+      replace(box, h("p", { class: "notice", role: "status", "data-testid": "enrolment-verified" },
+        "Verified: the token is ready to use."));
+    },
+  });
+  const box = h("div", { class: "verify-step" }, status, form);
+  return box;
+}
+
+export function enrolmentResult(detail, type = "") {
   const google = detail.googleurl;
   const pairs = [["Serial", h("code", { "data-testid": "enrolled-serial" }, detail.serial)]];
   const parts = [];
@@ -37,8 +57,10 @@ export function enrolmentResult(detail) {
       Object.values(detail.otps).map((otp) => h("li", {}, h("code", {}, otp)))));
   }
   if (detail.pin) pairs.push(["PIN", h("code", {}, detail.pin)]);
+  const pending = detail.rollout_state === "verify";
   return h("section", { class: "card enrolled", "aria-labelledby": "enrolled-title" },
-    h("h2", { id: "enrolled-title" }, "Token enrolled"),
+    h("h2", { id: "enrolled-title" }, pending ? "Token enrolled: verify it" : "Token enrolled"),
     h("div", { class: "enrolled-body" }, parts, facts(pairs)),
+    pending ? verifyStep(detail, type) : null,
     h("p", { class: "help" }, "The secret is shown only now. Keep this page private."));
 }

@@ -44,7 +44,7 @@ function enrolForm() {
     ],
     action: async (v) => {
       const detail = await callInit({ ...v, genkey: 1 });
-      replace(out, enrolmentResult(detail), button("Done — show my tokens", () => window.dispatchEvent(new HashChangeEvent("hashchange"))));
+      replace(out, enrolmentResult(detail, v.type), button("Done — show my tokens", () => window.dispatchEvent(new HashChangeEvent("hashchange"))));
       out.scrollIntoView({ block: "start" });
     },
   });

@@ -45,7 +45,7 @@ export async function render(ctx) {
       if (params.otpkey) delete params.genkey;
       if (!OATH.has(values.type)) for (const key of ["genkey", "otpkey", "otplen", "hashlib"]) delete params[key];
       const body = await callInit(params);
-      replace(out, enrolmentResult(body), link("Open the token", `#/tokens/${encodeURIComponent(body.serial)}`, "button"));
+      replace(out, enrolmentResult(body, values.type), link("Open the token", `#/tokens/${encodeURIComponent(body.serial)}`, "button"));
       out.scrollIntoView({ block: "start" });
     },
   });
