@@ -80,6 +80,56 @@ class EventSet:
 
 
 @dataclass(frozen=True)
+class PolicySet:
+    """``count`` authentication/authorization policies for issue 8's "0 and 100 policies".
+
+    Nine in ten are bound to realms the bench users are not in (and would change the
+    outcome if they applied: otppin=userstore, passthru, only TOTP allowed); one in ten
+    match the bench realm but change nothing for a user with a PIN'd HOTP token
+    (otppin=tokenpin, the default; passOnNoToken; HOTP allowed). Every request therefore
+    has to look at all of them, and every answer stays ACCEPT."""
+
+    count: int
+    #: realms the non-matching policies are bound to (privacyIDEA refuses a policy for
+    #: a realm that does not exist); they hold the same users, who are asked for in REALM
+    other_realms: tuple[str, ...] = ("benchother0", "benchother1", "benchother2")
+
+    def policies(self) -> list[tuple[str, dict[str, str]]]:
+        out: list[tuple[str, dict[str, str]]] = []
+        matching = self.count // 10
+        for i in range(self.count - matching):
+            scope, action = (
+                ("authentication", "otppin=userstore"),
+                ("authentication", "passthru"),
+                ("authorization", "tokentype=totp"),
+            )[i % 3]
+            out.append(
+                (
+                    f"bench-pol-other-{i}",
+                    {
+                        "scope": scope,
+                        "action": action,
+                        "realm": self.other_realms[i % len(self.other_realms)],
+                        "active": "true",
+                    },
+                )
+            )
+        for i in range(matching):
+            scope, action = (
+                ("authentication", "otppin=tokenpin"),
+                ("authentication", "passOnNoToken"),
+                ("authorization", "tokentype=hotp"),
+            )[i % 3]
+            out.append(
+                (
+                    f"bench-pol-match-{i}",
+                    {"scope": scope, "action": action, "realm": REALM, "active": "true"},
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
 class Case:
     name: str
     title: str
@@ -88,6 +138,7 @@ class Case:
     expect: str
     admin: bool = False
     events: EventSet | None = None
+    policies: PolicySet | None = None
     #: also run against privacyIDEA at its default PIN-hash cost
     default_cost: bool = False
     #: paced at this fraction of the server's measured check_ok throughput (open loop)
@@ -159,6 +210,14 @@ CASES: list[Case] = [
         "/validate/check",
         ACCEPT,
         events=EventSet("other", 100),
+    ),
+    Case(
+        "pol_100",
+        "check_ok + 100 authentication/authorization policies (90 for other realms)",
+        "check_ok",
+        "/validate/check",
+        ACCEPT,
+        policies=PolicySet(100),
     ),
     Case(
         "token_init",

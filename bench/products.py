@@ -273,6 +273,17 @@ class Server:
     def delete_event(self, event_id: int) -> None:
         self.call("DELETE", f"/event/{event_id}")
 
+    # -- policies ---------------------------------------------------------------------------
+    def add_realm(self, name: str) -> None:
+        self.call("POST", f"/realm/{name}", {"resolvers": RESOLVER})
+
+    def add_policy(self, name: str, policy: dict[str, str]) -> str:
+        self.call("POST", f"/policy/{name}", policy)
+        return name
+
+    def delete_policy(self, name: str) -> None:
+        self.call("DELETE", f"/policy/{name}")
+
 
 def snapshot_factorflow(dest: Path) -> Path:
     """Copy the working tree's ``factorflow`` package, so one run measures one version

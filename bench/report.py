@@ -26,6 +26,7 @@ CASE_ORDER = (
     "ev_nomatch_100",
     "ev_match_10",
     "ev_other_100",
+    "pol_100",
     "token_init",
 )
 
@@ -140,17 +141,31 @@ def render_markdown(report: dict[str, Any]) -> str:
         # Event-definition overhead relative to the plain correct-OTP case.
         base_ff = idx.get((db, workers, "check_ok", "factorflow"))
         base_pi = idx.get((db, workers, "check_ok", "privacyidea"))
-        ev_cases = [c for c in cases if c.startswith("ev_")]
+        key = "server_cpu_ms_per_req"
+        ev_cases = [c for c in cases if c.startswith(("ev_", "pol_"))]
         if ev_cases:
             out.append("")
             out.append(
-                "Throughput change from definitions (vs. check_ok): "
+                "Change from definitions / policies (vs. check_ok), throughput and CPU per "
+                "request: "
                 + "; ".join(
-                    f"{c}: FF {_change(idx.get((db, workers, c, 'factorflow')), base_ff)}, "
-                    f"PI {_change(idx.get((db, workers, c, 'privacyidea')), base_pi)}"
+                    f"{c}: FF {_change(idx.get((db, workers, c, 'factorflow')), base_ff)} "
+                    f"/ CPU {_change(idx.get((db, workers, c, 'factorflow')), base_ff, key)}, "
+                    f"PI {_change(idx.get((db, workers, c, 'privacyidea')), base_pi)} "
+                    f"/ CPU {_change(idx.get((db, workers, c, 'privacyidea')), base_pi, key)}"
                     for c in ev_cases
                 )
             )
+        out.append("")
+        out.append(
+            "p99 / p50 (tail): "
+            + "; ".join(
+                f"{c}: FF {_tail(idx.get((db, workers, c, 'factorflow')))}, "
+                f"PI {_tail(idx.get((db, workers, c, 'privacyidea')))}"
+                for c in cases
+                if c in ("check_ok", "check_ok_half", "unknown_user")
+            )
+        )
     default_rows = [r for r in summary if r["server"] == "privacyidea-default"]
     if default_rows:
         out.append("")
@@ -178,7 +193,13 @@ def _db_cpu(row: dict[str, Any] | None, db: str) -> str:
     return "in-process" if db == "sqlite" else f"{row['db_cpu_ms_per_req']:.1f}"
 
 
-def _change(row: dict[str, Any] | None, base: dict[str, Any] | None) -> str:
-    if row is None or base is None or not base["rps"]:
+def _change(row: dict[str, Any] | None, base: dict[str, Any] | None, key: str = "rps") -> str:
+    if row is None or base is None or not base[key]:
         return "pending"
-    return f"{(row['rps'] / base['rps'] - 1):+.0%}"
+    return f"{(row[key] / base[key] - 1):+.0%}"
+
+
+def _tail(row: dict[str, Any] | None) -> str:
+    if row is None or not row["p50_ms"]:
+        return "-"
+    return f"{row['p99_ms'] / row['p50_ms']:.1f}x"

@@ -60,6 +60,7 @@ class Participant:
     tokens: list[BenchToken]
     events_supported: bool = True
     event_ids: list[int] = field(default_factory=list)
+    policy_names: list[str] = field(default_factory=list)
 
 
 def log(message: str) -> None:
@@ -148,6 +149,31 @@ def update_counters(part: Participant, case: Case, result: dict[str, Any]) -> No
     if case.mode == "check_ok":
         for token, counter in zip(part.tokens, result["counters"], strict=True):
             token.counter = counter
+
+
+def prepare_policies(part: Participant, case: Case) -> bool:
+    if case.policies is None:
+        return True
+    try:
+        for realm in case.policies.other_realms:
+            part.server.add_realm(realm)
+        # One at a time: the same calls, in the same order, on both servers.
+        for name, policy in case.policies.policies():
+            part.policy_names.append(part.server.add_policy(name, policy))
+    except Exception as exc:
+        log(f"{part.server.name}: cannot create policies ({exc}); skipping")
+        cleanup_policies(part)
+        return False
+    return True
+
+
+def cleanup_policies(part: Participant) -> None:
+    for name in part.policy_names:
+        try:
+            part.server.delete_policy(name)
+        except Exception as exc:
+            log(f"{part.server.name}: delete policy {name} failed: {exc}")
+    part.policy_names.clear()
 
 
 def prepare_events(part: Participant, case: Case) -> bool:
@@ -254,7 +280,7 @@ def run_case(
         active = [
             p for p in active if (p.server.data_dir.name, workers, p.server.name) in SATURATED
         ]
-    ready = [p for p in active if prepare_events(p, case)]
+    ready = [p for p in active if prepare_events(p, case) and prepare_policies(p, case)]
     try:
         for run_no in range(opts.runs):
             order = ready if run_no % 2 == 0 else list(reversed(ready))
@@ -281,6 +307,7 @@ def run_case(
     finally:
         for part in ready:
             cleanup_events(part)
+            cleanup_policies(part)
     if case.name == "check_ok":
         for part in ready:
             rates = [r["rps"] for r in records if r["server"] == part.server.name]

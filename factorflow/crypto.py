@@ -10,7 +10,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import argon2
 from cryptography.exceptions import InvalidTag
@@ -19,6 +23,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from factorflow.errors import ServerError
 
 _VERSION = "v1"
+
+_T = TypeVar("_T")
 
 
 def ensure_key_file(path: Path, size: int = 32) -> bytes:
@@ -65,21 +71,66 @@ class SecretBox:
 
 
 class Hasher:
-    """argon2id hashes for PINs and passwords, with a configurable cost."""
+    """argon2id hashes for PINs and passwords, with a configurable cost.
 
-    def __init__(self, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    Hashing runs on a small pool of dedicated threads, at most ``threads`` at once
+    (default: the CPUs this process may use). argon2-cffi releases the GIL, so without
+    the bound every request thread hashes at once; more hashes than cores finish no
+    sooner, and each one needs ``memory_kib`` of working memory. The memory is also why
+    the hashing happens on the pool's own threads rather than under a semaphore in the
+    caller's: glibc serves a 19 MiB allocation from the calling thread's malloc arena
+    once its dynamic mmap threshold has grown, and keeps it there after the free, so
+    every request thread that ever hashed would hold one buffer for good (16 request
+    threads: ~300 MiB more resident memory per process). Reusing a few threads bounds
+    that to ``threads`` buffers without giving up the reuse (a fresh mmap per hash would
+    cost page faults on every request).
+    """
+
+    def __init__(
+        self, time_cost: int, memory_kib: int, parallelism: int, *, threads: int | None = None
+    ) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
+        self.threads = threads or usable_cpus()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        self._pool_lock = threading.Lock()
 
     def hash(self, secret: str) -> str:
-        return self._hasher.hash(secret)
+        return self._run(self._hasher.hash, secret)
 
     def verify(self, stored: str, secret: str) -> bool:
+        return self._run(self._verify, stored, secret)
+
+    def _verify(self, stored: str, secret: str) -> bool:
         try:
             return self._hasher.verify(stored, secret)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
+
+    def _run(self, work: Callable[..., _T], *args: str) -> _T:
+        return self._executor().submit(work, *args).result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # Created on first use (short-lived CLI processes that never hash start no
+        # threads) and again in a forked child, which inherits the pool but not its threads.
+        pool = self._pool
+        if pool is None or self._pool_pid != os.getpid():
+            with self._pool_lock:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="argon2")
+                    self._pool_pid = os.getpid()
+                pool = self._pool
+        return pool
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def constant_time_equal(left: str, right: str) -> bool:

@@ -18,12 +18,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
-from factorflow.db.base import is_retryable_conflict, transaction
+from factorflow.db.base import retrying
 from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
 
 if TYPE_CHECKING:
@@ -158,15 +157,7 @@ class Pipeline:
 
     def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                with transaction(self.services.sessions, write=write) as session:
-                    return work(session)
-            except OperationalError as exc:
-                if not is_retryable_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                time.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return retrying(self.services.sessions, work, write=write, attempts=_CONFLICT_RETRIES)
 
     def _call(
         self, session: Session, inv: Invocation, endpoint: Endpoint[Any], audit: AuditRecord

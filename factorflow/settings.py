@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1, le=20)
     argon2_memory_kib: int = Field(default=19456, ge=1024, le=1024 * 1024)
     argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    #: Hashes computed at once per process (0: one per usable CPU); each holds
+    #: argon2_memory_kib of memory while it runs.
+    argon2_threads: int = Field(default=0, ge=0, le=64)
     #: pi.cfg PI_AUDIT_SERVERNAME: the node name written into audit entries.
     node_name: str = Field(default_factory=lambda: os.uname().nodename)
     #: pi.cfg PI_BASE_URL.

@@ -7,16 +7,25 @@ MariaDB (PyMySQL). Feature packages declare their tables in their own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -122,24 +131,137 @@ def is_retryable_conflict(exc: BaseException) -> bool:
     )
 
 
+class SqliteWriteGate:
+    """Admits SQLite write transactions one at a time: in arrival order within the
+    process, and one process at a time through an advisory lock file.
+
+    SQLite has one writer. Without the gate every writer thread of every process calls
+    ``BEGIN IMMEDIATE`` and, when the lock is taken, sleeps in SQLite's busy handler
+    in growing steps (1 ms up to 100 ms) and polls again. Nobody is woken when the lock
+    is released, so it sits idle while the waiters sleep, and a thread that has waited
+    long sleeps longest and loses to newcomers: the long tails of a loaded server. At the
+    gate, threads queue and each is handed the turn directly when the previous writer
+    has committed; processes wait for each other in ``flock`` and are woken by the
+    kernel. Writers that do not come through the gate (other tools, deferred
+    transactions that write) still meet the busy timeout as before.
+    """
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self.lock_path = lock_path
+        self._mutex = threading.Lock()
+        self._queue: deque[threading.Lock] = deque()
+        self._busy = False
+        self._owner = 0
+        self._file: IO[bytes] | None = None
+        self._file_pid = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:  # a nested write unit of work of the same thread
+            yield
+            return
+        self._enter()
+        self._owner = me
+        try:
+            handle = self._lock_file()
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if handle is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self._owner = 0
+            self._leave()
+
+    def _enter(self) -> None:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._queue.append(turn)
+        turn.acquire()  # released by the previous holder's _leave: the turn is ours
+
+    def _leave(self) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()
+            else:
+                self._busy = False
+
+    def _lock_file(self) -> IO[bytes] | None:
+        # One open file per process: flock locks belong to the open file, which a
+        # forked child would otherwise share with its parent.
+        if self.lock_path is None:
+            return None
+        if self._file is None or self._file_pid != os.getpid():
+            self._file = self.lock_path.open("ab")
+            self._file_pid = os.getpid()
+        return self._file
+
+
+def sqlite_write_gate(engine: Engine) -> SqliteWriteGate | None:
+    """The gate for a file-backed SQLite engine; None for other databases."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return SqliteWriteGate(None)
+    return SqliteWriteGate(Path(f"{database}-writer.lock"))
+
+
+#: Session ``info`` key of the factory's :class:`SqliteWriteGate`.
+WRITE_GATE = "factorflow_sqlite_write_gate"
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    info = {WRITE_GATE: gate} if (gate := sqlite_write_gate(engine)) is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any exception.
 
-    ``write`` says the unit of work will write: on SQLite it then begins IMMEDIATE.
+    ``write`` says the unit of work will write: on SQLite it then passes the factory's
+    :class:`SqliteWriteGate` and begins IMMEDIATE.
     """
-    session = factory()
-    if write:
-        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    gate: SqliteWriteGate | None = factory.kw.get("info", {}).get(WRITE_GATE) if write else None
+    with gate.held() if gate is not None else nullcontext():
+        session = factory()
+        if write:
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def retrying(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], T],
+    *,
+    write: bool = True,
+    attempts: int = 8,
+    backoff: float = 0.005,
+) -> T:
+    """Run ``work`` in one :func:`transaction`, retrying it whole (up to ``attempts``
+    times, sleeping ``backoff * attempt`` seconds in between) when the database reports a
+    retryable write conflict (:func:`is_retryable_conflict`)."""
+    for attempt in range(attempts):
+        try:
+            with transaction(factory, write=write) as session:
+                return work(session)
+        except OperationalError as exc:
+            if not is_retryable_conflict(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(backoff * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -22,7 +22,7 @@ from factorflow.tokens.errors import InvalidSerialError, TokenNotFoundError
 from factorflow.tokens.models import Token, TokenOwner
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
-from factorflow.users.realms import find_realm, get_realm
+from factorflow.users.realms import get_realm, normalize
 
 #: Serials Factorflow generates or accepts at enrolment.
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")
@@ -102,16 +102,17 @@ class TokenAccess:
         return session.scalar(select(Token).where(Token.serial == serial))
 
     def user_tokens(self, session: Session, user: User) -> list[Token]:
-        realm = find_realm(session, user.realm)
-        if realm is None:
+        if not user.realm:
             return []
+        # One statement: the realm is matched in the join (validate_check's hot path).
         stmt = (
             select(Token)
             .join(TokenOwner, TokenOwner.token_id == Token.id)
+            .join(Realm, Realm.id == TokenOwner.realm_id)
             .where(
                 TokenOwner.resolver == user.resolver,
                 TokenOwner.user_id == user.uid,
-                TokenOwner.realm_id == realm.id,
+                Realm.name == normalize(user.realm),
             )
             .order_by(Token.id)
         )
