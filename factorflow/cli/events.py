@@ -1,4 +1,5 @@
-"""``factorflow event export|import``: event definitions as a YAML file.
+"""``factorflow event export|import``: event definitions as a YAML file;
+``factorflow event run-scheduled``: run scheduled definitions now.
 
 Same format and semantics as ``GET /event/export`` and ``POST /event/import``
 (``factorflow.events.transfer``): import matches definitions by ``uid``, validates
@@ -15,9 +16,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from factorflow.db.base import transaction
+from factorflow.db.base import transaction, utcnow
 from factorflow.errors import FactorflowError
 from factorflow.events import transfer
 
@@ -118,3 +127,68 @@ def import_command(
         f"created {value['created']}, updated {value['updated']}, "
         f"unchanged {value['unchanged']}" + (" (dry run: nothing changed)" if dry_run else "")
     )
+
+
+@event_app.command("run-scheduled")
+def run_scheduled_command(
+    *,
+    definition: Annotated[
+        int | None, typer.Option("--definition", help="Only this scheduled definition (id).")
+    ] = None,
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now", help="Run at once even if not due (an extra run; the schedule is kept)."
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Run scheduled definitions that are due (or, with --now, all of them / the one)."""
+    from factorflow.events.scheduler import RunReport, Scheduler
+
+    services = _services(data_dir)
+    reports: list[RunReport] = []
+    try:
+        scheduler = Scheduler(services)
+        if definition is not None:
+            ids = [definition]
+        else:
+            ids = scheduler.scheduled_ids(due_by=None if now else utcnow())
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            for definition_id in ids:
+                task = progress.add_task(f"definition {definition_id}", total=None)
+
+                def advance(done: int, total: int, task: TaskID = task) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = scheduler.run_one(definition_id, force=now, progress=advance)
+                if report is None:
+                    err.print(f"definition {definition_id} is not due (or another node runs it)")
+                else:
+                    reports.append(report)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    table = Table("id", "name", "swept", "matched", "failed", "note")
+    for item in reports:
+        table.add_row(
+            str(item.definition_id),
+            item.name,
+            str(item.swept),
+            str(item.matched),
+            str(item.failed),
+            item.stopped or ", ".join(sorted(item.skipped)),
+        )
+    console.print(table)
+    console.print(f"{len(reports)} scheduled run(s)")
+    if any(not item.ok for item in reports):
+        raise typer.Exit(1)

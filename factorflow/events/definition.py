@@ -13,6 +13,7 @@ import json
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,6 +58,14 @@ class Definition:
     unknown_is_match: bool
     condition_expression: str
     expression: Node | None
+    #: The schedule expression of a scheduled definition ("" for request-bound ones).
+    schedule: str = ""
+    #: ``tokens`` or ``users`` for a scheduled definition.
+    sweep: str = ""
+
+    @property
+    def scheduled(self) -> bool:
+        return bool(self.schedule)
 
     @property
     def sort_key(self) -> tuple[int, int]:
@@ -247,12 +256,17 @@ def from_row(row: EventDefinition, handlers: Registry[EventHandler]) -> Definiti
         unknown_is_match=row.unknown_is_match,
         condition_expression=row.condition_expression or "",
         expression=expression,
+        schedule=row.schedule or "",
+        sweep=row.sweep or "",
     )
 
 
-def serialize(row: EventDefinition) -> dict[str, Any]:
-    """privacyIDEA's serialized binding plus Factorflow's fields."""
-    return {
+def serialize(row: EventDefinition, *, bookkeeping: bool = True) -> dict[str, Any]:
+    """privacyIDEA's serialized binding plus Factorflow's fields. A scheduled
+    definition adds ``schedule`` and ``sweep`` and (with ``bookkeeping``, not in
+    history snapshots) the scheduler's ``next_run_at`` / ``last_run_at``; request-bound
+    definitions keep the shape privacyIDEA clients know."""
+    out: dict[str, Any] = {
         "id": row.id,
         "uid": row.uid,
         "name": row.name,
@@ -269,3 +283,14 @@ def serialize(row: EventDefinition) -> dict[str, Any]:
         "unknown_is_match": row.unknown_is_match,
         "condition_expression": row.condition_expression or "",
     }
+    if row.schedule:
+        out["schedule"] = row.schedule
+        out["sweep"] = row.sweep
+        if bookkeeping:
+            out["next_run_at"] = _iso(row.next_run_at)
+            out["last_run_at"] = _iso(row.last_run_at)
+    return out
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None

@@ -9,7 +9,9 @@ definition says abort_on_error (or the action raised HandlerAbortError), then th
 request fails with HandlerAbortError (903, HTTP 400). Each run is one child audit
 entry: ``PRE-EVENT <event>>><module>:<action>`` / ``POST-EVENT ...``, info = the
 definition's name, action_detail = its options with secrets redacted, trace = the
-condition results. Actions never emit events.
+condition results. Actions never emit events. The scheduler runs scheduled
+definitions through the same :meth:`Dispatcher.run_definition`, once per swept token
+or user.
 
 Metrics (:mod:`factorflow.events.metrics`): each evaluation counts evaluated and
 matched or skipped, each action run ok or failed with its run time. Requests are
@@ -57,7 +59,7 @@ class Dispatcher:
             return
         facts = Facts(self.services, session, inv, audit)
         for definition in definitions:
-            self._run(definition, facts, "pre", audit)
+            self.run_definition(definition, facts, "pre", audit)
 
     def run_post(
         self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
@@ -67,7 +69,7 @@ class Dispatcher:
             facts = Facts(self.services, session, inv, audit, reply=reply)
             try:
                 for definition in definitions:
-                    self._run(definition, facts, "post", audit)
+                    self.run_definition(definition, facts, "post", audit)
             except HandlerAbortError as exc:
                 self._count_request(inv, exc.status, audit)
                 raise
@@ -80,9 +82,14 @@ class Dispatcher:
         seconds = (utcnow() - audit.startdate).total_seconds()
         self.metrics.request(inv.event, status, seconds)
 
-    def _run(
+    def run_definition(
         self, definition: Definition, facts: Facts, position: Position, audit: AuditRecord
     ) -> None:
+        """Evaluate one definition against ``facts`` and, if it fires, run its action in
+        a SAVEPOINT, appending the action's audit entry to ``audit.children`` and
+        counting the metrics. The request path and the scheduler (one call per swept
+        token or user) share it. Raises HandlerAbortError when the failed action must
+        abort its unit of work, and re-raises a retryable write conflict."""
         started = time.monotonic()
         evaluation = evaluate_definition(definition, facts)
         metrics = self.metrics.definition(definition.id, definition.name)
@@ -99,6 +106,7 @@ class Dispatcher:
             facts=facts,
             definition_name=definition.name,
             position=position,
+            definition_id=definition.id,
         )
         reply_before = facts.reply
         action_started = time.monotonic()

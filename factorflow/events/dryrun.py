@@ -6,11 +6,20 @@ for post definitions, a reply built from the given result. Conditions are only
 runs. The answer lists, per definition and per condition, matched / not matched /
 unknown with the reason, whether the definition would fire, and what its action
 would act on.
+
+A scheduled definition has no request: it is evaluated against a sample of its sweep,
+the token given by ``serial`` (tokens sweep) or the user given by ``user`` / ``realm``
+(users sweep), else the first ``limit`` tokens or users of the sweep, each exactly as a
+scheduled run would build it (:mod:`factorflow.events.sweep`). The answer says, per
+item, which conditions matched and what the action would do, and how many items of
+the sample would fire.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -18,10 +27,19 @@ from sqlalchemy.orm import Session
 from factorflow.audit.models import AuditEntry
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
-from factorflow.errors import ParameterError, ResourceNotFoundError
+from factorflow.errors import FactorflowError, ParameterError, ResourceNotFoundError
 from factorflow.events.definition import Definition, from_row
 from factorflow.events.evaluate import evaluate_definition
 from factorflow.events.facts import Facts
+from factorflow.events.sweep import (
+    SweepItem,
+    find_token,
+    invocation,
+    item_facts,
+    list_users,
+    resolve,
+    token_batch,
+)
 
 if TYPE_CHECKING:
     from factorflow.bootstrap import Services
@@ -40,6 +58,8 @@ class Sample:
     user_agent: str = ""
     actor: Actor = field(default_factory=Actor)
     audit_serial: str = ""
+    #: How many tokens or users of its sweep a scheduled definition is tried on.
+    limit: int = 10
 
 
 def sample_from_audit(session: Session, services: Services, number: int) -> Sample:
@@ -129,6 +149,7 @@ def describe(definition: Definition, facts: Facts) -> dict[str, Any]:
     }
     if definition.handlermodule == "Token":
         action["tokens"] = [t.serial for t in facts.tokens] if facts.serials else []
+
     return {
         "id": definition.id,
         "name": definition.name,
@@ -154,6 +175,9 @@ def dry_run(
     savepoint = session.begin_nested()
     try:
         for definition in definitions:
+            if definition.scheduled:
+                results.append(_describe_scheduled(services, session, definition, sample))
+                continue
             # Pre definitions never see a response, post ones see the sample's.
             reply = _reply(sample.result) if definition.position == "post" else None
             facts = Facts(services, session, inv, audit, reply=reply)
@@ -161,3 +185,55 @@ def dry_run(
     finally:
         savepoint.rollback()
     return {"event": sample.event, "definitions": results}
+
+
+def _sweep_sample(
+    services: Services, session: Session, definition: Definition, sample: Sample
+) -> list[SweepItem]:
+    if definition.sweep == "users":
+        if sample.user:
+            try:
+                user = services.users.resolve(session, sample.user, sample.realm)
+            except FactorflowError as exc:
+                raise ParameterError(
+                    f"No user {sample.user!r} to test with: {exc.message}"
+                ) from None
+            return [SweepItem(user=user)]
+        found = list_users(services, session)
+        users = (resolve(services, session, ref) for ref in found.users[: sample.limit])
+        return [SweepItem(user=user) for user in users if user is not None]
+    if sample.serial:
+        token = find_token(session, sample.serial)
+        if token is None:
+            raise ParameterError(f"No token {sample.serial!r} to test with")
+        return [SweepItem(token=token)]
+    return [SweepItem(token=token) for token in token_batch(session, 0, sample.limit)]
+
+
+def _describe_scheduled(
+    services: Services, session: Session, definition: Definition, sample: Sample
+) -> dict[str, Any]:
+    """A scheduled definition tried on a sample of its sweep, as a run would."""
+    request_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    items = []
+    for item in _sweep_sample(services, session, definition, sample):
+        inv = invocation(definition.id, item, request_id)
+        record = AuditRecord.begin(inv, node=services.settings.node_name)
+        facts = item_facts(services, session, inv, record, item=item, now=now)
+        result = describe(definition, facts)
+        if result["action"] is not None and facts.user is not None:
+            # Whom the action would concern (a token's owner: the mail recipient).
+            result["action"]["user"] = f"{facts.user.login}@{facts.user.realm}"
+        items.append({**item.describe(), **result})
+    return {
+        "id": definition.id,
+        "name": definition.name,
+        "schedule": definition.schedule,
+        "sweep": definition.sweep,
+        "unknown_is_match": definition.unknown_is_match,
+        "condition_expression": definition.condition_expression,
+        "evaluated": len(items),
+        "would_fire": sum(1 for item in items if item["fires"]),
+        "items": items,
+    }

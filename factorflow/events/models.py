@@ -6,6 +6,11 @@ Factorflow's ``unknown_is_match`` and ``condition_expression``. Options and
 conditions are stored as JSON objects of strings, exactly as sent. ``uid`` is the
 definition's stable identity across databases, carried by export and import.
 
+A scheduled definition (``schedule`` set, bound to the pseudo-event ``scheduled``)
+is run by the scheduler (:mod:`factorflow.events.scheduler`) over every token or
+user (``sweep``); ``next_run_at`` is the slot it runs next and the value nodes
+compare-and-swap to claim a run, ``last_run_at`` when a node last claimed one.
+
 ``EventCounter`` has one row per (counter, node): each node increments only its
 own row, so nodes never contend for one lock; the logical value is the sum.
 """
@@ -45,6 +50,14 @@ class EventDefinition(Base):
     unknown_is_match: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Optional AND / OR / NOT expression over condition names; empty = all must hold.
     condition_expression: Mapped[str] = mapped_column(Text, default="")
+    #: ``every 15m`` / ``every 1h`` / ``every 1d`` or a 5-field cron expression (UTC);
+    #: empty for definitions bound to request events.
+    schedule: Mapped[str] = mapped_column(String(100), default="")
+    #: What a scheduled run iterates over: ``tokens`` or ``users``; empty otherwise.
+    sweep: Mapped[str] = mapped_column(String(10), default="")
+    #: The slot the scheduler runs next; claimed by a conditional UPDATE on this value.
+    next_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

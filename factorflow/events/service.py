@@ -7,6 +7,10 @@
   options against the action's model, conditions against their parsers, the
   condition expression, event names. A refusal is a DefinitionError (400, 905)
   naming the field.
+* A definition with a ``schedule`` is bound to the pseudo-event ``scheduled`` (no
+  request carries it) and sweeps ``tokens`` or ``users``; its module must be
+  schedulable. Each write recomputes ``next_run_at`` (None while inactive); the
+  scheduler (:mod:`factorflow.events.scheduler`) claims and runs the slots.
 * Every change bumps the configuration version (all processes reload within a
   second) and writes a history row (version, who, when, full snapshot), from
   which ``rollback`` restores.
@@ -20,6 +24,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -47,6 +52,7 @@ from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
 from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
+from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
 from factorflow.registry import Registry
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -81,6 +87,29 @@ class DefinitionInput:
     options: dict[str, Any] | None = None
     conditions: dict[str, Any] | None = None
     clear_options: bool = False
+    #: ``every 1h`` / cron; "" = bound to request events again.
+    schedule: str | None = None
+    #: ``tokens`` or ``users`` (scheduled definitions).
+    sweep: str | None = None
+
+    def required(self) -> tuple[tuple[str, Any], ...]:
+        """The fields a new definition must have (a scheduled one needs no event)."""
+        fields: tuple[tuple[str, Any], ...] = (
+            ("name", self.name),
+            ("handlermodule", self.handlermodule),
+            ("action", self.action),
+        )
+        if not self.schedule:
+            fields = (*fields[:1], ("event", self.events), *fields[1:])
+        return fields
+
+
+def reschedule(row: EventDefinition, now: datetime) -> None:
+    """The next slot after ``now`` of an active scheduled definition, else None."""
+    if row.schedule and row.active is not False:
+        row.next_run_at = parse_schedule(row.schedule).next_after(now)
+    else:
+        row.next_run_at = None
 
 
 class EventService:
@@ -130,11 +159,7 @@ class EventService:
 
     def transient(self, data: DefinitionInput) -> Definition:
         """Validate and compile a definition without storing it (inline dry runs)."""
-        for name, value in (
-            ("event", data.events),
-            ("handlermodule", data.handlermodule),
-            ("action", data.action),
-        ):
+        for name, value in data.required()[1:]:
             if value in (None, "", []):
                 raise MissingParameterError(name)
         row = EventDefinition(id=0)
@@ -149,12 +174,7 @@ class EventService:
         row = session.get(EventDefinition, data.id) if data.id is not None else None
         creating = row is None
         if row is None:
-            for name, value in (
-                ("name", data.name),
-                ("event", data.events),
-                ("handlermodule", data.handlermodule),
-                ("action", data.action),
-            ):
+            for name, value in data.required():
                 if value in (None, "", []):
                     raise MissingParameterError(name)
             row = EventDefinition(id=data.id) if data.id is not None else EventDefinition()
@@ -164,6 +184,7 @@ class EventService:
         for key, value in values.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
+        reschedule(row, row.updated_at)
         if creating:
             row.created_at = row.updated_at
             session.add(row)
@@ -202,16 +223,17 @@ class EventService:
         module = pick(data.handlermodule, row.handlermodule, None)
         handler = find_handler(self.handlers, module)
         action = check_action(handler, pick(data.action, row.action, None))
+        schedule, sweep = self._schedule(row, data, creating, handler)
         position = pick(data.position, row.position, "post") or "post"
         if position not in POSITIONS:
             raise DefinitionError(f"Invalid parameter 'position': {position!r} is not pre or post")
+        if schedule and position != "post":
+            raise DefinitionError(
+                "Invalid parameter 'position': a scheduled definition runs outside any "
+                "request; its position is post"
+            )
         check_position(handler, position)
-        events = [e.strip() for e in pick(data.events, row.events, []) if e and e.strip()]
-        if not events:
-            raise MissingParameterError("event")
-        unknown = [e for e in events if self.available_events and e not in self.available_events]
-        if unknown:
-            raise DefinitionError(f"Invalid parameter 'event': unknown event {unknown[0]!r}")
+        events = self._events(pick(data.events, row.events, []), schedule)
         name = pick(data.name, row.name, "")
         if not name or len(name) > 64:
             raise DefinitionError("Invalid parameter 'name': 1 to 64 characters")
@@ -241,7 +263,61 @@ class EventService:
             "condition_expression": expression,
             "options": options,
             "conditions": {c.name: c.raw for c in compiled},
+            "schedule": schedule,
+            "sweep": sweep,
         }
+
+    def _schedule(
+        self,
+        row: EventDefinition,
+        data: DefinitionInput,
+        creating: bool,
+        handler: type[EventHandler],
+    ) -> tuple[str, str]:
+        """The normalised (schedule, sweep); ("", "") for a request-bound definition."""
+        text = data.schedule if data.schedule is not None else ("" if creating else row.schedule)
+        text = (text or "").strip()
+        if not text:
+            if data.sweep:
+                raise DefinitionError("Invalid parameter 'sweep': only with a 'schedule'")
+            return "", ""
+        try:
+            schedule = parse_schedule(text)
+        except ValueError as exc:
+            raise DefinitionError(f"Invalid parameter 'schedule': {exc}") from None
+        sweep = data.sweep if data.sweep is not None else ("" if creating else row.sweep)
+        sweep = (sweep or "tokens").strip().lower()
+        if sweep not in SWEEPS:
+            raise DefinitionError(
+                f"Invalid parameter 'sweep': {sweep[:40]!r} is not tokens or users"
+            )
+        if not handler.schedulable:
+            raise DefinitionError(
+                f"Invalid parameter 'handlermodule': {handler.identifier} acts on a request or "
+                "response and cannot run on a schedule"
+            )
+        return schedule.text, sweep
+
+    def _events(self, given: list[str], schedule: str) -> list[str]:
+        events = [e.strip() for e in given if e and e.strip()]
+        if schedule:
+            # Bound to the pseudo-event only, so request dispatch never sees it.
+            if events and events != [SCHEDULED_EVENT]:
+                raise DefinitionError(
+                    f"Invalid parameter 'event': a scheduled definition is bound to the "
+                    f"event {SCHEDULED_EVENT!r} only"
+                )
+            return [SCHEDULED_EVENT]
+        if not events:
+            raise MissingParameterError("event")
+        if SCHEDULED_EVENT in events:
+            raise DefinitionError(
+                f"Invalid parameter 'event': {SCHEDULED_EVENT!r} needs a 'schedule'"
+            )
+        unknown = [e for e in events if self.available_events and e not in self.available_events]
+        if unknown:
+            raise DefinitionError(f"Invalid parameter 'event': unknown event {unknown[0]!r}")
+        return events
 
     # -- import ---------------------------------------------------------------------------
 
@@ -275,12 +351,7 @@ class EventService:
                         f"Invalid parameter 'uid': {uid!r} is also used by {seen[uid]}"
                     )
                 seen[uid] = label
-                for name, value in (
-                    ("name", data.name),
-                    ("event", data.events),
-                    ("handlermodule", data.handlermodule),
-                    ("action", data.action),
-                ):
+                for name, value in data.required():
                     if value in (None, "", []):
                         raise MissingParameterError(name)
                 row = self.by_uid(session, uid)
@@ -304,6 +375,7 @@ class EventService:
                 for key, value in values.items():
                     setattr(row, key, value)
                 row.updated_at = utcnow()
+                reschedule(row, row.updated_at)
                 if result == "created":
                     row.created_at = row.updated_at
                 session.flush()
@@ -322,6 +394,7 @@ class EventService:
         row = self.row(session, definition_id)
         row.active = active
         row.updated_at = utcnow()
+        reschedule(row, row.updated_at)
         session.flush()
         self._changed(session, row, "enable" if active else "disable", who)
         return row.id
@@ -388,6 +461,8 @@ class EventService:
             condition_expression=snap["condition_expression"],
             options=dict(snap["options"]),
             conditions=dict(snap["conditions"]),
+            schedule=snap.get("schedule", ""),
+            sweep=snap.get("sweep", ""),
         )
         return self.save(session, data, who)
 
@@ -404,7 +479,7 @@ class EventService:
                 change=change,
                 who=who[:255],
                 at=utcnow(),
-                snapshot=serialize(row),
+                snapshot=serialize(row, bookkeeping=False),
             )
         )
         bump_version(session)

@@ -19,6 +19,10 @@ The export is one YAML document::
       options: {message: locked {serial}, level: WARNING}
       conditions: {token_locked: 'True'}
 
+A scheduled definition also has ``schedule`` (``every 1d`` or a cron expression) and
+``sweep`` (``tokens`` or ``users``), and its ``event`` is ``[scheduled]``; the scheduler's
+bookkeeping (``next_run_at``, ``last_run_at``) is not exported and ignored on import.
+
 Import accepts that document, a bare list of definitions, a single definition, or a
 privacyIDEA export: its list of serialized bindings (``id``, ``name``, ``event``,
 ``handlermodule``, ``action``, ``options``, ``conditions``, ``position``,
@@ -64,9 +68,12 @@ EXPORT_FIELDS = (
     "condition_expression",
     "options",
     "conditions",
+    "schedule",
+    "sweep",
 )
-#: Accepted on import but not used: the local database id and the legacy field.
-IGNORED_FIELDS = frozenset({"id", "condition"})
+#: Accepted on import but not used: the local database id, the legacy field and the
+#: scheduler's bookkeeping (``GET /event`` output imports as it is).
+IGNORED_FIELDS = frozenset({"id", "condition", "next_run_at", "last_run_at"})
 
 
 # -- export -------------------------------------------------------------------------------
@@ -77,7 +84,8 @@ def export_document(definitions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "definitions": [{key: d[key] for key in EXPORT_FIELDS} for d in definitions],
+        # Request-bound definitions have no schedule fields: exports stay as they were.
+        "definitions": [{key: d[key] for key in EXPORT_FIELDS if key in d} for d in definitions],
     }
 
 
@@ -290,6 +298,8 @@ def entry_input(entry: Any) -> DefinitionInput:
         condition_expression=_text(entry, "condition_expression"),
         options=_strings(entry, "options"),
         conditions=_strings(entry, "conditions"),
+        schedule=_text(entry, "schedule"),
+        sweep=_text(entry, "sweep"),
     )
 
 

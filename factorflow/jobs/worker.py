@@ -4,6 +4,11 @@ of their kind.
 ``factorflow serve`` runs one :class:`Worker` inside each API process (when
 ``Settings.embedded_worker``); ``factorflow worker --processes N`` runs N processes
 with one each for scale-out. Any number of workers may share one database.
+
+Each worker also runs the scheduler of scheduled event definitions
+(:mod:`factorflow.events.scheduler`) in one more thread, which looks for due
+definitions every few seconds; nodes claim each slot with a conditional UPDATE, so
+it runs once however many workers there are.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING
 from factorflow.audit.record import AuditRecord
 from factorflow.db.base import utcnow
 from factorflow.errors import ServerError
+from factorflow.events.scheduler import CHECK_SECONDS, Scheduler
 from factorflow.jobs.base import Deliverer, DeliveryError
 from factorflow.jobs.models import JobState
 from factorflow.jobs.queue import Claim, JobQueue
@@ -62,6 +68,8 @@ class Worker:
         poll_seconds: float | None = None,
         name: str = "",
         deliverers: Mapping[str, Deliverer] | None = None,
+        scheduler: bool = True,
+        schedule_seconds: float = CHECK_SECONDS,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -74,6 +82,9 @@ class Worker:
         self.deliverers = dict(deliverers) if deliverers is not None else build_deliverers(services)
         self._stopping = threading.Event()
         self._running: list[threading.Thread] = []
+        #: Runs scheduled definitions in its own thread (None: this worker does not).
+        self.scheduler = Scheduler(services, stopping=self._stopping.is_set) if scheduler else None
+        self.schedule_seconds = schedule_seconds
 
     # -- one job -----------------------------------------------------------------------
 
@@ -151,6 +162,12 @@ class Worker:
             )
             thread.start()
             self._running.append(thread)
+        if self.scheduler is not None:
+            thread = threading.Thread(
+                target=self._schedule_loop, name="factorflow-scheduler", daemon=True
+            )
+            thread.start()
+            self._running.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the threads to stop after their current delivery and wait for them.
@@ -178,6 +195,14 @@ class Worker:
                 continue
             if wake.wait(self.poll_seconds):
                 wake.clear()
+
+    def _schedule_loop(self) -> None:
+        assert self.scheduler is not None
+        while not self._stopping.wait(self.schedule_seconds):
+            try:
+                self.scheduler.run_due()
+            except Exception:
+                log.exception("worker %s could not run scheduled definitions", self.name)
 
 
 __all__ = ["Worker", "build_deliverers"]

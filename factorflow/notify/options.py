@@ -27,6 +27,18 @@ HTTP_MODULES = frozenset(
 )
 
 
+def http_url(value: str) -> httpx.URL:
+    """``value`` as an http(s) URL with a host; ValueError (a pydantic field error)
+    otherwise."""
+    try:
+        url = httpx.URL(value.strip())
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"not a URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("use an http:// or https:// URL with a host")
+    return url
+
+
 class SmtpOptions(BaseModel):
     """An SMTP server. ``tls`` is implicit TLS (SMTPS), ``starttls`` upgrades a plain
     connection; at most one of them. ``timeout`` (seconds) bounds each network
@@ -86,13 +98,7 @@ class SmsGatewayOptions(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        try:
-            url = httpx.URL(value.strip())
-        except (httpx.InvalidURL, ValueError) as exc:
-            raise ValueError(f"not a URL ({exc})") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("use an http:// or https:// URL with a host")
-        return str(url)
+        return str(http_url(value))
 
     @field_validator("method", mode="before")
     @classmethod

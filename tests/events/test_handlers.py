@@ -47,7 +47,7 @@ def token(session: Session, serial: str) -> Token:
 def test_handler_modules_and_entry_points(services: Services) -> None:
     assert set(services.events.handlers) == {
         "Counter", "CustomUserAttributes", "Logging", "RequestMangler", "ResponseMangler",
-        "Script", "Token", "UserNotification", "WebHook",
+        "Federation", "Script", "Token", "UserNotification", "WebHook",
     }  # fmt: skip
     assert services.events.handlers["ResponseMangler"].positions == ("post",)
 

@@ -323,6 +323,31 @@ def test_flood_control_per_recipient(
         assert counter_total(session, "flood:flood") == 3
 
 
+def test_flood_control_counts_per_definition_not_per_name(
+    client: TestClient,
+    admin_headers: H,
+    services: Services,
+    flatfile_realm: str,
+    smtp_server: SmtpServer,
+    recorder: Recorder,
+) -> None:
+    """Names are not unique (privacyIDEA's rule): two definitions called alike each
+    get their own allowance."""
+    add_smtp(client, admin_headers, smtp_server)
+    for subject in ("first", "second"):
+        defined(client, admin_headers, name="twin", event="validate_check",
+                handlermodule="UserNotification", action="sendmail",
+                options={"emailconfig": "mail1", "flood_limit": "1", "flood_window": "3600",
+                         "subject": subject},
+                conditions={"result_value": "False"})  # fmt: skip
+    init_token(client, admin_headers, type="hotp", genkey="1", user="alice", realm="realm1",
+               pin="1")  # fmt: skip
+    for _ in range(3):
+        client.post("/validate/check", data={"user": "alice", "pass": "1000000"})
+    assert drain(services) == 2
+    assert sorted(m.message["Subject"] for m in recorder.messages) == ["first", "second"]
+
+
 def test_internal_admin_admin_realm_and_logged_in_user(
     client: TestClient,
     admin_headers: H,

@@ -1,6 +1,10 @@
 """``/event/``: managing event definitions (admin only), privacyIDEA's API with its
 quirks fixed (GET one returns the object or 404; an update keeps omitted fields;
-options and conditions are validated on save), plus dry runs and history."""
+options and conditions are validated on save), plus dry runs and history.
+
+Scheduled definitions use the same ``POST /event`` with ``schedule`` (``every 1h`` or a
+cron expression) and ``sweep`` (``tokens`` / ``users``); privacyIDEA's clients never send
+them, and definitions without them serialize exactly as before."""
 
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ from factorflow.events.service import DefinitionInput
 from factorflow.pipeline import Access, Call
 
 routes = Routes("event")
+
+#: At most this many tokens or users in a dry run of a scheduled definition.
+MAX_SAMPLE = 100
 
 
 class NoParams(BaseModel):
@@ -119,6 +126,8 @@ def definition_input(params: dict[str, Any]) -> DefinitionInput:
         options=options or _json_object(params.get("options"), "options"),
         conditions=_json_object(params.get("conditions"), "conditions"),
         clear_options=is_true(params.get("clear_options")),
+        schedule=_str(params, "schedule", 100),
+        sweep=_str(params, "sweep", 10),
     )
 
 
@@ -183,7 +192,12 @@ def defaults(call: Call[ModuleParams]) -> Outcome:
     if handler is None:
         return Outcome(value=[])
     return Outcome(
-        value={"abort_on_error": handler.default_abort_on_error, "unknown_is_match": True}
+        value={
+            "abort_on_error": handler.default_abort_on_error,
+            "unknown_is_match": True,
+            # Whether the module may run on a schedule (the web UI's trigger choice).
+            "schedulable": handler.schedulable,
+        }
     )
 
 
@@ -209,7 +223,11 @@ def _sample(call: Call[Any], params: dict[str, Any], event: str) -> Sample:
         username=_str(params, "logged_in_user") or "",
         realm=_str(params, "logged_in_realm") or "",
     )
+    limit = _int(params, "limit")
+    if limit is not None and not 1 <= limit <= MAX_SAMPLE:
+        raise ParameterError(f"Invalid parameter 'limit': 1 to {MAX_SAMPLE}")
     return Sample(
+        limit=limit or 10,
         event=event,
         params=_json_object(params.get("params"), "params") or {},
         user=_str(params, "user") or "",
@@ -224,7 +242,8 @@ def _sample(call: Call[Any], params: dict[str, Any], event: str) -> Sample:
 
 @routes.route("POST", "/event/test", event="event_test", params=SaveParams)
 def test(call: Call[SaveParams]) -> Outcome:
-    """Dry run: evaluate definitions against a sample and change nothing."""
+    """Dry run: evaluate definitions against a sample and change nothing (a scheduled
+    definition: against ``serial`` / ``user`` or the first ``limit`` items of its sweep)."""
     params = call.inv.params
     events = call.services.events
     definition_id = _int(params, "eventid")
@@ -234,7 +253,7 @@ def test(call: Call[SaveParams]) -> Outcome:
             {**inline, **{f"option.{k}": v for k, v in (inline.get("options") or {}).items()}}
         )
         definitions = [events.transient(data)]
-        event = _str(params, "event") or (data.events or [""])[0]
+        event = _str(params, "event") or (definitions[0].events or ("",))[0]
     else:
         event = _str(params, "event") or ""
         if definition_id is None and not event:

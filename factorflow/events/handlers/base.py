@@ -79,6 +79,8 @@ class ActionContext:
     facts: Facts
     definition_name: str
     position: Position
+    #: The definition's database id (names are not unique, as in privacyIDEA).
+    definition_id: int = 0
     run_details: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +104,13 @@ class EventHandler(ABC):
     actions: ClassVar[Mapping[str, type[ActionOptions]]]
     #: privacyIDEA compares most modules' action names case-insensitively.
     case_sensitive_actions: ClassVar[bool] = False
+    #: Whether definitions of this module may run on a schedule, where there is no
+    #: request and no response: the action sees only the swept token or user (its
+    #: parameters ``serial`` / ``user`` / ``realm``), ``ctx.reply`` is None and the
+    #: caller is the admin ``scheduler``. True for modules that act on token and user
+    #: facts; a module that reads or changes the request or response says False and
+    #: is refused on save of a scheduled definition.
+    schedulable: ClassVar[bool] = True
 
     @abstractmethod
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:

@@ -285,6 +285,11 @@ def qr_image(ctx: ActionContext) -> bytes | None:
     return None
 
 
+def _item_serial(ctx: ActionContext) -> str:
+    serial = ctx.inv.params.get("serial")
+    return serial[:64] if isinstance(serial, str) else ""
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
@@ -417,7 +422,8 @@ class UserNotificationHandler(EventHandler):
         self, ctx: ActionContext, options: FloodOptions, kind: str, recipient: str
     ) -> tuple[str, bool]:
         """The recipient's key digest, and whether flood control lets it through."""
-        digest = _digest(ctx.definition_name, kind, recipient.lower())
+        # Keyed by the definition's id: two definitions may share a name.
+        digest = _digest(str(ctx.definition_id), ctx.definition_name, kind, recipient.lower())
         if not options.flood_limit:
             return digest, True
         since = utcnow() - timedelta(seconds=options.flood_window)
@@ -450,7 +456,9 @@ class UserNotificationHandler(EventHandler):
                     ctx.session,
                     kind=job_kind,
                     payload=make_payload(recipient),
-                    idempotency_key=f"un:{ctx.inv.request_id}:{digest}",
+                    # The serial keeps the tokens of one scheduled run (one request id)
+                    # apart: an owner of three unused tokens hears about all three.
+                    idempotency_key=f"un:{ctx.inv.request_id}:{_item_serial(ctx)}:{digest}",
                     request_id=ctx.inv.request_id,
                     definition=ctx.definition_name,
                 )

@@ -61,6 +61,7 @@ def fill_groups(template: str, groups: tuple[str | None, ...]) -> str | None:
 class RequestManglerHandler(EventHandler):
     identifier = "RequestMangler"
     description = "Delete or set request parameters."
+    schedulable = False  # a scheduled run has no request and no response
     actions = {"delete": DeleteOptions, "set": SetOptions}
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:

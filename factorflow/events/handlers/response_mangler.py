@@ -88,6 +88,7 @@ def rebuild(view: dict[str, Any], old: Reply) -> Reply:
 class ResponseManglerHandler(EventHandler):
     identifier = "ResponseMangler"
     description = "Delete or set values in the JSON response."
+    schedulable = False  # a scheduled run has no request and no response
     positions = ("post",)
     actions = {"delete": DeleteOptions, "set": SetOptions}
 

@@ -1,5 +1,7 @@
 // Create or edit an event definition. Everything module-specific is generated from the
 // API's metadata: actions and their options, positions, conditions with their choices.
+// The trigger is either request events or a schedule (ADR 0007): a scheduled definition
+// is bound to the pseudo-event "scheduled" and sweeps every token or user.
 
 import { get, post, seg } from "../api.js";
 import { h, replace, toast } from "../dom.js";
@@ -32,6 +34,14 @@ export async function render(ctx) {
   const conditionsBox = h("div");
   const f = {
     name: field({ label: "Name", param: "name", required: true, value: d?.name || "" }),
+    trigger: field({ label: "Trigger", param: "trigger", kind: "select", value: d?.schedule ? "schedule" : "request",
+      choices: [["request", "request events"], ["schedule", "schedule"]],
+      help: "Request events fire with API requests; a schedule sweeps every token or user at set times." }),
+    schedule: field({ label: "Schedule", param: "schedule", value: d?.schedule || "", placeholder: "every 1h",
+      help: "every 15m, every 1h, every 1d, or a cron expression (minute hour day month weekday), in UTC." }),
+    sweep: field({ label: "Sweep", param: "sweep", kind: "select", value: d?.sweep || "tokens",
+      choices: [["tokens", "every token"], ["users", "every user"]],
+      help: "What each run goes through: the conditions and the action see one token or user at a time." }),
     event: field({ label: "Events", param: "event", kind: "multi", choices: available, value: (d?.event || []).join(","), required: true,
       help: "The API requests that trigger this definition." }),
     handlermodule: field({ label: "Handler module", param: "handlermodule", kind: "select", choices: modules, value: module, required: true }),
@@ -43,6 +53,23 @@ export async function render(ctx) {
     unknown: field({ label: "A condition whose data is missing counts as matched (privacyIDEA compatible)", param: "unknown_is_match", kind: "checkbox", value: d ? d.unknown_is_match : false }),
   };
   f.event.control.classList.add("scroll");
+  const scheduled = () => f.trigger.control.value === "schedule";
+  const abortLabel = f.abort.querySelector("label");
+  function showTrigger() {
+    const on = scheduled();
+    f.schedule.hidden = !on;
+    f.sweep.hidden = !on;
+    f.event.hidden = on;
+    f.position.hidden = on; // a scheduled run has no request: post
+    f.schedule.control.required = on;
+    abortLabel.textContent = on ? "Stop the run if an action fails" : "Abort the request if the action fails";
+    const warn = on && meta?.defaults?.schedulable === false;
+    f.trigger.querySelector(".help").textContent = warn
+      ? `${f.handlermodule.control.value} acts on a request or response and cannot run on a schedule.`
+      : "Request events fire with API requests; a schedule sweeps every token or user at set times.";
+    panel?.refreshEvents();
+  }
+  let panel = null;
   let meta = null;
   let builder = null;
 
@@ -59,25 +86,29 @@ export async function render(ctx) {
     const current = builder ? builder.params().conditions : d?.conditions || {};
     builder = conditionBuilder(meta.conditions || {}, current, builder ? "" : d?.condition_expression || "");
     replace(conditionsBox, builder.element);
+    showTrigger();
   }
   f.handlermodule.control.addEventListener("change", () => loadModule(f.handlermodule.control.value, false));
   f.action.control.addEventListener("change", () => renderOptions(optionsBox, meta.actions[f.action.control.value] || {}, {}));
   await loadModule(module, true);
 
-  const events = () => fieldValue(f.event).split(",").filter(Boolean);
+  const events = () => (scheduled() ? ["scheduled"] : fieldValue(f.event).split(",").filter(Boolean));
   function definition() {
     const { conditions, condition_expression } = builder.params();
     const options = Object.fromEntries(Object.entries(optionParams(optionsBox)).map(([k, v]) => [k.slice(7), v]));
-    return {
+    const def = {
       name: fieldValue(f.name) || "test", event: events().join(","), handlermodule: f.handlermodule.control.value,
-      action: f.action.control.value, position: f.position.control.value, conditions, condition_expression,
-      unknown_is_match: bool(f.unknown.control.checked), options,
+      action: f.action.control.value, position: scheduled() ? "post" : f.position.control.value, conditions,
+      condition_expression, unknown_is_match: bool(f.unknown.control.checked), options,
     };
+    if (scheduled()) Object.assign(def, { schedule: fieldValue(f.schedule), sweep: fieldValue(f.sweep) });
+    return def;
   }
 
   const form = h("form", { class: "form event-form", novalidate: true, "aria-label": "Event definition" },
     formError(),
-    section("What and when", f.name, f.event, h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort),
+    section("What and when", f.name, h("div", { class: "grid-fields" }, f.trigger, f.schedule, f.sweep), f.event,
+      h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort),
     section("Action options", optionsBox),
     section("Conditions", conditionsBox, f.unknown),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, id ? "Save definition" : "Create definition"),
@@ -92,7 +123,10 @@ export async function render(ctx) {
       abort_on_error: bool(f.abort.control.checked), unknown_is_match: def.unknown_is_match,
       conditions: JSON.stringify(def.conditions), condition_expression: def.condition_expression,
       ...optionParams(optionsBox),
+      // "" turns a scheduled definition back into a request-bound one.
+      schedule: def.schedule || "",
     };
+    if (def.sweep) params.sweep = def.sweep;
     if (id) params.id = id;
     if (!Object.keys(def.options).length) params.clear_options = "True";
     try {
@@ -104,8 +138,10 @@ export async function render(ctx) {
     }
   });
 
-  const panel = testPanel({ definition, events });
+  panel = testPanel({ definition, events });
   f.event.control.addEventListener("change", panel.refreshEvents);
+  f.trigger.control.addEventListener("change", showTrigger);
+  showTrigger();
 
   return [
     pageHeader(d ? `Definition ${d.name}` : "New event definition",

@@ -1,5 +1,6 @@
 // Event definitions: sortable, filterable; toggle active, change ordering, open editor,
-// history and test. "Last fired" and "failures" come from the definitions' audit entries.
+// history and test. "Last fired" and "failures" come from the definitions' audit entries;
+// scheduled definitions show their schedule and next run.
 
 import { del, get, post } from "../api.js";
 import { formatDate, h, replace, toast } from "../dom.js";
@@ -25,7 +26,8 @@ async function firingStats() {
 
 const COLUMNS = (ctx) => [
   { key: "name", label: "Name", render: (d) => link(d.name, `#/events/${d.id}`) },
-  { key: "event", label: "Events", render: (d) => d.event.join(", ") },
+  { key: "event", label: "Trigger", render: (d) => (d.schedule ? `schedule ${d.schedule}, ${d.sweep}` : d.event.join(", ")) },
+  { key: "next_run_at", label: "Next run", render: (d) => (d.schedule ? formatDate(d.next_run_at) || "—" : "") },
   { key: "handlermodule", label: "Module" },
   { key: "action", label: "Action" },
   { key: "position", label: "Position" },
@@ -79,7 +81,7 @@ export async function render(ctx) {
   const draw = () => {
     const text = state.text.toLowerCase();
     const rows = definitions
-      .filter((d) => !text || [d.name, d.handlermodule, d.action, ...d.event].some((v) => v.toLowerCase().includes(text)))
+      .filter((d) => !text || [d.name, d.handlermodule, d.action, d.schedule || "", ...d.event].some((v) => v.toLowerCase().includes(text)))
       .filter((d) => !state.active || String(d.active) === state.active)
       .sort(compare(state.key, state.dir));
     replace(holder, table(COLUMNS(ctx), rows, {

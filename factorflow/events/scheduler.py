@@ -1,0 +1,404 @@
+"""The scheduler: runs scheduled definitions over every token or user (ADR 0007).
+
+Every job worker (the in-process worker of ``factorflow serve`` and each
+``factorflow worker`` process) checks every few seconds for active scheduled
+definitions whose ``next_run_at`` has come. Any number of nodes may do so at once:
+
+* **Claiming a slot** is one conditional UPDATE in its own short transaction —
+  ``SET next_run_at = <the next slot after now>, last_run_at = now WHERE id = ? AND
+  next_run_at = <the slot read>`` — and only the node whose UPDATE changed the row
+  (rowcount 1) runs the slot. A second node's UPDATE finds the new value and changes
+  nothing, on every database (PostgreSQL and MariaDB re-check the WHERE against the
+  committed row after waiting for the first node's lock; SQLite serialises writers).
+  Slots missed while no worker ran are run once, not once per missed slot.
+* **The sweep** runs in batches of :data:`BATCH_SIZE` items, each batch one
+  transaction: per item a framework-free :class:`Invocation` (event ``scheduled``,
+  caller the admin ``scheduler``) and :class:`Facts`, and
+  :meth:`Dispatcher.run_definition` — the request path's own code: the same condition
+  evaluation, the action in a SAVEPOINT, the same audit entry with the condition trace,
+  the same metrics. Mail, SMS, webhooks and background scripts become durable jobs in
+  the batch's transaction, as on requests. A write conflict retries the batch.
+* **The summary**: one audit entry per run (``SCHEDULED /event/<id>``, info
+  ``<name>: matched N of M, failed K``), sharing its request_id with the run's action
+  entries and with the delivery entries of the jobs they queued.
+
+A run is not resumed: if the worker stops or the database goes away mid-run, the rest
+of the slot is skipped and the summary says so; ``abort_on_error`` stops the run at the
+first failed action.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from factorflow.audit.record import AuditRecord
+from factorflow.db.base import retrying, transaction, utcnow
+from factorflow.errors import ParameterError, ResourceNotFoundError
+from factorflow.events.definition import Definition, from_row
+from factorflow.events.errors import DefinitionError, HandlerAbortError
+from factorflow.events.models import EventDefinition
+from factorflow.events.schedule import parse_schedule
+from factorflow.events.sweep import (
+    SCHEDULER,
+    SweepItem,
+    UserRef,
+    count_tokens,
+    invocation,
+    item_audit,
+    item_facts,
+    list_users,
+    note_resolved_user,
+    resolve,
+    token_batch,
+)
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+#: How often a worker looks for due definitions.
+CHECK_SECONDS = 5.0
+#: Tokens or users per transaction.
+BATCH_SIZE = 500
+_CONFLICT_RETRIES = 5
+
+#: Called after each batch with (items done, items in the sweep).
+Progress = Callable[[int, int], None]
+T = TypeVar("T")
+
+
+@dataclass
+class RunReport:
+    """What one run did; also the summary audit entry."""
+
+    definition_id: int
+    name: str
+    request_id: str
+    #: The claimed slot; None for a run forced outside the schedule.
+    slot: datetime | None
+    swept: int = 0
+    matched: int = 0
+    failed: int = 0
+    #: Why the run ended before the end of the sweep ("" if it did not).
+    stopped: str = ""
+    #: User stores that could not be read (users sweep).
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and not self.stopped and not self.skipped
+
+    def summary(self) -> str:
+        text = f"{self.name}: matched {self.matched} of {self.swept}, failed {self.failed}"
+        if self.skipped:
+            text += f"; user stores not read: {', '.join(sorted(self.skipped))}"
+        if self.stopped:
+            text += f"; stopped: {self.stopped}"
+        return text
+
+
+@dataclass
+class _Batch:
+    """The outcome of one committed batch."""
+
+    swept: int
+    entries: list[AuditRecord]
+    aborted: str = ""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        batch_size: int = BATCH_SIZE,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.services = services
+        self.dispatcher = services.events_dispatcher
+        self.batch_size = batch_size
+        self.stopping = stopping
+
+    # -- which definitions, and claiming a slot ------------------------------------
+
+    def run_due(self, now: datetime | None = None) -> list[RunReport]:
+        """Run every active scheduled definition whose slot has come (claimed first)."""
+        now = now or utcnow()
+        with self.services.sessions() as session:
+            rows = session.execute(
+                select(EventDefinition.id, EventDefinition.schedule, EventDefinition.next_run_at)
+                .where(
+                    EventDefinition.active.is_(True),
+                    EventDefinition.schedule != "",
+                    or_(EventDefinition.next_run_at.is_(None), EventDefinition.next_run_at <= now),
+                )
+                .order_by(EventDefinition.next_run_at, EventDefinition.id)
+            ).all()
+        reports = []
+        for definition_id, schedule, slot in rows:
+            if self.stopping():
+                break
+            if self.claim(definition_id, schedule, slot, now):
+                reports.append(self.execute(definition_id, slot, now))
+        return reports
+
+    def claim(
+        self, definition_id: int, schedule: str, slot: datetime | None, now: datetime
+    ) -> bool:
+        """Claim ``slot`` of the definition: True for exactly one caller across all
+        nodes. A definition without a slot (None) is only given one, never run."""
+        try:
+            following = parse_schedule(schedule).next_after(now)
+        except ValueError:
+            log.error("scheduled definition %s has a bad schedule %r", definition_id, schedule)
+            return False
+        values: dict[str, datetime] = {"next_run_at": following}
+        if slot is not None:
+            values["last_run_at"] = now
+        statement = (
+            update(EventDefinition)
+            .where(
+                EventDefinition.id == definition_id,
+                EventDefinition.active.is_(True),
+                EventDefinition.schedule == schedule,
+                EventDefinition.next_run_at.is_(None)
+                if slot is None
+                else EventDefinition.next_run_at == slot,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self.services.sessions, write=True) as session:
+            result = session.execute(statement)
+            assert isinstance(result, CursorResult)
+            won = result.rowcount == 1
+        return won and slot is not None
+
+    def run_one(
+        self,
+        definition_id: int,
+        *,
+        force: bool = False,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> RunReport | None:
+        """Run one scheduled definition: its due slot (claimed; None if it is not due or
+        another node has it), or with ``force`` at once, outside the schedule (an
+        explicit extra run that claims no slot and leaves ``next_run_at`` alone)."""
+        now = now or utcnow()
+        with self.services.sessions() as session:
+            row = session.get(EventDefinition, definition_id)
+            if row is None:
+                raise ResourceNotFoundError(
+                    f"The event definition with id {definition_id} does not exist."
+                )
+            if not row.schedule:
+                raise ParameterError(f"The event definition {definition_id} has no schedule.")
+            schedule, slot = row.schedule, row.next_run_at
+        if force:
+            with transaction(self.services.sessions, write=True) as session:
+                session.execute(
+                    update(EventDefinition)
+                    .where(EventDefinition.id == definition_id)
+                    .values(last_run_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            return self.execute(definition_id, None, now, progress)
+        if slot is None or slot > now or not self.claim(definition_id, schedule, slot, now):
+            return None
+        return self.execute(definition_id, slot, now, progress)
+
+    def scheduled_ids(self, *, due_by: datetime | None = None) -> list[int]:
+        """The active scheduled definitions (with ``due_by``: those due by then)."""
+        query = select(EventDefinition.id).where(
+            EventDefinition.active.is_(True), EventDefinition.schedule != ""
+        )
+        if due_by is not None:
+            query = query.where(EventDefinition.next_run_at <= due_by)
+        with self.services.sessions() as session:
+            return list(session.scalars(query.order_by(EventDefinition.id)))
+
+    # -- one run ------------------------------------------------------------------
+
+    def execute(
+        self,
+        definition_id: int,
+        slot: datetime | None,
+        now: datetime,
+        progress: Progress | None = None,
+    ) -> RunReport:
+        """Sweep a claimed (or forced) run and write its summary audit entry."""
+        started = time.monotonic()
+        report = RunReport(definition_id, "", uuid.uuid4().hex, slot)
+        run = AuditRecord(
+            action=f"SCHEDULED /event/{definition_id}",
+            request_id=report.request_id,
+            startdate=utcnow(),
+            node=self.services.settings.node_name,
+            administrator=SCHEDULER.username,
+        )
+        definition = None
+        try:
+            definition = self._load(definition_id)
+            report.name = definition.name
+            run.action_detail = json.dumps(
+                {
+                    "schedule": definition.schedule,
+                    "sweep": definition.sweep,
+                    "slot": slot.isoformat() if slot is not None else "forced",
+                }
+            )
+            if definition.sweep == "users":
+                self._sweep_users(definition, run, report, now, progress)
+            else:
+                self._sweep_tokens(definition, run, report, now, progress)
+        except DefinitionError as exc:
+            report.stopped = f"the definition does not compile: {exc.message}"
+        except Exception as exc:
+            log.exception("scheduled run of definition %s failed", definition_id)
+            report.stopped = f"interrupted ({type(exc).__name__})"
+        run.info = report.summary() if definition is not None else report.stopped
+        run.success = report.ok
+        run.duration = time.monotonic() - started
+        self.services.audit.write(run)
+        log.info("scheduled run of definition %s: %s", definition_id, run.info)
+        return report
+
+    def _load(self, definition_id: int) -> Definition:
+        with self.services.sessions() as session:
+            row = session.get(EventDefinition, definition_id)
+            if row is None or not row.schedule:
+                raise DefinitionError("the definition no longer exists or has no schedule")
+            definition = from_row(row, self.services.events.handlers)
+        if not definition.handler.schedulable:
+            raise DefinitionError(f"{definition.handlermodule} cannot run on a schedule")
+        return definition
+
+    def _sweep_tokens(
+        self,
+        definition: Definition,
+        run: AuditRecord,
+        report: RunReport,
+        now: datetime,
+        progress: Progress | None,
+    ) -> None:
+        with self.services.sessions() as session:
+            total = count_tokens(session)
+        cursor = 0
+        while not self._stop(report):
+
+            def work(session: Session, after: int = cursor) -> tuple[_Batch, int] | None:
+                tokens = token_batch(session, after, self.batch_size)
+                if not tokens:
+                    return None
+                last = tokens[-1].id  # before an action may delete the token
+                items = [SweepItem(token=token) for token in tokens]
+                batch = self._process(
+                    session, definition, items, run, request_id=report.request_id, now=now
+                )
+                return batch, last
+
+            done = self._in_transaction(work)
+            if done is None:
+                break
+            batch, cursor = done
+            if self._committed(batch, report, progress, total):
+                break
+
+    def _sweep_users(
+        self,
+        definition: Definition,
+        run: AuditRecord,
+        report: RunReport,
+        now: datetime,
+        progress: Progress | None,
+    ) -> None:
+        with self.services.sessions() as session:
+            found = list_users(self.services, session)
+        report.skipped = found.skipped
+        refs: Sequence[UserRef] = found.users
+        for start in range(0, len(refs), self.batch_size):
+            if self._stop(report):
+                break
+            chunk = refs[start : start + self.batch_size]
+
+            def work(session: Session, chunk: Sequence[UserRef] = chunk) -> _Batch:
+                users = [resolve(self.services, session, ref) for ref in chunk]
+                items = [SweepItem(user=user) for user in users if user is not None]
+                return self._process(
+                    session, definition, items, run, request_id=report.request_id, now=now
+                )
+
+            if self._committed(self._in_transaction(work), report, progress, len(refs)):
+                break
+
+    def _process(
+        self,
+        session: Session,
+        definition: Definition,
+        items: list[SweepItem],
+        run: AuditRecord,
+        *,
+        request_id: str,
+        now: datetime,
+    ) -> _Batch:
+        """Evaluate and run the definition for each item of one batch."""
+        batch = _Batch(0, [])
+        for item in items:
+            inv = invocation(definition.id, item, request_id)
+            record = item_audit(run, item)
+            facts = item_facts(self.services, session, inv, record, item=item, now=now)
+            batch.swept += 1
+            try:
+                self.dispatcher.run_definition(definition, facts, "post", record)
+            except HandlerAbortError:
+                batch.aborted = f"abort_on_error after the action for {item.label} failed"
+            note_resolved_user(facts, record)
+            batch.entries.extend(record.children)
+            if batch.aborted:
+                break
+        return batch
+
+    def _committed(
+        self, batch: _Batch, report: RunReport, progress: Progress | None, total: int
+    ) -> bool:
+        """Account for a committed batch and write its action entries; True if the
+        run must stop here."""
+        report.swept += batch.swept
+        report.matched += len(batch.entries)
+        report.failed += sum(1 for entry in batch.entries if not entry.success)
+        if batch.entries:
+            # One audit transaction for the batch's entries: the first carries the rest.
+            first, *rest = batch.entries
+            self.services.audit.write(replace(first, children=rest))
+        if progress is not None:
+            progress(report.swept, max(total, report.swept))
+        if batch.aborted:
+            report.stopped = batch.aborted
+            return True
+        return False
+
+    def _stop(self, report: RunReport) -> bool:
+        if self.stopping():
+            report.stopped = "the worker stopped"
+            return True
+        return False
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        """One batch in one transaction, retried whole on a write conflict."""
+        return retrying(self.services.sessions, work, attempts=_CONFLICT_RETRIES, backoff=0.01)
+
+
+__all__ = ["BATCH_SIZE", "CHECK_SECONDS", "Progress", "RunReport", "Scheduler"]
