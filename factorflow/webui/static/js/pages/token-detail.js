@@ -1,6 +1,6 @@
 // One token: its facts and tokeninfo, every management action, its audit trail.
 
-import { del, get, post, seg } from "../api.js";
+import { call, del, get, post, seg } from "../api.js";
 import { formatDate, h, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { navigate } from "../router.js";
@@ -26,14 +26,46 @@ function runner(ctx, serial) {
   };
 }
 
+// A secret the server returns once (a lost token's password, a random PIN): kept
+// across the re-render that follows the action, shown once, then forgotten.
+let oneTimeSecret = null;
+
+function showOnce(serial, title, lines) {
+  oneTimeSecret = { serial, title, lines };
+}
+
+function secretNotice(serial) {
+  const secret = oneTimeSecret && oneTimeSecret.serial === serial ? oneTimeSecret : null;
+  oneTimeSecret = null;
+  if (!secret) return null;
+  return h("div", { class: "notice", role: "status", "data-testid": "one-time-secret" },
+    h("strong", {}, secret.title), " (shown once; hand it to the user now)",
+    h("dl", {}, ...secret.lines.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))])));
+}
+
 function actionBar(ctx, token) {
   const run = runner(ctx, token.serial);
   const s = seg(token.serial);
   return h("div", { class: "button-row", role: "group", "aria-label": "Token actions" },
-    token.active
+    token.revoked ? null : token.active
       ? button("Disable", () => run("Disable", () => post(`/token/disable/${s}`)))
       : button("Enable", () => run("Enable", () => post(`/token/enable/${s}`))),
     button("Reset fail counter", () => run("Reset", () => post(`/token/reset/${s}`))),
+    token.username && !token.revoked ? button("Lost token", () => confirmAction(
+      `${token.serial} is lost? It will be disabled and ${token.username} gets a temporary password token.`)
+      && run("Lost token", async () => {
+        const v = await post(`/token/lost/${s}`);
+        showOnce(token.serial, `Temporary token ${v.serial}`, [
+          ["Password (after the user's PIN)", v.password], ["Valid until", v.end_date]]);
+      })) : null,
+    token.revoked ? null : button("Random PIN", () => confirmAction(`Set a random PIN on ${token.serial}?`)
+      && run("Random PIN", async () => {
+        const reply = await call("POST", `/token/setrandompin/${s}`, {});
+        showOnce(token.serial, "New PIN", [["PIN", reply.detail.pin]]);
+      })),
+    token.revoked ? null : button("Revoke", () => confirmAction(
+      `Revoke ${token.serial}? A revoked token can never be enabled again.`)
+      && run("Revoke", () => post(`/token/revoke/${s}`)), "danger"),
     token.username ? button("Unassign", () => confirmAction(`Unassign ${token.serial} from ${token.username}?`)
       && run("Unassign", () => post("/token/unassign", { serial: token.serial }))) : null,
     button("Delete", async () => {
@@ -111,6 +143,7 @@ export async function render(ctx) {
   const info = Object.entries(token.info || {}).map(([key, value]) => ({ key, value }));
   return [
     pageHeader(`Token ${serial}`, link("All tokens", "#/tokens")),
+    secretNotice(serial),
     actionBar(ctx, token),
     h("div", { class: "grid" },
       section("Token", facts([
