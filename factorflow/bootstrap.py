@@ -20,15 +20,18 @@ from factorflow.db.schema import upgrade
 from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.handlers import load_handlers
 from factorflow.events.service import EventService
+from factorflow.federation.service import FederationService
 from factorflow.jobs.base import Deliverer
 from factorflow.jobs.service import JobService
 from factorflow.notify.service import NotifyService
 from factorflow.policies.actions import build_catalog
 from factorflow.policies.decide import PolicyChallengeSelector
+from factorflow.policies.prepolicy import PolicyEnrollment
 from factorflow.policies.service import PolicyService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.tokens.base import TokenType
+from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
 from factorflow.users.base import UserStore
 from factorflow.users.service import UserService
@@ -49,12 +52,14 @@ class Services:
     token_types: Registry[TokenType]
     users: UserService
     tokens: TokenService
+    helpdesk: TokenHelpdesk
     validate: ValidateService
     events: EventService
     job_kinds: Registry[Deliverer]
     jobs: JobService
     notify: NotifyService
     policies: PolicyService
+    federation: FederationService
 
     @cached_property
     def events_dispatcher(self) -> Dispatcher:
@@ -83,15 +88,25 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     sessions = make_session_factory(engine)
     box = SecretBox(ensure_key_file(settings.effective_encryption_key_file))
     hasher = Hasher(
-        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        threads=settings.argon2_threads or None,
     )
     user_stores = Registry.from_entry_points("factorflow.user_stores", UserStore)  # type: ignore[type-abstract]
     token_types = Registry.from_entry_points("factorflow.token_types", TokenType)
     job_kinds = Registry.from_entry_points("factorflow.job_kinds", Deliverer)  # type: ignore[type-abstract]
     users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
-    tokens = TokenService(box=box, hasher=hasher, types=token_types, users=users, settings=settings)
-    jobs = JobService(settings, job_kinds)
     policies = PolicyService(build_catalog(token_types), settings.config_reload_seconds)
+    tokens = TokenService(
+        box=box,
+        hasher=hasher,
+        types=token_types,
+        users=users,
+        settings=settings,
+        enrollment=PolicyEnrollment(policies),
+    )
+    jobs = JobService(settings, job_kinds)
     return Services(
         settings=settings,
         engine=engine,
@@ -108,6 +123,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         token_types=token_types,
         users=users,
         tokens=tokens,
+        helpdesk=TokenHelpdesk(tokens),
         validate=ValidateService(
             tokens=tokens,
             users=users,
@@ -121,6 +137,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         jobs=jobs,
         notify=NotifyService(box),
         policies=policies,
+        federation=FederationService(),
     )
 
 

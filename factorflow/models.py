@@ -6,10 +6,24 @@ from factorflow.admins import models as admins
 from factorflow.audit import models as audit
 from factorflow.db import models as config
 from factorflow.events import models as events
+from factorflow.federation import models as federation
 from factorflow.jobs import models as jobs
 from factorflow.notify import models as notify
 from factorflow.policies import models as policies
 from factorflow.tokens import models as tokens
 from factorflow.users import models as users
+from factorflow.validate import models as validate
 
-__all__ = ["admins", "audit", "config", "events", "jobs", "notify", "policies", "tokens", "users"]
+__all__ = [
+    "admins",
+    "audit",
+    "config",
+    "events",
+    "federation",
+    "jobs",
+    "notify",
+    "policies",
+    "tokens",
+    "users",
+    "validate",
+]

@@ -28,8 +28,8 @@ from factorflow.webui import mount_webui
 
 #: Route modules under factorflow.api.routes, each exposing ``routes: Routes``.
 ROUTE_MODULES = (
-    "auth", "validate", "token", "tokengroup", "user", "realm", "resolver", "audit", "event",
-    "smtpserver", "smsgateway", "jobs", "policy",
+    "auth", "validate", "token", "token_helpdesk", "tokengroup", "user", "realm", "resolver",
+    "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
 )  # fmt: skip
 
 JSON = "application/json"

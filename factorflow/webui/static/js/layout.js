@@ -14,6 +14,7 @@ export const ADMIN_NAV = [
   ["/resolvers", "User stores"],
   ["/smtp", "SMTP servers"],
   ["/sms", "SMS gateways"],
+  ["/remoteservers", "privacyIDEA servers"],
   ["/jobs", "Jobs"],
   ["/audit", "Audit log"],
 ];

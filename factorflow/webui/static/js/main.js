@@ -12,6 +12,7 @@ import * as jobs from "./pages/jobs.js";
 import * as login from "./pages/login.js";
 import * as policies from "./pages/policies.js";
 import * as realms from "./pages/realms.js";
+import * as remoteServers from "./pages/remoteservers.js";
 import * as resolvers from "./pages/resolvers.js";
 import * as selfService from "./pages/self-service.js";
 import * as sms from "./pages/sms.js";
@@ -44,6 +45,7 @@ const ROUTES = [
   { path: "/resolvers", page: resolvers },
   { path: "/smtp", page: smtp },
   { path: "/sms", page: sms },
+  { path: "/remoteservers", page: remoteServers },
   { path: "/jobs", page: jobs },
   { path: "/policies", page: policies },
   { path: "/audit", page: audit },
