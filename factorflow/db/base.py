@@ -117,18 +117,38 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+_CONFLICT_MARKERS = (
+    "database is locked",
+    "deadlock",
+    "could not serialize",
+    "lock wait timeout",
+)
+
+
 def is_retryable_conflict(exc: BaseException) -> bool:
     """True for write conflicts that a rolled-back unit of work may simply retry.
 
     SQLite in WAL mode answers SQLITE_BUSY at once (no busy wait) when a transaction
     that has read tries to write after another writer committed; PostgreSQL and
     MariaDB report serialization failures and deadlocks the same way.
+
+    The whole chain of causes counts: when InnoDB picks a transaction inside a
+    savepoint as a deadlock victim it rolls back the *entire* transaction, so leaving
+    the savepoint fails with "SAVEPOINT ... does not exist" (1305), raised while
+    handling the deadlock. That error is as retryable as the deadlock behind it.
     """
-    text = str(getattr(exc, "orig", exc)).lower()
-    return any(
-        marker in text
-        for marker in ("database is locked", "deadlock", "could not serialize", "lock wait timeout")
-    )
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        text = str(getattr(current, "orig", current)).lower()
+        if any(marker in text for marker in _CONFLICT_MARKERS):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
 
 
 class SqliteWriteGate:
