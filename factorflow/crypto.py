@@ -11,8 +11,10 @@ import base64
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +27,11 @@ from factorflow.errors import ServerError
 _VERSION = "v1"
 
 _T = TypeVar("_T")
+
+#: The verifications :meth:`Hasher.remembering` keeps, by (stored hash, secret).
+_REMEMBERED: ContextVar[dict[tuple[str, str], bool] | None] = ContextVar(
+    "factorflow_remembered_verifications", default=None
+)
 
 
 def ensure_key_file(path: Path, size: int = 32) -> bytes:
@@ -101,7 +108,30 @@ class Hasher:
         return self._run(self._hasher.hash, secret)
 
     def verify(self, stored: str, secret: str) -> bool:
-        return self._run(self._verify, stored, secret)
+        remembered = _REMEMBERED.get()
+        if remembered is None:
+            return self._run(self._verify, stored, secret)
+        key = (stored, secret)
+        if key not in remembered:
+            remembered[key] = self._run(self._verify, stored, secret)
+        return remembered[key]
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Within the block (in this context), :meth:`verify` answers a pair of stored
+        hash and secret it has verified before from memory.
+
+        The answer for a pair never changes, so this is exact: a PIN changed in the
+        meantime has a new hash and is verified afresh. A request uses it to pay for
+        the argon2 verifications before it takes SQLite's write lock (see
+        ``Endpoint.warm_up`` in :mod:`factorflow.pipeline`). The memory lives as long as
+        the block, as the request's own parameters do.
+        """
+        reset = _REMEMBERED.set({})
+        try:
+            yield
+        finally:
+            _REMEMBERED.reset(reset)
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:

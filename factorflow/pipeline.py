@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
-from factorflow.db.base import retrying
+from factorflow.db.base import retrying, serialises_writes, transaction
 from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
 
 if TYPE_CHECKING:
@@ -67,6 +68,14 @@ class Endpoint(Generic[P]):
     access: Access = Access.ADMIN
     #: Runs the handler with a database transaction; read-only handlers still get one.
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Optional work done before the unit of work, in a read-only transaction, where
+    #: the database serialises writers (SQLite): it verifies the PINs the handler
+    #: will verify, so that the argon2 cost is paid outside the write lock and the
+    #: handler's own verifications are answered from memory
+    #: (:meth:`~factorflow.crypto.Hasher.remembering`). It must not write; what it
+    #: finds is never trusted, only the hasher's exact answers are reused. A failure
+    #: here is ignored: the unit of work then does the work itself.
+    warm_up: Callable[[Call[P]], None] | None = None
 
 
 class EventDispatcher(Protocol):
@@ -140,9 +149,11 @@ class Pipeline:
             inv.actor = self._authenticate(inv, endpoint.access)
             audit.note_actor(inv.actor)
             # Reads (GET) run without taking SQLite's write lock; everything else may write.
-            reply = self._in_transaction(
-                lambda session: self._call(session, inv, endpoint, audit), write=inv.method != "GET"
-            )
+            write = inv.method != "GET"
+            with self._warmed_up(inv, endpoint):
+                reply = self._in_transaction(
+                    lambda session: self._call(session, inv, endpoint, audit), write=write
+                )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries
             # of failed actions (an abort_on_error failure among them), whose audit
@@ -154,6 +165,25 @@ class Pipeline:
         audit.finish(reply, duration=time.monotonic() - started)
         self.services.audit.write(audit)
         return reply
+
+    @contextmanager
+    def _warmed_up(self, inv: Invocation, endpoint: Endpoint[Any]) -> Iterator[None]:
+        """Run the endpoint's warm-up, if it has one and the database serialises writers,
+        and keep its verifications for the unit of work that follows."""
+        if endpoint.warm_up is None or not serialises_writes(self.services.sessions):
+            yield
+            return
+        with self.services.hasher.remembering():
+            try:
+                with transaction(self.services.sessions) as session:
+                    params = endpoint.params.model_validate(inv.params)
+                    scratch = AuditRecord.begin(inv, node=self.services.settings.node_name)
+                    endpoint.warm_up(Call(inv, params, session, self.services, scratch))
+            except Exception:
+                # Bad parameters, an unknown user, a store that is down: the unit of
+                # work meets the same and answers properly.
+                log.debug("warm-up of %s skipped", inv.rule, exc_info=True)
+            yield
 
     def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""

@@ -46,12 +46,13 @@ class Routes:
         event: str,
         params: type[P],
         access: Access = Access.ADMIN,
+        warm_up: Callable[[Call[P]], None] | None = None,
     ) -> Callable[[Callable[[Call[P]], Outcome]], Callable[[Call[P]], Outcome]]:
         method_tuple = (methods,) if isinstance(methods, str) else methods
 
         def register(handler: Callable[[Call[P]], Outcome]) -> Callable[[Call[P]], Outcome]:
             endpoint: Endpoint[Any] = Endpoint(
-                event=event, params=params, handler=handler, access=access
+                event=event, params=params, handler=handler, access=access, warm_up=warm_up
             )
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
             self.specs.append(RouteSpec(method_tuple, paths, endpoint, summary, self.tag))

@@ -243,6 +243,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
+def serialises_writes(factory: sessionmaker[Session]) -> bool:
+    """Whether write transactions of ``factory`` pass a :class:`SqliteWriteGate`, one at
+    a time (SQLite); PostgreSQL and MariaDB lock rows instead."""
+    return WRITE_GATE in factory.kw.get("info", {})
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any exception.

@@ -154,6 +154,39 @@ class ValidateService:
             self.auth_cache.store(session, user, req.password, rule, when)
         return result
 
+    def warm_up_pins(
+        self, session: Session, req: CheckRequest, policies: AuthDecider | None = None
+    ) -> None:
+        """Verify the token PINs that :meth:`check` of ``req`` will verify, in a
+        read-only ``session`` and inside the hasher's
+        :meth:`~factorflow.crypto.Hasher.remembering` block, so that the check itself
+        (holding SQLite's write lock) finds the answers in memory. Mirrors the check's
+        choice of tokens and PINs; a token it misses is simply verified by the check.
+        Nothing is decided here. Raises what :meth:`check` would for a bad request."""
+        if req.transaction_id:
+            return  # an answer to a challenge checks no PIN
+        user, tokens = self._candidates(session, req.user, req.realm, req.serial)
+        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
+        if decided.otppin != "tokenpin":
+            return
+        tokens, refused = allowed_tokens(decided, self._ready(tokens, req.type), time.time())
+        if refused is not None:
+            return
+        for token in tokens:
+            ttype = self.tokens.type_of(token)
+            if ttype.pin_mode is PinMode.NONE or (
+                req.otponly and req.serial and ttype.pin_mode is not PinMode.WHOLE
+            ):
+                continue
+            if (
+                ttype.pin_mode is PinMode.PREPEND
+                and not (req.otponly and req.serial)
+                and self.selector(session, ttype, user)
+                and self.tokens.verify_pin(token, req.password)
+            ):
+                continue  # the PIN alone: the check answers with a challenge
+            self.tokens.verify_pin(token, ttype.split_pass(req.password)[0])
+
     def _can_authenticate(self, tokens: list[Token], now: float) -> bool:
         """Whether one of the user's tokens could authenticate now: a disabled, locked
         or expired token ends what the cache remembers of it at once."""

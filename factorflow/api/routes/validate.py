@@ -39,9 +39,13 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
     return result
 
 
+def _warm_up(call: Call[CheckRequest]) -> None:
+    call.services.validate.warm_up_pins(call.session, call.params, policies=_policies(call))
+
+
 @routes.route(
     ("GET", "POST"), "/validate/check", event="validate_check", params=CheckRequest,
-    access=Access.PUBLIC,
+    access=Access.PUBLIC, warm_up=_warm_up,
 )  # fmt: skip
 def check(call: Call[CheckRequest]) -> Outcome:
     """Authenticate a user or serial with PIN + OTP, or start/answer a challenge."""
@@ -79,7 +83,7 @@ def _detail(call: Call[CheckRequest], result: CheckResult) -> dict[str, Any]:
 
 @routes.route(
     ("GET", "POST"), "/validate/radiuscheck", event="validate_check", params=CheckRequest,
-    access=Access.PUBLIC,
+    access=Access.PUBLIC, warm_up=_warm_up,
 )  # fmt: skip
 def radiuscheck(call: Call[CheckRequest]) -> Outcome:
     """Like /validate/check, answered with an empty 204 (accept) or 400 (reject)."""
