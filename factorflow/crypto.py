@@ -11,10 +11,8 @@ import base64
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,16 +20,12 @@ import argon2
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from factorflow.core.memo import remembered
 from factorflow.errors import ServerError
 
 _VERSION = "v1"
 
 _T = TypeVar("_T")
-
-#: The verifications :meth:`Hasher.remembering` keeps, by (stored hash, secret).
-_REMEMBERED: ContextVar[dict[tuple[str, str], bool] | None] = ContextVar(
-    "factorflow_remembered_verifications", default=None
-)
 
 
 def ensure_key_file(path: Path, size: int = 32) -> bytes:
@@ -108,30 +102,15 @@ class Hasher:
         return self._run(self._hasher.hash, secret)
 
     def verify(self, stored: str, secret: str) -> bool:
-        remembered = _REMEMBERED.get()
-        if remembered is None:
-            return self._run(self._verify, stored, secret)
-        key = (stored, secret)
-        if key not in remembered:
-            remembered[key] = self._run(self._verify, stored, secret)
-        return remembered[key]
-
-    @contextmanager
-    def remembering(self) -> Iterator[None]:
-        """Within the block (in this context), :meth:`verify` answers a pair of stored
-        hash and secret it has verified before from memory.
-
-        The answer for a pair never changes, so this is exact: a PIN changed in the
-        meantime has a new hash and is verified afresh. A request uses it to pay for
-        the argon2 verifications before it takes SQLite's write lock (see
-        ``Endpoint.warm_up`` in :mod:`factorflow.pipeline`). The memory lives as long as
-        the block, as the request's own parameters do.
-        """
-        reset = _REMEMBERED.set({})
-        try:
-            yield
-        finally:
-            _REMEMBERED.reset(reset)
+        """Whether ``secret`` matches the ``stored`` hash. Within a request memo
+        (:mod:`factorflow.core.memo`) a pair verified before is answered from memory:
+        the answer for a pair never changes, and a PIN changed in the meantime has a
+        new hash, so it is verified afresh. A request uses this to pay for argon2
+        before it takes SQLite's write lock (``Endpoint.warm_up`` in
+        :mod:`factorflow.pipeline`)."""
+        return remembered(
+            ("argon2", stored, secret), lambda: self._run(self._verify, stored, secret)
+        )
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
+from factorflow.core.memo import request_memo
 from factorflow.db.base import retrying, serialises_writes, transaction
 from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
 
@@ -71,10 +72,10 @@ class Endpoint(Generic[P]):
     #: Optional work done before the unit of work, in a read-only transaction, where
     #: the database serialises writers (SQLite): it verifies the PINs the handler
     #: will verify, so that the argon2 cost is paid outside the write lock and the
-    #: handler's own verifications are answered from memory
-    #: (:meth:`~factorflow.crypto.Hasher.remembering`). It must not write; what it
-    #: finds is never trusted, only the hasher's exact answers are reused. A failure
-    #: here is ignored: the unit of work then does the work itself.
+    #: handler's own verifications are answered from the request's memo
+    #: (:mod:`factorflow.core.memo`). It must not write, and it decides nothing: only
+    #: the exact answers that the memo keeps are reused. A failure here is ignored:
+    #: the unit of work then does the work itself.
     warm_up: Callable[[Call[P]], None] | None = None
 
 
@@ -173,7 +174,7 @@ class Pipeline:
         if endpoint.warm_up is None or not serialises_writes(self.services.sessions):
             yield
             return
-        with self.services.hasher.remembering():
+        with request_memo():
             try:
                 with transaction(self.services.sessions) as session:
                     params = endpoint.params.model_validate(inv.params)

@@ -9,6 +9,7 @@ from pathlib import Path
 import argon2
 
 from factorflow.bootstrap import build_services
+from factorflow.core.memo import request_memo
 from factorflow.crypto import Hasher, usable_cpus
 from factorflow.settings import Settings
 
@@ -105,13 +106,13 @@ class RecordingHasher(argon2.PasswordHasher):
         return super().verify(hash, password)
 
 
-def test_remembering_answers_a_pair_once_verified_and_nothing_else() -> None:
+def test_a_request_memo_answers_a_pair_once_verified_and_nothing_else() -> None:
     hasher = Hasher(**CHEAP, threads=1)
     recording = RecordingHasher()
     hasher._hasher = recording
     stored = hasher.hash("1234")
     changed = hasher.hash("5678")
-    with hasher.remembering():
+    with request_memo():
         assert hasher.verify(stored, "1234") and hasher.verify(stored, "1234")
         assert not hasher.verify(stored, "0000") and not hasher.verify(stored, "0000")
         # A new hash (the PIN was changed) is verified afresh, with the same secret too.
@@ -130,7 +131,7 @@ def test_remembered_verifications_stay_in_their_own_context() -> None:
     stored = hasher.hash("1234")
 
     def one_request() -> bool:
-        with hasher.remembering():
+        with request_memo():
             return hasher.verify(stored, "1234")
 
     with ThreadPoolExecutor(2) as requests:

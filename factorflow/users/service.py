@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from factorflow.core.memo import remembered
 from factorflow.crypto import Hasher, SecretBox
 from factorflow.registry import Registry
 from factorflow.settings import Settings
@@ -195,15 +196,25 @@ class UserService:
         return self.resolvers.store(self.resolvers.get(session, resolver))
 
     def resolve(self, session: Session, login: str, realm: str = "") -> User:
+        """The user ``login`` of ``realm`` (the default realm if empty). Within a
+        request memo (:mod:`factorflow.core.memo`) the store's answer, found or not,
+        is asked once per request: /validate/check looks the user up in its warm-up
+        and again in its unit of work."""
+        user = remembered(("user", login, realm), lambda: self._lookup(session, login, realm))
+        if user is None:
+            raise UserNotFoundError(NOT_FOUND)
+        return user
+
+    def _lookup(self, session: Session, login: str, realm: str) -> User | None:
         login, realm = self.split_login(session, login, realm)
         found = self._realm(session, realm)
         if found is None or not login:
-            raise UserNotFoundError(NOT_FOUND)
+            return None
         for member in realms.ordered_members(found):
             record = self.resolvers.store(member.resolver).find(login)
             if record is not None:
                 return self._user(session, record, found.name, member.resolver.name)
-        raise UserNotFoundError(NOT_FOUND)
+        return None
 
     def get_user(self, session: Session, realm: str, resolver: str, uid: str) -> User:
         row = self.resolvers.find(session, resolver)

@@ -158,11 +158,11 @@ class ValidateService:
         self, session: Session, req: CheckRequest, policies: AuthDecider | None = None
     ) -> None:
         """Verify the token PINs that :meth:`check` of ``req`` will verify, in a
-        read-only ``session`` and inside the hasher's
-        :meth:`~factorflow.crypto.Hasher.remembering` block, so that the check itself
-        (holding SQLite's write lock) finds the answers in memory. Mirrors the check's
-        choice of tokens and PINs; a token it misses is simply verified by the check.
-        Nothing is decided here. Raises what :meth:`check` would for a bad request."""
+        read-only ``session`` inside a request memo (:mod:`factorflow.core.memo`), so
+        that the check itself, holding SQLite's write lock, finds the verifications
+        and the user lookup in memory. Mirrors the check's choice of tokens and PINs;
+        a token it misses is simply verified by the check. Decides nothing. Raises
+        what :meth:`check` would for a bad request."""
         if req.transaction_id:
             return  # an answer to a challenge checks no PIN
         user, tokens = self._candidates(session, req.user, req.realm, req.serial)

@@ -9,6 +9,7 @@ import pytest
 from passlib.hash import sha512_crypt
 
 from factorflow.bootstrap import Services
+from factorflow.core.memo import request_memo
 from factorflow.errors import UserError
 from factorflow.users.errors import ResolverInUseError, StoreUnavailableError
 from factorflow.users.service import NOT_FOUND
@@ -145,3 +146,21 @@ def test_concurrent_resolution_and_reconfiguration(realms: Services, passwd_file
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(work, range(80)))
     assert set(results) == {"sql:1001:True"}
+
+
+def test_a_request_memo_asks_the_store_once_per_login(realms: Services) -> None:
+    users = realms.users
+    with request_memo():
+        with realms.sessions() as session:
+            before = users.resolve(session, "alice", "mixed")
+            with pytest.raises(UserError):
+                users.resolve(session, "nobody", "mixed")
+        with realms.sessions.begin() as session:
+            users.save_realm(session, "mixed", ["flat", "sql"], {"sql": 9, "flat": 2})
+        with realms.sessions() as session:
+            # Within the request the first answers stand, found or not.
+            assert users.resolve(session, "alice", "mixed").resolver == before.resolver == "sql"
+            with pytest.raises(UserError):
+                users.resolve(session, "nobody", "mixed")
+    with realms.sessions() as session:
+        assert users.resolve(session, "alice", "mixed").resolver == "flat"
