@@ -225,6 +225,10 @@ class NotifyService:
         session.flush()
         return row.id
 
+    @staticmethod
+    def sms_identifiers(session: Session) -> list[str]:
+        return list(session.scalars(select(SmsGateway.identifier).order_by(SmsGateway.identifier)))
+
     def list_sms(self, session: Session, identifier: str = "") -> list[dict[str, Any]]:
         """Gateways as privacyIDEA lists them, sensitive headers censored."""
         if identifier:

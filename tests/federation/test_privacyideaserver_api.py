@@ -126,6 +126,21 @@ def test_module_metadata(client: TestClient, admin_headers: H) -> None:
     assert_error(r, 400)
 
 
+def test_the_server_option_offers_the_configured_servers(
+    client: TestClient, admin_headers: H
+) -> None:
+    def server_option() -> dict[str, Any]:
+        actions = ok(client.get("/event/actions/Federation", headers=admin_headers))
+        return dict(actions["result"]["value"]["forward"]["privacyIDEA"])
+
+    assert "value" not in server_option()  # nothing configured yet: a text field
+    add_server(client, admin_headers, "child-b", "https://b.example.org")
+    add_server(client, admin_headers, "child-a", "https://a.example.org")
+    assert server_option()["value"] == ["child-a", "child-b"]
+    client.delete("/privacyideaserver/child-b", headers=admin_headers).raise_for_status()
+    assert server_option()["value"] == ["child-a"]
+
+
 # -- test_request ------------------------------------------------------------------------------
 
 

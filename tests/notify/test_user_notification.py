@@ -393,3 +393,17 @@ def test_actions_are_described_with_privacyidea_option_names(
     ]  # fmt: skip
     assert {"To email", "reply_to", "attach_qrcode", "flood_limit"} <= set(actions["sendmail"])
     assert actions["sendmail"]["emailconfig"]["required"] is True
+    # No SMTP server or SMS gateway configured yet: free text, checked on save.
+    assert "value" not in actions["sendmail"]["emailconfig"]
+    assert "value" not in actions["sendsms"]["smsconfig"]
+
+
+def test_configuration_options_offer_the_configured_servers(
+    client: TestClient, admin_headers: H, smtp_server: SmtpServer, sms_gateway: SmsGatewayServer
+) -> None:
+    add_smtp(client, admin_headers, smtp_server)
+    add_gateway(client, admin_headers, sms_gateway)
+    r = client.get("/event/actions/UserNotification", headers=admin_headers)
+    actions = r.json()["result"]["value"]
+    assert actions["sendmail"]["emailconfig"]["value"] == ["mail1"]
+    assert actions["sendsms"]["smsconfig"]["value"] == ["gw1"]

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.federation.remote import REMOTE_REALM, RemoteFactorflow
 from tests.webui.conftest import LiveServer, shot
-from tests.webui.helpers import login_admin, nav, session_token
+from tests.webui.helpers import login_admin, nav
 
 pytestmark = pytest.mark.browser
 
@@ -68,14 +67,21 @@ def test_add_test_and_delete_a_remote_server(
     expect(page.get_by_role("row").filter(has_text="child2")).to_have_count(0)
     shot(page, "privacyidea-servers")
 
+    # The definition editor offers the configured server in a dropdown.
+    nav(page, "Event definitions")
+    page.get_by_role("link", name="New definition").click()
+    page.get_by_label("Name", exact=True).fill("ask the child")
+    page.get_by_role("checkbox", name="validate_check", exact=True).check()
+    page.get_by_label("Handler module").select_option("Federation")
+    page.get_by_label("Action", exact=True).select_option("forward")
+    server = page.get_by_label("privacyIDEA", exact=True)
+    expect(server.locator("option")).to_have_text(["child"])
+    server.select_option("child")
+    page.get_by_role("button", name="Create definition").click()
+    expect(page.get_by_role("heading", name="Definition ask the child")).to_be_visible()
+
     # While a Federation definition forwards to it, the server stays.
-    response = httpx.post(
-        f"{live_server.url}/event",
-        data={"name": "ask the child", "event": "validate_check", "handlermodule": "Federation",
-              "action": "forward", "position": "post", "option.privacyIDEA": "child"},
-        headers={"Authorization": session_token(page)},
-    )  # fmt: skip
-    assert response.status_code == 200, response.text
+    nav(page, "privacyIDEA servers")
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete child").click()
     expect(page.locator("#toast")).to_contain_text("ask the child")

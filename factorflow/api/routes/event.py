@@ -153,7 +153,19 @@ def handlermodules(call: Call[NoParams]) -> Outcome:
 def actions(call: Call[ModuleParams]) -> Outcome:
     """The module's actions with their option descriptors ([] for an unknown module)."""
     handler = call.services.events.handlers.get(call.params.handlermodule)
-    return Outcome(value=handler.describe_actions() if handler else [])
+    if handler is None:
+        return Outcome(value=[])
+    return Outcome(value=handler.describe_actions(_configured(call)))
+
+
+def _configured(call: Call[Any]) -> dict[str, list[str]]:
+    """The stored configurations that handler options name (their dropdown choices)."""
+    services, session = call.services, call.session
+    return {
+        "smtp_servers": sorted(services.notify.list_smtp(session)),
+        "sms_gateways": services.notify.sms_identifiers(session),
+        "privacyidea_servers": sorted(services.federation.list_servers(session)),
+    }
 
 
 def _dynamic_choices(call: Call[Any]) -> dict[str, list[str]]:

@@ -143,9 +143,13 @@ class EventHandler(ABC):
         return None
 
     @classmethod
-    def describe_actions(cls) -> dict[str, dict[str, dict[str, Any]]]:
-        """``GET /event/actions/<module>``: action → option → descriptor."""
-        return {name: describe_options(model) for name, model in cls.actions.items()}
+    def describe_actions(
+        cls, configured: Mapping[str, list[str]] | None = None
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """``GET /event/actions/<module>``: action → option → descriptor.
+        ``configured`` holds the live lists that options naming stored configuration
+        offer as choices (see :func:`describe_options`)."""
+        return {name: describe_options(model, configured) for name, model in cls.actions.items()}
 
 
 def _ui_type(info: FieldInfo) -> tuple[str, list[str] | None]:
@@ -163,10 +167,26 @@ def _ui_type(info: FieldInfo) -> tuple[str, list[str] | None]:
     return str(extra.get("ui_type", "str")), None
 
 
-def describe_options(model: type[ActionOptions]) -> dict[str, dict[str, Any]]:
+#: ``json_schema_extra`` key of an option whose value names stored configuration: the
+#: name of the live list (``configured`` of :func:`describe_options`) offered as its
+#: choices, as privacyIDEA lists e.g. the SMTP server identifiers.
+CHOICES_FROM = "choices_from"
+
+
+def describe_options(
+    model: type[ActionOptions], configured: Mapping[str, list[str]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The option descriptors of ``model``. An option marked with
+    :data:`CHOICES_FROM` gets the named list of ``configured`` as its ``value``
+    (a dropdown in the UI) when that list is not empty; the value is checked on save
+    by the handler's :meth:`EventHandler.check_references`, not by the list."""
     out: dict[str, dict[str, Any]] = {}
     for name, info in model.model_fields.items():
         ui_type, choices = _ui_type(info)
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        source = extra.get(CHOICES_FROM)
+        if isinstance(source, str) and configured and configured.get(source):
+            choices = list(configured[source])
         descriptor: dict[str, Any] = {
             "type": ui_type,
             "required": info.is_required(),
@@ -181,6 +201,7 @@ def describe_options(model: type[ActionOptions]) -> dict[str, dict[str, Any]]:
 
 
 __all__ = [
+    "CHOICES_FROM",
     "ActionContext",
     "ActionError",
     "ActionOptions",

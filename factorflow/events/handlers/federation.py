@@ -39,7 +39,12 @@ from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import ErrorReply, Invocation, Outcome, Reply
 from factorflow.events.errors import ActionError
-from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.events.handlers.base import (
+    CHOICES_FROM,
+    ActionContext,
+    ActionOptions,
+    EventHandler,
+)
 from factorflow.federation.client import FORWARDED_METHODS, RemoteAnswer, ask
 from factorflow.federation.models import RemoteServer
 
@@ -52,6 +57,7 @@ class ForwardOptions(ActionOptions):
         min_length=1,
         max_length=120,
         description="The remote privacyIDEA server (see /privacyideaserver/) to forward to",
+        json_schema_extra={CHOICES_FROM: "privacyidea_servers"},
     )
     realm: str = Field(
         default="", max_length=255, description="Send this realm instead of the request's"

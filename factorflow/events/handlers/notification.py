@@ -44,6 +44,7 @@ from factorflow.db.base import utcnow
 from factorflow.events.compare import NOW_TAG
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import (
+    CHOICES_FROM,
     ActionContext,
     ActionOptions,
     EventHandler,
@@ -182,7 +183,10 @@ class BodyOptions(FloodOptions):
 
 class SendmailOptions(BodyOptions):
     emailconfig: str = Field(
-        min_length=1, max_length=120, description="SMTP server configuration to send through"
+        min_length=1,
+        max_length=120,
+        description="SMTP server configuration to send through",
+        json_schema_extra={CHOICES_FROM: "smtp_servers"},
     )
     mimetype: Literal["plain", "html"] = Field(default="plain", description="Body type")
     attach_qrcode: bool = Field(default=False, description="Attach the enrolment QR code")
@@ -217,7 +221,12 @@ class SendmailOptions(BodyOptions):
 
 
 class SendsmsOptions(BodyOptions):
-    smsconfig: str = Field(min_length=1, max_length=120, description="SMS gateway configuration")
+    smsconfig: str = Field(
+        min_length=1,
+        max_length=120,
+        description="SMS gateway configuration",
+        json_schema_extra={CHOICES_FROM: "sms_gateways"},
+    )
     body: str = Field(
         default=DEFAULT_SMS,
         max_length=2000,
