@@ -71,11 +71,11 @@ class Endpoint(Generic[P]):
     extra: dict[str, Any] = field(default_factory=dict)
     #: Optional work done before the unit of work, in a read-only transaction, where
     #: the database serialises writers (SQLite): it verifies the PINs the handler
-    #: will verify, so that the argon2 cost is paid outside the write lock and the
-    #: handler's own verifications are answered from the request's memo
-    #: (:mod:`factorflow.core.memo`). It must not write, and it decides nothing: only
-    #: the exact answers that the memo keeps are reused. A failure here is ignored:
-    #: the unit of work then does the work itself.
+    #: will verify, so that the argon2 cost is paid outside the write lock. An
+    #: endpoint with a warm-up runs inside a request memo (:mod:`factorflow.core.memo`)
+    #: on every database, where the handler finds those answers. The warm-up must not
+    #: write, and it decides nothing: only the exact answers that the memo keeps are
+    #: reused. A failure here is ignored: the unit of work then does the work itself.
     warm_up: Callable[[Call[P]], None] | None = None
 
 
@@ -169,22 +169,28 @@ class Pipeline:
 
     @contextmanager
     def _warmed_up(self, inv: Invocation, endpoint: Endpoint[Any]) -> Iterator[None]:
-        """Run the endpoint's warm-up, if it has one and the database serialises writers,
-        and keep its verifications for the unit of work that follows."""
-        if endpoint.warm_up is None or not serialises_writes(self.services.sessions):
+        """For an endpoint with a warm-up: open the request memo around the unit of
+        work (on every database: the check and its definitions' conditions share one
+        user lookup) and, where the database serialises writers, run the warm-up first."""
+        if endpoint.warm_up is None:
             yield
             return
         with request_memo():
-            try:
-                with transaction(self.services.sessions) as session:
-                    params = endpoint.params.model_validate(inv.params)
-                    scratch = AuditRecord.begin(inv, node=self.services.settings.node_name)
-                    endpoint.warm_up(Call(inv, params, session, self.services, scratch))
-            except Exception:
-                # Bad parameters, an unknown user, a store that is down: the unit of
-                # work meets the same and answers properly.
-                log.debug("warm-up of %s skipped", inv.rule, exc_info=True)
+            if serialises_writes(self.services.sessions):
+                self._warm_up(inv, endpoint)
             yield
+
+    def _warm_up(self, inv: Invocation, endpoint: Endpoint[Any]) -> None:
+        assert endpoint.warm_up is not None
+        try:
+            with transaction(self.services.sessions) as session:
+                params = endpoint.params.model_validate(inv.params)
+                scratch = AuditRecord.begin(inv, node=self.services.settings.node_name)
+                endpoint.warm_up(Call(inv, params, session, self.services, scratch))
+        except Exception:
+            # Bad parameters, an unknown user, a store that is down: the unit of
+            # work meets the same and answers properly.
+            log.debug("warm-up of %s skipped", inv.rule, exc_info=True)
 
     def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""

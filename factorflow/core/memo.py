@@ -32,6 +32,15 @@ def request_memo() -> Iterator[None]:
         _MEMO.reset(reset)
 
 
+def forget(kind: str) -> None:
+    """Drop the current memo's answers of ``kind`` (the first item of their keys): the
+    request changed what they were computed from."""
+    memo = _MEMO.get()
+    if memo is not None:
+        for key in [key for key in memo if isinstance(key, tuple) and key[:1] == (kind,)]:
+            del memo[key]
+
+
 def remembered(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
     """``compute()``, or its earlier answer for ``key`` within the current memo.
 

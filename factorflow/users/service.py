@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from factorflow.core.memo import remembered
+from factorflow.core.memo import forget, remembered
 from factorflow.crypto import Hasher, SecretBox
 from factorflow.registry import Registry
 from factorflow.settings import Settings
@@ -49,6 +49,10 @@ NOT_FOUND = "The user can not be found in any resolver in this realm!"
 #: Users returned per resolver by a listing (a store may lower it further).
 LIST_LIMIT = 1000
 SEARCHABLE = frozenset({*STANDARD_ATTRIBUTES, "userid"})
+
+
+#: The request-memo kind of :meth:`UserService.resolve`'s answers.
+USER_LOOKUP = "user"
 
 
 @dataclass
@@ -198,9 +202,9 @@ class UserService:
     def resolve(self, session: Session, login: str, realm: str = "") -> User:
         """The user ``login`` of ``realm`` (the default realm if empty). Within a
         request memo (:mod:`factorflow.core.memo`) the store's answer, found or not,
-        is asked once per request: /validate/check looks the user up in its warm-up
-        and again in its unit of work."""
-        user = remembered(("user", login, realm), lambda: self._lookup(session, login, realm))
+        is asked once per request: /validate/check looks the user up in its warm-up,
+        in the check and for the conditions of its event definitions."""
+        user = remembered((USER_LOOKUP, login, realm), lambda: self._lookup(session, login, realm))
         if user is None:
             raise UserNotFoundError(NOT_FOUND)
         return user
@@ -337,9 +341,12 @@ class UserService:
 
     def set_custom_attribute(self, session: Session, user: User, key: str, value: str) -> None:
         custom.set_attribute(session, user, key, value)
+        forget(USER_LOOKUP)  # later lookups in this request see the new attribute
 
     def delete_custom_attribute(self, session: Session, user: User, key: str) -> bool:
-        return custom.delete_attribute(session, user, key)
+        deleted = custom.delete_attribute(session, user, key)
+        forget(USER_LOOKUP)
+        return deleted
 
 
 def _info(attributes: Mapping[str, str], who: User, editable: bool) -> dict[str, Any]:

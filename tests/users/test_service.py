@@ -164,3 +164,16 @@ def test_a_request_memo_asks_the_store_once_per_login(realms: Services) -> None:
                 users.resolve(session, "nobody", "mixed")
     with realms.sessions() as session:
         assert users.resolve(session, "alice", "mixed").resolver == "flat"
+
+
+def test_a_changed_custom_attribute_is_seen_by_the_next_lookup_in_the_request(
+    realms: Services,
+) -> None:
+    users = realms.users
+    with request_memo(), realms.sessions.begin() as session:
+        alice = users.resolve(session, "alice", "flat")
+        assert alice.attribute("department") == ""
+        users.set_custom_attribute(session, alice, "department", "help desk")
+        assert users.resolve(session, "alice", "flat").attribute("department") == "help desk"
+        users.delete_custom_attribute(session, alice, "department")
+        assert users.resolve(session, "alice", "flat").attribute("department") == ""

@@ -1,0 +1,53 @@
+"""/validate/check asks the user store once per request: the check, its warm-up (on
+SQLite) and the conditions of its event definitions share one lookup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from factorflow.bootstrap import Services
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, init_token
+
+
+@pytest.fixture
+def realm_lookups(services: Services) -> Iterator[list[str]]:
+    """The statements that look a realm up by name, as the database receives them."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM realm WHERE realm.name" in " ".join(statement.split()):
+            seen.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(services.engine, "before_cursor_execute", record)
+
+
+def test_one_user_lookup_for_the_check_and_its_definitions(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    flatfile_realm: str,
+    realm_lookups: list[str],
+) -> None:
+    init_token(client, admin_headers, type="hotp", otpkey=RFC_KEY_HEX, pin="1234", user="alice")
+    definition = {
+        "name": "never for this realm", "event": "validate_check", "handlermodule": "Token",
+        "action": "set tokeninfo", "position": "post",
+        "conditions": json.dumps({"realm": "elsewhere"}),
+        "option.key": "seen", "option.value": "x",
+    }  # fmt: skip
+    client.post("/event", data=definition, headers=admin_headers).raise_for_status()
+    realm_lookups.clear()
+
+    reply = client.post(
+        "/validate/check",
+        data={"user": "alice", "realm": flatfile_realm, "pass": "1234" + RFC4226_OTPS[0]},
+    )
+    assert reply.json()["result"]["authentication"] == "ACCEPT"
+    assert len(realm_lookups) == 1
