@@ -134,6 +134,13 @@ class Hasher:
         return pool
 
 
+def hashing_threads_per_worker(workers: int, cpus: int | None = None) -> int:
+    """The hashing threads each of ``workers`` processes on one host should use: an
+    equal share of the CPUs, at least one. More threads than cores finish no hash
+    sooner, and each busy one keeps an argon2 buffer resident in its process."""
+    return max(1, (cpus if cpus is not None else usable_cpus()) // max(1, workers))
+
+
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask, not the machine's count)."""
     try:

@@ -18,6 +18,7 @@ from rich.table import Table
 from factorflow.bootstrap import Services, build_services, prepare_data_dir
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
+from factorflow.crypto import hashing_threads_per_worker
 from factorflow.db.base import make_engine, transaction
 from factorflow.db.schema import upgrade
 from factorflow.errors import FactorflowError
@@ -104,7 +105,12 @@ def serve(
         console.print(
             f"First start: created admin [bold]admin[/bold] with password: [bold]{created}[/bold]"
         )
+    auto_threads = services.settings.argon2_threads == 0
     services.close()
+    if auto_threads and workers > 1:
+        # The workers share the host's CPUs: give each its share of hashing threads
+        # (the setting's "one per CPU" is right for one process per host).
+        os.environ["FACTORFLOW_ARGON2_THREADS"] = str(hashing_threads_per_worker(workers))
     console.print(
         f"Factorflow listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -57,11 +57,12 @@ class RemoteFactorflow:
         )
         assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
 
-    def start(self) -> None:
+    def start(self, workers: int = 1) -> None:
         self._cli("init", "--admin", "admin", "--password", REMOTE_ADMIN_PASSWORD)
+        command = ["serve", "--port", str(self.port), "--workers", str(workers)]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "factorflow", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "factorflow", *command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
