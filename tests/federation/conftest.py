@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.federation.recorder import RecordingRemote
-from tests.federation.remote import RemoteFactorflow
+from tests.federation.remote import RemoteFactorflow, running_remote
 
 H = dict[str, str]
 
@@ -15,13 +15,8 @@ H = dict[str, str]
 @pytest.fixture(scope="session")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteFactorflow]:
     """A second Factorflow server process, provisioned with realm ``fedrealm``."""
-    server = RemoteFactorflow(tmp_path_factory.mktemp("remote"))
-    try:
-        server.start()
-        server.provision()
+    with running_remote(tmp_path_factory.mktemp("remote")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,15 @@ class RemoteFactorflow:
         body = self.call("GET", "/audit/", admin=True, **params)
         entries: list[dict[str, Any]] = body["result"]["value"]["auditdata"]
         return entries
+
+
+@contextmanager
+def running_remote(directory: Path) -> Iterator[RemoteFactorflow]:
+    """A started and provisioned remote (realm ``fedrealm``), stopped afterwards."""
+    server = RemoteFactorflow(directory)
+    try:
+        server.start()
+        server.provision()
+        yield server
+    finally:
+        server.stop()

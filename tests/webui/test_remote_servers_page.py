@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.federation.remote import REMOTE_REALM, RemoteFactorflow
+from tests.federation.remote import REMOTE_REALM, RemoteFactorflow, running_remote
 from tests.webui.conftest import LiveServer, shot
 from tests.webui.helpers import login_admin, nav
 
@@ -19,13 +19,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteFactorflow]:
-    server = RemoteFactorflow(Path(tmp_path_factory.mktemp("remote")))
-    try:
-        server.start()
-        server.provision()
+    with running_remote(Path(tmp_path_factory.mktemp("remote"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def card(page: Page, title: str) -> Locator:
