@@ -172,20 +172,18 @@ class ValidateService:
         tokens, refused = allowed_tokens(decided, self._ready(tokens, req.type), time.time())
         if refused is not None:
             return
+        challenges = not (req.otponly and req.serial)
         for token in tokens:
             ttype = self.tokens.type_of(token)
-            if ttype.pin_mode is PinMode.NONE or (
-                req.otponly and req.serial and ttype.pin_mode is not PinMode.WHOLE
-            ):
-                continue
             if (
-                ttype.pin_mode is PinMode.PREPEND
-                and not (req.otponly and req.serial)
-                and self.selector(session, ttype, user)
+                challenges
+                and self._may_challenge(session, ttype, user)
                 and self.tokens.verify_pin(token, req.password)
             ):
                 continue  # the PIN alone: the check answers with a challenge
-            self.tokens.verify_pin(token, ttype.split_pass(req.password)[0])
+            pin, _otp = self._split(ttype, req)
+            if pin is not None:
+                self.tokens.verify_pin(token, pin)
 
     def _can_authenticate(self, tokens: list[Token], now: float) -> bool:
         """Whether one of the user's tokens could authenticate now: a disabled, locked
@@ -301,12 +299,7 @@ class ValidateService:
         matched = []
         for token in tokens:
             ttype = self.tokens.type_of(token)
-            # The selector first: only its tokens pay for a second argon2 check.
-            if (
-                ttype.pin_mode is PinMode.PREPEND
-                and self.selector(session, ttype, user)
-                and pin_ok(token, req.password)
-            ):
+            if self._may_challenge(session, ttype, user) and pin_ok(token, req.password):
                 matched.append(token)
         if not matched:
             return None
@@ -326,15 +319,27 @@ class ValidateService:
             return CheckResult(False, message, tokens[0], tokens[0].tokentype)
         return CheckResult(False, message)
 
+    def _may_challenge(self, session: Session, ttype: TokenType, user: User | None) -> bool:
+        """Whether a PIN-alone ``pass`` makes this token answer with a challenge. The
+        selector is asked first: only its tokens pay for a second argon2 check."""
+        return ttype.pin_mode is PinMode.PREPEND and self.selector(session, ttype, user)
+
+    @staticmethod
+    def _split(ttype: TokenType, req: CheckRequest) -> tuple[str | None, str]:
+        """(the PIN to check, or None when none is checked; the OTP) of ``req.pass``."""
+        if req.otponly and req.serial and ttype.pin_mode is not PinMode.WHOLE:
+            return None, req.password
+        pin, otp = ttype.split_pass(req.password)
+        return (None if ttype.pin_mode is PinMode.NONE else pin), otp
+
     def _check_tokens(
         self, session: Session, tokens: list[Token], req: CheckRequest, now: float, pin_ok: PinCheck
     ) -> CheckResult:
         matched: list[_Candidate] = []
         for token in tokens:
             ttype = self.tokens.type_of(token)
-            skip_pin = req.otponly and bool(req.serial) and ttype.pin_mode is not PinMode.WHOLE
-            pin, otp = ("", req.password) if skip_pin else ttype.split_pass(req.password)
-            if skip_pin or ttype.pin_mode is PinMode.NONE or pin_ok(token, pin):
+            pin, otp = self._split(ttype, req)
+            if pin is None or pin_ok(token, pin):
                 matched.append(_Candidate(token, ttype, otp))
         if not matched:
             if self._inc_fail_on_false_pin(session):
