@@ -22,9 +22,13 @@ def worker_environments(parent: int) -> list[dict[str, str]]:
     return environments
 
 
-def test_each_worker_gets_its_share_of_hashing_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("configured", ["", "3"])
+def test_each_worker_gets_its_share_of_hashing_threads(tmp_path: Path, configured: str) -> None:
+    """Unset: cpus // workers per worker. Set by the operator: kept as it is."""
     server = RemoteFactorflow(tmp_path)
     server.env.pop("FACTORFLOW_ARGON2_THREADS", None)
+    if configured:
+        server.env["FACTORFLOW_ARGON2_THREADS"] = configured
     try:
         server.start(workers=2)
         assert server.process is not None
@@ -32,7 +36,7 @@ def test_each_worker_gets_its_share_of_hashing_threads(tmp_path: Path) -> None:
             env for env in worker_environments(server.process.pid) if "FACTORFLOW_DATA_DIR" in env
         ]
         assert len(workers) >= 2
-        expected = str(hashing_threads_per_worker(2))
+        expected = configured or str(hashing_threads_per_worker(2))
         assert {env.get("FACTORFLOW_ARGON2_THREADS") for env in workers} == {expected}
     finally:
         server.stop()
