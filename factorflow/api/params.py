@@ -8,13 +8,13 @@ exempt. Malformed input becomes a ParameterError, never a 500.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from factorflow.core.untrusted import json_loads
 from factorflow.errors import ParameterError, PayloadTooLargeError
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -83,10 +83,7 @@ async def merged_params(
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(_text(body, "JSON body"))
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"The JSON body does not parse: {exc.msg}") from None
+    data = json_loads(_text(body, "JSON body"), "JSON body")
     if not isinstance(data, dict):
         raise ParameterError("The JSON body must be an object")
     return data

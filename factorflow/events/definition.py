@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from factorflow.core.untrusted import json_loads
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
@@ -82,7 +83,7 @@ def _is_secret(name: str) -> bool:
 def _redact_headers(text: str) -> str:
     """A JSON object of HTTP headers: credential-like header values → ``***``."""
     try:
-        headers = json.loads(text) if text.strip() else {}
+        headers = json_loads(text, "headers") if text.strip() else {}
     except ValueError:
         return "***"
     if not isinstance(headers, dict):

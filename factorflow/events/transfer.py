@@ -39,13 +39,13 @@ laughs"), at most :data:`MAX_DEFINITIONS` entries; every refusal is a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from factorflow.core.params import is_true, split_list
+from factorflow.core.untrusted import UntrustedInputError, json_loads, yaml_load
 from factorflow.errors import ParameterError
 from factorflow.events.service import DefinitionInput
 
@@ -145,11 +145,13 @@ def parse_text(text: str) -> Any:
     stripped = text.lstrip()
     if stripped[:1] in ("[", "{"):
         try:
-            return json.loads(text)
-        except (ValueError, RecursionError):
-            pass  # YAML flow style also starts with [ or {
+            return json_loads(text, "import data")
+        except UntrustedInputError:
+            pass  # YAML flow style also starts with [ or {; too deep is refused below
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml_load(text, "import data", _NoAliasLoader)
+    except UntrustedInputError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -12,7 +12,6 @@ request in ``session.info`` (one session is one request's unit of work).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.core.params import is_true, split_list
+from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError, ResourceNotFoundError
 from factorflow.policies.actions import SCOPES, ActionValue, Catalog
@@ -176,8 +176,8 @@ class PolicyService:
 def _json(value: Any) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError:
+            return json_loads(value, "value")
+        except UntrustedInputError:
             return value
     return value
 

@@ -8,7 +8,6 @@ them, and definitions without them serialize exactly as before."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
+from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.errors import AuthError, ParameterError
 from factorflow.events import transfer
 from factorflow.events.conditions.base import ConditionRegistry
@@ -67,8 +67,8 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = json_loads(value, name)
+        except UntrustedInputError:
             raise ParameterError(f"The {name!r} parameter must be a dictionary.") from None
     if not isinstance(value, dict):
         raise ParameterError(f"The {name!r} parameter must be a dictionary.")

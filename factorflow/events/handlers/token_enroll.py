@@ -23,6 +23,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from factorflow.core.invocation import Actor
+from factorflow.core.untrusted import yaml_load
 from factorflow.errors import FactorflowError
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import ActionContext, ActionOptions
@@ -33,7 +34,7 @@ def parse_additional(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        parsed = yaml.safe_load(text)
+        parsed = yaml_load(text, "additional_params")
     except yaml.YAMLError:
         raise ValueError("not a YAML or JSON mapping") from None
     if not isinstance(parsed, dict) or not all(isinstance(k, str) for k in parsed):

@@ -30,6 +30,7 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 from standardwebhooks.webhooks import Webhook
 
+from factorflow.core.untrusted import json_loads
 from factorflow.events.compare import NOW_TAG
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
@@ -62,7 +63,7 @@ def parse_headers(text: str) -> dict[str, str]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json_loads(text, "headers")
     except ValueError:
         raise ValueError("headers must be a JSON object of header names to values") from None
     if not isinstance(value, dict):
@@ -140,7 +141,7 @@ class WebHookOptions(ActionOptions):
                 raise ValueError(f"unknown tag {names} in data")
         if self.mime == JSON and self.data.strip():
             try:
-                json.loads(self.data)
+                json_loads(self.data, "data")
             except ValueError as exc:
                 raise ValueError(f"data is not valid JSON: {exc}") from None
         return self

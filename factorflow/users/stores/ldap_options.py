@@ -19,6 +19,7 @@ from ldap3.utils.dn import parse_dn
 from pydantic import BeforeValidator, Field, field_serializer, field_validator
 
 from factorflow.core.params import PiBool
+from factorflow.core.untrusted import UntrustedInputError, json_loads, yaml_load
 from factorflow.users.base import StoreOptions
 
 __all__ = ["UID_DN", "UID_ENTRYUUID", "UID_OBJECTGUID", "LdapOptions", "LdapServer"]
@@ -84,13 +85,13 @@ def _parse_userinfo(value: object) -> object:
     if not value.strip():
         return {}
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
+        return json_loads(value, "USERINFO")
+    except UntrustedInputError:
         pass
     # privacyIDEA's UI stores USERINFO as a Python dict literal ('single quotes');
     # a YAML flow mapping reads that without evaluating anything.
     try:
-        parsed = yaml.safe_load(value)
+        parsed = yaml_load(value, "USERINFO")
     except yaml.YAMLError:
         parsed = None
     if not isinstance(parsed, dict):

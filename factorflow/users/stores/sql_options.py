@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from factorflow.core.params import PiBool
+from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.users.base import StoreOptions
 
 __all__ = ["MAPPABLE", "SqlOptions", "parse_where"]
@@ -41,9 +42,11 @@ def _empty_to_none(value: object) -> object:
 def _parse_map(value: object) -> object:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise ValueError("must be a JSON object of attribute → column") from None
+            return json_loads(value, "map")
+        except UntrustedInputError as exc:
+            raise ValueError(
+                f"must be a JSON object of attribute → column: {exc.message}"
+            ) from None
     return value
 
 
