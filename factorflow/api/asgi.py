@@ -1,7 +1,9 @@
 """ASGI entry for ``uvicorn --factory`` (used by ``factorflow serve --workers N``).
 
-With ``Settings.embedded_worker`` each API process also runs a delivery worker
-(threads) for the durable job queue, started and stopped with the application.
+A worker process of ``--workers N`` ends with the supervisor that started it
+(:mod:`factorflow.api.lifeline`). With ``Settings.embedded_worker`` each API process
+also runs a delivery worker (threads) for the durable job queue, started and stopped
+with the application.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from factorflow.api.app import create_app
+from factorflow.api.lifeline import die_with_parent
 from factorflow.bootstrap import Services, build_services
 from factorflow.settings import Settings
 
 
 def create() -> FastAPI:
+    die_with_parent()
     services = build_services(Settings(), migrate=False)
     app = create_app(services)
     if services.settings.embedded_worker:

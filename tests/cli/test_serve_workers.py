@@ -1,8 +1,12 @@
 """``factorflow serve --workers N`` gives each worker process its share of the CPUs for
-argon2 (an unset ``argon2_threads`` means one per CPU, right for one process)."""
+argon2 (an unset ``argon2_threads`` means one per CPU, right for one process), and its
+workers end with it even when it is killed outright."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,46 @@ def test_each_worker_gets_its_share_of_hashing_threads(tmp_path: Path, configure
         assert {env.get("FACTORFLOW_ARGON2_THREADS") for env in workers} == {expected}
     finally:
         server.stop()
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_workers_end_when_the_supervisor_is_killed_and_the_port_is_free_again(
+    tmp_path: Path,
+) -> None:
+    """Issue 12 item 9: after SIGKILL of ``serve --workers 2`` nothing keeps serving, and
+    the server starts again on the same port."""
+    server = RemoteFactorflow(tmp_path)
+    workers: list[int] = []
+    try:
+        server.start(workers=2)
+        assert server.process is not None
+        parent = server.process.pid
+        workers = [
+            int(child)
+            for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        ]
+        assert len(workers) >= 2
+        os.kill(parent, signal.SIGKILL)
+        server.process.wait(10)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)]
+        server.start(workers=2)  # the same port: "address already in use" before the fix
+        assert server.call("GET", "/realm/", admin=True)["result"]["status"] is True
+    finally:
+        server.stop()
+        for pid in workers:
+            if _alive(pid):  # the failure this test is about: do not leave them running
+                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
