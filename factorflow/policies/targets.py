@@ -34,8 +34,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from factorflow.errors import ParameterError
 from factorflow.policies.matching import Facts
 
+#: Most names one parameter may list when targets are resolved (the bound of the
+#: token services' list parameters): each is looked up before the request runs.
+MAX_NAMES = 1000
 #: Parameter names that name tokens, users, realms or user stores.
 OBJECT_PARAMS = frozenset(
     {"serial", "serials", "from", "to", "user", "username", "userid", "realm", "realms",
@@ -98,10 +102,15 @@ def text(value: object) -> str:
     return ""
 
 
-def names(value: object) -> list[str]:
-    """A comma list (or JSON list) of names, as the services split it."""
+def names(params: Params, param: str) -> list[str]:
+    """Parameter ``param`` as a comma list (or JSON list) of names, as the services
+    split it; more than :data:`MAX_NAMES` is refused (400)."""
+    value = params.get(param)
     items = value if isinstance(value, list | tuple) else text(value).split(",")
-    return [name for name in (text(item) for item in items) if name]
+    found = [name for name in (text(item) for item in items) if name]
+    if len(found) > MAX_NAMES:
+        raise ParameterError(f"Invalid parameter {param!r}: at most {MAX_NAMES} names")
+    return found
 
 
 def exact(name: str) -> bool:
@@ -127,7 +136,7 @@ class Tokens(Spec):
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
         for param in self.params:
-            for serial in names(params.get(param)):
+            for serial in names(params, param):
                 target = lookup.token(serial) if exact(serial) else None
                 if target is not None:
                     yield target
@@ -155,7 +164,7 @@ class Realms(Spec):
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
         for param in self.params:
-            for name in names(params.get(param)):
+            for name in names(params, param):
                 if exact(name):
                     yield lookup.realm(name)
 
@@ -173,7 +182,7 @@ class RealmChange(Spec):
         if state is None:
             return
         current, owner_realm = state
-        wanted = {name.lower() for name in names(params.get(self.realms))}
+        wanted = {name.lower() for name in names(params, self.realms)}
         kept = {owner_realm} if owner_realm else set()
         for name in sorted((wanted ^ current) - kept):
             yield lookup.realm(name)
@@ -198,7 +207,7 @@ class Resolvers(Spec):
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
         login = text(params.get(self.login)) if self.login else ""
         for param in self.resolvers:
-            for name in names(params.get(param)):
+            for name in names(params, param):
                 yield lookup.resolver(name, login or None)
 
 
@@ -227,7 +236,7 @@ class ResolverChange(Spec):
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
         current = lookup.realm_resolvers(text(params.get(self.realm)))
-        for name in names(params.get(self.resolvers)):
+        for name in names(params, self.resolvers):
             if name not in current:
                 yield lookup.resolver(name)
 
