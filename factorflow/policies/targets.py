@@ -93,10 +93,12 @@ class ObjectLookup(Protocol):
 Params = Mapping[str, object]
 
 
-def text(value: object) -> str:
-    """A scalar parameter as text (JSON numbers included); anything else is empty."""
+def text(value: object, *, strip: bool = True) -> str:
+    """A scalar parameter as text (JSON numbers included); anything else is empty.
+    A user's login and realm are taken as sent (``strip=False``): the user service
+    looks them up so."""
     if isinstance(value, str):
-        return value.strip()
+        return value.strip() if strip else value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
@@ -151,10 +153,10 @@ class User(Spec):
         self.logins, self.realm = logins, realm
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
-        login = next((v for v in (text(params.get(p)) for p in self.logins) if v), "")
-        realm = text(params.get(self.realm))
+        logins = (text(params.get(p), strip=False) for p in self.logins)
+        login = next((v for v in logins if v), "")
         if login:
-            yield lookup.user(login, realm)
+            yield lookup.user(login, text(params.get(self.realm), strip=False))
             return
         yield from Realms(self.realm).targets(params, lookup)
 
@@ -205,7 +207,7 @@ class Resolvers(Spec):
         self.resolvers, self.login = params, login
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
-        login = text(params.get(self.login)) if self.login else ""
+        login = text(params.get(self.login), strip=False) if self.login else ""
         for param in self.resolvers:
             for name in names(params, param):
                 yield lookup.resolver(name, login or None)
@@ -220,9 +222,9 @@ class StoreUser(Spec):
         self.login, self.resolver, self.realm = login, resolver, realm
 
     def targets(self, params: Params, lookup: ObjectLookup) -> Iterator[Target]:
-        login = text(params.get(self.login))
+        login = text(params.get(self.login), strip=False)
         if login:
-            realm = text(params.get(self.realm)) if self.realm else ""
+            realm = text(params.get(self.realm), strip=False) if self.realm else ""
             yield lookup.store_user(login, text(params.get(self.resolver)), realm)
 
 
