@@ -98,14 +98,21 @@ class Authorizer(Protocol):
     """Decides whether the actor may make this request (admin and user policies).
 
     Called inside the request's unit of work after authentication and before pre
-    definitions; refuses by raising :class:`PolicyError` (403).
+    definitions; refuses by raising :class:`PolicyError` (403). ``recheck`` runs when
+    pre definitions changed the parameters, so the rights hold for what the request
+    touches after the change.
     """
 
     def authorize(self, inv: Invocation, session: Session, audit: AuditRecord) -> None: ...
 
+    def recheck(self, inv: Invocation, session: Session, audit: AuditRecord) -> None: ...
+
 
 class AllowAll:
     def authorize(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
+        return None
+
+    def recheck(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         return None
 
 
@@ -202,7 +209,10 @@ class Pipeline:
         audit.children.clear()  # a retried unit of work starts its event trail afresh
         audit.post_started = False
         self.authorizer.authorize(inv, session, audit)
+        authorized = dict(inv.params)
         self.events.run_pre(inv, session, audit)
+        if inv.params != authorized:
+            self.authorizer.recheck(inv, session, audit)
         try:
             params = endpoint.params.model_validate(inv.params)
         except ValidationError as exc:

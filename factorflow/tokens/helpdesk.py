@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
@@ -38,12 +38,12 @@ from factorflow.tokens.base import PinMode, TokenType
 from factorflow.tokens.enroll import add_realms, assign_owner
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.info import set_info, timestamp
-from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.listing import manageable_in
+from factorflow.tokens.models import Token, TokenOwner
 from factorflow.tokens.requests import Request, Serial
 from factorflow.tokens.service import TokenService
 from factorflow.tokens.types.pw import PwToken
 from factorflow.users.identity import User
-from factorflow.users.models import Realm
 
 #: Characters of generated passwords and PINs, by privacyIDEA's content class.
 ALPHABETS = {
@@ -193,16 +193,12 @@ class TokenHelpdesk:
     ) -> dict[str, Any]:
         """privacyIDEA's ``GET /token/getserial/<otp>``: by default only unassigned
         tokens are searched (the admin holds a token and wants to know which it is).
-        ``realms`` (lower case) limits the search to tokens in those realms."""
+        ``realms`` (lower case) limits the search to the tokens an administrator of
+        those realms may act on (:func:`~factorflow.tokens.listing.manageable_in`)."""
         self._admin(actor, "search tokens by OTP")
         stmt = select(Token).where(Token.active.is_(True)).order_by(Token.id)
         if realms is not None:
-            in_realms = (
-                select(TokenRealm.token_id)
-                .join(Realm, Realm.id == TokenRealm.realm_id)
-                .where(func.lower(Realm.name).in_(sorted(realms)))
-            )
-            stmt = stmt.where(Token.id.in_(in_realms))
+            stmt = stmt.where(manageable_in(realms))
         if req.type:
             stmt = stmt.where(Token.tokentype == req.type.strip().lower())
         if req.serial:

@@ -2,9 +2,11 @@
 
 ``realms`` limits a listing to what a realm-limited administrator may see (see
 :meth:`factorflow.policies.decide.RequestPolicies.admin_realms`): a token owned by a
-user in one of those realms, or an unowned token all of whose token realms are among
-them — the rule the admin authorizer applies to a single token. Tokens in no realm
-are only listed without such a limit.
+user in one of those realms, or an unowned token in one of them — the rule the admin
+authorizer applies to a single token (privacyIDEA's spare tokens shared by several
+realms). Tokens in no realm are only listed without such a limit (privacyIDEA's
+``tokenlist``); :func:`manageable_in` adds them where an administrator looks for a
+token to assign (``getserial``).
 """
 
 from __future__ import annotations
@@ -81,20 +83,27 @@ def _owned_by(session: Session, user: User) -> ColumnElement[bool]:
     )
 
 
+def _token_realms() -> Select[int]:
+    return select(TokenRealm.id).where(TokenRealm.token_id == Token.id)
+
+
 def visible_in(realms: Set[str]) -> ColumnElement[bool]:
     """Tokens an administrator limited to ``realms`` (lower case) may see."""
-    names = sorted(realms)
-    wanted = select(Realm.id).where(func.lower(Realm.name).in_(names))
-    token_realms = (
-        select(TokenRealm.id)
-        .join(Realm, Realm.id == TokenRealm.realm_id)
-        .where(TokenRealm.token_id == Token.id)
-    )
-    outside = token_realms.where(func.lower(Realm.name).not_in(names))
+    wanted = select(Realm.id).where(func.lower(Realm.name).in_(sorted(realms)))
     return or_(
         _owner(TokenOwner.realm_id.in_(wanted)),
-        and_(~_owner(), exists(token_realms), ~exists(outside)),
+        and_(~_owner(), exists(_token_realms().where(TokenRealm.realm_id.in_(wanted)))),
     )
+
+
+def in_no_realm() -> ColumnElement[bool]:
+    """Unowned tokens in no realm: every realm administrator's spare tokens."""
+    return and_(~_owner(), ~exists(_token_realms()))
+
+
+def manageable_in(realms: Set[str]) -> ColumnElement[bool]:
+    """Tokens an administrator limited to ``realms`` may act on."""
+    return or_(visible_in(realms), in_no_realm())
 
 
 def _tristate(value: str | None) -> bool | None:

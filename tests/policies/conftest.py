@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from factorflow.api.routing import RouteSpec
 from factorflow.bootstrap import Services
 from tests.conftest import bearer, passwd_line
 
@@ -73,3 +75,11 @@ def helpdesk_headers(
     response = client.post("/auth", data={"username": HELPDESK[0], "password": HELPDESK[1]})
     assert response.status_code == 200, response.text
     return bearer(response.json()["result"]["value"]["token"])
+
+
+def route_params(spec: RouteSpec) -> set[str]:
+    """The parameters a route declares: its model's fields (by alias) and path variables."""
+    found = {f.alias or name for name, f in spec.endpoint.params.model_fields.items()}
+    for path in spec.paths:
+        found |= set(re.findall(r"{(\w+)}", path))
+    return found

@@ -15,6 +15,7 @@ from factorflow.audit.service import SEARCHABLE
 from factorflow.core.invocation import Outcome
 from factorflow.errors import ParameterError
 from factorflow.pipeline import Access, Call
+from factorflow.policies.decide import RequestPolicies
 
 routes = Routes("audit")
 
@@ -81,7 +82,8 @@ def serialize(entry: AuditEntry, sig_ok: bool) -> dict[str, Any]:
 
 @routes.route("GET", "/audit/", event="audit_list", params=AuditParams, access=Access.ADMIN)
 def search(call: Call[AuditParams]) -> Outcome:
-    """Search audit entries with column filters (``*`` wildcard), paging and a time limit."""
+    """Search audit entries with column filters (``*`` wildcard), paging and a time limit;
+    an admin limited to some realms by the admin policies sees only their entries."""
     p = call.params
     extra = p.model_extra or {}
     filters: dict[str, str] = {}
@@ -89,6 +91,8 @@ def search(call: Call[AuditParams]) -> Outcome:
         if key in SEARCHABLE and str(value) not in ("", "*"):
             filters[key] = str(value)[:500]
     timelimit = parse_timelimit(p.timelimit) if p.timelimit else None
+    # privacyIDEA: an auditlog right limited to user realms shows only their entries.
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
     entries, total = call.services.audit.search(
         call.session,
         filters,
@@ -96,6 +100,7 @@ def search(call: Call[AuditParams]) -> Outcome:
         page=p.page,
         page_size=p.page_size,
         sortorder=p.sortorder,
+        realms=policies.admin_realms(call.actor, "auditlog"),
     )
     audit = call.services.audit
     pages = (total + p.page_size - 1) // p.page_size
