@@ -31,7 +31,12 @@ from pydantic import Field, field_validator, model_validator
 from standardwebhooks.webhooks import Webhook
 
 from factorflow.events.compare import NOW_TAG
-from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.events.handlers.base import (
+    ActionContext,
+    ActionOptions,
+    EventHandler,
+    Secret,
+)
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
 from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
 from factorflow.tokens.info import TIMESTAMP_FORMAT
@@ -92,13 +97,13 @@ class WebHookOptions(ActionOptions):
         description="The body; with replace, tags are substituted inside its values",
         json_schema_extra={"ui_type": "text"},
     )
-    headers: str = Field(
+    headers: Secret = Field(
         default="",
         max_length=4000,
         description='Custom headers as a JSON object, e.g. {"Authorization": "Bearer ..."}',
         json_schema_extra={"ui_type": "text"},
     )
-    secret: str = Field(
+    secret: Secret = Field(
         default="",
         max_length=500,
         description="Standard Webhooks signing secret (whsec_...); empty: unsigned",
