@@ -109,7 +109,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings=settings,
         enrollment=PolicyEnrollment(policies),
     )
-    jobs = JobService(settings, job_kinds)
+    jobs = JobService(settings, job_kinds, box)
     services = Services(
         settings=settings,
         engine=engine,

@@ -13,7 +13,8 @@ then encoded again. Besides the tags of §4.0 the legacy WebHook aliases work:
 With a signing secret (``whsec_...``) the request carries the Standard Webhooks
 headers ``webhook-id`` (the job's idempotency key, the same on every attempt),
 ``webhook-timestamp`` and ``webhook-signature``. The secret and the custom headers
-travel encrypted in the job payload and are redacted in the audit.
+are secret options (sealed at rest, censored in answers); they and the body travel
+encrypted in the job payload and are redacted in the audit.
 """
 
 from __future__ import annotations
@@ -219,7 +220,6 @@ class WebHookHandler(EventHandler):
             "url": options.URL,
             "method": options.method,
             "content_type": options.mime,
-            "body": body,
             "timeout": options.timeout,
             "headers": box.encrypt_text(headers, _PURPOSE) if headers else "",
             "secret": box.encrypt_text(options.secret, _PURPOSE) if options.secret else "",
@@ -228,6 +228,8 @@ class WebHookHandler(EventHandler):
             ctx.session,
             kind=JOB_KIND,
             payload=payload,
+            # The body may carry {pin} or {googleurl_value}: sealed until delivery.
+            secret={"body": body},
             idempotency_key=f"msg_{uuid.uuid4().hex}",
             request_id=ctx.inv.request_id,
             definition=ctx.definition_name,
@@ -248,6 +250,11 @@ class WebHookDeliverer(Deliverer):
     """Sends a ``webhook`` job; 2xx is success, anything else is retried."""
 
     kind = JOB_KIND
+
+    @classmethod
+    def recipient(cls, payload: Mapping[str, Any]) -> str:
+        url = payload.get("url")
+        return (urlsplit(url).hostname or "") if isinstance(url, str) else ""
 
     def deliver(self, job: JobView) -> str:
         p = job.payload
