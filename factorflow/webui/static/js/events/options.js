@@ -29,13 +29,11 @@ const CENSORED = "__CENSORED__";
 
 function secretField(common, descriptor, value) {
   const stored = value === CENSORED;
-  const help = [common.help, stored ? "A secret is stored: leave the field as it is to keep it, or replace it." : ""]
-    .filter(Boolean).join(" ");
+  const note = stored ? "(a secret is stored: leave the field as it is to keep it, or replace it)" : "(a secret: stored encrypted, never shown again)";
+  const help = [common.help, note].filter(Boolean).join(" ");
   const kind = descriptor.type === "text" ? "textarea" : "password";
-  const wrapper = field({ ...common, kind, value, help, autocomplete: "new-password",
+  return field({ ...common, kind, value, help, autocomplete: "new-password",
     attrs: { spellcheck: "false", "data-secret": "true" } });
-  wrapper.classList.add("secret");
-  return wrapper;
 }
 
 /** Show or hide fields whose visibleIf option does not have visibleValue. */
