@@ -216,15 +216,16 @@ class EventService:
         return row.id
 
     def _with_stored_secrets(
-        self, row: EventDefinition | None, data: DefinitionInput
+        self, row: EventDefinition | None, data: DefinitionInput, missing: str = ""
     ) -> DefinitionInput:
         """``data`` with its options in plaintext: a ``__CENSORED__`` secret replaced
-        by the one stored in ``row``; kept options (None on an update) opened."""
+        by the one stored in ``row`` (refused, saying ``missing``, if none is); kept
+        options (None on an update) opened."""
         module = data.handlermodule or (row.handlermodule if row is not None else "")
         action = data.action or (row.action if row is not None else "")
         stored = self.secrets.open_row(row) if row is not None else {}
         if data.options is not None:
-            missing = (
+            missing = missing or (
                 f"definition {row.id} has none stored"
                 if row is not None
                 else "a new definition has none stored"
@@ -410,9 +411,15 @@ class EventService:
                     if value in (None, "", []):
                         raise MissingParameterError(name)
                 row = self.by_uid(session, uid)
-                values = self._validated(
-                    row or EventDefinition(), self._import_secrets(row, uid, data), True
+                # An export without secrets imports back: the uid's stored ones stay.
+                missing = (
+                    f"the stored definition {uid!r} has none"
+                    if row is not None
+                    else f"there is no stored definition {uid!r} to keep it from"
                 )
+                full = replace(data, options=data.options or {})
+                opened = self._with_stored_secrets(row, full, missing)
+                values = self._validated(row or EventDefinition(), opened, True)
                 values["options"] = self._sealed(values, uid, row)
             except ParameterError as exc:
                 raise DefinitionError(f"{label}: {exc.message}") from None
@@ -447,22 +454,6 @@ class EventService:
                 }
             )
         return report
-
-    def _import_secrets(
-        self, row: EventDefinition | None, uid: str, data: DefinitionInput
-    ) -> DefinitionInput:
-        """An imported entry with its censored secrets taken from the stored
-        definition of the same uid (an export without secrets imports back)."""
-        stored = self.secrets.open_row(row) if row is not None else {}
-        missing = (
-            f"the stored definition {uid!r} has none"
-            if row is not None
-            else f"there is no stored definition {uid!r} to keep it from"
-        )
-        options = self.secrets.keep_censored(
-            data.handlermodule or "", data.action or "", data.options or {}, stored, missing
-        )
-        return replace(data, options=options)
 
     def set_active(self, session: Session, definition_id: int, active: bool, who: str) -> int:
         row = self.row(session, definition_id)
