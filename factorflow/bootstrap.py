@@ -9,13 +9,16 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.admins.service import AdminService
 from factorflow.audit.service import AuditService
 from factorflow.auth.service import AuthService
 from factorflow.crypto import Hasher, SecretBox, ensure_key_file
-from factorflow.db.base import make_engine, make_session_factory
+from factorflow.db import versions
+from factorflow.db.base import make_engine, make_session_factory, transaction
+from factorflow.db.models import ConfigSetting
 from factorflow.db.schema import upgrade
 from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.handlers import load_handlers
@@ -106,8 +109,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings=settings,
         enrollment=PolicyEnrollment(policies),
     )
-    jobs = JobService(settings, job_kinds)
-    return Services(
+    jobs = JobService(settings, job_kinds, box)
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -132,13 +135,37 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             challenge_validity=settings.challenge_validity_seconds,
             selector=PolicyChallengeSelector(policies),
         ),
-        events=EventService(sessions, load_handlers(settings), settings.config_reload_seconds),
+        events=EventService(
+            sessions, load_handlers(settings), settings.config_reload_seconds, box=box
+        ),
         job_kinds=job_kinds,
         jobs=jobs,
         notify=NotifyService(box),
         policies=policies,
         federation=FederationService(),
     )
+    if migrate:
+        seal_plaintext_secrets(services)
+    return services
+
+
+#: Config key recording that secrets stored before they were sealed have been sealed.
+SEALED_MARKER = "__secrets_sealed__"
+
+
+def seal_plaintext_secrets(services: Services) -> None:
+    """Encrypt the event definition and SMS gateway secrets that an older version
+    stored in plaintext (a data migration run once, with the schema migrations: it
+    needs the encryption key, which the schema migrations do not have)."""
+    try:
+        with transaction(services.sessions, write=True) as session:
+            if versions.read_version(session, SEALED_MARKER):
+                return
+            services.events.seal_stored_secrets(session)
+            services.notify.seal_stored_secrets(session)
+            session.add(ConfigSetting(key=SEALED_MARKER, value="1"))
+    except IntegrityError:
+        pass  # another process starting at the same moment sealed them
 
 
 def data_dir_exists(path: Path) -> bool:

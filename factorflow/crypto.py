@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from factorflow.core.memo import remembered
 from factorflow.errors import ServerError
 
 _VERSION = "v1"
+#: What :meth:`SecretBox.encrypt` writes: the version, base64 of nonce + text + tag.
+_SEALED = re.compile(r"v1:[A-Za-z0-9+/]{38,}={0,2}")
 
 _T = TypeVar("_T")
 
@@ -63,6 +66,12 @@ class SecretBox:
             return self._aead.decrypt(raw[:12], raw[12:], purpose.encode())
         except InvalidTag as exc:
             raise ServerError("A stored secret could not be decrypted") from exc
+
+    @staticmethod
+    def is_sealed(value: object) -> bool:
+        """Whether ``value`` has the form of a ciphertext of this class (a value
+        stored before it was encrypted does not)."""
+        return isinstance(value, str) and _SEALED.fullmatch(value) is not None
 
     def encrypt_text(self, plaintext: str, purpose: str) -> str:
         return self.encrypt(plaintext.encode(), purpose)

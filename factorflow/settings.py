@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     #: How long a worker owns a claimed job; a worker that dies mid-delivery leaves the
     #: job to others once this passes. Must exceed the longest delivery timeout.
     job_lease_seconds: float = Field(default=300.0, ge=0.1, le=24 * 3600)
+    #: Seconds a delivered job keeps its payload (the message, sealed) before the
+    #: worker purges it; 0 purges it on delivery. Metadata and attempts stay.
+    job_payload_retention_seconds: int = Field(default=3600, ge=0, le=366 * 24 * 3600)
     #: Requests handled at once per API process. argon2 and the database are the work,
     #: so more threads than the pool has connections only queue inside the server.
     api_threads: int = Field(default=16, ge=1, le=256)

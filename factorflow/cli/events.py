@@ -5,11 +5,17 @@ Same format and semantics as ``GET /event/export`` and ``POST /event/import``
 (``factorflow.events.transfer``): import matches definitions by ``uid``, validates
 every entry exactly as ``POST /event`` does and writes all or nothing; history
 rows name ``cli:<login>`` as who made the change.
+
+Secret options are exported as ``__CENSORED__`` (an import keeps the stored secret of
+the same uid). ``export --with-secrets`` writes them in plaintext, for a backup that
+restores into another database: only here, on the server, by whoever can read its
+encryption key anyway; the API never offers it. The file is created owner-only.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +79,14 @@ def export_command(
     ] = None,
     name: Annotated[list[str] | None, typer.Option(help="Only definitions with this name.")] = None,
     ids: Annotated[list[int] | None, typer.Option("--id", help="Only this definition id.")] = None,
+    with_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--with-secrets",
+            help="Write secret options in plaintext (a backup for another database; "
+            "keep the file as safe as the encryption key).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Export event definitions as YAML (all, or those matching --name / --id)."""
@@ -80,16 +94,26 @@ def export_command(
     try:
         with transaction(services.sessions) as session:
             chosen = transfer.select_definitions(
-                services.events.all(session), names=name or [], ids=ids or []
+                services.events.all(session, reveal=with_secrets), names=name or [], ids=ids or []
             )
     finally:
         services.close()
     text = transfer.dump_yaml(transfer.export_document(chosen))
+    if with_secrets:
+        err.print("[yellow]warning:[/yellow] the export holds secret options in plaintext")
     if file is None:
         sys.stdout.write(text)
         return
-    file.write_text(text, encoding="utf-8")
+    write_private(file, text)
     err.print(f"{len(chosen)} definitions written to {file}")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (an existing file too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 @event_app.command("import")

@@ -64,12 +64,15 @@ def jobs_list(
         raise typer.Exit(1) from None
     finally:
         services.close()
-    table = Table("id", "kind", "state", "attempts", "next attempt", "definition", "last error")
+    table = Table(
+        "id", "kind", "state", "recipient", "attempts", "next attempt", "definition", "last error"
+    )
     for row in rows:
         table.add_row(
             str(row["id"]),
             row["kind"],
             row["state"],
+            row["recipient"],
             f"{row['attempts']}/{row['max_attempts']}",
             (row["next_attempt_at"] or "")[:19],
             row["definition"],
@@ -81,7 +84,7 @@ def jobs_list(
 
 @jobs_app.command("show")
 def jobs_show(job_id: int, data_dir: DataDir = None) -> None:
-    """Show a job with its payload, last error and every attempt."""
+    """Show a job's metadata, last error and every attempt (never its payload)."""
     services = _services(data_dir)
     try:
         with transaction(services.sessions) as session:
@@ -92,9 +95,8 @@ def jobs_show(job_id: int, data_dir: DataDir = None) -> None:
     finally:
         services.close()
     for key, value in data.items():
-        if key not in ("attempt_log", "payload"):
+        if key != "attempt_log":
             console.print(f"[bold]{key}[/bold]: {value}")
-    console.print_json(data=data["payload"])
     table = Table("#", "worker", "started", "finished", "outcome", "error / detail")
     for attempt in data["attempt_log"]:
         table.add_row(

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,9 +61,13 @@ class DefinitionCache:
         handlers: Registry[EventHandler],
         reload_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        opener: Callable[[EventDefinition], Mapping[str, Any]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._handlers = handlers
+        #: The row's options with its secrets opened (None: the stored options).
+        self._opener = opener
         self._reload_seconds = reload_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -125,7 +130,8 @@ class DefinitionCache:
         broken: dict[int, str] = {}
         for row in rows:
             try:
-                definition = from_row(row, self._handlers)
+                options = self._opener(row) if self._opener is not None else None
+                definition = from_row(row, self._handlers, options=options)
             except DefinitionError as exc:
                 log.error("event definition %s (%r) is skipped: %s", row.id, row.name, exc.message)
                 broken[row.id] = exc.message

@@ -24,7 +24,7 @@ from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
 from factorflow.events.errors import DefinitionError
-from factorflow.events.handlers.base import ActionOptions, EventHandler
+from factorflow.events.handlers.base import ActionOptions, EventHandler, secret_options
 from factorflow.events.models import EventDefinition
 from factorflow.registry import Registry
 
@@ -73,7 +73,11 @@ class Definition:
         return (self.ordering, self.id)
 
     def redacted_options(self) -> dict[str, str]:
-        return redact(self.options_raw)
+        """The options for the audit and dry runs: declared secrets and the options
+        that look like credentials ``***``."""
+        secret = secret_options(self.handler.actions[self.action])
+        redacted = redact(self.options_raw)
+        return {key: "***" if key in secret and value else value for key, value in redacted.items()}
 
 
 def _is_secret(name: str) -> bool:
@@ -231,11 +235,18 @@ def compile_expression(text: str, names: frozenset[str]) -> Node | None:
         raise DefinitionError(f"Invalid parameter 'condition_expression': {exc}") from None
 
 
-def from_row(row: EventDefinition, handlers: Registry[EventHandler]) -> Definition:
-    """Compile a stored row; raises DefinitionError if it no longer validates."""
+def from_row(
+    row: EventDefinition,
+    handlers: Registry[EventHandler],
+    *,
+    options: Mapping[str, Any] | None = None,
+) -> Definition:
+    """Compile a stored row (with ``options`` instead of the stored ones: its secrets
+    opened); raises DefinitionError if it no longer validates."""
     handler = find_handler(handlers, row.handlermodule)
     action = check_action(handler, row.action)
-    options_raw, options = compile_options(handler, action, row.options or {})
+    stored = (row.options or {}) if options is None else options
+    options_raw, compiled_options = compile_options(handler, action, stored)
     conditions = compile_conditions(row.conditions or {})
     expression = compile_expression(
         row.condition_expression or "", frozenset(c.name for c in conditions)
@@ -248,7 +259,7 @@ def from_row(row: EventDefinition, handlers: Registry[EventHandler]) -> Definiti
         handler=handler,
         action=action,
         options_raw=options_raw,
-        options=options,
+        options=compiled_options,
         conditions=conditions,
         position=row.position or "post",
         ordering=row.ordering,

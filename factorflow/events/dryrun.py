@@ -28,7 +28,7 @@ from factorflow.audit.models import AuditEntry
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
 from factorflow.errors import FactorflowError, ParameterError, ResourceNotFoundError
-from factorflow.events.definition import Definition, from_row
+from factorflow.events.definition import Definition
 from factorflow.events.evaluate import evaluate_definition
 from factorflow.events.facts import Facts
 from factorflow.events.sweep import (
@@ -133,9 +133,8 @@ def definitions_for(
     services: Services, session: Session, *, definition_id: int | None, event: str
 ) -> list[Definition]:
     """The stored definition by id, or all active definitions bound to ``event``."""
-    handlers = services.events.handlers
     if definition_id is not None:
-        return [from_row(services.events.row(session, definition_id), handlers)]
+        return [services.events.compile(services.events.row(session, definition_id))]
     snapshot = services.events.cache.snapshot(session)
     return [*snapshot.index.get((event, "pre"), ()), *snapshot.index.get((event, "post"), ())]
 

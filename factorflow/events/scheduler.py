@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from factorflow.audit.record import AuditRecord
 from factorflow.db.base import retrying, transaction, utcnow
 from factorflow.errors import ParameterError, ResourceNotFoundError
-from factorflow.events.definition import Definition, from_row
+from factorflow.events.definition import Definition
 from factorflow.events.errors import DefinitionError, HandlerAbortError
 from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
@@ -281,7 +281,7 @@ class Scheduler:
             row = session.get(EventDefinition, definition_id)
             if row is None or not row.schedule:
                 raise DefinitionError("the definition no longer exists or has no schedule")
-            definition = from_row(row, self.services.events.handlers)
+            definition = self.services.events.compile(row)
         if not definition.handler.schedulable:
             raise DefinitionError(f"{definition.handlermodule} cannot run on a schedule")
         return definition

@@ -14,6 +14,9 @@
 * Every change bumps the configuration version (all processes reload within a
   second) and writes a history row (version, who, when, full snapshot), from
   which ``rollback`` restores.
+* Secret options are sealed at rest and censored in every answer
+  (:mod:`factorflow.events.secrets`); ``__CENSORED__`` sent back keeps the stored
+  secret, and a rollback restores the secret of its version.
 
 All methods take the caller's unit-of-work session and never commit.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +34,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import MissingParameterError, ParameterError, ResourceNotFoundError
 from factorflow.events.cache import DIRTY, DefinitionCache, bump_version
@@ -53,6 +57,7 @@ from factorflow.events.handlers.base import EventHandler
 from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
+from factorflow.events.secrets import OptionSecrets
 from factorflow.registry import Registry
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -119,10 +124,15 @@ class EventService:
         handlers: Registry[EventHandler],
         reload_seconds: float,
         conditions: ConditionRegistry = CONDITIONS,
+        *,
+        box: SecretBox,
     ) -> None:
         self.handlers = handlers
         self.conditions = conditions
-        self.cache = DefinitionCache(sessions, handlers, reload_seconds)
+        self.secrets = OptionSecrets(box, handlers)
+        self.cache = DefinitionCache(
+            sessions, handlers, reload_seconds, opener=self.secrets.open_row
+        )
         #: Prometheus metrics (per instance: no global registry state).
         self.metrics = EventMetrics()
         #: Event names declared by the routes; filled in when the API is built.
@@ -138,11 +148,15 @@ class EventService:
 
     # -- reading --------------------------------------------------------------------
 
-    def all(self, session: Session) -> list[dict[str, Any]]:
+    def all(self, session: Session, *, reveal: bool = False) -> list[dict[str, Any]]:
+        """Every definition, secrets censored (``reveal``: in plaintext, for the
+        administrator's backup export on the server itself, never for an answer)."""
         rows = session.scalars(
             select(EventDefinition).order_by(EventDefinition.ordering, EventDefinition.id)
         )
-        return [serialize(row) for row in rows]
+        if reveal:
+            return [{**serialize(row), "options": self.secrets.open_row(row)} for row in rows]
+        return [self.secrets.censor(serialize(row)) for row in rows]
 
     def row(self, session: Session, definition_id: int) -> EventDefinition:
         row = session.get(EventDefinition, definition_id)
@@ -153,15 +167,22 @@ class EventService:
         return row
 
     def get(self, session: Session, definition_id: int) -> dict[str, Any]:
-        return serialize(self.row(session, definition_id))
+        return self.secrets.censor(serialize(self.row(session, definition_id)))
+
+    def compile(self, row: EventDefinition) -> Definition:
+        """The stored ``row`` compiled to run, its secrets opened."""
+        return from_row(row, self.handlers, options=self.secrets.open_row(row))
 
     # -- writing --------------------------------------------------------------------
 
-    def transient(self, data: DefinitionInput) -> Definition:
-        """Validate and compile a definition without storing it (inline dry runs)."""
+    def transient(self, session: Session, data: DefinitionInput) -> Definition:
+        """Validate and compile a definition without storing it (inline dry runs). A
+        censored secret stands for the one stored with ``data.id``."""
         for name, value in data.required()[1:]:
             if value in (None, "", []):
                 raise MissingParameterError(name)
+        stored = session.get(EventDefinition, data.id) if data.id is not None else None
+        data = self._with_stored_secrets(stored, data)
         row = EventDefinition(id=0)
         values = self._validated(
             row, DefinitionInput(**{**vars(data), "name": data.name or "test"}), True
@@ -179,8 +200,10 @@ class EventService:
                     raise MissingParameterError(name)
             row = EventDefinition(id=data.id) if data.id is not None else EventDefinition()
             row.uid = self._new_uid(session, data.uid)
+        data = self._with_stored_secrets(None if creating else row, data)
         values = self._validated(row, data, creating)
         self._check_references(session, values)
+        values["options"] = self._sealed(values, row.uid, None if creating else row)
         for key, value in values.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
@@ -191,6 +214,39 @@ class EventService:
         session.flush()
         self._changed(session, row, "create" if creating else "update", who)
         return row.id
+
+    def _with_stored_secrets(
+        self, row: EventDefinition | None, data: DefinitionInput, missing: str = ""
+    ) -> DefinitionInput:
+        """``data`` with its options in plaintext: a ``__CENSORED__`` secret replaced
+        by the one stored in ``row`` (refused, saying ``missing``, if none is); kept
+        options (None on an update) opened."""
+        module = data.handlermodule or (row.handlermodule if row is not None else "")
+        action = data.action or (row.action if row is not None else "")
+        stored = self.secrets.open_row(row) if row is not None else {}
+        if data.options is not None:
+            missing = missing or (
+                f"definition {row.id} has none stored"
+                if row is not None
+                else "a new definition has none stored"
+            )
+            options = self.secrets.keep_censored(module, action, data.options, stored, missing)
+            return replace(data, options=options)
+        if row is not None and not data.clear_options:
+            return replace(data, options=stored)
+        return data
+
+    def _sealed(
+        self, values: Mapping[str, Any], uid: str, row: EventDefinition | None
+    ) -> dict[str, str]:
+        """The validated options as stored: secrets sealed, unchanged ones kept."""
+        return self.secrets.seal(
+            values["handlermodule"],
+            values["action"],
+            uid,
+            values["options"],
+            row.options if row is not None else None,
+        )
 
     def _check_references(self, session: Session, values: Mapping[str, Any]) -> None:
         """The handler's checks of the options against stored configuration."""
@@ -355,7 +411,16 @@ class EventService:
                     if value in (None, "", []):
                         raise MissingParameterError(name)
                 row = self.by_uid(session, uid)
-                values = self._validated(row or EventDefinition(), data, True)
+                # An export without secrets imports back: the uid's stored ones stay.
+                missing = (
+                    f"the stored definition {uid!r} has none"
+                    if row is not None
+                    else f"there is no stored definition {uid!r} to keep it from"
+                )
+                full = replace(data, options=data.options or {})
+                opened = self._with_stored_secrets(row, full, missing)
+                values = self._validated(row or EventDefinition(), opened, True)
+                values["options"] = self._sealed(values, uid, row)
             except ParameterError as exc:
                 raise DefinitionError(f"{label}: {exc.message}") from None
             plans.append((row, values, uid))
@@ -420,7 +485,7 @@ class EventService:
                 "change": h.change,
                 "who": h.who,
                 "at": h.at.isoformat(),
-                "definition": h.snapshot,
+                "definition": self.secrets.censor(h.snapshot),
             }
             for h in rows
         ]
@@ -459,12 +524,18 @@ class EventService:
             abort_on_error=snap["abort_on_error"],
             unknown_is_match=snap["unknown_is_match"],
             condition_expression=snap["condition_expression"],
-            options=dict(snap["options"]),
+            # The snapshot's sealed secrets, opened: the version's real secrets return.
+            options=self.secrets.open_snapshot(snap),
             conditions=dict(snap["conditions"]),
             schedule=snap.get("schedule", ""),
             sweep=snap.get("sweep", ""),
         )
         return self.save(session, data, who)
+
+    def seal_stored_secrets(self, session: Session) -> int:
+        """Seal secrets stored in plaintext before they were sealed (see
+        :meth:`OptionSecrets.seal_stored`)."""
+        return self.secrets.seal_stored(session)
 
     def _changed(self, session: Session, row: EventDefinition, change: str, who: str) -> None:
         latest = session.scalar(

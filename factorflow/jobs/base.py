@@ -25,11 +25,15 @@ Contract for ``deliver``:
   retryable, and its class name and message are recorded.
 * Finish well within ``Settings.job_lease_seconds``: after that another worker may
   start the same job.
+
+``recipient(payload)`` says whom a payload goes to (an address, a phone number, a
+host); ``/jobs/`` shows it masked, and it stays after the payload is purged.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -76,6 +80,12 @@ class Deliverer(ABC):
     @abstractmethod
     def deliver(self, job: JobView) -> str:
         """Deliver ``job`` or raise :class:`DeliveryError`; see the module contract."""
+
+    @classmethod
+    def recipient(cls, payload: Mapping[str, Any]) -> str:
+        """Whom ``payload`` goes to, for the job listing ("" if nobody in particular)."""
+        del payload
+        return ""
 
 
 __all__ = ["Deliverer", "DeliveryError", "JobView", "PermanentDeliveryError"]

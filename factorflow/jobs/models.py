@@ -40,7 +40,11 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
+    #: What the deliverer gets; secret values only inside its sealed part
+    #: (:mod:`factorflow.jobs.payload`). Emptied once delivered and past retention.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Whom the job goes to, masked (``al***@example.com``); kept after the purge.
+    recipient: Mapped[str] = mapped_column(String(255), default="")
     #: Unique per job and handed to the receiver (Message-ID, Idempotency-Key header)
     #: so that a redelivery after a lost acknowledgement can be recognised.
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -60,6 +64,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: When the payload of the delivered job was purged (None: not yet).
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     attempt_log: Mapped[list[JobAttempt]] = relationship(
         back_populates="job",

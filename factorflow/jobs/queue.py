@@ -15,6 +15,10 @@ has run out (the worker died, e.g. SIGKILL mid-delivery): delivery is at least o
 Reports (:meth:`JobQueue.delivered`, :meth:`JobQueue.failed`) only apply while the
 lease token still matches, so a worker that lost its lease cannot overwrite the
 outcome of the worker that took over.
+
+A delivered job keeps its payload for ``Settings.job_payload_retention_seconds``, then
+:meth:`JobQueue.purge_delivered` empties it (0: on delivery); queued, dead and
+discarded jobs keep theirs, so they can still be retried.
 """
 
 from __future__ import annotations
@@ -223,6 +227,7 @@ class JobQueue:
         def work(session: Session) -> bool:
             now = utcnow()
             self._finish_attempt(session, claim, AttemptOutcome.DELIVERED, now, detail=detail)
+            purge = {"payload": {}, "purged_at": now}
             result = session.execute(
                 update(Job)
                 .where(*self._fence(claim))
@@ -232,6 +237,7 @@ class JobQueue:
                     lease_until=None,
                     last_error="",
                     updated_at=now,
+                    **(purge if self.settings.job_payload_retention_seconds == 0 else {}),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -274,6 +280,27 @@ class JobQueue:
                 .execution_options(synchronize_session=False)
             )
             return state if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+        return self._run(work)
+
+    def purge_delivered(self) -> int:
+        """Empty the payloads of jobs delivered longer than the retention ago; returns
+        how many. One conditional UPDATE: several workers may run it at once."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=self.settings.job_payload_retention_seconds)
+
+        def work(session: Session) -> int:
+            result = session.execute(
+                update(Job)
+                .where(
+                    Job.state == JobState.DELIVERED.value,
+                    Job.purged_at.is_(None),
+                    Job.delivered_at <= cutoff,
+                )
+                .values(payload={}, purged_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
         return self._run(work)
 

@@ -3,6 +3,11 @@ discard. The worker side (claim, report) is in :mod:`factorflow.jobs.queue`.
 
 ``enqueue`` writes into the caller's session and never commits: the job exists
 exactly when the caller's transaction commits, and vanishes with its rollback.
+
+Admins see a job's metadata only (kind, state, attempts, times, the masked
+recipient, errors), never its payload: a message may carry a secret, which travels
+sealed (:mod:`factorflow.jobs.payload`), and a delivered job's payload is purged
+after ``Settings.job_payload_retention_seconds`` (:mod:`factorflow.jobs.queue`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,10 +24,14 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from factorflow.core.redaction import mask
+from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError
+from factorflow.jobs.base import Deliverer
 from factorflow.jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from factorflow.jobs.models import Job, JobState
+from factorflow.jobs.payload import sealed_payload
 from factorflow.settings import Settings
 
 MAX_KEY_LENGTH = 255
@@ -41,9 +50,13 @@ class JobPage:
 
 
 class JobService:
-    def __init__(self, settings: Settings, kinds: Collection[str]) -> None:
+    def __init__(
+        self, settings: Settings, kinds: Mapping[str, type[Deliverer]], box: SecretBox
+    ) -> None:
         self.settings = settings
+        self.deliverers = kinds
         self.kinds = frozenset(kinds)
+        self.box = box
         #: Set after a transaction that enqueued a job commits, so that a worker in
         #: this process starts at once instead of at its next poll.
         self.wake = threading.Event()
@@ -56,6 +69,7 @@ class JobService:
         *,
         kind: str,
         payload: dict[str, Any],
+        secret: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         max_attempts: int | None = None,
         request_id: str = "",
@@ -65,7 +79,9 @@ class JobService:
         """Add a job to the caller's unit of work and return its id.
 
         ``payload`` must be JSON-serialisable; it is what the deliverer of ``kind``
-        gets. ``idempotency_key`` (default: a fresh unique one) is handed to the
+        gets, merged with ``secret``: the values that must not be stored readable
+        (a PIN, an enrolment URI), sealed in the job until delivery.
+        ``idempotency_key`` (default: a fresh unique one) is handed to the
         receiver on every attempt; enqueueing a key that exists already returns the
         existing job's id and adds nothing, so a retried request does not send twice.
         ``max_attempts`` defaults to ``Settings.job_max_attempts``. Raises
@@ -82,7 +98,7 @@ class JobService:
         if not 1 <= attempts <= 100:
             raise ParameterError("max_attempts must be between 1 and 100")
         try:
-            size = len(json.dumps(payload))
+            size = len(json.dumps(payload)) + len(json.dumps(dict(secret or {})))
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"Job payload is not JSON-serialisable: {exc}") from None
         if size > MAX_PAYLOAD_BYTES:
@@ -90,7 +106,8 @@ class JobService:
         now = utcnow()
         job = Job(
             kind=kind,
-            payload=payload,
+            payload=sealed_payload(self.box, key, payload, secret or {}),
+            recipient=mask(self.deliverers[kind].recipient(payload))[:255],
             idempotency_key=key,
             state=JobState.QUEUED.value,
             attempts=0,
@@ -213,12 +230,13 @@ class JobService:
 
 
 def describe_job(job: Job, *, attempts: bool = False) -> dict[str, Any]:
-    """A job as the API and the CLI show it; with ``attempts``, the payload and the
-    attempt log as well."""
+    """A job as the API and the CLI show it: its metadata, never its payload; with
+    ``attempts``, the attempt log as well."""
     data: dict[str, Any] = {
         "id": job.id,
         "kind": job.kind,
         "state": job.state,
+        "recipient": job.recipient,
         "idempotency_key": job.idempotency_key,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
@@ -231,9 +249,9 @@ def describe_job(job: Job, *, attempts: bool = False) -> dict[str, Any]:
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
         "delivered_at": _iso(job.delivered_at),
+        "payload_purged_at": _iso(job.purged_at),
     }
     if attempts:
-        data["payload"] = job.payload
         data["attempt_log"] = [
             {
                 "number": a.number,

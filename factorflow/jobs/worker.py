@@ -28,12 +28,16 @@ from factorflow.errors import ServerError
 from factorflow.events.scheduler import CHECK_SECONDS, Scheduler
 from factorflow.jobs.base import Deliverer, DeliveryError
 from factorflow.jobs.models import JobState
+from factorflow.jobs.payload import opened
 from factorflow.jobs.queue import Claim, JobQueue
 
 if TYPE_CHECKING:
     from factorflow.bootstrap import Services
 
 log = logging.getLogger(__name__)
+
+#: How often an idle worker purges the payloads of delivered jobs past retention.
+PURGE_EVERY_SECONDS = 60.0
 
 
 def build_deliverers(services: Services) -> dict[str, Deliverer]:
@@ -82,6 +86,8 @@ class Worker:
         self.deliverers = dict(deliverers) if deliverers is not None else build_deliverers(services)
         self._stopping = threading.Event()
         self._running: list[threading.Thread] = []
+        self._purge_lock = threading.Lock()
+        self._purged_at = float("-inf")
         #: Runs scheduled definitions in its own thread (None: this worker does not).
         self.scheduler = Scheduler(services, stopping=self._stopping.is_set) if scheduler else None
         self.schedule_seconds = schedule_seconds
@@ -89,12 +95,24 @@ class Worker:
     # -- one job -----------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Claim and deliver one due job; False if none was due."""
+        """Claim and deliver one due job; False if none was due (then purge the
+        payloads of delivered jobs past retention, at most once a minute)."""
         claim = self.queue.claim(self.name)
         if claim is None:
+            self._purge_when_due()
             return False
         self._deliver(claim)
         return True
+
+    def _purge_when_due(self) -> None:
+        now = time.monotonic()
+        with self._purge_lock:
+            if now - self._purged_at < PURGE_EVERY_SECONDS:
+                return
+            self._purged_at = now
+        purged = self.queue.purge_delivered()
+        if purged:
+            log.info("worker %s purged the payloads of %s delivered jobs", self.name, purged)
 
     def drain(self, limit: int = 1000) -> int:
         """Deliver due jobs until none is due (or ``limit``); returns how many ran."""
@@ -113,7 +131,14 @@ class Worker:
             self._audit(claim, state, error, started)
             return
         try:
-            detail = deliverer.deliver(job)
+            sealed_open = opened(self.services.box, job)
+        except (ServerError, ValueError):
+            error = "The sealed part of the payload cannot be decrypted with this server's key"
+            state = self.queue.failed(claim, error, permanent=True)
+            self._audit(claim, state, error, started)
+            return
+        try:
+            detail = deliverer.deliver(sealed_open)
         except DeliveryError as exc:
             error = describe_error(exc)
             state = self.queue.failed(claim, error, permanent=exc.permanent)

@@ -9,6 +9,9 @@ Payloads (what a handler passes to ``jobs.enqueue``):
 * ``sms``: ``{"gateway": "<SMS gateway identifier>", "phone": "+49...",
   "message": "..."}``
 
+(as the deliverer gets them: a handler passes what is secret — subject, body, images,
+message — in ``enqueue(secret=...)``, sealed in the job until delivery).
+
 The configuration is read at delivery time, so a corrected configuration helps a
 job that an admin retries. An unknown identifier is a permanent failure.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -98,6 +102,11 @@ class EmailDeliverer(Deliverer):
 
     kind = "email"
 
+    @classmethod
+    def recipient(cls, payload: Mapping[str, Any]) -> str:
+        to = payload.get("to")
+        return to if isinstance(to, str) else ", ".join(map(str, to or []))
+
     def deliver(self, job: JobView) -> str:
         payload = resolved_payload(self, job)
         identifier = _text(payload, "smtp")
@@ -114,6 +123,10 @@ class SmsDeliverer(Deliverer):
     """Sends an SMS through a stored HTTP gateway; Idempotency-Key = the job's key."""
 
     kind = "sms"
+
+    @classmethod
+    def recipient(cls, payload: Mapping[str, Any]) -> str:
+        return str(payload.get("phone") or "")
 
     def deliver(self, job: JobView) -> str:
         payload = resolved_payload(self, job)

@@ -14,8 +14,9 @@ from factorflow.errors import ParameterError
 from factorflow.notify import sms, smtp
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_.:\-\[\]]{1,255}$")
-#: Header names whose values are secrets: censored on read.
-SENSITIVE_HEADER = re.compile(r"(?i)auth|token|secret|key|password|signature|cookie")
+#: Names of request parameters whose values are credentials: sealed at rest and
+#: censored on read (every header value is, whatever its name).
+SENSITIVE_NAME = re.compile(r"(?i)auth|token|secret|key|pass|pwd|signature|cookie|credential")
 #: privacyIDEA HttpSMSProvider options Factorflow does not implement; refused rather
 #: than silently sent to the gateway as request parameters.
 UNSUPPORTED_SMS_OPTIONS = frozenset(

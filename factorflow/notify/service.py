@@ -4,8 +4,11 @@ test-send, and the plain-text settings the deliverers send with.
 Refusals are :class:`ParameterError` naming the field as the API names it;
 nothing is stored when one is raised. Passwords are encrypted at rest, bound to
 ``smtpserver:<identifier>:password``, and read back as ``__CENSORED__``; sending the
-censored value back on update keeps the stored one. Sensitive SMS gateway headers
-(authorization, keys, tokens) are censored the same way.
+censored value back on update keeps the stored one. SMS gateways keep every header
+value, and each request parameter whose name says credential (``password``,
+``api_key``, ``token``, ...), the same way, bound to
+``smsgateway:<identifier>:header:<name>`` / ``...:option:<name>``; they are opened only
+to send.
 """
 
 from __future__ import annotations
@@ -18,22 +21,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.redaction import CENSORED
 from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError
 from factorflow.jobs.base import DeliveryError
 from factorflow.notify import sms, smtp
 from factorflow.notify.errors import SendTestError, SmsGatewayNotFoundError, SmtpServerNotFoundError
+from factorflow.notify.gateway_secrets import HEADER, OPTION, GatewaySecrets, censored
 from factorflow.notify.models import SmsGateway, SmtpServer
 from factorflow.notify.options import (
-    SENSITIVE_HEADER,
     SmsGatewayOptions,
     SmtpOptions,
     sms_gateway_options,
     validated,
 )
 
-CENSORED = "__CENSORED__"
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
 TEST_SUBJECT = "Factorflow test email"
 TEST_BODY = "This is a test email from Factorflow. Your SMTP server configuration works."
@@ -51,9 +54,14 @@ def _purpose(identifier: str) -> str:
     return f"smtpserver:{identifier}:password"
 
 
+def _sms_purpose(identifier: str, part: str, name: str) -> str:
+    return f"smsgateway:{identifier}:{part}:{name}"
+
+
 class NotifyService:
     def __init__(self, box: SecretBox) -> None:
         self.box = box
+        self.gateway_secrets = GatewaySecrets(box)
 
     # -- SMTP servers ------------------------------------------------------------------
 
@@ -201,12 +209,10 @@ class NotifyService:
         check_identifier(identifier, "name")
         row = self.find_sms(session, identifier)
         options: SmsGatewayOptions = sms_gateway_options(fields)
-        headers = dict(options.headers)
-        for name, value in options.headers.items():
-            if value == CENSORED:
-                if row is None or name not in row.headers:
-                    raise ParameterError(f"Invalid parameter 'header.{name}': no stored value")
-                headers[name] = row.headers[name]
+        stored = self.gateway_secrets.opened(row) if row is not None else {}
+        secrets = self.gateway_secrets
+        parameters = secrets.sealed(identifier, OPTION, options.parameters, stored)
+        headers = secrets.sealed(identifier, HEADER, options.headers, stored)
         if row is None:
             row = SmsGateway(identifier=identifier, created_at=utcnow())
             session.add(row)
@@ -214,7 +220,7 @@ class NotifyService:
         row.url = options.url
         row.method = options.method
         row.json_body = options.json_body
-        row.parameters = dict(options.parameters)
+        row.parameters = parameters
         row.headers = headers
         row.success_status_min, row.success_status_max = options.status_range
         row.success_regex = options.success_regex
@@ -230,12 +236,20 @@ class NotifyService:
         return list(session.scalars(select(SmsGateway.identifier).order_by(SmsGateway.identifier)))
 
     def list_sms(self, session: Session, identifier: str = "") -> list[dict[str, Any]]:
-        """Gateways as privacyIDEA lists them, sensitive headers censored."""
+        """Gateways as privacyIDEA lists them, secret values censored."""
         if identifier:
             rows = [self.get_sms(session, identifier)]
         else:
             rows = list(session.scalars(select(SmsGateway).order_by(SmsGateway.identifier)))
         return [self.describe_sms(row) for row in rows]
+
+    def seal_stored_secrets(self, session: Session) -> int:
+        """Seal gateway secrets stored in plaintext before they were sealed; returns
+        how many gateways changed. Idempotent."""
+        rows = list(session.scalars(select(SmsGateway)))
+        changed = sum(1 for row in rows if self.gateway_secrets.seal_plain(row))
+        session.flush()
+        return changed
 
     @staticmethod
     def describe_sms(row: SmsGateway) -> dict[str, Any]:
@@ -248,12 +262,9 @@ class NotifyService:
             "RETURN_SUCCESS": row.success_regex,
             "CHECK_SSL": row.tls_verify,
             "TIMEOUT": row.timeout,
-            **row.parameters,
+            **censored(OPTION, row.parameters),
         }
-        headers = {
-            name: CENSORED if SENSITIVE_HEADER.search(name) else value
-            for name, value in row.headers.items()
-        }
+        headers = censored(HEADER, row.headers)
         return {
             "id": row.id,
             "name": row.identifier,
@@ -269,12 +280,16 @@ class NotifyService:
 
     def sms_settings(self, session: Session, identifier: str) -> sms.SmsSettings:
         row = self.get_sms(session, identifier)
+        secrets = self.gateway_secrets.opened(row)
         return sms.SmsSettings(
             url=row.url,
             method=row.method,
             json_body=row.json_body,
-            parameters=dict(row.parameters),
-            headers=dict(row.headers),
+            parameters={
+                **row.parameters,
+                **{n: v for (p, n), v in secrets.items() if p == OPTION},
+            },
+            headers={n: v for (p, n), v in secrets.items() if p == HEADER},
             success_status_min=row.success_status_min,
             success_status_max=row.success_status_max,
             success_regex=row.success_regex,

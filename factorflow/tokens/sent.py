@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from factorflow.core.params import is_true
+from factorflow.core.redaction import mask
 from factorflow.db.models import ConfigSetting
 from factorflow.errors import ParameterError
 from factorflow.notify.models import SmsGateway, SmtpServer
@@ -88,14 +89,6 @@ def fill_otp(payload: dict[str, Any], otp_at: Callable[[str, int], str]) -> dict
 
 def system_setting(session: Session, key: str) -> str:
     return session.scalar(select(ConfigSetting.value).where(ConfigSetting.key == key)) or ""
-
-
-def mask(value: str, keep: int = 2) -> str:
-    """An address as it may be shown and stored: ``al***@example.com``, ``+49***22``."""
-    local, at, domain = value.partition("@")
-    if at:
-        return f"{local[:keep]}***@{domain}"
-    return f"{value[: keep + 1]}***{value[-keep:]}" if len(value) > 2 * keep + 1 else "***"
 
 
 class SentOtpToken(HotpToken):

@@ -126,3 +126,54 @@ def test_export_shows_yaml_and_reimport_changes_nothing(
     expect(page.get_by_text("Imported: 0 created, 0 updated, 1 unchanged.")).to_be_visible()
     listed = httpx.get(f"{url}/event/", headers=headers).json()["result"]["value"]
     assert [d["name"] for d in listed] == ["ship-later"]
+
+
+def test_secret_options_are_password_fields_that_keep_the_stored_secret(
+    page: Page, live_server: LiveServer
+) -> None:
+    from factorflow.events.models import EventDefinition
+    from tests.events.test_webhook import SECRET
+
+    url = live_server.url
+    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    headers = {"Authorization": auth.json()["result"]["value"]["token"]}
+    definition_id = save(
+        url,
+        headers,
+        name="hook",
+        event="token_init",
+        handlermodule="WebHook",
+        action="post_webhook",
+        **{
+            "option.URL": "http://127.0.0.1:9/hook",
+            "option.secret": SECRET,
+            "option.headers": json.dumps({"Authorization": "Bearer tok-1"}),
+        },
+    )
+    login_admin(page)
+    page.goto(f"{url}/#/events/{definition_id}")
+    secret = page.get_by_label("secret", exact=True)
+    expect(secret).to_have_attribute("type", "password")
+    expect(secret).to_have_value("__CENSORED__")
+    expect(page.get_by_label("headers", exact=True)).to_have_value("__CENSORED__")
+    assert SECRET not in page.content() and "tok-1" not in page.content()
+    secret.scroll_into_view_if_needed()
+    shot(page, "event-secret-options")
+    # The Test panel tries the form as it is: the placeholders stand for the stored secrets.
+    panel = page.locator("#test-panel")
+    panel.get_by_role("button", name="Run test").click()
+    result = panel.locator("article.dry-run")
+    expect(result).to_contain_text("would fire")
+    expect(result).to_contain_text("secret=***")
+    assert SECRET not in page.content()
+    page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/new")
+    page.get_by_role("button", name="Save definition").click()
+    expect(page.locator("#toast")).to_contain_text("Definition hook saved")
+    services = live_server.services
+    with services.sessions() as session:
+        row = session.get(EventDefinition, definition_id)
+        assert row is not None
+        options = services.events.compile(row).options
+        assert options.URL == "http://127.0.0.1:9/new"  # type: ignore[attr-defined]
+        assert options.secret == SECRET  # type: ignore[attr-defined]
+        assert options.headers == json.dumps({"Authorization": "Bearer tok-1"})  # type: ignore[attr-defined]

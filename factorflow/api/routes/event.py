@@ -264,7 +264,7 @@ def test(call: Call[SaveParams]) -> Outcome:
         data = definition_input(
             {**inline, **{f"option.{k}": v for k, v in (inline.get("options") or {}).items()}}
         )
-        definitions = [events.transient(data)]
+        definitions = [events.transient(call.session, data)]
         event = _str(params, "event") or (definitions[0].events or ("",))[0]
     else:
         event = _str(params, "event") or ""

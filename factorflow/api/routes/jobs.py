@@ -54,7 +54,8 @@ def list_jobs(call: Call[JobListParams]) -> Outcome:
 
 @routes.route("GET", "/jobs/{job_id}", event="job_get", params=JobIdParams, access=Access.ADMIN)
 def get_job(call: Call[JobIdParams]) -> Outcome:
-    """Show one job with its payload, last error and every delivery attempt."""
+    """Show one job: its metadata, last error and every delivery attempt. Never its
+    payload, which may hold a secret (sealed) and is purged after delivery."""
     job = call.services.jobs.get(call.session, call.params.job_id)
     return Outcome(value=describe_job(job, attempts=True))
 

@@ -22,6 +22,12 @@ The same options model validates ``POST /event`` (a bad value is refused with th
 option's name, nothing stored), produces what ``GET /event/actions/<module>``
 returns and drives the web UI form.
 
+An option that holds a credential (a password, a signing secret, headers with an
+``Authorization`` value) is typed :data:`Secret`: its value is encrypted at rest,
+answered as ``__CENSORED__`` (sending that back keeps the stored value), left out of
+exports and the audit, and ``run`` gets the real value. Its descriptor says
+``"secret": true`` so the UI renders a password field.
+
 Contract for ``run``: do the action in ``ctx.session`` (the request's unit of work;
 the dispatcher wraps each action in a SAVEPOINT so a failure leaves nothing
 behind); raise on failure (:class:`ActionError` for expected ones; the audit
@@ -56,6 +62,29 @@ Position = Literal["pre", "post"]
 
 #: An option text in which tags are substituted; unknown tags are refused on save.
 Template = Annotated[str, AfterValidator(check_template)]
+
+
+@dataclass(frozen=True)
+class SecretOption:
+    """Marks an option whose value is a credential (see :data:`Secret`)."""
+
+
+#: The marker in a field's metadata (``Annotated[str, SECRET_OPTION]``).
+SECRET_OPTION = SecretOption()
+#: An option text that is a credential: encrypted at rest, censored in every answer.
+Secret = Annotated[str, SECRET_OPTION]
+
+
+def is_secret(info: FieldInfo) -> bool:
+    """Whether the option of ``info`` is declared :data:`Secret`."""
+    return any(isinstance(item, SecretOption) for item in info.metadata)
+
+
+def secret_options(model: type[BaseModel]) -> frozenset[str]:
+    """The names (aliases where given) of ``model``'s :data:`Secret` options."""
+    return frozenset(
+        info.alias or name for name, info in model.model_fields.items() if is_secret(info)
+    )
 
 
 class ActionOptions(BaseModel):
@@ -194,6 +223,8 @@ def describe_options(
         }
         if choices:
             descriptor["value"] = choices
+        if is_secret(info):
+            descriptor["secret"] = True
         if not info.is_required() and info.default not in (None, ""):
             descriptor["default"] = info.default
         out[info.alias or name] = descriptor
@@ -208,6 +239,9 @@ __all__ = [
     "EventHandler",
     "NoOptions",
     "Position",
+    "Secret",
     "Template",
     "describe_options",
+    "is_secret",
+    "secret_options",
 ]

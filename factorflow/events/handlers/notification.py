@@ -19,6 +19,9 @@ Differences from privacyIDEA, on purpose:
 * Flood control: ``flood_limit`` (N, 0 = off) notifications per recipient per
   ``flood_window`` seconds and definition; the rest are not sent, counted in the
   event counter ``flood:<definition>`` and summarised in the audit entry.
+* What a message says (subject, body, the QR code image) travels in the job's sealed
+  part: it may hold ``{pin}``, ``{googleurl_value}`` or ``{registrationcode}``, which
+  exist only at request time and must never be stored readable.
 """
 
 from __future__ import annotations
@@ -452,6 +455,8 @@ class UserNotificationHandler(EventHandler):
         job_kind: str,
         recipients: list[str],
         make_payload: Any,
+        *,
+        secret: dict[str, Any],
     ) -> None:
         queued: list[int] = []
         flooded: list[str] = []
@@ -465,6 +470,7 @@ class UserNotificationHandler(EventHandler):
                     ctx.session,
                     kind=job_kind,
                     payload=make_payload(recipient),
+                    secret=secret,
                     # The serial keeps the tokens of one scheduled run (one request id)
                     # apart: an owner of three unused tokens hears about all three.
                     idempotency_key=f"un:{ctx.inv.request_id}:{_item_serial(ctx)}:{digest}",
@@ -550,14 +556,12 @@ class UserNotificationHandler(EventHandler):
             return {
                 "smtp": options.emailconfig,
                 "to": [recipient],
-                "subject": subject,
-                "body": body,
                 "mimetype": options.mimetype,
                 "reply_to": reply_to,
-                "images": images,
             }
 
-        self._queue(ctx, options, "email", recipients, payload)
+        secret = {"subject": subject, "body": body, "images": images}
+        self._queue(ctx, options, "email", recipients, payload, secret=secret)
 
     def sendsms(self, ctx: ActionContext, options: SendsmsOptions) -> None:
         user = self._owner(ctx)
@@ -574,11 +578,8 @@ class UserNotificationHandler(EventHandler):
             options,
             "sms",
             [phone],
-            lambda recipient: {
-                "gateway": options.smsconfig,
-                "phone": recipient,
-                "message": message,
-            },
+            lambda recipient: {"gateway": options.smsconfig, "phone": recipient},
+            secret={"message": message},
         )
 
     def savefile(self, ctx: ActionContext, options: SavefileOptions) -> None:

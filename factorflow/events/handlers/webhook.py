@@ -13,7 +13,8 @@ then encoded again. Besides the tags of §4.0 the legacy WebHook aliases work:
 With a signing secret (``whsec_...``) the request carries the Standard Webhooks
 headers ``webhook-id`` (the job's idempotency key, the same on every attempt),
 ``webhook-timestamp`` and ``webhook-signature``. The secret and the custom headers
-travel encrypted in the job payload and are redacted in the audit.
+are secret options (sealed at rest, censored in answers); they and the body travel
+encrypted in the job payload and are redacted in the audit.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from standardwebhooks.webhooks import Webhook
 
 from factorflow.core.untrusted import json_loads
 from factorflow.events.compare import NOW_TAG
-from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.events.handlers.base import (
+    ActionContext,
+    ActionOptions,
+    EventHandler,
+    Secret,
+)
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
 from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
 from factorflow.tokens.info import TIMESTAMP_FORMAT
@@ -93,13 +99,13 @@ class WebHookOptions(ActionOptions):
         description="The body; with replace, tags are substituted inside its values",
         json_schema_extra={"ui_type": "text"},
     )
-    headers: str = Field(
+    headers: Secret = Field(
         default="",
         max_length=4000,
         description='Custom headers as a JSON object, e.g. {"Authorization": "Bearer ..."}',
         json_schema_extra={"ui_type": "text"},
     )
-    secret: str = Field(
+    secret: Secret = Field(
         default="",
         max_length=500,
         description="Standard Webhooks signing secret (whsec_...); empty: unsigned",
@@ -215,7 +221,6 @@ class WebHookHandler(EventHandler):
             "url": options.URL,
             "method": options.method,
             "content_type": options.mime,
-            "body": body,
             "timeout": options.timeout,
             "headers": box.encrypt_text(headers, _PURPOSE) if headers else "",
             "secret": box.encrypt_text(options.secret, _PURPOSE) if options.secret else "",
@@ -224,6 +229,8 @@ class WebHookHandler(EventHandler):
             ctx.session,
             kind=JOB_KIND,
             payload=payload,
+            # The body may carry {pin} or {googleurl_value}: sealed until delivery.
+            secret={"body": body},
             idempotency_key=f"msg_{uuid.uuid4().hex}",
             request_id=ctx.inv.request_id,
             definition=ctx.definition_name,
@@ -244,6 +251,11 @@ class WebHookDeliverer(Deliverer):
     """Sends a ``webhook`` job; 2xx is success, anything else is retried."""
 
     kind = JOB_KIND
+
+    @classmethod
+    def recipient(cls, payload: Mapping[str, Any]) -> str:
+        url = payload.get("url")
+        return (urlsplit(url).hostname or "") if isinstance(url, str) else ""
 
     def deliver(self, job: JobView) -> str:
         p = job.payload

@@ -102,6 +102,8 @@ export async function render(ctx) {
       condition_expression, unknown_is_match: bool(f.unknown.control.checked), options,
     };
     if (scheduled()) Object.assign(def, { schedule: fieldValue(f.schedule), sweep: fieldValue(f.sweep) });
+    // A censored secret in a dry run stands for the one stored with this definition.
+    if (id) def.id = id;
     return def;
   }
 

@@ -1,6 +1,8 @@
 // Option fields generated from an action's descriptors (GET /event/actions/<module>):
 // type str | text | bool | int, required, description, value (choices), default,
-// visibleIf + visibleValue. Each field feeds the API parameter "option.<name>".
+// secret, visibleIf + visibleValue. Each field feeds the API parameter "option.<name>".
+// A secret option is a password field (a text one a textarea marked secret); a stored
+// secret reads back as __CENSORED__, and sending that back keeps it.
 
 import { h, replace } from "../dom.js";
 import { field, fieldValue } from "../forms.js";
@@ -17,9 +19,21 @@ export function optionField(name, descriptor, current) {
   const choices = choicesOf(descriptor);
   if (descriptor.type === "bool") return field({ ...common, kind: "checkbox", value: value === true || String(value).toLowerCase() === "true" || value === "1" });
   if (choices) return field({ ...common, kind: "select", value, choices: descriptor.required ? choices : ["", ...choices] });
+  if (descriptor.secret) return secretField(common, descriptor, value);
   if (descriptor.type === "text") return field({ ...common, kind: "textarea", value });
   if (descriptor.type === "int") return field({ ...common, kind: "number", value });
   return field({ ...common, value });
+}
+
+const CENSORED = "__CENSORED__";
+
+function secretField(common, descriptor, value) {
+  const stored = value === CENSORED;
+  const note = stored ? "(a secret is stored: leave the field as it is to keep it, or replace it)" : "(a secret: stored encrypted, never shown again)";
+  const help = [common.help, note].filter(Boolean).join(" ");
+  const kind = descriptor.type === "text" ? "textarea" : "password";
+  return field({ ...common, kind, value, help, autocomplete: "new-password",
+    attrs: { spellcheck: "false", "data-secret": "true" } });
 }
 
 /** Show or hide fields whose visibleIf option does not have visibleValue. */

@@ -1,4 +1,5 @@
 // The durable job queue: filter by state, see attempts and the last error, retry or discard.
+// Jobs are shown by their metadata (the recipient masked), never their payload.
 
 import { get, post, seg } from "../api.js";
 import { formatDate, h, toast } from "../dom.js";
@@ -26,6 +27,7 @@ export async function render(ctx) {
     table([
       { key: "id", label: "Job" },
       { key: "kind", label: "Kind" },
+      { key: "recipient", label: "Recipient" },
       { key: "state", label: "State", render: (j) => badge(j.state, j.state === "dead" ? "bad" : j.state === "delivered" ? "ok" : "warn") },
       { key: "attempts", label: "Attempts" },
       { key: "next_attempt", label: "Next attempt", render: (j) => formatDate(j.next_attempt_at) },
