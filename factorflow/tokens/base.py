@@ -122,12 +122,15 @@ class Delivery:
 class IssuedChallenge:
     """What a type created. ``otp_counter`` is the HOTP counter of an OTP that was
     sent (stored with the challenge instead of the OTP); None when the user reads the
-    OTP from the token. ``data`` is stored with the challenge (no secrets)."""
+    OTP from the token. ``data`` is stored with the challenge (no secrets).
+    ``image`` (a data URI, e.g. a QR code to scan) and ``attributes`` appear in the
+    challenge's ``multi_challenge`` entry only when set, as in privacyIDEA."""
 
     message: str
     otp_counter: int | None = None
     delivery: Delivery | None = None
     client_mode: str = "interactive"
+    image: str | None = None
     attributes: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -160,6 +163,8 @@ class TokenType:
             "count_auth",
             "count_auth_success",
             "failcounter_exceeded",
+            "replay_count",
+            "last_replay",
             "hashlib",
         }
     )

@@ -12,13 +12,20 @@ The flow of ``check``, per candidate token (the user's tokens, or the one ``seri
    PIN (argon2). No PIN matched: "wrong otp pin", and with IncFailCountOnFalsePin
    (default true) every candidate's fail counter goes up.
 3. For PIN-matching tokens, refuse unusable ones *before* looking at the OTP —
-   disabled, fail counter exceeded, outside the validity period, authentication
-   counter exceeded — so a locked token is no oracle for OTP guesses.
+   disabled, outside the validity period, authentication counter exceeded — so
+   such a token is no oracle for OTP guesses.
 4. Check the OTP and claim the matched counter with one conditional UPDATE (see
    :mod:`factorflow.tokens.base`); losing that race reads as a replay.
 5. Success resets the fail counter and writes ``last_auth`` and the counters;
    failure increments the fail counter (atomically, never beyond maxfail) and
-   writes ``failcounter_exceeded`` on reaching it.
+   writes ``failcounter_exceeded`` on reaching it. A replay is no failure: it
+   is counted in ``replay_count`` (:func:`~factorflow.validate.accounting.record_replay`).
+
+A *locked* token (fail counter at its maximum) takes part in none of this: it
+counts no more failures, so asking it about PINs would let anyone try PINs for
+free. Locked tokens are left out before any PIN is checked; when no other token is
+left the answer is "Failcounter exceeded", the same whatever was sent, naming no
+token, creating no challenge and sending nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from factorflow.users.identity import User
 from factorflow.validate.accounting import (
     accept,
     increment_failcount,
+    is_locked,
+    record_replay,
     take_write_lock,
     unusable_reason,
 )
@@ -68,6 +77,7 @@ from factorflow.validate.policy import (
 )
 from factorflow.validate.requests import CheckRequest, TriggerRequest
 from factorflow.validate.results import (
+    MSG_LOCKED,
     MSG_MATCHED,
     MSG_NO_SUITABLE,
     MSG_REPLAY,
@@ -172,6 +182,7 @@ class ValidateService:
         tokens, refused = allowed_tokens(decided, self._ready(tokens, req.type), time.time())
         if refused is not None:
             return
+        tokens = [token for token in tokens if not is_locked(token)]
         challenges = not (req.otponly and req.serial)
         for token in tokens:
             ttype = self.tokens.type_of(token)
@@ -212,6 +223,9 @@ class ValidateService:
         if refused is not None:
             refused.user = user
             return refused
+        tokens = [token for token in tokens if not is_locked(token)]
+        if not tokens:
+            return CheckResult(False, MSG_LOCKED, user=user)
         pin_ok = pin_check(
             decided, self.tokens.verify_pin, self.users, session,
             lambda token: user or self.tokens.access.owner_of(session, token),
@@ -351,7 +365,7 @@ class ValidateService:
     def _check_otps(self, session: Session, matched: list[_Candidate], now: float) -> CheckResult:
         reasons: list[str] = []
         failed: list[_Candidate] = []
-        replay = False
+        replayed: list[_Candidate] = []
         for cand in matched:
             reason = unusable_reason(cand.token, now)
             if reason:
@@ -364,11 +378,12 @@ class ValidateService:
                     session, cand.token, cand.ttype, check.counter, now=now, message=MSG_MATCHED
                 )
             # A match whose counter another request claimed first is a replay too.
-            replay = replay or check.replay or check.matched
-            failed.append(cand)
+            (replayed if check.replay or check.matched else failed).append(cand)
         for cand in failed:
             increment_failcount(session, cand.token)
-        message = MSG_REPLAY if replay else MSG_WRONG_OTP if failed else reasons[0]
+        for cand in replayed:
+            record_replay(session, cand.token, now)
+        message = MSG_REPLAY if replayed else MSG_WRONG_OTP if failed else reasons[0]
         if len(matched) == 1:
             only = matched[0]
             return CheckResult(False, message, only.token, only.ttype.type_name)
