@@ -34,7 +34,7 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
         call.audit.note_user(result.user.login, result.user.realm, result.user.resolver)
     detail = result.detail()
     if "serial" in detail:
-        call.audit.note_token(detail["serial"], detail["type"])
+        call.audit.note_token(detail["serial"], detail.get("type") or result.token_type)
     call.audit.info = result.message
     return result
 
@@ -110,8 +110,11 @@ def triggerchallenge(call: Call[TriggerRequest]) -> Outcome:
         call.audit.note_user(call.params.user, call.params.realm or "")
     if "serial" in detail:
         call.audit.note_token(detail["serial"], detail["type"])
-    call.audit.info = detail["message"] or "no challenge-response token"
-    return Outcome(value=len(issued.items), detail=detail)
+    call.audit.info = f"triggered {len(issued.items)} challenges"
+    # privacyIDEA answers with the authentication result id: CHALLENGE when it
+    # created challenges (the PHP client reads it), else REJECT.
+    authentication = "CHALLENGE" if issued.items else "REJECT"
+    return Outcome(value=len(issued.items), detail=detail, authentication=authentication)
 
 
 @routes.route(
