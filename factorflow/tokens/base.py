@@ -32,6 +32,7 @@ without touching the types.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -133,6 +134,25 @@ class IssuedChallenge:
     image: str | None = None
     attributes: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InitializeContext:
+    """What :meth:`TokenType.initialize` may use: the transaction id of the new
+    challenge, the time, and the request's parameters (type-specific ones too)."""
+
+    transaction_id: str
+    now: float
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class InitializedChallenge:
+    """A type's answer to ``/validate/initialize``: the ``detail`` the client reads
+    (privacyIDEA's passkeys put their WebAuthn request under ``passkey``); the
+    validate service adds the ``transaction_id``."""
+
+    detail: dict[str, Any]
 
 
 class ChallengeError(ValidateError):
@@ -265,6 +285,14 @@ class TokenType:
         the validate service). Default: :meth:`commit_otp`."""
         return self.commit_otp(session, counter)
 
+    @classmethod
+    def initialize(cls, session: Session, ctx: InitializeContext) -> InitializedChallenge | None:
+        """``/validate/initialize``: start an authentication with this type before
+        any user or token is known (privacyIDEA's usernameless passkey login). A type
+        that can creates and keeps its challenge here and returns what the client
+        needs; None (the default) means it cannot, and the request is refused."""
+        return None
+
 
 def constant_time_equal(left: str, right: str) -> bool:
     return hmac.compare_digest(left.encode(), right.encode())
@@ -308,6 +336,8 @@ __all__ = [
     "ChallengeError",
     "Delivery",
     "EnrollContext",
+    "InitializeContext",
+    "InitializedChallenge",
     "IssuedChallenge",
     "OtpCheck",
     "PinMode",

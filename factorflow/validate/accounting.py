@@ -11,6 +11,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from factorflow.core.params import is_true
+from factorflow.db.models import ConfigSetting
 from factorflow.errors import FactorflowError
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info, timestamp
@@ -70,6 +72,15 @@ def _int(value: str) -> int:
         return int(value)
     except ValueError:
         return 0
+
+
+def inc_fail_on_false_pin(session: Session) -> bool:
+    """privacyIDEA's ``IncFailCountOnFalsePin``: a wrong PIN counts a failure of every
+    candidate token (unset: true)."""
+    value = session.scalar(
+        select(ConfigSetting.value).where(ConfigSetting.key == "IncFailCountOnFalsePin")
+    )
+    return True if value is None or value == "" else is_true(value)
 
 
 def increment_failcount(session: Session, token: Token) -> None:

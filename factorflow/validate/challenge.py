@@ -16,14 +16,21 @@ conditional UPDATE claims it — and only before it expires.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from factorflow.errors import ParameterError
 from factorflow.tokens import challenges as store
-from factorflow.tokens.base import ChallengeContext, ChallengeError, IssuedChallenge, TokenType
+from factorflow.tokens.base import (
+    ChallengeContext,
+    ChallengeError,
+    InitializeContext,
+    IssuedChallenge,
+    TokenType,
+)
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.sent import system_setting
@@ -231,6 +238,21 @@ class ChallengeFlow:
             only = by_id[rows[0].token_id]
             return CheckResult(False, message, only, only.tokentype)
         return CheckResult(False, message)
+
+    def initialize(
+        self, session: Session, type_name: str, params: Mapping[str, Any], now: float
+    ) -> dict[str, Any]:
+        """``/validate/initialize``: the detail of a challenge that ``type_name``
+        starts before the user is known (:meth:`TokenType.initialize`). A type that
+        is not installed or cannot start one is refused as privacyIDEA refuses it."""
+        ctx = InitializeContext(store.new_transaction_id(), now, params)
+        type_cls = self.tokens.types.get(type_name.lower())
+        started = type_cls.initialize(session, ctx) if type_cls is not None else None
+        if started is None:
+            raise ParameterError(
+                f"Unsupported token type {type_name!r} for authentication initialization!"
+            )
+        return {**started.detail, "transaction_id": ctx.transaction_id}
 
     @staticmethod
     def status(session: Session, transaction_id: str, now: float) -> str:

@@ -31,15 +31,14 @@ token, creating no challenge and sending nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factorflow.core.params import is_true
 from factorflow.crypto import Hasher
-from factorflow.db.models import ConfigSetting
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
 from factorflow.tokens.base import ChallengeError, PinMode, TokenType
@@ -50,6 +49,7 @@ from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
 from factorflow.validate.accounting import (
     accept,
+    inc_fail_on_false_pin,
     increment_failcount,
     is_locked,
     record_replay,
@@ -75,7 +75,7 @@ from factorflow.validate.policy import (
     reset_user_tokens,
     without_tokens,
 )
-from factorflow.validate.requests import CheckRequest, TriggerRequest
+from factorflow.validate.requests import CheckRequest, InitializeRequest, TriggerRequest
 from factorflow.validate.results import (
     MSG_LOCKED,
     MSG_MATCHED,
@@ -266,6 +266,15 @@ class ValidateService:
             raise ChallengeError(issued.errors[0])
         return issued
 
+    def initialize(
+        self, session: Session, req: InitializeRequest, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``/validate/initialize`` for ``req.type``; ``params`` are all parameters
+        of the request (a type may read its own). Raises ParameterError for a type
+        that cannot start an authentication without a user."""
+        take_write_lock(session)
+        return self.challenges.initialize(session, req.type, params, time.time())
+
     def poll(self, session: Session, transaction_id: str, now: float | None = None) -> str:
         """``/validate/polltransaction``: accept, declined, cancelled or pending."""
         moment = time.time() if now is None else now
@@ -356,7 +365,7 @@ class ValidateService:
             if pin is None or pin_ok(token, pin):
                 matched.append(_Candidate(token, ttype, otp))
         if not matched:
-            if self._inc_fail_on_false_pin(session):
+            if inc_fail_on_false_pin(session):
                 for token in tokens:
                     increment_failcount(session, token)
             return CheckResult(False, MSG_WRONG_PIN)
@@ -388,13 +397,6 @@ class ValidateService:
             only = matched[0]
             return CheckResult(False, message, only.token, only.ttype.type_name)
         return CheckResult(False, message)
-
-    @staticmethod
-    def _inc_fail_on_false_pin(session: Session) -> bool:
-        value = session.scalar(
-            select(ConfigSetting.value).where(ConfigSetting.key == "IncFailCountOnFalsePin")
-        )
-        return True if value is None or value == "" else is_true(value)
 
 
 __all__ = ["CheckResult", "ValidateService"]
