@@ -70,6 +70,7 @@ from factorflow.validate.policy import (
     PinCheck,
     UserLookup,
     allowed_tokens,
+    no_such_user,
     pin_check,
     rate_limited,
     reset_user_tokens,
@@ -140,7 +141,7 @@ class ValidateService:
         except UserNotFoundError:
             if policies is not None and policies.authentication(None, req.realm).pass_on_no_user:
                 return CheckResult(True, MSG_PASS_ON_NO_USER)
-            raise
+            raise no_such_user(self.users, session, req.user or "", req.realm or "") from None
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         if user is None:
             return self._authenticate(
