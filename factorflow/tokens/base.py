@@ -188,6 +188,8 @@ class TokenType:
             "hashlib",
         }
     )
+    #: Tokeninfo keys ``POST /token/set`` may change although the type owns them.
+    settable_info_keys: ClassVar[frozenset[str]] = frozenset()
     #: The type answers its PIN alone with a challenge unless a policy says
     #: otherwise (email, SMS). Types without it can still run challenge-response when
     #: the validate service's selector says so (see :meth:`create_challenge`).

@@ -125,7 +125,7 @@ class TokenService:
     def list_tokens(
         self, session: Session, actor: Actor, req: ListRequest, realms: Set[str] | None = None
     ) -> dict[str, Any]:
-        return list_tokens(session, self.access, actor, req, realms)
+        return list_tokens(session, self.access, actor, req, realms, types=self.types)
 
     def list_challenges(
         self,
