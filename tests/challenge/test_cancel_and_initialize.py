@@ -124,6 +124,8 @@ def test_initialize_refuses_types_that_cannot(client: TestClient, flatfile_realm
         )
     body = assert_error(client.get("/validate/initialize"), 400, 905)
     assert "'type'" in body["result"]["error"]["message"]
+    assert_error(client.post("/validate/initialize", json={"type": "x" * 31}), 400, 905)
+    assert_error(client.post("/validate/initialize", json={"type": ["hotp"]}), 400, 905)
 
 
 def test_initialize_asks_the_token_type(client: TestClient, usernameless: None) -> None:

@@ -43,21 +43,21 @@ def guessed(client: TestClient, admin_headers: H, flatfile_realm: str) -> None:
     count_when(client, admin_headers, "guessed", {"tokentype": "hotp", "result_value": "False"})
     count_when(client, admin_headers, "by_serial", {"serial": "HOTP", "result_value": "False"})
     count_when(client, admin_headers, "locked", {"token_locked": "False", "result_value": "False"})
+    # Before the check nothing is known about the PIN: the user's only token it is,
+    # as in privacyIDEA (the classic "unlock in pre position" definitions need it).
+    count_when(client, admin_headers, "pre", {"tokentype": "hotp"}, position="pre")
 
 
-def test_a_wrong_pin_identifies_no_token(
+def test_only_the_right_pin_identifies_the_token(
     client: TestClient, services: Services, guessed: None
 ) -> None:
+    names = ("guessed", "by_serial", "locked")
     check(client, user="alice", **{"pass": "9999" + RFC4226_OTPS[0]})
-    assert [counted(services, n) for n in ("guessed", "by_serial", "locked")] == [0, 0, 0]
-
-
-def test_the_right_pin_with_a_wrong_otp_identifies_the_token(
-    client: TestClient, services: Services, guessed: None
-) -> None:
-    body = check(client, user="alice", **{"pass": "1234000000"})
+    assert [counted(services, name) for name in names] == [0, 0, 0]
+    assert counted(services, "pre") == 1
+    body = check(client, user="alice", **{"pass": "1234000000"})  # right PIN, wrong OTP
     assert body["detail"]["serial"] == "HOTP1"
-    assert [counted(services, n) for n in ("guessed", "by_serial", "locked")] == [1, 1, 1]
+    assert [counted(services, name) for name in names] == [1, 1, 1]
 
 
 def test_the_dry_run_says_why(client: TestClient, admin_headers: H, guessed: None) -> None:
@@ -73,13 +73,3 @@ def test_the_dry_run_says_why(client: TestClient, admin_headers: H, guessed: Non
     assert trace["tokentype"]["counts_as"] == "not_matched"
     assert "identified no token" in trace["tokentype"]["reason"]
     assert runs["guessed"]["fires"] is False
-
-
-def test_pre_definitions_still_see_the_users_token(
-    client: TestClient, admin_headers: H, services: Services, guessed: None
-) -> None:
-    # Before the check nothing is known about the PIN: the user's only token it is,
-    # as in privacyIDEA (the classic "unlock in pre position" definitions need it).
-    count_when(client, admin_headers, "pre", {"tokentype": "hotp"}, position="pre")
-    check(client, user="alice", **{"pass": "9999" + RFC4226_OTPS[0]})
-    assert counted(services, "pre") == 1
