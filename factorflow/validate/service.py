@@ -21,11 +21,9 @@ The flow of ``check``, per candidate token (the user's tokens, or the one ``seri
    writes ``failcounter_exceeded`` on reaching it. A replay is no failure: it
    is counted in ``replay_count`` (:func:`~factorflow.validate.accounting.record_replay`).
 
-A *locked* token (fail counter at its maximum) takes part in none of this: it
-counts no more failures, so asking it about PINs would let anyone try PINs for
-free. Locked tokens are left out before any PIN is checked; when no other token is
-left the answer is "Failcounter exceeded", the same whatever was sent, naming no
-token, creating no challenge and sending nothing.
+A *locked* token (fail counter at its maximum) counts no more failures, so it is
+left out before any PIN is checked (no free PIN guesses); with no other token the
+answer is "Failcounter exceeded" whatever was sent, naming no token.
 """
 
 from __future__ import annotations
