@@ -32,7 +32,8 @@ def envelope(reply: Reply, *, nonce: str | None = None) -> dict[str, Any]:
         if outcome.detail:
             body["detail"] = {**outcome.detail, "threadid": threading.get_ident()}
     body["version"] = f"Factorflow {__version__}"
-    body["versionnumber"] = API_VERSION
+    if reply.error is None:  # privacyIDEA's error envelopes have no versionnumber
+        body["versionnumber"] = API_VERSION
     body["time"] = time.time()
     if nonce:
         body["nonce"] = nonce

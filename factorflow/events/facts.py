@@ -12,6 +12,13 @@ follows privacyIDEA (reference §3.1):
   else the serial the request wrote into its audit entry (may be a comma list);
 * the **tokens**: those serials' tokens, else all tokens of the user;
 * the **token**: only when exactly one token was found.
+
+One deliberate difference: after ``/validate/check`` (post position) the token is
+what the check named — ``serial``, ``detail.serial`` or the audit's serial. A check
+names a token only when its PIN was right, so a wrong PIN identifies none and
+conditions about the token are unknown (not a match, not even for
+privacyIDEA-compatible definitions): "notify the user when his password was
+guessed" must not fire for a wrong guess. Actions still find the user's tokens.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ if TYPE_CHECKING:
     from factorflow.bootstrap import Services
 
 log = logging.getLogger(__name__)
+
+#: Events whose answer names the token the request used: after them the token of a
+#: request is only the one the answer (or the request) names.
+CHECK_EVENTS = frozenset({"validate_check"})
 
 
 def response_view(reply: Reply | None) -> dict[str, Any] | None:
@@ -166,6 +177,13 @@ class Facts:
             .order_by(Token.id)
         )
         return list(self.session.scalars(query))
+
+    @property
+    def token_unidentified(self) -> bool:
+        """A check answered without naming a token (a wrong PIN, a locked token, an
+        unknown user): conditions about the token must not fall back to the
+        user's tokens, as privacyIDEA does."""
+        return self.reply is not None and self.inv.event in CHECK_EVENTS and not self.serials
 
     @property
     def token(self) -> Token | None:

@@ -142,6 +142,7 @@ def _admin_rights() -> list[ActionDef]:
         ("tokenrealms", "Set the realms of tokens.", token),
         ("tokengroups", "Add tokens to and remove them from token groups.", token),
         ("getchallenges", "List challenges.", token),
+        ("cancelchallenge", "Cancel the challenges of a transaction.", token),
         ("triggerchallenge", "Trigger challenges via /validate/triggerchallenge.", token),
         ("tokengroup_list", "List token groups.", "system"),
         ("tokengroup_add", "Add token groups.", "system"),

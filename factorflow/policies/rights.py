@@ -24,7 +24,10 @@ def _both(name: str) -> Right:
 
 
 #: Events that never need a right (public endpoints; the caller is not an admin/user).
-PUBLIC = frozenset({"auth", "validate_check", "validate_poll_transaction"})
+PUBLIC = frozenset(
+    {"auth", "validate_check", "validate_poll_transaction", "validate_initialize",
+     "validate_capabilities"}
+)  # fmt: skip
 
 RIGHTS: dict[str, Right] = {
     "token_assign": _both("assign"),
@@ -46,6 +49,7 @@ RIGHTS: dict[str, Right] = {
     "token_realm": Right("tokenrealms"),
     "token_list": Right("tokenlist"),
     "token_challenges": _both("getchallenges"),
+    "token_cancelchallenge": Right("cancelchallenge"),
     "token_assign_group": Right("tokengroups"),
     "token_unassign_group": Right("tokengroups"),
     "tokengroup_list": Right("tokengroup_list"),

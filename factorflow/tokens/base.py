@@ -32,6 +32,7 @@ without touching the types.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -122,14 +123,36 @@ class Delivery:
 class IssuedChallenge:
     """What a type created. ``otp_counter`` is the HOTP counter of an OTP that was
     sent (stored with the challenge instead of the OTP); None when the user reads the
-    OTP from the token. ``data`` is stored with the challenge (no secrets)."""
+    OTP from the token. ``data`` is stored with the challenge (no secrets).
+    ``image`` (a data URI, e.g. a QR code to scan) and ``attributes`` appear in the
+    challenge's ``multi_challenge`` entry only when set, as in privacyIDEA."""
 
     message: str
     otp_counter: int | None = None
     delivery: Delivery | None = None
     client_mode: str = "interactive"
+    image: str | None = None
     attributes: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InitializeContext:
+    """What :meth:`TokenType.initialize` may use: the transaction id of the new
+    challenge, the time, and the request's parameters (type-specific ones too)."""
+
+    transaction_id: str
+    now: float
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class InitializedChallenge:
+    """A type's answer to ``/validate/initialize``: the ``detail`` the client reads
+    (privacyIDEA's passkeys put their WebAuthn request under ``passkey``); the
+    validate service adds the ``transaction_id``."""
+
+    detail: dict[str, Any]
 
 
 class ChallengeError(ValidateError):
@@ -160,9 +183,13 @@ class TokenType:
             "count_auth",
             "count_auth_success",
             "failcounter_exceeded",
+            "replay_count",
+            "last_replay",
             "hashlib",
         }
     )
+    #: Tokeninfo keys ``POST /token/set`` may change although the type owns them.
+    settable_info_keys: ClassVar[frozenset[str]] = frozenset()
     #: The type answers its PIN alone with a challenge unless a policy says
     #: otherwise (email, SMS). Types without it can still run challenge-response when
     #: the validate service's selector says so (see :meth:`create_challenge`).
@@ -260,6 +287,14 @@ class TokenType:
         the validate service). Default: :meth:`commit_otp`."""
         return self.commit_otp(session, counter)
 
+    @classmethod
+    def initialize(cls, session: Session, ctx: InitializeContext) -> InitializedChallenge | None:
+        """``/validate/initialize``: start an authentication with this type before
+        any user or token is known (privacyIDEA's usernameless passkey login). A type
+        that can creates and keeps its challenge here and returns what the client
+        needs; None (the default) means it cannot, and the request is refused."""
+        return None
+
 
 def constant_time_equal(left: str, right: str) -> bool:
     return hmac.compare_digest(left.encode(), right.encode())
@@ -303,6 +338,8 @@ __all__ = [
     "ChallengeError",
     "Delivery",
     "EnrollContext",
+    "InitializeContext",
+    "InitializedChallenge",
     "IssuedChallenge",
     "OtpCheck",
     "PinMode",

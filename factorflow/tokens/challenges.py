@@ -125,6 +125,16 @@ def status(challenges: list[Challenge], now: float) -> str:
     return "pending"
 
 
+def delete_transaction(session: Session, transaction_id: str) -> int:
+    """Remove every challenge of ``transaction_id``; returns how many there were."""
+    result = session.execute(
+        delete(Challenge).where(Challenge.transaction_id == transaction_id),
+        execution_options={"synchronize_session": False},
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
 def describe(challenge: Challenge) -> dict[str, Any]:
     """A challenge as ``GET /token/challenges/`` shows it (privacyIDEA's fields)."""
     return {

@@ -11,7 +11,7 @@ token to assign (``getserial``).
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from factorflow.core.invocation import Actor
 from factorflow.core.params import is_true, split_list
 from factorflow.tokens.access import TokenAccess
+from factorflow.tokens.base import TokenType
 from factorflow.tokens.info import info_dict
 from factorflow.tokens.models import Token, TokenInfo, TokenOwner, TokenRealm
 from factorflow.tokens.requests import ListRequest
@@ -163,8 +164,12 @@ def list_tokens(
     actor: Actor,
     req: ListRequest,
     realms: Set[str] | None = None,
+    *,
+    types: Mapping[str, type[TokenType]] | None = None,
 ) -> dict[str, Any]:
-    """One page of the tokens ``req`` selects; ``realms`` as in the module docstring."""
+    """One page of the tokens ``req`` selects; ``realms`` as in the module docstring;
+    ``types`` (the installed token types) classify the tokeninfo keys."""
+    types = types or {}
     stmt = build_query(session, access, actor, req, realms)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     # An unknown sort key falls back to the serial, as privacyIDEA's clients expect.
@@ -173,7 +178,10 @@ def list_tokens(
     page_stmt = stmt.order_by(ordered, Token.id).offset((req.page - 1) * req.pagesize)
     tokens = list(session.scalars(page_stmt.limit(req.pagesize)))
     users: dict[tuple[str, str, str], str] = {}
-    rows = [token_view(token, _username(session, access, token, users)) for token in tokens]
+    rows = [
+        token_view(token, _username(session, access, token, users), types.get(token.tokentype))
+        for token in tokens
+    ]
     last_page = max(1, -(-total // req.pagesize))
     return {
         "tokens": rows,
@@ -197,9 +205,16 @@ def _username(
     return cache[key]
 
 
-def token_view(token: Token, username: str = "") -> dict[str, Any]:
-    """The token object of privacyIDEA's list; never the key or the PIN hash."""
+def token_view(
+    token: Token, username: str = "", ttype: type[TokenType] | None = None
+) -> dict[str, Any]:
+    """The token object of privacyIDEA's list; never the key or the PIN hash.
+    ``ttype`` (the token's type) says which of its tokeninfo keys are read-only,
+    settable through ``/token/set`` and undeletable (privacyIDEA 3.14's lists)."""
     owner = token.owner
+    info = info_dict(token)
+    owned = ttype.owned_info_keys if ttype is not None else frozenset()
+    readonly = sorted(key for key in info if key in owned)
     return {
         "id": token.id,
         "serial": token.serial,
@@ -215,7 +230,7 @@ def token_view(token: Token, username: str = "") -> dict[str, Any]:
         "sync_window": token.sync_window,
         "otplen": token.otplen,
         "rollout_state": token.rollout_state,
-        "info": info_dict(token),
+        "info": info,
         "realms": sorted(tr.realm.name for tr in token.realms),
         "tokengroup": sorted(member.group.name for member in token.groups),
         "resolver": owner.resolver if owner else "",
@@ -224,4 +239,7 @@ def token_view(token: Token, username: str = "") -> dict[str, Any]:
         "user_realm": owner.realm.name if owner else "",
         "user_editable": False,
         "container_serial": "",
+        "readonly_info_keys": readonly,
+        "settable_info_keys": sorted(ttype.settable_info_keys) if ttype is not None else [],
+        "undeletable_info_keys": readonly,
     }

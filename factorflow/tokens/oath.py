@@ -126,5 +126,10 @@ def enrolment_detail(uri: str, key: bytes, ctx: EnrollContext) -> dict[str, Any]
             "value": uri,
         },
         "oathurl": {"description": "URL for OATH token", "img": png_data_uri(oath), "value": oath},
-        "otpkey": {"description": "OTP seed", "img": png_data_uri(seed), "value": seed},
+        "otpkey": {
+            "description": "OTP seed",
+            "img": png_data_uri(seed),
+            "value": seed,
+            "value_b32": base64.b32encode(key).decode().rstrip("="),
+        },
     }

@@ -137,6 +137,12 @@ class TokenGroupListRequest(Request):
     groupname: Annotated[str, Field(max_length=120)] | None = None
 
 
+class CancelChallengeRequest(Request):
+    """``DELETE /token/challenges/transaction/<transaction_id>`` (admin)."""
+
+    transaction_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class ChallengeListRequest(Request):
     """``GET /token/challenges/[<serial>]``: open and recent challenges (admin)."""
 

@@ -41,6 +41,7 @@ from factorflow.tokens.listing import list_tokens, visible_in
 from factorflow.tokens.models import Token
 from factorflow.tokens.requests import (
     AssignRequest,
+    CancelChallengeRequest,
     ChallengeListRequest,
     DescriptionRequest,
     GroupAssignRequest,
@@ -124,7 +125,7 @@ class TokenService:
     def list_tokens(
         self, session: Session, actor: Actor, req: ListRequest, realms: Set[str] | None = None
     ) -> dict[str, Any]:
-        return list_tokens(session, self.access, actor, req, realms)
+        return list_tokens(session, self.access, actor, req, realms, types=self.types)
 
     def list_challenges(
         self,
@@ -149,6 +150,31 @@ class TokenService:
             page_size=req.pagesize,
             visible=select(Token.id).where(visible_in(realms)) if realms is not None else None,
         )
+
+    def cancel_challenges(
+        self,
+        session: Session,
+        actor: Actor,
+        req: CancelChallengeRequest,
+        realms: Set[str] | None = None,
+    ) -> Changed:
+        """Cancel (delete) the challenges of one transaction, privacyIDEA's
+        ``{"status": true, "deleted": n}``. An admin limited to ``realms`` (lower
+        case) must see every token of the transaction, or nothing is cancelled."""
+        self._admin_only(actor, "cancel challenges of")
+        rows = challenges.for_transaction(session, req.transaction_id)
+        ids = {row.token_id for row in rows}
+        if realms is not None and ids:
+            seen = session.scalars(select(Token.id).where(Token.id.in_(ids), visible_in(realms)))
+            if ids - set(seen):
+                raise TokenPolicyError(
+                    "Admin actions are defined, but the action cancelchallenge is not allowed!"
+                )
+        tokens = list(
+            session.scalars(select(Token).where(Token.id.in_(ids)).order_by(Token.serial))
+        )
+        deleted = challenges.delete_transaction(session, req.transaction_id)
+        return Changed({"status": True, "deleted": deleted}, tokens)
 
     def assign(self, session: Session, actor: Actor, req: AssignRequest) -> Changed:
         self._admin_only(actor, "assign")

@@ -277,6 +277,9 @@ class UserService:
                 [self.resolvers.get(session, resolver)] if resolver else self.resolvers.all(session)
             )
             realm_name = ""
+        # Without a realm, users of the default realm's resolvers are shown in it (as
+        # privacyIDEA lists them); users of other resolvers in none.
+        in_default = self._default_realm_of(session) if not realm else {}
         extra = (
             custom.realm_attributes(session, realm_name, [r.name for r in rows])
             if include_custom
@@ -290,14 +293,20 @@ class UserService:
             except StoreUnavailableError as exc:
                 listing.skipped[row.name] = exc.message
                 continue
+            shown_in = in_default.get(row.name, realm_name)
             for record in records:
                 attrs = {**record.attributes, **extra.get((row.name, record.uid), {})}
-                listing.users.append(
-                    _info(
-                        attrs, User(record.login, realm_name, row.name, record.uid), store.editable
-                    )
-                )
+                user = User(record.login, shown_in, row.name, record.uid)
+                listing.users.append(_info(attrs, user, store.editable))
         return listing
+
+    @staticmethod
+    def _default_realm_of(session: Session) -> dict[str, str]:
+        """resolver name → the default realm's name, for its resolvers."""
+        found = realms.default_realm(session)
+        if found is None:
+            return {}
+        return {member.resolver.name: found.name for member in realms.ordered_members(found)}
 
     # -- administration in editable stores ------------------------------------------
 

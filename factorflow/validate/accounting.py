@@ -11,11 +11,13 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from factorflow.core.params import is_true
+from factorflow.db.models import ConfigSetting
 from factorflow.errors import FactorflowError
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info, timestamp
 from factorflow.tokens.models import Token
-from factorflow.validate.results import CheckResult
+from factorflow.validate.results import MSG_LOCKED, CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,18 @@ def take_write_lock(session: Session) -> None:
         session.execute(update(Token).where(false()).values(id=Token.id))
 
 
+def is_locked(token: Token) -> bool:
+    """The fail counter reached its maximum: the token records no more failures, so
+    it must not be asked about PINs or OTPs any more (it would answer for free)."""
+    return token.failcount >= token.maxfail
+
+
 def unusable_reason(token: Token, now: float) -> str:
     """Why a token whose PIN matched may not authenticate now ("" if it may)."""
     if not token.active:
         return "Token is disabled"
-    if token.failcount >= token.maxfail:
-        return "Failcounter exceeded"
+    if is_locked(token):
+        return MSG_LOCKED
     moment = datetime.fromtimestamp(now, UTC)
     start = get_info(token, "validity_period_start")
     end = get_info(token, "validity_period_end")
@@ -66,6 +74,15 @@ def _int(value: str) -> int:
         return 0
 
 
+def inc_fail_on_false_pin(session: Session) -> bool:
+    """privacyIDEA's ``IncFailCountOnFalsePin``: a wrong PIN counts a failure of every
+    candidate token (unset: true)."""
+    value = session.scalar(
+        select(ConfigSetting.value).where(ConfigSetting.key == "IncFailCountOnFalsePin")
+    )
+    return True if value is None or value == "" else is_true(value)
+
+
 def increment_failcount(session: Session, token: Token) -> None:
     """failcount + 1 in the database, never beyond maxfail; reaching maxfail writes
     ``failcounter_exceeded``."""
@@ -82,6 +99,15 @@ def increment_failcount(session: Session, token: Token) -> None:
     set_committed_value(token, "failcount", row.failcount)
     if row.failcount >= row.maxfail:
         put_info(session, token.id, "failcounter_exceeded", timestamp())
+
+
+def record_replay(session: Session, token: Token, now: float) -> None:
+    """An OTP (or challenge answer) that was already used came again: counted in
+    tokeninfo ``replay_count`` with the time in ``last_replay``, not as a failure —
+    whoever saw one OTP must not be able to lock its owner's token with it. Event
+    definitions read both (``tokeninfo: replay_count > 3``)."""
+    bump_info(session, token.id, "replay_count")
+    put_info(session, token.id, "last_replay", timestamp(datetime.fromtimestamp(now, UTC)))
 
 
 def reset_failcount(session: Session, token: Token) -> None:

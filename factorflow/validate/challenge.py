@@ -16,20 +16,32 @@ conditional UPDATE claims it — and only before it expires.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from factorflow.errors import ParameterError
 from factorflow.tokens import challenges as store
-from factorflow.tokens.base import ChallengeContext, ChallengeError, IssuedChallenge, TokenType
+from factorflow.tokens.base import (
+    ChallengeContext,
+    ChallengeError,
+    InitializeContext,
+    IssuedChallenge,
+    TokenType,
+)
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.sent import system_setting
 from factorflow.tokens.service import TokenService
 from factorflow.users.identity import User
-from factorflow.validate.accounting import accept, increment_failcount, unusable_reason
+from factorflow.validate.accounting import (
+    accept,
+    increment_failcount,
+    record_replay,
+    unusable_reason,
+)
 from factorflow.validate.results import (
     MSG_CHALLENGE_ANSWERED,
     MSG_CHALLENGE_EXPIRED,
@@ -82,39 +94,46 @@ class Issued:
     errors: list[str] = field(default_factory=list)
 
     def detail(self) -> dict[str, Any]:
-        """privacyIDEA's challenge ``detail``. ``serial`` and ``type`` name the token
-        only when exactly one challenge was created."""
-        multi = [
-            {
-                "serial": token.serial,
-                "transaction_id": self.transaction_id,
-                "message": issued.message,
-                "type": token.tokentype,
-                "client_mode": issued.client_mode,
-                "attributes": issued.attributes,
-            }
-            for token, issued in self.items
-        ]
-        messages = list(dict.fromkeys(issued.message for _, issued in self.items))
+        """privacyIDEA's challenge ``detail``: one ``multi_challenge`` entry per
+        challenge (``image`` and ``attributes`` only where the type sets them), the
+        messages and transaction ids of all of them (repeats kept, as privacyIDEA
+        lists them) and, when there is one, ``serial``/``type`` of the last
+        challenge, the transaction id and the client modes. Without challenges
+        only the empty lists."""
+        multi = [self._entry(token, issued) for token, issued in self.items]
         detail: dict[str, Any] = {
             "multi_challenge": multi,
             "transaction_ids": [self.transaction_id for _ in multi],
-            "messages": messages,
-            "message": ", ".join(messages),
+            "messages": [item["message"] for item in multi],
         }
         if not multi:
             return detail
         modes = [item["client_mode"] for item in multi]
         detail.update(
+            message=", ".join(detail["messages"]),
             transaction_id=self.transaction_id,
+            serial=multi[-1]["serial"],
+            type=multi[-1]["type"],
             client_mode=modes[0],
             preferred_client_mode=next(
                 (mode for mode in CLIENT_MODE_PREFERENCE if mode in modes), modes[0]
             ),
         )
-        if len(multi) == 1:
-            detail.update(serial=multi[0]["serial"], type=multi[0]["type"])
         return detail
+
+    def _entry(self, token: Token, issued: IssuedChallenge) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "serial": token.serial,
+            "transaction_id": self.transaction_id,
+            "message": issued.message,
+            "type": token.tokentype,
+            "client_mode": issued.client_mode,
+        }
+        if issued.image is not None:
+            entry["image"] = issued.image
+        if issued.attributes is not None:
+            entry["attributes"] = issued.attributes
+        return entry
 
 
 class ChallengeFlow:
@@ -186,13 +205,12 @@ class ChallengeFlow:
             token = by_id[row.token_id]
             ttype = self.tokens.type_of(token)
             store.count_received(session, row)
-            reason = (
-                MSG_CHALLENGE_ANSWERED
-                if row.otp_valid
-                else MSG_CHALLENGE_EXPIRED
-                if store.is_expired(row, now)
-                else unusable_reason(token, now)
-            )
+            if row.otp_valid:
+                record_replay(session, token, now)
+                reasons.append(MSG_CHALLENGE_ANSWERED)
+                continue
+            expired = store.is_expired(row, now)
+            reason = MSG_CHALLENGE_EXPIRED if expired else unusable_reason(token, now)
             if reason:
                 reasons.append(reason)
                 continue
@@ -203,11 +221,14 @@ class ChallengeFlow:
             elif store.claim_answer(session, row, now) and ttype.commit_answer(
                 session, check.counter
             ):
-                return accept(
+                result = accept(
                     session, token, ttype, check.counter, now=now, message=MSG_CHALLENGE_MATCHED
                 )
+                result.answered = True
+                return result
             else:
                 # A concurrent request with the same answer claimed it first.
+                record_replay(session, token, now)
                 reasons.append(MSG_CHALLENGE_ANSWERED)
         for token in dict.fromkeys(failed):
             increment_failcount(session, token)
@@ -217,6 +238,21 @@ class ChallengeFlow:
             only = by_id[rows[0].token_id]
             return CheckResult(False, message, only, only.tokentype)
         return CheckResult(False, message)
+
+    def initialize(
+        self, session: Session, type_name: str, params: Mapping[str, Any], now: float
+    ) -> dict[str, Any]:
+        """``/validate/initialize``: the detail of a challenge that ``type_name``
+        starts before the user is known (:meth:`TokenType.initialize`). A type that
+        is not installed or cannot start one is refused as privacyIDEA refuses it."""
+        ctx = InitializeContext(store.new_transaction_id(), now, params)
+        type_cls = self.tokens.types.get(type_name.lower())
+        started = type_cls.initialize(session, ctx) if type_cls is not None else None
+        if started is None:
+            raise ParameterError(
+                f"Unsupported token type {type_name!r} for authentication initialization!"
+            )
+        return {**started.detail, "transaction_id": ctx.transaction_id}
 
     @staticmethod
     def status(session: Session, transaction_id: str, now: float) -> str:

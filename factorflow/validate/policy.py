@@ -23,6 +23,7 @@ from factorflow.policies.authn import AuthPolicy, RateLimit
 from factorflow.tokens.access import UserDirectory
 from factorflow.tokens.info import get_info
 from factorflow.tokens.models import Token
+from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
 from factorflow.validate.results import MSG_NO_TOKENS, CheckResult
 
@@ -49,6 +50,19 @@ class PasswordStore(Protocol):
 
 class UserLookup(UserDirectory, PasswordStore, Protocol):
     """What the validate service needs from the user service."""
+
+    def split_login(self, session: Session, login: str, realm: str = "") -> tuple[str, str]: ...
+
+    def default_realm(self, session: Session) -> str: ...
+
+
+def no_such_user(users: UserLookup, session: Session, login: str, realm: str) -> UserNotFoundError:
+    """privacyIDEA's error for an unknown user at ``/validate/check`` (400, code 904):
+    ``User <nosuch@realm1> does not exist.``, naming the realm it looked in."""
+    login, realm = users.split_login(session, login, realm)
+    return UserNotFoundError(
+        f"User <{login}@{realm or users.default_realm(session)}> does not exist."
+    )
 
 
 def pin_check(

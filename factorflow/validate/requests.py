@@ -41,3 +41,13 @@ class TriggerRequest(_Request):
 
 class PollRequest(_Request):
     transaction_id: TransactionId
+
+
+class InitializeRequest(_Request):
+    """``/validate/initialize``: the token type to start an authentication for."""
+
+    type: Annotated[str, Field(min_length=1, max_length=30)]
+
+
+class CapabilitiesRequest(_Request):
+    """``/validate/capabilities`` takes no parameters: the caller is the API client."""

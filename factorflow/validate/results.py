@@ -12,6 +12,9 @@ MSG_MATCHED = "matching 1 tokens"
 MSG_WRONG_PIN = "wrong otp pin"
 MSG_WRONG_OTP = "wrong otp value"
 MSG_REPLAY = "wrong otp value. previous otp used again"
+#: privacyIDEA's answer for a token whose fail counter reached its maximum; given
+#: whatever ``pass`` was, so that it tells nothing about the PIN.
+MSG_LOCKED = "Failcounter exceeded"
 MSG_NO_TOKENS = "The user has no tokens assigned"
 MSG_NO_SUITABLE = "No suitable token found for authentication."
 MSG_NO_CHALLENGE = "Response did not match the challenge."
@@ -25,7 +28,9 @@ NOT_READY = frozenset({"clientwait", "verify", "pending", "broken", "failed", "d
 @dataclass
 class CheckResult:
     """The answer of one check: ``accepted`` maps to result.value; ``challenge`` (the
-    challenge detail) makes it a CHALLENGE answer, else ACCEPT or REJECT."""
+    challenge detail) makes it a CHALLENGE answer, else ACCEPT or REJECT.
+    ``answered`` marks the accepted answer to a challenge, whose detail names only
+    the serial (privacyIDEA's "Found matching challenge")."""
 
     accepted: bool
     message: str
@@ -34,6 +39,7 @@ class CheckResult:
     user: User | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     challenge: dict[str, Any] | None = None
+    answered: bool = False
 
     @property
     def authentication(self) -> str:
@@ -46,6 +52,8 @@ class CheckResult:
             return dict(self.challenge)
         detail: dict[str, Any] = {"message": self.message}
         if self.token is not None:
-            detail.update(serial=self.token.serial, type=self.token_type, otplen=self.token.otplen)
+            detail["serial"] = self.token.serial
+            if not self.answered:
+                detail.update(type=self.token_type, otplen=self.token.otplen)
         detail.update(self.extra)
         return detail

@@ -12,27 +12,31 @@ The flow of ``check``, per candidate token (the user's tokens, or the one ``seri
    PIN (argon2). No PIN matched: "wrong otp pin", and with IncFailCountOnFalsePin
    (default true) every candidate's fail counter goes up.
 3. For PIN-matching tokens, refuse unusable ones *before* looking at the OTP —
-   disabled, fail counter exceeded, outside the validity period, authentication
-   counter exceeded — so a locked token is no oracle for OTP guesses.
+   disabled, outside the validity period, authentication counter exceeded — so
+   such a token is no oracle for OTP guesses.
 4. Check the OTP and claim the matched counter with one conditional UPDATE (see
    :mod:`factorflow.tokens.base`); losing that race reads as a replay.
 5. Success resets the fail counter and writes ``last_auth`` and the counters;
    failure increments the fail counter (atomically, never beyond maxfail) and
-   writes ``failcounter_exceeded`` on reaching it.
+   writes ``failcounter_exceeded`` on reaching it. A replay is no failure: it
+   is counted in ``replay_count`` (:func:`~factorflow.validate.accounting.record_replay`).
+
+A *locked* token (fail counter at its maximum) counts no more failures, so it is
+left out before any PIN is checked (no free PIN guesses); with no other token the
+answer is "Failcounter exceeded" whatever was sent, naming no token.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factorflow.core.params import is_true
 from factorflow.crypto import Hasher
-from factorflow.db.models import ConfigSetting
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
 from factorflow.tokens.base import ChallengeError, PinMode, TokenType
@@ -43,7 +47,10 @@ from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
 from factorflow.validate.accounting import (
     accept,
+    inc_fail_on_false_pin,
     increment_failcount,
+    is_locked,
+    record_replay,
     take_write_lock,
     unusable_reason,
 )
@@ -61,13 +68,15 @@ from factorflow.validate.policy import (
     PinCheck,
     UserLookup,
     allowed_tokens,
+    no_such_user,
     pin_check,
     rate_limited,
     reset_user_tokens,
     without_tokens,
 )
-from factorflow.validate.requests import CheckRequest, TriggerRequest
+from factorflow.validate.requests import CheckRequest, InitializeRequest, TriggerRequest
 from factorflow.validate.results import (
+    MSG_LOCKED,
     MSG_MATCHED,
     MSG_NO_SUITABLE,
     MSG_REPLAY,
@@ -130,7 +139,7 @@ class ValidateService:
         except UserNotFoundError:
             if policies is not None and policies.authentication(None, req.realm).pass_on_no_user:
                 return CheckResult(True, MSG_PASS_ON_NO_USER)
-            raise
+            raise no_such_user(self.users, session, req.user or "", req.realm or "") from None
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         if user is None:
             return self._authenticate(
@@ -172,6 +181,7 @@ class ValidateService:
         tokens, refused = allowed_tokens(decided, self._ready(tokens, req.type), time.time())
         if refused is not None:
             return
+        tokens = [token for token in tokens if not is_locked(token)]
         challenges = not (req.otponly and req.serial)
         for token in tokens:
             ttype = self.tokens.type_of(token)
@@ -212,6 +222,9 @@ class ValidateService:
         if refused is not None:
             refused.user = user
             return refused
+        tokens = [token for token in tokens if not is_locked(token)]
+        if not tokens:
+            return CheckResult(False, MSG_LOCKED, user=user)
         pin_ok = pin_check(
             decided, self.tokens.verify_pin, self.users, session,
             lambda token: user or self.tokens.access.owner_of(session, token),
@@ -251,6 +264,15 @@ class ValidateService:
         if not issued.items and issued.errors:
             raise ChallengeError(issued.errors[0])
         return issued
+
+    def initialize(
+        self, session: Session, req: InitializeRequest, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``/validate/initialize`` for ``req.type``; ``params`` are all parameters
+        of the request (a type may read its own). Raises ParameterError for a type
+        that cannot start an authentication without a user."""
+        take_write_lock(session)
+        return self.challenges.initialize(session, req.type, params, time.time())
 
     def poll(self, session: Session, transaction_id: str, now: float | None = None) -> str:
         """``/validate/polltransaction``: accept, declined, cancelled or pending."""
@@ -342,7 +364,7 @@ class ValidateService:
             if pin is None or pin_ok(token, pin):
                 matched.append(_Candidate(token, ttype, otp))
         if not matched:
-            if self._inc_fail_on_false_pin(session):
+            if inc_fail_on_false_pin(session):
                 for token in tokens:
                     increment_failcount(session, token)
             return CheckResult(False, MSG_WRONG_PIN)
@@ -351,7 +373,7 @@ class ValidateService:
     def _check_otps(self, session: Session, matched: list[_Candidate], now: float) -> CheckResult:
         reasons: list[str] = []
         failed: list[_Candidate] = []
-        replay = False
+        replayed: list[_Candidate] = []
         for cand in matched:
             reason = unusable_reason(cand.token, now)
             if reason:
@@ -364,22 +386,16 @@ class ValidateService:
                     session, cand.token, cand.ttype, check.counter, now=now, message=MSG_MATCHED
                 )
             # A match whose counter another request claimed first is a replay too.
-            replay = replay or check.replay or check.matched
-            failed.append(cand)
+            (replayed if check.replay or check.matched else failed).append(cand)
         for cand in failed:
             increment_failcount(session, cand.token)
-        message = MSG_REPLAY if replay else MSG_WRONG_OTP if failed else reasons[0]
+        for cand in replayed:
+            record_replay(session, cand.token, now)
+        message = MSG_REPLAY if replayed else MSG_WRONG_OTP if failed else reasons[0]
         if len(matched) == 1:
             only = matched[0]
             return CheckResult(False, message, only.token, only.ttype.type_name)
         return CheckResult(False, message)
-
-    @staticmethod
-    def _inc_fail_on_false_pin(session: Session) -> bool:
-        value = session.scalar(
-            select(ConfigSetting.value).where(ConfigSetting.key == "IncFailCountOnFalsePin")
-        )
-        return True if value is None or value == "" else is_true(value)
 
 
 __all__ = ["CheckResult", "ValidateService"]

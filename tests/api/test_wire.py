@@ -119,3 +119,10 @@ def test_interactive_docs_are_served_without_a_cdn(client: TestClient) -> None:
     script = next(line for line in page.text.splitlines() if "swagger-ui-bundle.js" in line)
     src = script.split('src="')[1].split('"')[0]
     assert client.get(src).status_code == 200
+
+
+def test_error_envelope_has_no_versionnumber(client: TestClient) -> None:
+    # privacyIDEA 3.14 (the capture in tests/compat): errors carry "version" only.
+    body = client.get("/token/").json()
+    assert body["result"]["status"] is False
+    assert set(body) == {"jsonrpc", "id", "result", "detail", "version", "time"}

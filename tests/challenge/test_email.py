@@ -37,7 +37,6 @@ def test_pin_alone_answers_with_a_challenge_of_privacyideas_shape(
             "message": "Enter the OTP from the email",
             "type": "email",
             "client_mode": "interactive",
-            "attributes": None,
         }
     ]
     assert detail["messages"] == ["Enter the OTP from the email"]

@@ -36,7 +36,7 @@ def test_triggerchallenge_for_a_user_then_poll(
     tid = detail["transaction_id"]
     assert [c["serial"] for c in detail["multi_challenge"]] == [email_token]
     assert detail["transaction_ids"] == [tid]
-    assert "authentication" not in body["result"]
+    assert body["id"] == 2 and body["result"]["authentication"] == "CHALLENGE"
     pending = poll(client, tid)
     assert pending["result"] == {"status": True, "value": False, "authentication": "REJECT"}
     assert pending["detail"]["challenge_status"] == "pending"
@@ -65,8 +65,10 @@ def test_triggerchallenge_by_serial_and_type_filter(
         )
     )  # fmt: skip
     assert none["result"]["value"] == 0
+    assert none["result"]["authentication"] == "REJECT"
     assert none["detail"]["multi_challenge"] == []
     assert none["detail"]["transaction_ids"] == []
+    assert none["detail"]["messages"] == []
 
 
 def test_triggerchallenge_skips_tokens_without_challenge_response(

@@ -62,7 +62,7 @@ def test_post_runs_on_failed_requests(
 ) -> None:
     define(name="count failures", event="validate_check", handlermodule="Counter",
            action="increase_counter", options={"counter_name": "fails"},
-           conditions={"result_status": "False", "detail_error_message": "can not be found"})  # fmt: skip
+           conditions={"result_status": "False", "detail_error_message": "does not exist"})  # fmt: skip
     response = client.post("/validate/check", data={"user": "ghost", "pass": "x"})
     assert response.json()["result"]["status"] is False
     assert counter(services, "fails") == 1

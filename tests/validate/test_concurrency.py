@@ -49,3 +49,18 @@ def test_totp_otp_accepted_once_under_concurrency(
     # One step ahead, so that the code stays inside the window while the requests run.
     outcomes = fire(client, {"serial": serial, "pass": totp(RFC_KEY, offset_steps=1)})
     assert outcomes == Counter({"ACCEPT": 1, "REJECT": REQUESTS - 1}), outcomes
+
+
+def test_concurrent_replays_count_as_replays_and_lock_nobody_out(
+    client: TestClient, admin_headers: dict[str, str], flatfile_realm: str
+) -> None:
+    # The default max fail (10): the 49 losers are replays, not failures.
+    serial = init_token(
+        client, admin_headers, type="hotp", otpkey=RFC_KEY_HEX, pin="1234", user="carol"
+    )["detail"]["serial"]
+    outcomes = fire(client, {"user": "carol", "pass": "1234" + RFC4226_OTPS[0]})
+    assert outcomes == Counter({"ACCEPT": 1, "REJECT": REQUESTS - 1}), outcomes
+    token = get_token(client, admin_headers, serial)
+    assert token["failcount"] == 0
+    assert token["info"]["replay_count"] == str(REQUESTS - 1)
+    assert token["count"] == 1

@@ -80,6 +80,16 @@ def serialize(entry: AuditEntry, sig_ok: bool) -> dict[str, Any]:
     }
 
 
+#: privacyIDEA 3.14's ``auditcolumns``: the columns of its audit table, in its order.
+AUDIT_COLUMNS = (
+    "number", "action", "success", "authentication", "serial", "date", "startdate",
+    "duration", "token_type", "user", "realm", "administrator", "action_detail", "info",
+    "privacyidea_server", "client", "user_agent", "user_agent_version", "log_level",
+    "policies", "clearance_level", "sig_check", "missing_line", "resolver", "thread_id",
+    "container_serial", "container_type",
+)  # fmt: skip
+
+
 @routes.route("GET", "/audit/", event="audit_list", params=AuditParams, access=Access.ADMIN)
 def search(call: Call[AuditParams]) -> Outcome:
     """Search audit entries with column filters (``*`` wildcard), paging and a time limit;
@@ -106,6 +116,7 @@ def search(call: Call[AuditParams]) -> Outcome:
     pages = (total + p.page_size - 1) // p.page_size
     return Outcome(
         value={
+            "auditcolumns": list(AUDIT_COLUMNS),
             "auditdata": [serialize(e, audit.entry_ok(e)) for e in entries],
             "count": total,
             "current": p.page,

@@ -44,10 +44,29 @@ class AuthParams(BaseModel):
     realm: str = Field(default="", max_length=120)
 
 
+def webui_settings() -> dict[str, Any]:
+    """The WebUI settings privacyIDEA 3.14 adds to a login answer, at their defaults
+    (no webui policies): scripts and UIs written for privacyIDEA read them."""
+    return {
+        "admin_dashboard": False, "audit_page_size": 10, "container_wizard": {"enabled": False},
+        "default_container_type": "generic", "default_tokentype": "hotp",
+        "deletion_confirmation": False, "dialog_no_token": False, "hide_buttons": False,
+        "hide_welcome": False, "logout_redirect_url": "", "logout_time": 120,
+        "policy_template_url": "/static/policy-templates/", "qr_image_android": None,
+        "qr_image_custom": None, "qr_image_ios": None, "require_description": [],
+        "rss_age": 180, "search_on_enter": False, "session_persistence": "tab",
+        "show_node": "", "show_seed": False, "subscription_status": 0,
+        "timeout_action": "lockscreen", "token_page_size": 15, "token_rollover": {},
+        "token_wizard": False, "token_wizard_2nd": False, "user_details": False,
+        "user_page_size": 15,
+    }  # fmt: skip
+
+
 def _login_value(
     call: Call[AuthParams], actor: Actor, rights: list[str], menus: list[str]
 ) -> dict[str, Any]:
     return {
+        **webui_settings(),
         "token": call.services.auth.issue(actor, rights=rights),
         "role": actor.role,
         "username": actor.username,

@@ -14,6 +14,7 @@ from factorflow.pipeline import Access, Call
 from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.requests import (
     AssignRequest,
+    CancelChallengeRequest,
     ChallengeListRequest,
     DescriptionRequest,
     GroupAssignRequest,
@@ -205,3 +206,19 @@ def list_challenges(call: Call[ChallengeListRequest]) -> Outcome:
     policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
     realms = policies.admin_realms(call.actor, "getchallenges")
     return Outcome(value=tokens.list_challenges(call.session, call.actor, call.params, realms))
+
+
+@routes.route(
+    "DELETE", "/token/challenges/transaction/{transaction_id}", event="token_cancelchallenge",
+    params=CancelChallengeRequest, access=Access.ADMIN,
+)  # fmt: skip
+def cancel_challenge(call: Call[CancelChallengeRequest]) -> Outcome:
+    """Cancel (delete) the challenges of one transaction (admin)."""
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    realms = policies.admin_realms(call.actor, "cancelchallenge")
+    changed = call.services.tokens.cancel_challenges(call.session, call.actor, call.params, realms)
+    transaction = call.params.transaction_id
+    call.audit.info = (
+        f"Cancelled {changed.value['deleted']} challenge(s) for transaction {transaction}"
+    )
+    return _reply(call, changed)

@@ -6,12 +6,21 @@ from typing import Any
 
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Outcome
+from factorflow.errors import AuthError
 from factorflow.pipeline import Access, Call
 from factorflow.policies.decide import RequestPolicies
-from factorflow.validate.requests import CheckRequest, PollRequest, TriggerRequest
+from factorflow.validate.requests import (
+    CapabilitiesRequest,
+    CheckRequest,
+    InitializeRequest,
+    PollRequest,
+    TriggerRequest,
+)
 from factorflow.validate.service import CheckResult
 
 routes = Routes("validate")
+
+UNIDENTIFIED_CLIENT = "The request does not come from an identified API client."
 
 #: result.authentication of /validate/polltransaction, by challenge_status.
 POLL_AUTHENTICATION = {
@@ -34,7 +43,7 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
         call.audit.note_user(result.user.login, result.user.realm, result.user.resolver)
     detail = result.detail()
     if "serial" in detail:
-        call.audit.note_token(detail["serial"], detail["type"])
+        call.audit.note_token(detail["serial"], detail.get("type") or result.token_type)
     call.audit.info = result.message
     return result
 
@@ -110,8 +119,11 @@ def triggerchallenge(call: Call[TriggerRequest]) -> Outcome:
         call.audit.note_user(call.params.user, call.params.realm or "")
     if "serial" in detail:
         call.audit.note_token(detail["serial"], detail["type"])
-    call.audit.info = detail["message"] or "no challenge-response token"
-    return Outcome(value=len(issued.items), detail=detail)
+    call.audit.info = f"triggered {len(issued.items)} challenges"
+    # privacyIDEA answers with the authentication result id: CHALLENGE when it
+    # created challenges (the PHP client reads it), else REJECT.
+    authentication = "CHALLENGE" if issued.items else "REJECT"
+    return Outcome(value=len(issued.items), detail=detail, authentication=authentication)
 
 
 @routes.route(
@@ -127,3 +139,27 @@ def polltransaction(call: Call[PollRequest]) -> Outcome:
         detail={"challenge_status": status},
         authentication=POLL_AUTHENTICATION[status],
     )
+
+
+@routes.route(
+    ("GET", "POST"), "/validate/initialize", event="validate_initialize",
+    params=InitializeRequest, access=Access.PUBLIC,
+)  # fmt: skip
+def initialize(call: Call[InitializeRequest]) -> Outcome:
+    """Start an authentication for a token type before the user is known (passkeys)."""
+    detail = call.services.validate.initialize(call.session, call.params, call.inv.params)
+    call.audit.info = f"initialized a {call.params.type} authentication"
+    return Outcome(value=False, detail=detail, authentication="CHALLENGE")
+
+
+@routes.route(
+    ("GET", "POST"), "/validate/capabilities", event="validate_capabilities",
+    params=CapabilitiesRequest, access=Access.PUBLIC,
+)  # fmt: skip
+def capabilities(call: Call[CapabilitiesRequest]) -> Outcome:
+    """What an identified API client may use (privacyIDEA 3.14's remember-device).
+
+    privacyIDEA answers only requests of a registered API client (``X-API-Key``);
+    Factorflow has no API-client registry yet, so every caller is unidentified and
+    gets privacyIDEA's answer for that case."""
+    raise AuthError(UNIDENTIFIED_CLIENT)

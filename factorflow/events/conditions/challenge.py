@@ -23,6 +23,7 @@ from factorflow.events.conditions.base import (
     verdict,
 )
 from factorflow.events.conditions.general import parse_regex
+from factorflow.events.conditions.token import UNIDENTIFIED
 from factorflow.events.facts import Facts
 from factorflow.tokens.models import Challenge
 
@@ -37,34 +38,38 @@ def transaction_id(facts: Facts) -> str:
     return found if isinstance(found, str) else ""
 
 
-def request_challenge(facts: Facts) -> Challenge | str:
-    """The request's challenge, or why there is none."""
+def request_challenge(facts: Facts) -> Challenge | Unknown:
+    """The request's challenge, or why the condition is unknown."""
+    if facts.token_unidentified:
+        return Unknown(UNIDENTIFIED)
     token = facts.token
     if token is None:
-        return "there is not exactly one token"
+        return Unknown("there is not exactly one token", compat=True)
     tid = transaction_id(facts)
     if not tid:
-        return "the request has no transaction_id"
+        return Unknown("the request has no transaction_id", compat=True)
     found = facts.session.scalars(
         select(Challenge)
         .where(Challenge.token_id == token.id, Challenge.transaction_id == tid)
         .order_by(Challenge.id.desc())
     ).first()
-    return found if found is not None else f"token {token.serial} has no challenge {tid}"
+    if found is None:
+        return Unknown(f"token {token.serial} has no challenge {tid}", compat=True)
+    return found
 
 
 def check_challenge_session(facts: Facts, pattern: re.Pattern[str]) -> ConditionResult:
     challenge = request_challenge(facts)
-    if isinstance(challenge, str):
-        return Unknown(challenge, compat=True)
+    if isinstance(challenge, Unknown):
+        return challenge
     session = challenge.session or ""
     return verdict(pattern.match(session) is not None, f"the challenge session is {session!r}")
 
 
 def check_challenge_expired(facts: Facts, expected: bool) -> ConditionResult:
     challenge = request_challenge(facts)
-    if isinstance(challenge, str):
-        return Unknown(challenge, compat=True)
+    if isinstance(challenge, Unknown):
+        return challenge
     expired = challenge.expiration <= facts.now
     state = "expired" if expired else "valid"
     return verdict(expired == expected, f"the challenge is {state}")

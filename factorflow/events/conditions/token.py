@@ -1,7 +1,9 @@
 """Conditions on the token of the request (only when exactly one token is known).
 
 Without exactly one token every token condition is unknown; privacyIDEA treats
-that case leniently (the condition holds), which ``compat`` records.
+that case leniently (the condition holds), which ``compat`` records. After a
+check that named no token (its PIN was wrong) they are unknown without that
+leniency: the token was not identified (see :mod:`factorflow.events.facts`).
 """
 
 from __future__ import annotations
@@ -35,16 +37,21 @@ from factorflow.tokens.info import get_info, parse_validity
 from factorflow.tokens.models import Token
 
 NO_TOKEN = "the request does not name exactly one token"  # noqa: S105
+UNIDENTIFIED = "the check identified no token (the PIN was not right)"
 
 
-def _token(facts: Facts) -> Token | None:
-    return facts.token
+def _token(facts: Facts) -> Token | Unknown:
+    """The request's token, or why a token condition is unknown."""
+    if facts.token_unidentified:
+        return Unknown(UNIDENTIFIED)
+    token = facts.token
+    return token if token is not None else Unknown(NO_TOKEN, compat=True)
 
 
 def check_tokentype(facts: Facts, types: frozenset[str]) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     return verdict(
         token.tokentype.lower() in {t.lower() for t in types},
         f"the token type is {token.tokentype}",
@@ -53,6 +60,8 @@ def check_tokentype(facts: Facts, types: frozenset[str]) -> ConditionResult:
 
 def check_serial(facts: Facts, pattern: re.Pattern[str]) -> ConditionResult:
     serials = facts.serials
+    if facts.token_unidentified:
+        return Unknown(UNIDENTIFIED)
     if not serials:
         return Unknown("the request names no serial", compat=True)
     # privacyIDEA matches the comma list as one string; each serial is matched here.
@@ -68,8 +77,8 @@ def token_realms(token: Token) -> set[str]:
 
 def check_tokenrealm(facts: Facts, realms: frozenset[str]) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     mine = token_realms(token)
     if not mine:
         return Unknown("the token is in no realm", compat=True)
@@ -78,8 +87,8 @@ def check_tokenrealm(facts: Facts, realms: frozenset[str]) -> ConditionResult:
 
 def check_tokenresolver(facts: Facts, resolvers: frozenset[str]) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     mine = {m.resolver.name for tr in token.realms for m in tr.realm.members}
     if not mine:
         return Unknown("the token's realms have no resolvers", compat=True)
@@ -88,34 +97,34 @@ def check_tokenresolver(facts: Facts, resolvers: frozenset[str]) -> ConditionRes
 
 def check_token_locked(facts: Facts, expected: bool) -> ConditionResult:
     token = _token(facts)
-    if token is None:
+    if isinstance(token, Unknown):
         # privacyIDEA looks at "any locked token of the user" here and ignores the
         # configured value; Factorflow answers unknown instead.
-        return Unknown(NO_TOKEN)
+        return Unknown(token.reason)
     locked = token.failcount >= token.maxfail
     return verdict(locked == expected, f"fail counter {token.failcount} of {token.maxfail}")
 
 
 def check_token_has_owner(facts: Facts, expected: bool) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     has = token.owner is not None
     return verdict(has == expected, "the token has an owner" if has else "the token has no owner")
 
 
 def check_token_is_orphaned(facts: Facts, expected: bool) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     orphaned = token.owner is not None and facts.owner_of(token) is None
     return verdict(orphaned == expected, f"orphaned is {orphaned}")
 
 
 def check_token_validity_period(facts: Facts, expected: bool) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     try:
         start = get_info(token, "validity_period_start")
         end = get_info(token, "validity_period_end")
@@ -132,8 +141,8 @@ def _integer_check(
 ) -> Callable[[Facts, Comparison], ConditionResult]:
     def check(facts: Facts, comparison: Comparison) -> ConditionResult:
         token = _token(facts)
-        if token is None:
-            return Unknown(NO_TOKEN, compat=True)
+        if isinstance(token, Unknown):
+            return token
         value = read(token)
         if value is None:
             return Unknown(f"the token's {name} is not a number")
@@ -164,8 +173,8 @@ def parse_last_auth(text: str) -> str:
 
 def check_last_auth(facts: Facts, duration: str) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     raw = get_info(token, "last_auth")
     if not raw:
         return Unknown("the token was never used")
@@ -179,8 +188,8 @@ def check_last_auth(facts: Facts, duration: str) -> ConditionResult:
 
 def check_tokeninfo(facts: Facts, comparison: Comparison) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     marker = object()
     value: Any = marker
     for item in token.info:
@@ -193,8 +202,8 @@ def check_tokeninfo(facts: Facts, comparison: Comparison) -> ConditionResult:
 
 def check_rollout_state(facts: Facts, expected: str) -> ConditionResult:
     token = _token(facts)
-    if token is None:
-        return Unknown(NO_TOKEN, compat=True)
+    if isinstance(token, Unknown):
+        return token
     actual = token.rollout_state or "enrolled"
     wanted = expected or "enrolled"
     return verdict(actual == wanted, f"the rollout state is {actual!r}")

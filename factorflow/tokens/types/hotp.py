@@ -26,6 +26,7 @@ class HotpToken(TokenType):
     serial_prefix = "OATH"
     InitParams: ClassVar[type[TokenInitParams]] = OathInitParams
     self_service = True
+    settable_info_keys = frozenset({"hashlib"})
 
     @property
     def hash_name(self) -> str:

@@ -16,7 +16,6 @@ class SpassToken(TokenType):
     pin_mode = PinMode.WHOLE
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
-        self.token.otplen = 0
         self.set_info("tokenkind", "software")
         return {}
 

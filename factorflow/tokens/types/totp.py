@@ -46,6 +46,7 @@ class TotpToken(TokenType):
     InitParams: ClassVar[type[TokenInitParams]] = TotpInitParams
     self_service = True
     owned_info_keys = TokenType.owned_info_keys | {"timeStep", "timeWindow", "timeShift"}
+    settable_info_keys = frozenset({"hashlib"})
 
     @property
     def hash_name(self) -> str:

@@ -189,10 +189,11 @@ def test_ldap_kept_in_step_with_tokens(
     # The lock is slapd's: alice's own bind is refused, as a wrong password is...
     assert binds(slapd, ALICE_DN, ldap_password) == (False, "invalidCredentials")
     assert binds(slapd, f"uid=bob,{PEOPLE_BASE}", USER_PASSWORDS["bob"]) == (True, "success")
-    # ...and so Factorflow refuses her right password with a right OTP: the PIN part
-    # fails (a right password on a token at max fail would read "Failcounter exceeded").
+    # ...and Factorflow refuses her right password with a right OTP: the token is at
+    # max fail, so it is not asked (no bind either) and answers as for any password.
     locked_out = validate(ldap_password + RFC4226_OTPS[2])
-    assert locked_out == {"authentication": "REJECT", "message": "wrong otp pin"}
+    assert locked_out == {"authentication": "REJECT", "message": "Failcounter exceeded"}
+    assert validate("wrong" + RFC4226_OTPS[2]) == locked_out
 
     # The help desk resets the fail counter knowing only the serial: unlocked, and the
     # very same password and OTP are accepted.
