@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from factorflow.events.compare import NOW_TAG
+from factorflow.events.compare import NOW_TAG, ComparisonError, check_now_offsets
 from factorflow.tokens.info import TIMESTAMP_FORMAT
 
 if TYPE_CHECKING:
@@ -60,7 +60,12 @@ def unknown_tags(text: str, known: Iterable[str] = KNOWN_TAGS) -> list[str]:
 
 
 def check_template(text: str) -> str:
-    """Pydantic validator for option texts: refuse unknown tags, naming them."""
+    """Pydantic validator for option texts: refuse unknown tags, naming them, and
+    ``{now}`` offsets beyond 100 years."""
+    try:
+        check_now_offsets(text)
+    except ComparisonError as exc:
+        raise ValueError(str(exc)) from None
     bad = unknown_tags(text)
     if bad:
         names = ", ".join("{" + name + "}" for name in dict.fromkeys(bad))
@@ -121,9 +126,12 @@ def render(text: str, facts: Facts, token: Token | None = None) -> str:
 
     def now(match: re.Match[str]) -> str:
         moment = facts.now
-        if match.group(1):
-            delta = timedelta(**{_UNIT[match.group(3)]: int(match.group(2))})
-            moment = moment + delta if match.group(1) == "+" else moment - delta
+        try:
+            if match.group(1):
+                delta = timedelta(**{_UNIT[match.group(3)]: int(match.group(2))})
+                moment = moment + delta if match.group(1) == "+" else moment - delta
+        except OverflowError:  # refused on save; an old definition keeps the text
+            return match.group(0)
         return moment.strftime(TIMESTAMP_FORMAT)
 
     text = NOW_TAG.sub(now, text)
