@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
@@ -29,44 +28,16 @@ from factorflow.events.handlers.base import (
     Template,
 )
 from factorflow.events.handlers.token_enroll import EnrollOptions, enroll
+from factorflow.events.handlers.token_validity import parse_validity_option
 from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
 from factorflow.tokens.models import Token, TokenGroup, TokenGroupMember, TokenRealm
 from factorflow.users.models import Realm
 
-_OFFSET = re.compile(r"^\s*\+\s*(\d{1,6})\s*([mhd])\s*$")
-_UNIT = {"m": "minutes", "h": "hours", "d": "days"}
 _SIGNED = re.compile(r"^\s*[+-]?\d{1,9}\s*$")
-_DATE_FORMATS = (
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M",
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
+_VALIDITY_HELP = (
+    "{}: a date (2016/12/23, 23.12.2016 9:30, 2016/12/23 9:30am, 2016-12-23T15:30+0600) "
+    "or an offset from now (+30m, +24h, +30d)"
 )
-
-
-def parse_validity_option(text: str, now: datetime | None = None) -> datetime:
-    """``+Nm``/``+Nh``/``+Nd`` from now, ``2016/12/23``, ``23.12.2016 9:30`` or ISO-8601."""
-    value = text.strip()
-    match = _OFFSET.match(value)
-    if match:
-        return (now or datetime.now(UTC)) + timedelta(
-            **{_UNIT[match.group(2)]: int(match.group(1))}
-        )
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M%z")
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date or an offset like +30d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class RealmOptions(ActionOptions):
@@ -80,10 +51,10 @@ class DescriptionOptions(ActionOptions):
 
 class ValidityOptions(ActionOptions):
     valid_from: str = Field(
-        default="", alias="valid from", max_length=40, description="Start: a date or +Nm/+Nh/+Nd"
+        default="", alias="valid from", max_length=40, description=_VALIDITY_HELP.format("Start")
     )
     valid_till: str = Field(
-        default="", alias="valid till", max_length=40, description="End: a date or +Nm/+Nh/+Nd"
+        default="", alias="valid till", max_length=40, description=_VALIDITY_HELP.format("End")
     )
 
     @field_validator("valid_from", "valid_till")
