@@ -2,12 +2,14 @@
 
 The tokens are those named by the request's serials (the ``serial`` parameter,
 ``detail.serial`` of the response, or the serials the request audited); without a
-serial the action fails ("no token serials"), as in privacyIDEA. Unlike
-privacyIDEA, a misconfigured sub-action (unknown realm or token group, a
-non-integer tokeninfo value) fails visibly in the audit instead of logging a
-warning and reporting success. Texts may carry tags describing the handled token
-and its owner. Not yet: ``enroll`` (waits for the token service's enrolment use
-case) and ``attach application`` (no machine applications yet).
+serial, the one token the conditions looked at — the request user's only token, so
+that ``validate_check`` with user and password (pre or post) acts on the token the
+check used. A user with several tokens and no serial: the action fails ("No token
+serials found"), as in privacyIDEA. Unlike privacyIDEA, a misconfigured sub-action
+(unknown realm or token group, a non-integer tokeninfo value) fails visibly in the
+audit instead of logging a warning and reporting success. Texts may carry tags
+describing the handled token and its owner. Not yet: ``attach application`` (no
+machine applications yet).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from factorflow.events.errors import ActionError
+from factorflow.events.facts import Facts
 from factorflow.events.handlers.base import (
     ActionContext,
     ActionOptions,
@@ -123,6 +126,17 @@ class TokenGroupOptions(ActionOptions):
     tokengroup: str = Field(min_length=1, max_length=120, description="The token group")
 
 
+def handled_tokens(facts: Facts) -> list[Token]:
+    """The tokens an action works on (privacyIDEA's context, reference §3.1): those of
+    the request's serials; else the one token the conditions looked at — the request
+    user's only token, as on ``validate_check`` with user and password; none when
+    the user has several."""
+    if facts.serials:
+        return facts.tokens
+    token = facts.token
+    return [token] if token is not None else []
+
+
 def _realm(ctx: ActionContext, name: str) -> Realm:
     realm = ctx.session.scalar(select(Realm).where(Realm.name == name))
     if realm is None:
@@ -165,7 +179,7 @@ class TokenHandler(EventHandler):
         if isinstance(options, EnrollOptions):
             enroll(ctx, options)
             return
-        tokens = ctx.facts.tokens if ctx.facts.serials else []
+        tokens = handled_tokens(ctx.facts)
         if not tokens:
             raise ActionError("No token serials found")
         if action == "set random pin":
