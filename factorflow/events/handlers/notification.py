@@ -279,6 +279,18 @@ def render_text(
     return TAG.sub(value, text)
 
 
+def recipient_names(ctx: ActionContext, to: str) -> dict[str, str]:
+    """``{recipient_givenname}`` / ``{recipient_surname}``: the token owner's names when
+    the mail goes to the token owner (other recipients: empty)."""
+    owner = ctx.facts.user if to == "tokenowner" else None
+    if owner is None:
+        return {}
+    return {
+        "recipient_givenname": owner.attribute("givenname"),
+        "recipient_surname": owner.attribute("surname"),
+    }
+
+
 def qr_image(ctx: ActionContext) -> bytes | None:
     detail = (ctx.facts.response or {}).get("detail")
     if not isinstance(detail, dict):
@@ -529,6 +541,7 @@ class UserNotificationHandler(EventHandler):
         token = ctx.facts.token
         image = qr_image(ctx) if options.attach_qrcode else None
         overrides = {"googleurl_img": f"cid:{QR_CID}"} if image is not None else {}
+        overrides.update(recipient_names(ctx, options.to))
         escape = options.mimetype == "html"
         subject = render_text(ctx, options.subject, token, overrides=overrides)
         body = render_text(

@@ -32,6 +32,7 @@ from factorflow.events.handlers.base import (
 )
 from factorflow.events.handlers.token_enroll import EnrollOptions, enroll
 from factorflow.events.handlers.token_validity import parse_validity_option
+from factorflow.events.tags import render
 from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
 from factorflow.tokens.models import Token, TokenGroup, TokenGroupMember, TokenRealm
 from factorflow.users.models import Realm
@@ -137,6 +138,14 @@ def handled_tokens(facts: Facts) -> list[Token]:
     return [token] if token is not None else []
 
 
+def token_text(ctx: ActionContext, text: str, token: Token) -> str:
+    """A description or tokeninfo value with its tags: those of the handled token and
+    its owner, and ``{realm}`` = the realm of the user in the request (the Token
+    handler's documentation; elsewhere ``{realm}`` is the logged-in principal's)."""
+    user = ctx.facts.user
+    return render(text, ctx.facts, token, {"realm": user.realm if user is not None else ""})
+
+
 def _realm(ctx: ActionContext, name: str) -> Realm:
     realm = ctx.session.scalar(select(Realm).where(Realm.name == name))
     if realm is None:
@@ -206,13 +215,13 @@ class TokenHandler(EventHandler):
         elif action in ("disable", "enable"):
             token.active = action == "enable"
         elif isinstance(o, DescriptionOptions):
-            token.description = ctx.render(o.description, token)[:255]
+            token.description = token_text(ctx, o.description, token)[:255]
         elif isinstance(o, ValidityOptions):
             self._validity(ctx, o, token)
         elif isinstance(o, CountWindowOptions):
             token.count_window = o.count_window
         elif isinstance(o, InfoOptions):
-            set_info(token, o.key, ctx.render(o.value, token))
+            set_info(token, o.key, token_text(ctx, o.value, token))
         elif isinstance(o, IncreaseInfoOptions):
             try:
                 current = int(get_info(token, o.key, "0") or "0")
