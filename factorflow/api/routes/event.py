@@ -160,12 +160,16 @@ def actions(call: Call[ModuleParams]) -> Outcome:
 
 
 def _configured(call: Call[Any]) -> dict[str, list[str]]:
-    """The stored configurations that handler options name (their dropdown choices)."""
+    """The stored configurations that handler options name (their dropdown choices,
+    as privacyIDEA lists realms, token types, token groups, SMTP servers ...)."""
     services, session = call.services, call.session
     return {
+        **_dynamic_choices(call),
         "smtp_servers": sorted(services.notify.list_smtp(session)),
         "sms_gateways": services.notify.sms_identifiers(session),
         "privacyidea_servers": sorted(services.federation.list_servers(session)),
+        "tokengroups": sorted(services.tokens.groups.describe(session)),
+        "internal_admins": sorted(admin.username for admin in services.admins.list(session)),
     }
 
 

@@ -20,17 +20,24 @@ import string
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from factorflow.events.errors import ActionError
 from factorflow.events.facts import Facts
 from factorflow.events.handlers.base import (
+    CHOICES,
+    CHOICES_FROM,
     ActionContext,
     ActionOptions,
     EventHandler,
     NoOptions,
     Template,
 )
-from factorflow.events.handlers.token_enroll import EnrollOptions, enroll
+from factorflow.events.handlers.token_enroll import (
+    EnrollOptions,
+    check_enroll_references,
+    enroll,
+)
 from factorflow.events.handlers.token_validity import parse_validity_option
 from factorflow.events.tags import render
 from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
@@ -45,7 +52,12 @@ _VALIDITY_HELP = (
 
 
 class RealmOptions(ActionOptions):
-    realm: str = Field(min_length=1, max_length=120, description="The realm to add")
+    realm: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The realm to add",
+        json_schema_extra={CHOICES_FROM: "realms"},
+    )
     only_realm: bool = Field(default=False, description="Replace all realms of the token")
 
 
@@ -120,11 +132,22 @@ class MaxFailOptions(ActionOptions):
 
 
 class RandomPinOptions(ActionOptions):
-    length: int = Field(default=6, ge=1, le=31, description="Length of the random PIN")
+    length: int = Field(
+        default=6,
+        ge=1,
+        le=31,
+        description="Length of the random PIN",
+        json_schema_extra={CHOICES: list(range(1, 32))},
+    )
 
 
 class TokenGroupOptions(ActionOptions):
-    tokengroup: str = Field(min_length=1, max_length=120, description="The token group")
+    tokengroup: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The token group",
+        json_schema_extra={CHOICES_FROM: "tokengroups"},
+    )
 
 
 def handled_tokens(facts: Facts) -> list[Token]:
@@ -183,6 +206,11 @@ class TokenHandler(EventHandler):
         "add tokengroup": TokenGroupOptions,
         "remove tokengroup": TokenGroupOptions,
     }
+
+    @classmethod
+    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+        if isinstance(options, EnrollOptions):
+            check_enroll_references(session, options)
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
