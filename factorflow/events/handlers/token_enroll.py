@@ -118,26 +118,28 @@ def check_enroll_references(session: Session, options: EnrollOptions) -> None:
             raise ValueError(f"Invalid option {option!r}: no {what} {name!r}")
 
 
+#: Per sent-OTP type: (identifier option, its init parameter, dynamic option, the
+#: address parameter, the user attribute holding the address).
+_DELIVERY = {
+    "sms": ("sms_identifier", "sms.identifier", "dynamic_phone", "phone", "mobile"),
+    "email": ("smtp_identifier", "email.identifier", "dynamic_email", "email", "email"),
+}
+
+
 def _delivery_params(options: EnrollOptions, type_name: str, user: User | None) -> dict[str, str]:
-    """privacyIDEA's parameters of an SMS or email token: the address read once from
-    the user (or, dynamic, at each authentication) and the configuration to use."""
+    """privacyIDEA's parameters of an SMS or email token: the configuration to use and
+    the address, read once from the user or (dynamic) at each authentication."""
+    if type_name not in _DELIVERY:
+        return {}
+    identifier_option, identifier_param, dynamic, address, attribute = _DELIVERY[type_name]
     params: dict[str, str] = {}
-    if type_name == "sms":
-        if options.sms_identifier:
-            params["sms.identifier"] = options.sms_identifier
-        if user is not None:
-            if options.dynamic_phone:
-                params["dynamic_phone"] = "1"
-            else:
-                params["phone"] = user.attribute("mobile")
-    elif type_name == "email":
-        if options.smtp_identifier:
-            params["email.identifier"] = options.smtp_identifier
-        if user is not None:
-            if options.dynamic_email:
-                params["dynamic_email"] = "1"
-            else:
-                params["email"] = user.attribute("email")
+    if getattr(options, identifier_option):
+        params[identifier_param] = getattr(options, identifier_option)
+    if user is not None:
+        if getattr(options, dynamic):
+            params[dynamic] = "1"
+        else:
+            params[address] = user.attribute(attribute)
     return params
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from factorflow.events.compare import ComparisonError, parse_date
 from factorflow.events.limits import MAX_OFFSET
 
 _OFFSET = re.compile(r"^\+\s*(\d{1,9})\s*([mhd])$")
@@ -66,16 +67,12 @@ def _from_parts(match: re.Match[str], text: str) -> datetime:
 
 def _iso(value: str, text: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M%z")
-        except ValueError:
-            raise ValueError(
-                f"{text!r} is not a date (2016/12/23, 23.12.2016 9:30, 2016/12/23 9:30am, "
-                "2016-12-23T15:30+0600) or an offset like +30m, +24h, +30d"
-            ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_date(value)
+    except ComparisonError:
+        raise ValueError(
+            f"{text!r} is not a date (2016/12/23, 23.12.2016 9:30, 2016/12/23 9:30am, "
+            "2016-12-23T15:30+0600) or an offset like +30m, +24h, +30d"
+        ) from None
 
 
 __all__ = ["parse_validity_option"]
