@@ -27,6 +27,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from factorflow.events.limits import MAX_OFFSET
+from factorflow.events.safe_regex import UnsafePatternError, check_pattern, too_long
+
 #: ``{now}`` (or ``{current_time}``) with an optional offset, blanks allowed.
 NOW_TAG = re.compile(r"\{(?:now|current_time)\}(?:\s*([+-])\s*(\d{1,9})\s*([smhd])(?![A-Za-z]))?")
 DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdy])\s*$")
@@ -57,23 +60,43 @@ class ComparisonError(ValueError):
     """A condition text that does not parse; the message says why."""
 
 
+def _seconds(amount: str, unit: str, text: str) -> timedelta:
+    """``amount`` units as a timedelta of at most 100 years (``MAX_OFFSET``); beyond
+    it a ComparisonError naming ``text``: such a date fails every comparison."""
+    seconds = int(amount) * _UNIT_SECONDS[unit]
+    if seconds > MAX_OFFSET.total_seconds():
+        raise ComparisonError(f"{text.strip()[:40]!r} is more than 100 years")
+    return timedelta(seconds=seconds)
+
+
 def parse_duration(text: str) -> timedelta:
     """``<int><s|m|h|d|y>`` (y = 365 days) → timedelta; ComparisonError otherwise."""
     match = DURATION.match(text)
     if not match:
         raise ComparisonError(f"{text!r} is not a duration like 12h, 7d or 1y")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return _seconds(match.group(1), match.group(2), text)
+
+
+def check_now_offsets(text: str) -> None:
+    """Refuse a ``{now}±N`` offset in ``text`` beyond 100 years (ComparisonError)."""
+    for match in NOW_TAG.finditer(text):
+        if match.group(1):
+            _seconds(match.group(2), match.group(3), match.group(0))
 
 
 def substitute_now(text: str, now: datetime | None = None) -> str:
-    """Replace ``{now}`` / ``{now}±N[smhd]`` by an ISO-8601 UTC timestamp."""
+    """Replace ``{now}`` / ``{now}±N[smhd]`` by an ISO-8601 UTC timestamp (an offset
+    out of range, refused on save, leaves the tag as it is)."""
     moment = now or datetime.now(UTC)
 
     def replace(match: re.Match[str]) -> str:
         shifted = moment
-        if match.group(1):
-            delta = timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
-            shifted = moment + delta if match.group(1) == "+" else moment - delta
+        try:
+            if match.group(1):
+                delta = timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
+                shifted = moment + delta if match.group(1) == "+" else moment - delta
+        except OverflowError:
+            return match.group(0)
         return shifted.isoformat(timespec="seconds")
 
     return NOW_TAG.sub(replace, text)
@@ -181,12 +204,13 @@ def parse_integer_comparison(text: str) -> Comparison:
 def _check_right(comparison: Comparison) -> None:
     """Refuse right-hand values that can never be compared (checked on save)."""
     op = comparison.comparator.lstrip("!")
+    check_now_offsets(comparison.value)
     right = comparison.right()
     if op in ("matches",):
         try:
-            re.compile(right)
-        except re.error as exc:
-            raise ComparisonError(f"{right!r} is not a valid regular expression: {exc}") from None
+            check_pattern(right)
+        except UnsafePatternError as exc:
+            raise ComparisonError(str(exc)) from None
     elif op in ("date_before", "date_after"):
         parse_date(right)
     elif op == "date_within_last":
@@ -212,6 +236,8 @@ def compare(left: str | int | list[str] | None, comparator: str, right: str) -> 
     """Evaluate one comparison; a left value that cannot be compared yields False."""
     negate = comparator.startswith("!") and comparator != "!="
     op = comparator[1:] if negate else comparator
+    if op == "matches" and isinstance(left, str) and too_long(left):
+        return False  # neither matches nor !matches: too long to match safely
     result = _compare(left, op, right)
     return (not result) if negate else result
 

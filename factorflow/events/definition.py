@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from factorflow.core.untrusted import json_loads
+from factorflow.events import limits
+from factorflow.events.compare import ComparisonError, check_now_offsets
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
@@ -173,6 +175,24 @@ def _is_text(annotation: Any) -> bool:
     return annotation is str or str in typing.get_args(annotation)
 
 
+def _multiline(info: Any) -> bool:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return extra.get("ui_type") == "text"
+
+
+def _check_option_text(where: str, text: str, info: Any) -> None:
+    """The bounds every option value keeps (:mod:`factorflow.events.limits`): size,
+    control characters (single-line options none, multi-line ones tab/CR/LF only) and
+    ``{now}`` offsets, whatever the option's own model checks besides."""
+    try:
+        limits.check_text(
+            f"the value of {where!r}", text, limits.MAX_OPTION_VALUE, multiline=_multiline(info)
+        )
+        check_now_offsets(text)
+    except (ValueError, ComparisonError) as exc:
+        raise DefinitionError(f"Invalid option {where!r}: {exc}") from None
+
+
 def compile_options(
     handler: type[EventHandler], action: str, raw: Mapping[str, Any]
 ) -> tuple[dict[str, str], ActionOptions]:
@@ -181,6 +201,7 @@ def compile_options(
     model = handler.actions[action]
     canonical: dict[str, str] = {}
     data: dict[str, Any] = {}
+    total = 0
     for key, value in raw.items():
         found = _field_by_key(model, str(key))
         if found is None:
@@ -191,6 +212,13 @@ def compile_options(
         name, alias = found
         info = model.model_fields[name]
         text = "" if value is None else str(value)
+        _check_option_text(alias, text, info)
+        total += len(text)
+        if total > limits.MAX_OPTIONS_TOTAL:
+            raise DefinitionError(
+                f"Invalid option {alias!r}: all options together are longer than "
+                f"{limits.MAX_OPTIONS_TOTAL} characters"
+            )
         canonical[alias] = text
         # An empty form field means "not set" for optional non-text options.
         if text == "" and not info.is_required() and not _is_text(info.annotation):
@@ -221,6 +249,7 @@ def compile_conditions(
             raise DefinitionError(f"Unknown condition {name!r}")
         text = "" if value is None else str(value)
         try:
+            limits.check_text("the value", text, limits.MAX_CONDITION_VALUE)
             parsed = condition.parse(text)
         except ValueError as exc:
             raise DefinitionError(f"Invalid condition {name!r}: {exc}") from None
@@ -229,6 +258,10 @@ def compile_conditions(
 
 
 def compile_expression(text: str, names: frozenset[str]) -> Node | None:
+    try:
+        limits.check_text("the expression", text, limits.MAX_EXPRESSION)
+    except ValueError as exc:
+        raise DefinitionError(f"Invalid parameter 'condition_expression': {exc}") from None
     try:
         return parse_expression(text, names)
     except ExpressionError as exc:
@@ -254,7 +287,8 @@ def from_row(
     return Definition(
         id=row.id,
         name=row.name,
-        events=tuple(row.events or ()),
+        # A repeated event (stored before it was refused) still runs only once.
+        events=tuple(dict.fromkeys(row.events or ())),
         handlermodule=row.handlermodule,
         handler=handler,
         action=action,

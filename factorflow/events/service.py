@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import MissingParameterError, ParameterError, ResourceNotFoundError
+from factorflow.events import limits
 from factorflow.events.cache import DIRTY, DefinitionCache, bump_version
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionRegistry
@@ -166,8 +167,10 @@ class EventService:
             )
         return row
 
-    def get(self, session: Session, definition_id: int) -> dict[str, Any]:
-        return self.secrets.censor(serialize(self.row(session, definition_id)))
+    def find(self, session: Session, definition_id: int) -> dict[str, Any] | None:
+        """The serialized definition (secrets censored), None if there is none with that id."""
+        row = session.get(EventDefinition, definition_id)
+        return self.secrets.censor(serialize(row)) if row is not None else None
 
     def compile(self, row: EventDefinition) -> Definition:
         """The stored ``row`` compiled to run, its secrets opened."""
@@ -198,6 +201,7 @@ class EventService:
             for name, value in data.required():
                 if value in (None, "", []):
                     raise MissingParameterError(name)
+            self._check_room(session, 1)
             row = EventDefinition(id=data.id) if data.id is not None else EventDefinition()
             row.uid = self._new_uid(session, data.uid)
         data = self._with_stored_secrets(None if creating else row, data)
@@ -257,6 +261,18 @@ class EventService:
         except ValueError as exc:
             raise DefinitionError(str(exc)) from None
 
+    @staticmethod
+    def _check_room(session: Session, new: int) -> None:
+        """Refuse ``new`` more definitions beyond ``limits.MAX_DEFINITIONS``."""
+        if not new:
+            return
+        count = int(session.scalar(select(func.count(EventDefinition.id))) or 0)
+        if count + new > limits.MAX_DEFINITIONS:
+            raise DefinitionError(
+                f"There are already {count} event definitions; at most "
+                f"{limits.MAX_DEFINITIONS} are allowed"
+            )
+
     def _new_uid(self, session: Session, uid: str | None) -> str:
         if uid is None:
             return str(uuid.uuid4())
@@ -291,8 +307,10 @@ class EventService:
         check_position(handler, position)
         events = self._events(pick(data.events, row.events, []), schedule)
         name = pick(data.name, row.name, "")
-        if not name or len(name) > 64:
-            raise DefinitionError("Invalid parameter 'name': 1 to 64 characters")
+        if not name or len(name) > 64 or limits.control_character(name):
+            raise DefinitionError(
+                "Invalid parameter 'name': 1 to 64 characters, no control characters"
+            )
         if data.options is not None:
             raw_options = data.options
         elif data.clear_options:
@@ -355,7 +373,10 @@ class EventService:
         return schedule.text, sweep
 
     def _events(self, given: list[str], schedule: str) -> list[str]:
-        events = [e.strip() for e in given if e and e.strip()]
+        try:
+            events = limits.unique_events(given)
+        except ValueError as exc:
+            raise DefinitionError(f"Invalid parameter 'event': {exc}") from None
         if schedule:
             # Bound to the pseudo-event only, so request dispatch never sees it.
             if events and events != [SCHEDULED_EVENT]:
@@ -424,6 +445,7 @@ class EventService:
             except ParameterError as exc:
                 raise DefinitionError(f"{label}: {exc.message}") from None
             plans.append((row, values, uid))
+        self._check_room(session, sum(1 for stored, _, _ in plans if stored is None))
         report: list[dict[str, Any]] = []
         for stored, values, uid in plans:
             if stored is None:

@@ -272,6 +272,9 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
             unique=False, desc="Token types whose enrolment must be verified with an OTP.",
         ),
         _b("change_pin_on_first_use", "The user must change the PIN after enrolment."),
+        ActionDef(name="otpkey_minlength", type="int", minimum=1, maximum=64,
+                  desc="The shortest OTP key (in bytes) an enrolment may supply "
+                  "(Factorflow; without it any length, as privacyIDEA)."),
         ActionDef(name="lostTokenPWLen", type="int", minimum=4, maximum=64,
                   desc="Length of a lost token's temporary password (default 10)."),
         ActionDef(name="lostTokenPWContents", type="str", pattern=r"^[cns]+$",

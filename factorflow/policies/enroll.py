@@ -18,6 +18,8 @@ takes the same decision:
 * ``tokenissuer`` / ``tokenlabel``: the issuer and label of the ``otpauth://`` URL
   and QR code, with the tags ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``,
   ``{surname}``, ``{type}``;
+* ``otpkey_minlength`` (Factorflow's): the shortest ``otpkey`` in bytes a request may
+  supply (privacyIDEA accepts any length and has no such action);
 * ``change_pin_on_first_use``: a token an administrator enrols for a user records
   (tokeninfo ``next_pin_change``) that its PIN must change;
 * ``verify_enrollment``: token types whose enrolment takes a second step, an OTP
@@ -65,6 +67,7 @@ class EnrollPolicy:
     issuer: str | None = None
     label: str | None = None
     change_pin_on_first_use: bool = False
+    key_minlength: int | None = None
     #: Token types (lower case) whose enrolment must be verified with an OTP.
     verify_types: frozenset[str] = frozenset()
     names: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class EnrollPolicy:
             issuer=_str(view.value("tokenissuer")),
             label=_str(view.value("tokenlabel")),
             change_pin_on_first_use=view.has("change_pin_on_first_use"),
+            key_minlength=_int(view.value("otpkey_minlength")),
             verify_types=frozenset(t.lower() for t in view.values("verify_enrollment")),
             names=tuple(view.names),
         )

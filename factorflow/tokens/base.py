@@ -57,6 +57,12 @@ class TokenInitParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
 
+    def given_key_length(self) -> int | None:
+        """The length in bytes of a key the request supplies (``otpkey``), so that an
+        enrollment policy can require a minimum; None when the server generates the
+        key or the type has none."""
+        return None
+
 
 class PinMode(Enum):
     """How ``pass`` is split into PIN and OTP."""

@@ -18,7 +18,9 @@ applies them:
 4. ``change_pin_on_first_use``: a token an administrator enrols for a user gets the
    tokeninfo ``next_pin_change`` (now, privacyIDEA's ``YYYY-MM-DDThh:mm±hhmm``);
    :meth:`~factorflow.tokens.service.TokenService.setpin` clears it;
-5. ``verify_enrollment``: privacyIDEA's two-step enrolment for types whose OTP the
+5. ``otpkey_minlength``: a key the request supplies (``otpkey``) must have at least
+   that many bytes; without the policy any key is accepted, as privacyIDEA does;
+6. ``verify_enrollment``: privacyIDEA's two-step enrolment for types whose OTP the
    user reads from the device (PIN + OTP types that are not challenge-response, e.g.
    HOTP and TOTP). The first ``/token/init`` answers with ``rollout_state`` "verify"
    and ``verify.message``; the token cannot authenticate (validate skips that
@@ -45,11 +47,11 @@ from sqlalchemy.orm import Session
 from factorflow.core.invocation import Actor
 from factorflow.core.params import split_list
 from factorflow.crypto import Hasher, SecretBox
-from factorflow.errors import ParameterError, TokenAdminError
+from factorflow.errors import ParameterError, PolicyError, TokenAdminError
 from factorflow.pipeline import validation_error
 from factorflow.registry import Registry
 from factorflow.tokens.access import TokenAccess, check_new_serial
-from factorflow.tokens.base import EnrollContext, PinMode, TokenType
+from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, TokenType
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.info import VALIDITY_FORMAT, parse_validity, set_info, timestamp
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
@@ -83,6 +85,11 @@ class EnrollmentRules(Protocol):
     @property
     def change_pin_on_first_use(self) -> bool: ...
 
+    @property
+    def key_minlength(self) -> int | None:
+        """The shortest key (in bytes) a request may supply; None: any."""
+        ...
+
     def check_pin(self, pin: str | None) -> None:
         """Raise when the policies refuse ``pin``."""
 
@@ -110,6 +117,7 @@ class Unrestricted:
     issuer: str | None = None
     label: str | None = None
     change_pin_on_first_use: bool = False
+    key_minlength: int | None = None
 
     def check_pin(self, pin: str | None) -> None:
         return None
@@ -212,6 +220,7 @@ class Enroller:
             params = type_cls.InitParams.model_validate({**req.model_dump(by_alias=True), **forced})
         except ValidationError as exc:
             raise validation_error(exc) from None
+        check_key_length(rules, params)
         token = self._token_row(session, actor, type_cls, req.serial)
         ttype = type_cls(token, self.box)
         self._common_fields(token, req, type_cls)
@@ -343,6 +352,17 @@ class Enroller:
                 parse_validity(value)
                 set_info(token, key, value)
         set_info(token, "creation_date", timestamp())
+
+
+def check_key_length(rules: EnrollmentRules, params: TokenInitParams) -> None:
+    """The enrollment policy ``otpkey_minlength``: a supplied key of fewer bytes is
+    refused (403); generated keys are long enough."""
+    minimum = rules.key_minlength
+    length = params.given_key_length()
+    if minimum is not None and length is not None and length < minimum:
+        raise PolicyError(
+            f"The OTP key must be at least {minimum} bytes ({2 * minimum} hex digits) long."
+        )
 
 
 def mark_pin_change(token: Token, type_cls: type[TokenType]) -> None:

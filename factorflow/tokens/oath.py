@@ -58,6 +58,9 @@ class OathInitParams(TokenInitParams):
             return decode_key(self.otpkey, self.otpkeyformat)
         return secrets.token_bytes(self.keysize or _DIGEST_SIZES[self.hashlib])
 
+    def given_key_length(self) -> int | None:
+        return len(decode_key(self.otpkey, self.otpkeyformat)) if self.otpkey else None
+
 
 def decode_key(value: str, fmt: str) -> bytes:
     """Decode an ``otpkey`` given as hex, or as base32check (base32 of key plus the
@@ -77,8 +80,10 @@ def decode_key(value: str, fmt: str) -> bytes:
         key = bytes.fromhex(text)
     except ValueError:
         raise ParameterError("Invalid otpkey: not a hex string") from None
-    if len(key) < 10:
-        raise ParameterError("Invalid otpkey: at least 10 bytes (20 hex digits) are needed")
+    # Any length, as privacyIDEA accepts (its own documentation enrols "31323334");
+    # the enrollment policy otpkey_minlength can require more.
+    if not key:
+        raise ParameterError("Invalid otpkey: empty")
     return key
 
 

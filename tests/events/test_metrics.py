@@ -94,11 +94,11 @@ def test_request_counters_per_event_and_status(
     client.post("/validate/check", data={"user": "alice", "pass": "wrong"})
     client.post("/validate/check", data={"user": "alice", "pass": "wrong"})
     client.get("/token/")  # no JWT: 401
-    client.get("/event/42", headers=admin_headers)  # 404
+    client.delete("/event/42", headers=admin_headers)  # 404
     samples = scrape(client, admin_headers)
     assert value(samples, "factorflow_requests_total", event="validate_check", status="200") == 2
     assert value(samples, "factorflow_requests_total", event="token_list", status="401") == 1
-    assert value(samples, "factorflow_requests_total", event="event_list", status="404") == 1
+    assert value(samples, "factorflow_requests_total", event="event_delete", status="404") == 1
     assert value(samples, "factorflow_request_seconds_count", event="validate_check") == 2
     bucket = value(samples, "factorflow_request_seconds_bucket", event="validate_check", le="+Inf")
     assert bucket == 2

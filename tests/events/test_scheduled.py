@@ -372,7 +372,7 @@ def test_request_events_never_trigger_a_scheduled_definition(
     client: TestClient, admin_headers: H, services: Services
 ) -> None:
     definition_id = save(client, admin_headers, COUNT)
-    stored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    stored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]
     assert stored["event"] == ["scheduled"] and stored["position"] == "post"
     assert "scheduled" not in ok(client.get("/event/available", headers=admin_headers))
     r = client.post("/token/init", data={"type": "spass", "pin": "1234"}, headers=admin_headers)
@@ -455,7 +455,7 @@ def test_get_update_disable_and_history(
     client: TestClient, admin_headers: H, services: Services
 ) -> None:
     definition_id = save(client, admin_headers, COUNT)
-    stored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    stored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]
     assert (stored["schedule"], stored["sweep"], stored["last_run_at"]) == (
         "every 15m",
         "tokens",
@@ -464,7 +464,7 @@ def test_get_update_disable_and_history(
     slot = datetime.fromisoformat(stored["next_run_at"])
     assert slot.minute % 15 == 0 and slot.second == 0 and slot > datetime.now(UTC)
     save(client, admin_headers, {"id": str(definition_id), "schedule": "30 2 * * *"})
-    cron = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    cron = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]
     assert (cron["schedule"], cron["name"], cron["sweep"]) == (
         "30 2 * * *",
         "count tokens",
@@ -472,13 +472,15 @@ def test_get_update_disable_and_history(
     )
     assert datetime.fromisoformat(cron["next_run_at"]).strftime("%H:%M:%S") == "02:30:00"
     ok(client.post(f"/event/disable/{definition_id}", headers=admin_headers))
-    assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))["next_run_at"] is None
+    assert (
+        ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["next_run_at"] is None
+    )
     assert Scheduler(services).run_due(datetime.now(UTC) + timedelta(days=2)) == []
     ok(client.post(f"/event/enable/{definition_id}", headers=admin_headers))
-    assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))["next_run_at"]
+    assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["next_run_at"]
     # Back to a request-bound definition: the schedule fields disappear.
     save(client, admin_headers, {"id": str(definition_id), "schedule": "", "event": "token_init"})
-    plain = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    plain = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]
     assert plain["event"] == ["token_init"] and "schedule" not in plain
     history = ok(client.get(f"/event/{definition_id}/history", headers=admin_headers))
     assert [h["definition"].get("schedule") for h in history] == [
@@ -490,7 +492,7 @@ def test_get_update_disable_and_history(
     ]
     assert all("next_run_at" not in h["definition"] for h in history)
     ok(client.post(f"/event/{definition_id}/rollback/1", headers=admin_headers))
-    restored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    restored = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]
     assert (restored["schedule"], restored["event"]) == ("every 15m", ["scheduled"])
 
 

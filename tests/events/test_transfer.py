@@ -147,15 +147,15 @@ def test_a_modified_file_updates_by_uid(
         (ids[0], "updated"), (ids[1], "updated"), (ids[2], "unchanged"),
     ]  # fmt: skip
     assert history_rows(services) == rows + 2
-    one = ok(client.get(f"/event/{ids[0]}", headers=admin_headers))
+    one = ok(client.get(f"/event/{ids[0]}", headers=admin_headers))[0]
     assert one["name"] == "lock notice v2" and one["options"]["level"] == "ERROR"
     assert one["uid"] == first["uid"]
-    assert ok(client.get(f"/event/{ids[1]}", headers=admin_headers))["conditions"] == {}
+    assert ok(client.get(f"/event/{ids[1]}", headers=admin_headers))[0]["conditions"] == {}
     history = ok(client.get(f"/event/{ids[0]}/history", headers=admin_headers))
     assert history[-1]["change"] == "import" and history[-1]["version"] == 2
     # A rollback restores the version before the import.
     ok(client.post(f"/event/{ids[0]}/rollback/1", headers=admin_headers))
-    assert ok(client.get(f"/event/{ids[0]}", headers=admin_headers))["name"] == "lock notice"
+    assert ok(client.get(f"/event/{ids[0]}", headers=admin_headers))[0]["name"] == "lock notice"
     # A new uid in the file creates a definition; the others are left alone.
     third["uid"] = "hand-written-1"
     report = ok(import_(client, admin_headers, {"definitions": [third]}))
@@ -448,7 +448,7 @@ def test_a_deleted_definition_restored_by_rollback_keeps_its_uid(
     client: TestClient, admin_headers: Headers, define: DefinitionMaker
 ) -> None:
     definition_id = seed(define)[1]
-    uid = ok(client.get(f"/event/{definition_id}", headers=admin_headers))["uid"]
+    uid = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["uid"]
     ok(client.delete(f"/event/{definition_id}", headers=admin_headers))
     ok(client.post(f"/event/{definition_id}/rollback/1", headers=admin_headers))
-    assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))["uid"] == uid
+    assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["uid"] == uid

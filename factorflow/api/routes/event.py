@@ -1,6 +1,7 @@
 """``/event/``: managing event definitions (admin only), privacyIDEA's API with its
-quirks fixed (GET one returns the object or 404; an update keeps omitted fields;
-options and conditions are validated on save), plus dry runs and history.
+quirks fixed (an update keeps omitted fields; options and conditions are validated on
+save), plus dry runs and history. ``GET /event/<id>`` answers as privacyIDEA does: a
+list of one definition, ``[]`` for an unknown id (scripts read ``value[0]``).
 
 Scheduled definitions use the same ``POST /event`` with ``schedule`` (``every 1h`` or a
 cron expression) and ``sweep`` (``tokens`` / ``users``); privacyIDEA's clients never send
@@ -159,12 +160,16 @@ def actions(call: Call[ModuleParams]) -> Outcome:
 
 
 def _configured(call: Call[Any]) -> dict[str, list[str]]:
-    """The stored configurations that handler options name (their dropdown choices)."""
+    """The stored configurations that handler options name (their dropdown choices,
+    as privacyIDEA lists realms, token types, token groups, SMTP servers ...)."""
     services, session = call.services, call.session
     return {
+        **_dynamic_choices(call),
         "smtp_servers": sorted(services.notify.list_smtp(session)),
         "sms_gateways": services.notify.sms_identifiers(session),
         "privacyidea_servers": sorted(services.federation.list_servers(session)),
+        "tokengroups": sorted(services.tokens.groups.describe(session)),
+        "internal_admins": sorted(admin.username for admin in services.admins.list(session)),
     }
 
 
@@ -387,8 +392,10 @@ def rollback(call: Call[RollbackParams]) -> Outcome:
 
 @routes.route("GET", "/event/{eventid}", event="event_list", params=IdParams)
 def get_one(call: Call[IdParams]) -> Outcome:
-    """One definition (404 when it does not exist)."""
-    return Outcome(value=call.services.events.get(call.session, call.params.eventid))
+    """One definition as a list of one, as privacyIDEA answers; ``[]`` (200) when it
+    does not exist."""
+    found = call.services.events.find(call.session, call.params.eventid)
+    return Outcome(value=[found] if found is not None else [])
 
 
 @routes.route("DELETE", "/event/{eventid}", event="event_delete", params=IdParams)

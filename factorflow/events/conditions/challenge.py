@@ -25,6 +25,7 @@ from factorflow.events.conditions.base import (
 from factorflow.events.conditions.general import parse_regex
 from factorflow.events.conditions.token import UNIDENTIFIED
 from factorflow.events.facts import Facts
+from factorflow.events.safe_regex import too_long
 from factorflow.tokens.models import Challenge
 
 
@@ -63,7 +64,8 @@ def check_challenge_session(facts: Facts, pattern: re.Pattern[str]) -> Condition
     if isinstance(challenge, Unknown):
         return challenge
     session = challenge.session or ""
-    return verdict(pattern.match(session) is not None, f"the challenge session is {session!r}")
+    matched = not too_long(session) and pattern.match(session) is not None
+    return verdict(matched, f"the challenge session is {session[:80]!r}")
 
 
 def check_challenge_expired(facts: Facts, expected: bool) -> ConditionResult:

@@ -64,11 +64,16 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+#: The deepest nesting of parentheses and NOTs (evaluation recurses that deep).
+MAX_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, tokens: list[str], names: frozenset[str]) -> None:
         self.tokens = tokens
         self.names = names
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> str:
         return self.tokens[self.at] if self.at < len(self.tokens) else ""
@@ -96,18 +101,24 @@ class _Parser:
         token = self.take()
         if not token:
             raise ExpressionError("the expression ends too early")
-        if token.upper() == "NOT":
-            return Not(self.factor())
-        if token == "(":  # noqa: S105 - a parenthesis, not a password
-            inner = self.expr()
-            if self.take() != ")":
-                raise ExpressionError("a '(' is not closed")
+        if token.upper() == "NOT" or token == "(":  # noqa: S105 - not a password
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError(f"nested more than {MAX_DEPTH} levels deep")
+            inner = Not(self.factor()) if token.upper() == "NOT" else self._group()
+            self.depth -= 1
             return inner
         if token.upper() in ("AND", "OR") or not re.fullmatch(r"[A-Za-z_]\w*", token):
             raise ExpressionError(f"unexpected {token!r}")
         if token not in self.names:
             raise ExpressionError(f"{token!r} is not one of the definition's conditions")
         return Name(token)
+
+    def _group(self) -> Node:
+        inner = self.expr()
+        if self.take() != ")":
+            raise ExpressionError("a '(' is not closed")
+        return inner
 
 
 def parse_expression(text: str, names: frozenset[str]) -> Node | None:

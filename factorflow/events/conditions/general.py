@@ -18,6 +18,7 @@ from factorflow.events.conditions.base import (
     verdict,
 )
 from factorflow.events.facts import Facts
+from factorflow.events.safe_regex import check_pattern, too_long
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -109,10 +110,14 @@ def check_result_authentication(facts: Facts, expected: str) -> ConditionResult:
 
 
 def parse_regex(text: str) -> re.Pattern[str]:
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"{text!r} is not a valid regular expression: {exc}") from None
+    """A configured regular expression, refused if it could backtrack without bound
+    (:mod:`factorflow.events.safe_regex`)."""
+    return check_pattern(text)
+
+
+def search(pattern: re.Pattern[str], text: str) -> bool:
+    """``pattern`` found in ``text``; a text too long to search safely is no match."""
+    return not too_long(text) and pattern.search(text) is not None
 
 
 def _detail(facts: Facts) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def check_detail_error_message(facts: Facts, pattern: re.Pattern[str]) -> Condit
             messages.append(str(error["message"]))
     if not messages:
         return NotMatched("the response carries no error message")
-    hit = any(pattern.search(message) for message in messages)
+    hit = any(search(pattern, message) for message in messages)
     return verdict(hit, f"error message {messages[0][:80]!r}")
 
 
@@ -141,7 +146,7 @@ def check_detail_message(facts: Facts, pattern: re.Pattern[str]) -> ConditionRes
     if facts.response is None:
         return Unknown("there is no response yet", compat=bool(pattern.search("")))
     message = str(_detail(facts).get("message") or "")
-    return verdict(pattern.search(message) is not None, f"detail.message is {message[:80]!r}")
+    return verdict(search(pattern, message), f"detail.message is {message[:80]!r}")
 
 
 def parse_counter(text: str) -> Comparison:

@@ -33,6 +33,7 @@ from factorflow.events.conditions.base import (
 from factorflow.events.conditions.general import parse_regex
 from factorflow.events.conditions.user import parse_generic, parse_integer
 from factorflow.events.facts import Facts
+from factorflow.events.safe_regex import too_long
 from factorflow.tokens.info import get_info, parse_validity
 from factorflow.tokens.models import Token
 
@@ -65,7 +66,7 @@ def check_serial(facts: Facts, pattern: re.Pattern[str]) -> ConditionResult:
     if not serials:
         return Unknown("the request names no serial", compat=True)
     # privacyIDEA matches the comma list as one string; each serial is matched here.
-    misses = [s for s in serials if pattern.match(s) is None]
+    misses = [s for s in serials if too_long(s) or pattern.match(s) is None]
     if misses:
         return NotMatched(f"serial {misses[0]!r} does not match")
     return Matched(f"serial {', '.join(serials)[:80]} matches")

@@ -200,6 +200,13 @@ def _ui_type(info: FieldInfo) -> tuple[str, list[str] | None]:
 #: name of the live list (``configured`` of :func:`describe_options`) offered as its
 #: choices, as privacyIDEA lists e.g. the SMTP server identifiers.
 CHOICES_FROM = "choices_from"
+#: ``json_schema_extra`` key of fixed choices offered as an option's ``value`` list
+#: (privacyIDEA lists e.g. the PIN lengths 1 to 31 of ``set random pin``).
+CHOICES = "choices"
+#: ``json_schema_extra`` key ``[option, value]``: the option is shown only while that
+#: other option has that value (privacyIDEA's ``visibleIf`` / ``visibleValue``, e.g.
+#: ``dynamic_phone`` only for ``tokentype`` ``sms``).
+VISIBLE_IF = "visible_if"
 
 
 def describe_options(
@@ -208,14 +215,20 @@ def describe_options(
     """The option descriptors of ``model``. An option marked with
     :data:`CHOICES_FROM` gets the named list of ``configured`` as its ``value``
     (a dropdown in the UI) when that list is not empty; the value is checked on save
-    by the handler's :meth:`EventHandler.check_references`, not by the list."""
+    by the handler's :meth:`EventHandler.check_references`, not by the list. One
+    marked with :data:`CHOICES` gets that fixed list, one marked with
+    :data:`VISIBLE_IF` privacyIDEA's ``visibleIf`` / ``visibleValue``."""
     out: dict[str, dict[str, Any]] = {}
     for name, info in model.model_fields.items():
-        ui_type, choices = _ui_type(info)
+        ui_type, listed = _ui_type(info)
+        choices: list[Any] | None = listed
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         source = extra.get(CHOICES_FROM)
+        fixed = extra.get(CHOICES)
         if isinstance(source, str) and configured and configured.get(source):
             choices = list(configured[source])
+        elif isinstance(fixed, list):
+            choices = list(fixed)
         descriptor: dict[str, Any] = {
             "type": ui_type,
             "required": info.is_required(),
@@ -225,6 +238,9 @@ def describe_options(
             descriptor["value"] = choices
         if is_secret(info):
             descriptor["secret"] = True
+        visible = extra.get(VISIBLE_IF)
+        if isinstance(visible, list | tuple) and len(visible) == 2:
+            descriptor["visibleIf"], descriptor["visibleValue"] = str(visible[0]), visible[1]
         if not info.is_required() and info.default not in (None, ""):
             descriptor["default"] = info.default
         out[info.alias or name] = descriptor
@@ -232,7 +248,9 @@ def describe_options(
 
 
 __all__ = [
+    "CHOICES",
     "CHOICES_FROM",
+    "VISIBLE_IF",
     "ActionContext",
     "ActionError",
     "ActionOptions",

@@ -48,6 +48,7 @@ from factorflow.events.compare import NOW_TAG
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import (
     CHOICES_FROM,
+    VISIBLE_IF,
     ActionContext,
     ActionOptions,
     EventHandler,
@@ -184,6 +185,15 @@ class BodyOptions(FloodOptions):
         return check_template(value)
 
 
+def _when(option: str, value: str, choices: str = "") -> dict[str, Any]:
+    """Descriptor extras of a recipient detail: shown only for its recipient type (as
+    privacyIDEA marks them), with the live list ``choices`` if given."""
+    extra: dict[str, Any] = {VISIBLE_IF: [option, value]}
+    if choices:
+        extra[CHOICES_FROM] = choices
+    return extra
+
+
 class SendmailOptions(BodyOptions):
     emailconfig: str = Field(
         min_length=1,
@@ -201,21 +211,64 @@ class SendmailOptions(BodyOptions):
         json_schema_extra={"ui_type": "text"},
     )
     to: Recipient = Field(default="tokenowner", alias="To", description="Recipient type")
-    to_tokenowner: str = Field(default="email", max_length=80, alias="To tokenowner")
-    to_logged_in_user: str = Field(default="email", max_length=80, alias="To logged_in_user")
-    to_internal_admin: str = Field(default="", max_length=500, alias="To internal admin")
-    to_admin_realm: str = Field(default="", max_length=120, alias="To admin realm")
-    to_email: str = Field(default="", max_length=2000, alias="To email")
+    to_tokenowner: str = Field(
+        default="email",
+        max_length=80,
+        alias="To tokenowner",
+        json_schema_extra=_when("To", "tokenowner"),
+    )
+    to_logged_in_user: str = Field(
+        default="email",
+        max_length=80,
+        alias="To logged_in_user",
+        json_schema_extra=_when("To", "logged_in_user"),
+    )
+    to_internal_admin: str = Field(
+        default="",
+        max_length=500,
+        alias="To internal admin",
+        json_schema_extra=_when("To", "internal admin", "internal_admins"),
+    )
+    to_admin_realm: str = Field(
+        default="",
+        max_length=120,
+        alias="To admin realm",
+        json_schema_extra=_when("To", "admin realm", "realms"),
+    )
+    to_email: str = Field(
+        default="", max_length=2000, alias="To email", json_schema_extra=_when("To", "email")
+    )
     reply_to: ReplyTo = Field(default="", description="Reply-To type")
-    reply_to_tokenowner: str = Field(default="email", max_length=80, alias="reply_to tokenowner")
+    reply_to_tokenowner: str = Field(
+        default="email",
+        max_length=80,
+        alias="reply_to tokenowner",
+        json_schema_extra=_when("reply_to", "tokenowner"),
+    )
     reply_to_logged_in_user: str = Field(
-        default="email", max_length=80, alias="reply_to logged_in_user"
+        default="email",
+        max_length=80,
+        alias="reply_to logged_in_user",
+        json_schema_extra=_when("reply_to", "logged_in_user"),
     )
     reply_to_internal_admin: str = Field(
-        default="", max_length=500, alias="reply_to internal admin"
+        default="",
+        max_length=500,
+        alias="reply_to internal admin",
+        json_schema_extra=_when("reply_to", "internal admin", "internal_admins"),
     )
-    reply_to_admin_realm: str = Field(default="", max_length=120, alias="reply_to admin realm")
-    reply_to_email: str = Field(default="", max_length=2000, alias="reply_to email")
+    reply_to_admin_realm: str = Field(
+        default="",
+        max_length=120,
+        alias="reply_to admin realm",
+        json_schema_extra=_when("reply_to", "admin realm", "realms"),
+    )
+    reply_to_email: str = Field(
+        default="",
+        max_length=2000,
+        alias="reply_to email",
+        json_schema_extra=_when("reply_to", "email"),
+    )
 
     @field_validator("to_email", "reply_to_email")
     @classmethod
@@ -280,6 +333,18 @@ def render_text(
         return html.escape(values[name]) if escape else values[name]
 
     return TAG.sub(value, text)
+
+
+def recipient_names(ctx: ActionContext, to: str) -> dict[str, str]:
+    """``{recipient_givenname}`` / ``{recipient_surname}``: the token owner's names when
+    the mail goes to the token owner (other recipients: empty)."""
+    owner = ctx.facts.user if to == "tokenowner" else None
+    if owner is None:
+        return {}
+    return {
+        "recipient_givenname": owner.attribute("givenname"),
+        "recipient_surname": owner.attribute("surname"),
+    }
 
 
 def qr_image(ctx: ActionContext) -> bytes | None:
@@ -535,6 +600,7 @@ class UserNotificationHandler(EventHandler):
         token = ctx.facts.token
         image = qr_image(ctx) if options.attach_qrcode else None
         overrides = {"googleurl_img": f"cid:{QR_CID}"} if image is not None else {}
+        overrides.update(recipient_names(ctx, options.to))
         escape = options.mimetype == "html"
         subject = render_text(ctx, options.subject, token, overrides=overrides)
         body = render_text(

@@ -11,6 +11,7 @@ import re
 from pydantic import Field, field_validator
 
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.events.safe_regex import check_pattern, too_long
 
 _PLACEHOLDER = re.compile(r"\{(\d{1,2})\}")
 _USER_PARAMETERS = frozenset({"user", "realm", "username"})
@@ -34,10 +35,7 @@ class SetOptions(ActionOptions):
     @field_validator("match_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
+        check_pattern(value)
         return value
 
 
@@ -75,7 +73,7 @@ class RequestManglerHandler(EventHandler):
             if not isinstance(current, str):
                 ctx.run_details = "match parameter absent"
                 return
-            match = re.fullmatch(options.match_pattern, current)
+            match = None if too_long(current) else re.fullmatch(options.match_pattern, current)
             if match is None:
                 ctx.run_details = "no match"
                 return

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field
 
 from factorflow.events.errors import ActionError, HandlerAbortError
-from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.events.handlers.base import VISIBLE_IF, ActionContext, ActionOptions, EventHandler
 from factorflow.jobs.base import (
     Deliverer,
     DeliveryError,
@@ -63,7 +63,9 @@ class ScriptOptions(ActionOptions):
         description="Wait for the script to finish, or run it in the background (a job)",
     )
     raise_error: bool = Field(
-        default=False, description="With wait: abort the request if the script fails"
+        default=False,
+        description="With wait: abort the request if the script fails",
+        json_schema_extra={VISIBLE_IF: ["background", "wait"]},
     )
     sync_to_database: bool = Field(
         default=False,

@@ -2,12 +2,14 @@
 
 The tokens are those named by the request's serials (the ``serial`` parameter,
 ``detail.serial`` of the response, or the serials the request audited); without a
-serial the action fails ("no token serials"), as in privacyIDEA. Unlike
-privacyIDEA, a misconfigured sub-action (unknown realm or token group, a
-non-integer tokeninfo value) fails visibly in the audit instead of logging a
-warning and reporting success. Texts may carry tags describing the handled token
-and its owner. Not yet: ``enroll`` (waits for the token service's enrolment use
-case) and ``attach application`` (no machine applications yet).
+serial, the one token the conditions looked at — the request user's only token, so
+that ``validate_check`` with user and password (pre or post) acts on the token the
+check used. A user with several tokens and no serial: the action fails ("No token
+serials found"), as in privacyIDEA. Unlike privacyIDEA, a misconfigured sub-action
+(unknown realm or token group, a non-integer tokeninfo value) fails visibly in the
+audit instead of logging a warning and reporting success. Texts may carry tags
+describing the handled token and its owner. Not yet: ``attach application`` (no
+machine applications yet).
 """
 
 from __future__ import annotations
@@ -15,62 +17,47 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from factorflow.events.errors import ActionError
+from factorflow.events.facts import Facts
 from factorflow.events.handlers.base import (
+    CHOICES,
+    CHOICES_FROM,
     ActionContext,
     ActionOptions,
     EventHandler,
     NoOptions,
     Template,
 )
-from factorflow.events.handlers.token_enroll import EnrollOptions, enroll
+from factorflow.events.handlers.token_enroll import (
+    EnrollOptions,
+    check_enroll_references,
+    enroll,
+)
+from factorflow.events.handlers.token_validity import parse_validity_option
+from factorflow.events.tags import render
 from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
 from factorflow.tokens.models import Token, TokenGroup, TokenGroupMember, TokenRealm
 from factorflow.users.models import Realm
 
-_OFFSET = re.compile(r"^\s*\+\s*(\d{1,6})\s*([mhd])\s*$")
-_UNIT = {"m": "minutes", "h": "hours", "d": "days"}
 _SIGNED = re.compile(r"^\s*[+-]?\d{1,9}\s*$")
-_DATE_FORMATS = (
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M",
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
+_VALIDITY_HELP = (
+    "{}: a date (2016/12/23, 23.12.2016 9:30, 2016/12/23 9:30am, 2016-12-23T15:30+0600) "
+    "or an offset from now (+30m, +24h, +30d)"
 )
 
 
-def parse_validity_option(text: str, now: datetime | None = None) -> datetime:
-    """``+Nm``/``+Nh``/``+Nd`` from now, ``2016/12/23``, ``23.12.2016 9:30`` or ISO-8601."""
-    value = text.strip()
-    match = _OFFSET.match(value)
-    if match:
-        return (now or datetime.now(UTC)) + timedelta(
-            **{_UNIT[match.group(2)]: int(match.group(1))}
-        )
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M%z")
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date or an offset like +30d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class RealmOptions(ActionOptions):
-    realm: str = Field(min_length=1, max_length=120, description="The realm to add")
+    realm: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The realm to add",
+        json_schema_extra={CHOICES_FROM: "realms"},
+    )
     only_realm: bool = Field(default=False, description="Replace all realms of the token")
 
 
@@ -80,10 +67,10 @@ class DescriptionOptions(ActionOptions):
 
 class ValidityOptions(ActionOptions):
     valid_from: str = Field(
-        default="", alias="valid from", max_length=40, description="Start: a date or +Nm/+Nh/+Nd"
+        default="", alias="valid from", max_length=40, description=_VALIDITY_HELP.format("Start")
     )
     valid_till: str = Field(
-        default="", alias="valid till", max_length=40, description="End: a date or +Nm/+Nh/+Nd"
+        default="", alias="valid till", max_length=40, description=_VALIDITY_HELP.format("End")
     )
 
     @field_validator("valid_from", "valid_till")
@@ -145,11 +132,41 @@ class MaxFailOptions(ActionOptions):
 
 
 class RandomPinOptions(ActionOptions):
-    length: int = Field(default=6, ge=1, le=31, description="Length of the random PIN")
+    length: int = Field(
+        default=6,
+        ge=1,
+        le=31,
+        description="Length of the random PIN",
+        json_schema_extra={CHOICES: list(range(1, 32))},
+    )
 
 
 class TokenGroupOptions(ActionOptions):
-    tokengroup: str = Field(min_length=1, max_length=120, description="The token group")
+    tokengroup: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The token group",
+        json_schema_extra={CHOICES_FROM: "tokengroups"},
+    )
+
+
+def handled_tokens(facts: Facts) -> list[Token]:
+    """The tokens an action works on (privacyIDEA's context, reference §3.1): those of
+    the request's serials; else the one token the conditions looked at — the request
+    user's only token, as on ``validate_check`` with user and password; none when
+    the user has several."""
+    if facts.serials:
+        return facts.tokens
+    token = facts.token
+    return [token] if token is not None else []
+
+
+def token_text(ctx: ActionContext, text: str, token: Token) -> str:
+    """A description or tokeninfo value with its tags: those of the handled token and
+    its owner, and ``{realm}`` = the realm of the user in the request (the Token
+    handler's documentation; elsewhere ``{realm}`` is the logged-in principal's)."""
+    user = ctx.facts.user
+    return render(text, ctx.facts, token, {"realm": user.realm if user is not None else ""})
 
 
 def _realm(ctx: ActionContext, name: str) -> Realm:
@@ -190,11 +207,16 @@ class TokenHandler(EventHandler):
         "remove tokengroup": TokenGroupOptions,
     }
 
+    @classmethod
+    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+        if isinstance(options, EnrollOptions):
+            check_enroll_references(session, options)
+
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
             enroll(ctx, options)
             return
-        tokens = ctx.facts.tokens if ctx.facts.serials else []
+        tokens = handled_tokens(ctx.facts)
         if not tokens:
             raise ActionError("No token serials found")
         if action == "set random pin":
@@ -221,13 +243,13 @@ class TokenHandler(EventHandler):
         elif action in ("disable", "enable"):
             token.active = action == "enable"
         elif isinstance(o, DescriptionOptions):
-            token.description = ctx.render(o.description, token)[:255]
+            token.description = token_text(ctx, o.description, token)[:255]
         elif isinstance(o, ValidityOptions):
             self._validity(ctx, o, token)
         elif isinstance(o, CountWindowOptions):
             token.count_window = o.count_window
         elif isinstance(o, InfoOptions):
-            set_info(token, o.key, ctx.render(o.value, token))
+            set_info(token, o.key, token_text(ctx, o.value, token))
         elif isinstance(o, IncreaseInfoOptions):
             try:
                 current = int(get_info(token, o.key, "0") or "0")

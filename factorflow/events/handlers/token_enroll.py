@@ -1,10 +1,16 @@
 """The Token handler's ``enroll`` action: a new token through the token service.
 
 The token is enrolled as an administrator named ``event:<definition>`` would
-enrol it, with a server-generated key unless ``additional_params`` (a YAML or JSON
-mapping merged into the ``/token/init`` parameters) says otherwise, e.g.
-``{otpkey: ..., genkey: 0}``. With ``user`` the token is assigned to the request's
-user; ``realm`` becomes the token realm.
+enrol it, through the same use case as ``/token/init``, with a server-generated key
+unless ``additional_params`` (a YAML or JSON mapping merged into the ``/token/init``
+parameters) says otherwise, e.g. privacyIDEA's documented ``{"hashlib": "sha256",
+"type": "totp", "genkey": 0, "otpkey": "31323334"}``. With ``user`` the token is
+assigned to the request's user; ``realm`` becomes the token realm. SMS and email
+tokens for a user get the user's ``mobile`` / ``email`` (read once), or with
+``dynamic_phone`` / ``dynamic_email`` the address is read from the user store at
+each authentication (tokeninfo ``dynamic_phone`` / ``dynamic_email``);
+``sms_identifier`` / ``smtp_identifier`` name the SMS gateway / SMTP server the
+token uses (tokeninfo ``sms.identifier`` / ``email.identifier``; empty: the default).
 
 Unlike privacyIDEA (#2201) the enrollment policies apply, through the token
 service's one enrollment hook: the user's ``max_token_per_user``, the realm's
@@ -21,13 +27,17 @@ from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
 from factorflow.core.untrusted import yaml_load
 from factorflow.errors import FactorflowError
 from factorflow.events.errors import ActionError
-from factorflow.events.handlers.base import ActionContext, ActionOptions
+from factorflow.events.handlers.base import CHOICES_FROM, VISIBLE_IF, ActionContext, ActionOptions
+from factorflow.notify.models import SmsGateway, SmtpServer
 from factorflow.tokens.requests import InitRequest
+from factorflow.users.identity import User
 
 
 def parse_additional(text: str) -> dict[str, Any]:
@@ -43,9 +53,41 @@ def parse_additional(text: str) -> dict[str, Any]:
 
 
 class EnrollOptions(ActionOptions):
-    tokentype: str = Field(min_length=1, max_length=30, description="The type of the new token")
+    tokentype: str = Field(
+        min_length=1,
+        max_length=30,
+        description="The type of the new token",
+        json_schema_extra={CHOICES_FROM: "tokentypes"},
+    )
     user: bool = Field(default=False, description="Assign the token to the request's user")
-    realm: str = Field(default="", max_length=120, description="The token realm")
+    realm: str = Field(
+        default="",
+        max_length=120,
+        description="The token realm",
+        json_schema_extra={CHOICES_FROM: "realms"},
+    )
+    dynamic_phone: bool = Field(
+        default=False,
+        description="Read the mobile number from the user store at each authentication",
+        json_schema_extra={VISIBLE_IF: ["tokentype", "sms"]},
+    )
+    dynamic_email: bool = Field(
+        default=False,
+        description="Read the email address from the user store at each authentication",
+        json_schema_extra={VISIBLE_IF: ["tokentype", "email"]},
+    )
+    smtp_identifier: str = Field(
+        default="",
+        max_length=120,
+        description="The SMTP server the email token sends through (empty: the default)",
+        json_schema_extra={CHOICES_FROM: "smtp_servers", VISIBLE_IF: ["tokentype", "email"]},
+    )
+    sms_identifier: str = Field(
+        default="",
+        max_length=120,
+        description="The SMS gateway the SMS token sends through (empty: the default)",
+        json_schema_extra={CHOICES_FROM: "sms_gateways", VISIBLE_IF: ["tokentype", "sms"]},
+    )
     additional_params: str = Field(
         default="",
         max_length=4000,
@@ -66,6 +108,42 @@ class EnrollOptions(ActionOptions):
         return value
 
 
+def check_enroll_references(session: Session, options: EnrollOptions) -> None:
+    """On save: the SMTP server / SMS gateway named must exist (ValueError naming it)."""
+    for option, model, what in (
+        ("smtp_identifier", SmtpServer, "SMTP server"),
+        ("sms_identifier", SmsGateway, "SMS gateway"),
+    ):
+        name = getattr(options, option)
+        if name and session.scalar(select(model.id).where(model.identifier == name)) is None:
+            raise ValueError(f"Invalid option {option!r}: no {what} {name!r}")
+
+
+#: Per sent-OTP type: (identifier option, its init parameter, dynamic option, the
+#: address parameter, the user attribute holding the address).
+_DELIVERY = {
+    "sms": ("sms_identifier", "sms.identifier", "dynamic_phone", "phone", "mobile"),
+    "email": ("smtp_identifier", "email.identifier", "dynamic_email", "email", "email"),
+}
+
+
+def _delivery_params(options: EnrollOptions, type_name: str, user: User | None) -> dict[str, str]:
+    """privacyIDEA's parameters of an SMS or email token: the configuration to use and
+    the address, read once from the user or (dynamic) at each authentication."""
+    if type_name not in _DELIVERY:
+        return {}
+    identifier_option, identifier_param, dynamic, address, attribute = _DELIVERY[type_name]
+    params: dict[str, str] = {}
+    if getattr(options, identifier_option):
+        params[identifier_param] = getattr(options, identifier_option)
+    if user is not None:
+        if getattr(options, dynamic):
+            params[dynamic] = "1"
+        else:
+            params[address] = user.attribute(attribute)
+    return params
+
+
 def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
     services = ctx.services
     type_cls = services.token_types.get(options.tokentype.strip().lower())
@@ -75,13 +153,14 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
     params: dict[str, Any] = {"type": type_cls.type_name}
     if "genkey" in type_cls.InitParams.model_fields and "otpkey" not in extra:
         params["genkey"] = "1"
+    user = ctx.facts.user if options.user else None
     if options.user:
-        user = ctx.facts.user
         if user is None:
             raise ActionError("the request has no user to assign the token to")
         params.update(user=user.login, realm=user.realm)
     if options.realm:
         params["tokenrealm"] = options.realm
+    params.update(_delivery_params(options, type_cls.type_name, user))
     params.update(extra)
     try:
         request = InitRequest.model_validate(params)

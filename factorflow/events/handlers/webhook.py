@@ -33,12 +33,8 @@ from standardwebhooks.webhooks import Webhook
 
 from factorflow.core.untrusted import json_loads
 from factorflow.events.compare import NOW_TAG
-from factorflow.events.handlers.base import (
-    ActionContext,
-    ActionOptions,
-    EventHandler,
-    Secret,
-)
+from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler, Secret
+from factorflow.events.limits import control_character
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
 from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
 from factorflow.tokens.info import TIMESTAMP_FORMAT
@@ -78,8 +74,8 @@ def parse_headers(text: str) -> dict[str, str]:
     for name, item in value.items():
         if not isinstance(item, str) or not _HEADER_NAME.match(name):
             raise ValueError(f"header {name!r} needs a valid name and a string value")
-        if "\r" in item or "\n" in item:
-            raise ValueError(f"header {name!r} must not contain line breaks")
+        if control_character(item) is not None:
+            raise ValueError(f"header {name!r} must not contain line breaks or control characters")
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"header {name!r} is set by Factorflow")
         out[name] = item

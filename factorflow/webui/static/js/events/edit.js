@@ -28,7 +28,12 @@ export async function render(ctx) {
   const [modules, available, existing] = await Promise.all([
     get("/event/handlermodules"), get("/event/available"), id ? get(`/event/${seg(id)}`) : null,
   ]);
-  const d = Array.isArray(existing) ? existing[0] : existing;
+  // GET /event/<id> answers as privacyIDEA does: a list of one, [] for an unknown id.
+  const d = existing ? existing[0] : null;
+  if (id && !d) {
+    return [pageHeader("Definition not found", link("All definitions", "#/events")),
+      h("p", { class: "notice", role: "status" }, `There is no event definition with id ${id}.`)];
+  }
   const module = d?.handlermodule || ctx.query.module || modules[0];
   const optionsBox = h("div", { class: "options" });
   const conditionsBox = h("div");

@@ -18,7 +18,11 @@ export function optionField(name, descriptor, current) {
   const common = { label: name, param: `option.${name}`, help: descriptor.description || "", required: Boolean(descriptor.required) };
   const choices = choicesOf(descriptor);
   if (descriptor.type === "bool") return field({ ...common, kind: "checkbox", value: value === true || String(value).toLowerCase() === "true" || value === "1" });
-  if (choices) return field({ ...common, kind: "select", value, choices: descriptor.required ? choices : ["", ...choices] });
+  if (choices) {
+    // A stored value the list no longer offers (a deleted realm) stays selectable.
+    const known = value === "" || choices.includes(String(value)) ? choices : [...choices, String(value)];
+    return field({ ...common, kind: "select", value, choices: descriptor.required ? known : ["", ...known] });
+  }
   if (descriptor.secret) return secretField(common, descriptor, value);
   if (descriptor.type === "text") return field({ ...common, kind: "textarea", value });
   if (descriptor.type === "int") return field({ ...common, kind: "number", value });
@@ -36,7 +40,8 @@ function secretField(common, descriptor, value) {
     attrs: { spellcheck: "false", "data-secret": "true" } });
 }
 
-/** Show or hide fields whose visibleIf option does not have visibleValue. */
+/** Show or hide fields whose visibleIf option does not have visibleValue (privacyIDEA's
+ * descriptors, e.g. dynamic_phone only for tokentype sms); hidden fields are not sent. */
 function applyVisibility(container, descriptors) {
   const wrappers = new Map([...container.querySelectorAll(".field[data-param]")].map((w) => [w.dataset.param.slice(7), w]));
   for (const [name, d] of Object.entries(descriptors)) {
@@ -57,7 +62,12 @@ export function renderOptions(container, descriptors, currentOptions = {}) {
     return;
   }
   replace(container, names.map((name) => optionField(name, descriptors[name], currentOptions[name])));
-  container.addEventListener("change", () => applyVisibility(container, descriptors));
+  // One listener per container, reading the descriptors of the action shown now.
+  container.optionDescriptors = descriptors;
+  if (!container.dataset.visibility) {
+    container.dataset.visibility = "on";
+    container.addEventListener("change", () => applyVisibility(container, container.optionDescriptors));
+  }
   applyVisibility(container, descriptors);
 }
 
