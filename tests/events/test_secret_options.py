@@ -81,7 +81,7 @@ def test_secrets_are_sealed_at_rest_and_censored_in_every_answer(
     assert "v1:" in table_text(services, "event_definition")
 
     listed = ok(client.get("/event/", headers=admin_headers))[0]["options"]
-    one = ok(client.get(f"/event/{definition_id}", headers=admin_headers))["options"]
+    one = ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["options"]
     history = ok(client.get(f"/event/{definition_id}/history", headers=admin_headers))
     exported = ok(client.get("/event/export", params={"format": "json"}, headers=admin_headers))
     yaml_text = client.get("/event/export", headers=admin_headers).text
@@ -109,7 +109,7 @@ def test_the_placeholder_keeps_the_secret_and_the_receiver_gets_the_real_one(
     receiver.start()
     definition_id = hook(define, "http://127.0.0.1:9/old")
     # The web UI sends back what it read: the placeholders, with a changed URL.
-    shown = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    (shown,) = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
     form = {f"option.{k}": v for k, v in shown["options"].items()}
     ok(
         client.post(
@@ -215,7 +215,7 @@ def test_dry_runs_do_not_reveal_secrets(
 ) -> None:
     definition_id = hook(define, "http://127.0.0.1:9/hook")
     stored = client.post("/event/test", data={"eventid": definition_id}, headers=admin_headers)
-    shown = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
+    (shown,) = ok(client.get(f"/event/{definition_id}", headers=admin_headers))
     # The Test panel sends the form as it is: placeholders standing for the stored secrets.
     placeholders = {**shown["options"], "secret": CENSORED, "headers": CENSORED}
     inline = client.post(
