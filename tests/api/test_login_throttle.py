@@ -3,8 +3,7 @@ admin API of the login throttle. The throttle's clock is injected: no sleeping."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +14,21 @@ from starlette.testclient import TestClient
 
 import factorflow.users.stores.flatfile as flatfile_module
 import factorflow.users.stores.passwords as passwords_module
-from factorflow.api.app import create_app
 from factorflow.audit.models import AuditEntry
 from factorflow.auth.errors import BACKOFF, LOCKED, LOCKED_NOW, WRONG_CREDENTIALS
 from factorflow.auth.models import LoginThrottleEntry
-from factorflow.auth.throttle import Limits, ThrottleRules
-from factorflow.bootstrap import Services, build_services
-from factorflow.settings import Settings
+from factorflow.auth.throttle import ThrottleRules
+from factorflow.bootstrap import Services
+from tests.api.conftest import Node
+from tests.auth.helpers import Clock, rules
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, USER_PASSWORDS
 
 H = dict[str, str]
-RULES = ThrottleRules(
-    account=Limits(backoff_after=3, lockout_after=5),
-    client=Limits(backoff_after=0, lockout_after=0),
-    backoff_base=timedelta(seconds=10),
-    backoff_max=timedelta(seconds=40),
-    lockout=timedelta(seconds=900),
-    window=timedelta(seconds=3600),
-)
+RULES = rules(account=(3, 5), backoff=(10, 40), lockout=900, window=3600)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def throttled(services: Services, clock: Clock, rules: ThrottleRules = RULES) -> None:
-    services.logins.throttle.rules = rules
+def throttled(services: Services, clock: Clock, chosen: ThrottleRules = RULES) -> None:
+    services.logins.throttle.rules = chosen
     services.logins.throttle.clock = clock
 
 
@@ -134,6 +115,10 @@ def test_a_success_resets_the_account_s_failures(
     for _ in range(2):
         assert error_of(auth(client, ADMIN_NAME, "wrong")) == WRONG
     assert auth(client, ADMIN_NAME, ADMIN_PASSWORD).status_code == 200
+    # Counting goes on from zero: the third failure in a row starts the backoff.
+    for _ in range(3):
+        assert error_of(auth(client, ADMIN_NAME, "wrong")) == WRONG
+    assert error_of(auth(client, ADMIN_NAME, ADMIN_PASSWORD)) == IN_BACKOFF
 
 
 def test_unknown_names_answer_exactly_like_an_admin(
@@ -161,12 +146,7 @@ def test_the_forms_of_a_realm_login_share_one_account(
 def test_one_client_is_throttled_across_accounts(
     client: TestClient, services: Services, admin_headers: H, clock: Clock
 ) -> None:
-    rules = ThrottleRules(
-        account=Limits(0, 0), client=Limits(backoff_after=4, lockout_after=0),
-        backoff_base=timedelta(seconds=5), backoff_max=timedelta(seconds=5),
-        lockout=timedelta(seconds=5), window=timedelta(seconds=3600),
-    )  # fmt: skip
-    throttled(services, clock, rules)
+    throttled(services, clock, rules(account=(0, 0), client=(4, 0), backoff=(5, 5)))
     for name in ("a1", "a2", "a3", "a4"):
         assert error_of(auth(client, name, "wrong")) == WRONG
     assert error_of(auth(client, ADMIN_NAME, ADMIN_PASSWORD)) == IN_BACKOFF
@@ -186,23 +166,15 @@ def test_an_unreachable_user_store_is_not_counted(
         assert session.scalar(select(func.count()).select_from(LoginThrottleEntry)) == 0
 
 
-@pytest.fixture
-def second_node(settings: Settings, clock: Clock) -> Iterator[TestClient]:
-    """Another API process on the same database, with the same rules and clock."""
-    other = build_services(settings, migrate=False)
-    throttled(other, clock)
-    with TestClient(create_app(other), raise_server_exceptions=False) as client:
-        yield client
-    other.close()
-
-
 def test_two_nodes_share_the_throttle(
-    client: TestClient, second_node: TestClient, admin_headers: H
+    client: TestClient, second_node: Node, admin_headers: H, clock: Clock
 ) -> None:
+    throttled(second_node.services, clock)
+    other = second_node.client
     assert error_of(auth(client, ADMIN_NAME, "wrong")) == WRONG
-    assert error_of(auth(second_node, ADMIN_NAME, "wrong")) == WRONG
+    assert error_of(auth(other, ADMIN_NAME, "wrong")) == WRONG
     assert error_of(auth(client, ADMIN_NAME, "wrong")) == WRONG
-    assert error_of(auth(second_node, ADMIN_NAME, ADMIN_PASSWORD)) == IN_BACKOFF
+    assert error_of(auth(other, ADMIN_NAME, ADMIN_PASSWORD)) == IN_BACKOFF
 
 
 # -- equal cost for every name (the timing oracle), counted, not timed ------------------

@@ -5,7 +5,6 @@ every node (the state is in the database)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import jwt
@@ -15,14 +14,13 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from factorflow.api.app import create_app
 from factorflow.audit.models import AuditEntry
 from factorflow.auth.models import RevokedSession
-from factorflow.bootstrap import Services, build_services
+from factorflow.bootstrap import Services
 from factorflow.cli.main import app as cli
 from factorflow.crypto import ensure_key_file
 from factorflow.db.base import utcnow
-from factorflow.settings import Settings
+from tests.api.conftest import Node
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, bearer, user_headers
 
 H = dict[str, str]
@@ -142,21 +140,12 @@ def test_logout_needs_a_valid_jwt_and_changes_nothing_otherwise(
         assert session.scalar(select(func.count()).select_from(RevokedSession)) == 0
 
 
-@pytest.fixture
-def second_node(settings: Settings) -> Iterator[TestClient]:
-    """Another API process on the same database (its own engine and services)."""
-    other = build_services(settings, migrate=False)
-    with TestClient(create_app(other), raise_server_exceptions=False) as client:
-        yield client
-    other.close()
-
-
 def test_a_logout_on_one_node_holds_on_another(
-    client: TestClient, second_node: TestClient, admin_headers: H
+    client: TestClient, second_node: Node, admin_headers: H
 ) -> None:
-    assert second_node.get("/audit/", headers=admin_headers).status_code == 200
+    assert second_node.client.get("/audit/", headers=admin_headers).status_code == 200
     assert client.delete("/auth", headers=admin_headers).status_code == 200
-    refused(second_node.get("/audit/", headers=admin_headers))
+    refused(second_node.client.get("/audit/", headers=admin_headers))
 
 
 def test_cli_password_and_delete_end_sessions(

@@ -16,7 +16,6 @@ from factorflow.auth.throttle import (
     ACCOUNT,
     CLIENT,
     Block,
-    Limits,
     LoginThrottle,
     ThrottleRules,
     client_subject,
@@ -24,31 +23,14 @@ from factorflow.auth.throttle import (
 from factorflow.bootstrap import Services, build_services
 from factorflow.db.base import retrying
 from factorflow.settings import Settings
+from tests.auth.helpers import Clock, rules
 
-RULES = ThrottleRules(
-    account=Limits(backoff_after=3, lockout_after=5),
-    client=Limits(backoff_after=0, lockout_after=0),
-    backoff_base=timedelta(seconds=1),
-    backoff_max=timedelta(seconds=8),
-    lockout=timedelta(seconds=60),
-    window=timedelta(seconds=600),
-)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+RULES = rules()
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -131,12 +113,7 @@ def test_two_nodes_share_the_count(
 
 
 def test_a_success_resets_the_account_but_not_the_client(services: Services, clock: Clock) -> None:
-    rules = ThrottleRules(
-        account=Limits(3, 0), client=Limits(5, 0), backoff_base=timedelta(seconds=1),
-        backoff_max=timedelta(seconds=1), lockout=timedelta(seconds=1),
-        window=timedelta(seconds=600),
-    )  # fmt: skip
-    throttle = LoginThrottle(rules, clock=clock)
+    throttle = LoginThrottle(rules(account=(3, 0), client=(5, 0)), clock=clock)
     for _ in range(2):
         assert fail(services, throttle, "carol@staff") is None
     succeed(services, throttle, "carol@staff")
@@ -168,12 +145,7 @@ def test_ended_rows_are_purged_when_the_table_grows(
 
 
 def test_concurrent_failures_are_all_counted(services: Services, clock: Clock) -> None:
-    rules = ThrottleRules(
-        account=Limits(1000, 0), client=Limits(0, 0), backoff_base=timedelta(seconds=1),
-        backoff_max=timedelta(seconds=1), lockout=timedelta(seconds=1),
-        window=timedelta(seconds=600),
-    )  # fmt: skip
-    throttle = LoginThrottle(rules, clock=clock)
+    throttle = LoginThrottle(rules(account=(1000, 0)), clock=clock)
     errors: list[BaseException] = []
 
     def hammer() -> None:
@@ -223,7 +195,7 @@ def test_rules_come_from_the_settings(settings: Settings) -> None:
     changed = settings.model_copy(
         update={"login_account_backoff_after": 7, "login_client_lockout_after": 0}
     )
-    rules = ThrottleRules.from_settings(changed)
-    assert rules.account.backoff_after == 7 and rules.client.lockout_after == 0
-    assert rules.block_after(CLIENT, 10_000) is not None  # backoff only
-    assert rules.block_after(ACCOUNT, 6) is None
+    made = ThrottleRules.from_settings(changed)
+    assert made.account.backoff_after == 7 and made.client.lockout_after == 0
+    assert made.block_after(CLIENT, 10_000) is not None  # backoff only
+    assert made.block_after(ACCOUNT, 6) is None

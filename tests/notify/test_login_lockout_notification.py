@@ -3,12 +3,10 @@ locked: post conditions see the lockout's own error message (issue 12 item 3).""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from starlette.testclient import TestClient
 
-from factorflow.auth.throttle import Limits, ThrottleRules
 from factorflow.bootstrap import Services
+from tests.auth.helpers import rules
 from tests.notify.servers import Recorder, SmtpServer
 from tests.notify.test_user_notification import add_smtp, defined, drain
 
@@ -23,11 +21,7 @@ def test_a_lockout_mails_the_security_team_once(
     smtp_server: SmtpServer,
     recorder: Recorder,
 ) -> None:
-    services.logins.throttle.rules = ThrottleRules(
-        account=Limits(backoff_after=0, lockout_after=3), client=Limits(0, 0),
-        backoff_base=timedelta(seconds=1), backoff_max=timedelta(seconds=1),
-        lockout=timedelta(minutes=15), window=timedelta(hours=1),
-    )  # fmt: skip
+    services.logins.throttle.rules = rules(account=(0, 3), lockout=900, window=3600)
     add_smtp(client, admin_headers, smtp_server)
     defined(client, admin_headers, name="account locked", event="auth",
             handlermodule="UserNotification", action="sendmail",
