@@ -70,6 +70,3 @@ class AdminService:
             self._hasher.verify(self._dummy_hash, password)
             return False
         return self._hasher.verify(admin.password_hash, password)
-
-    def check_password(self, session: Session, username: str, password: str) -> bool:
-        return self.verify_password(self.find(session, username), password)

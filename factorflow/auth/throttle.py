@@ -237,23 +237,9 @@ class LoginThrottle:
     # -- counting -------------------------------------------------------------------------
 
     def _count(self, session: Session, scope: str, subject: str, now: datetime) -> Block | None:
-        increment = self._increment(scope, subject, now)
-        if not _rowcount(session.execute(increment)):
-            self._purge(session, now)
-            try:
-                with session.begin_nested():
-                    session.add(
-                        LoginThrottleEntry(
-                            scope=scope,
-                            subject=subject,
-                            failures=1,
-                            window_start=now,
-                            last_failure=now,
-                            lockout=False,
-                        )
-                    )
-            except IntegrityError:  # inserted concurrently: count on that row
-                session.execute(increment)
+        self._add_failure(session, scope, subject, now)
+        # The row is locked by the update above (or SQLite's write lock is held): what
+        # is read here is not changed by anybody else before this request commits.
         row = session.execute(
             select(
                 LoginThrottleEntry.id,
@@ -267,24 +253,45 @@ class LoginThrottle:
             return None
         duration, lockout = decided
         locked_already = row.lockout and row.blocked_until is not None and row.blocked_until > now
-        until = max(now + duration, row.blocked_until or now)
+        block = Block(
+            scope,
+            subject,
+            until=max(now + duration, row.blocked_until or now),  # never shortened
+            lockout=lockout or locked_already,
+            failures=row.failures,
+            started=lockout and not locked_already,
+        )
         session.execute(
             update(LoginThrottleEntry)
             .where(LoginThrottleEntry.id == row.id)
-            .values(blocked_until=until, lockout=lockout or locked_already)
+            .values(blocked_until=block.until, lockout=block.lockout)
             .execution_options(synchronize_session=False)
         )
-        return Block(
-            scope,
-            subject,
-            until,
-            lockout or locked_already,
-            row.failures,
-            started=lockout and not locked_already,
-        )
+        return block
+
+    def _add_failure(self, session: Session, scope: str, subject: str, now: datetime) -> None:
+        """Count one failure: a conditional update, or an insert when the row is new."""
+        increment = self._increment(scope, subject, now)
+        if _rowcount(session.execute(increment)):
+            return
+        self._purge(session, now)
+        try:
+            with session.begin_nested():
+                session.add(
+                    LoginThrottleEntry(
+                        scope=scope,
+                        subject=subject,
+                        failures=1,
+                        window_start=now,
+                        last_failure=now,
+                        lockout=False,
+                    )
+                )
+        except IntegrityError:  # inserted concurrently: count on that row
+            session.execute(increment)
 
     def _increment(self, scope: str, subject: str, now: datetime) -> Update:
-        new_window = LoginThrottleEntry.window_start <= self.clock_floor(now)
+        new_window = LoginThrottleEntry.window_start <= self._window_floor(now)
         # MariaDB evaluates SET clauses left to right on the updated row: failures
         # must be computed before window_start changes.
         return (
@@ -307,7 +314,7 @@ class LoginThrottle:
             .execution_options(synchronize_session=False)
         )
 
-    def clock_floor(self, now: datetime) -> datetime:
+    def _window_floor(self, now: datetime) -> datetime:
         """Windows that started at or before this have ended."""
         return now - self.rules.window
 
@@ -317,7 +324,7 @@ class LoginThrottle:
         session.execute(
             delete(LoginThrottleEntry)
             .where(
-                LoginThrottleEntry.last_failure <= self.clock_floor(now),
+                LoginThrottleEntry.last_failure <= self._window_floor(now),
                 or_(
                     LoginThrottleEntry.blocked_until.is_(None),
                     LoginThrottleEntry.blocked_until <= now,

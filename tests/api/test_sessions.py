@@ -8,16 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jwt
-import pytest
 from httpx import Response
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
 from factorflow.audit.models import AuditEntry
 from factorflow.auth.models import RevokedSession
 from factorflow.bootstrap import Services
-from factorflow.cli.main import app as cli
 from factorflow.crypto import ensure_key_file
 from factorflow.db.base import utcnow
 from tests.api.conftest import Node
@@ -146,27 +143,3 @@ def test_a_logout_on_one_node_holds_on_another(
     assert second_node.client.get("/audit/", headers=admin_headers).status_code == 200
     assert client.delete("/auth", headers=admin_headers).status_code == 200
     refused(second_node.client.get("/audit/", headers=admin_headers))
-
-
-def test_cli_password_and_delete_end_sessions(
-    client: TestClient, services: Services, admin_headers: H, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = services.settings
-    # The CLI on the server's database and data directory (environment, not
-    # --data-dir, which would stay in os.environ after the test).
-    monkeypatch.setenv("FACTORFLOW_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("FACTORFLOW_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("FACTORFLOW_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("FACTORFLOW_ARGON2_MEMORY_KIB", "1024")
-    data_dir: list[str] = []
-    runner = CliRunner()
-    other = login(client)
-    result = runner.invoke(
-        cli, ["admin", "password", ADMIN_NAME, "--password", "cli-password-3", *data_dir]
-    )
-    assert result.exit_code == 0, result.output
-    refused(client.get("/audit/", headers=admin_headers))
-    refused(client.get("/audit/", headers=other))
-    fresh = login(client, password="cli-password-3")
-    assert runner.invoke(cli, ["admin", "delete", ADMIN_NAME, *data_dir]).exit_code == 0
-    refused(client.get("/audit/", headers=fresh))
