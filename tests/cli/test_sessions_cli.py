@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from factorflow.bootstrap import Services
 from factorflow.cli.main import app
 from tests.api.test_sessions import login, refused
+from tests.auth.helpers import rules
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
 
 
@@ -25,9 +26,11 @@ def cli_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_an_admin_locked_out_is_let_in_again_from_the_cli(
-    client: TestClient, admin_headers: dict[str, str], cli_env: CliRunner
+    client: TestClient, services: Services, admin_headers: dict[str, str], cli_env: CliRunner
 ) -> None:
-    for _ in range(5):  # the default: a backoff after five failures
+    # A backoff after five failures, long enough for the test on a slow machine.
+    services.logins.throttle.rules = rules(account=(5, 0), backoff=(900, 900))
+    for _ in range(5):
         client.post("/auth", data={"username": ADMIN_NAME, "password": "guessing"})
     refused = client.post("/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
     assert refused.json()["result"]["error"]["code"] == 4035
