@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.admins.service import AdminService
 from factorflow.audit.service import AuditService
+from factorflow.auth.login import LoginService
 from factorflow.auth.service import AuthService
+from factorflow.auth.sessions import SessionGuard
+from factorflow.auth.throttle import LoginThrottle, ThrottleRules
 from factorflow.crypto import Hasher, SecretBox, ensure_key_file
 from factorflow.db import versions
 from factorflow.db.base import make_engine, make_session_factory, transaction
@@ -63,6 +66,10 @@ class Services:
     notify: NotifyService
     policies: PolicyService
     federation: FederationService
+    #: POST /auth: admins and realm users, throttled (factorflow.auth.login).
+    logins: LoginService
+    #: Ends sessions before their JWT expires (factorflow.auth.sessions).
+    session_guard: SessionGuard
 
     @cached_property
     def events_dispatcher(self) -> Dispatcher:
@@ -110,6 +117,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         enrollment=PolicyEnrollment(policies),
     )
     jobs = JobService(settings, job_kinds, box)
+    admins = AdminService(hasher)
     services = Services(
         settings=settings,
         engine=engine,
@@ -121,7 +129,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             ensure_key_file(settings.effective_jwt_secret_file, size=64),
             settings.jwt_validity_seconds,
         ),
-        admins=AdminService(hasher),
+        admins=admins,
         user_stores=user_stores,
         token_types=token_types,
         users=users,
@@ -143,6 +151,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         notify=NotifyService(box),
         policies=policies,
         federation=FederationService(),
+        logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
+        session_guard=SessionGuard(),
     )
     if migrate:
         seal_plaintext_secrets(services)

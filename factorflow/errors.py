@@ -16,6 +16,10 @@ class FactorflowError(Exception):
     #: privacyIDEA prefixes generic errors with ``ERR<code>: ``; auth, policy and
     #: not-found errors carry the bare message.
     prefixed: bool = True
+    #: Whether the request's unit of work commits what was done before this error
+    #: (a failed login's throttle count must outlive the refusal); post definitions
+    #: then run in that unit of work. False for every other error: it rolls back.
+    keeps_changes: bool = False
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)

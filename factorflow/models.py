@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from factorflow.admins import models as admins
 from factorflow.audit import models as audit
+from factorflow.auth import models as auth
 from factorflow.db import models as config
 from factorflow.events import models as events
 from factorflow.federation import models as federation
@@ -17,6 +18,7 @@ from factorflow.validate import models as validate
 __all__ = [
     "admins",
     "audit",
+    "auth",
     "config",
     "events",
     "federation",

@@ -1,8 +1,9 @@
 """The one request pipeline every route goes through.
 
-authenticate → access check → pre definitions (may change the parameters) →
-parameter validation → the service call in one transaction → post definitions
-(may change the reply; they also run when the call failed) → audit.
+authenticate (the JWT) → in one transaction: the session check (logout, a new
+password, a deleted admin end it), the access check, pre definitions (may change
+the parameters), parameter validation, the service call and post definitions (may
+change the reply; they also run when the call failed) → audit.
 
 Routes declare an :class:`Endpoint` (event name, parameter model, access rule,
 handler); nothing here knows HTTP.
@@ -22,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
-from factorflow.core.invocation import Actor, ErrorReply, Invocation, Outcome, Reply
+from factorflow.auth.service import EXPIRED, Credentials
+from factorflow.core.invocation import NOBODY, Actor, ErrorReply, Invocation, Outcome, Reply
 from factorflow.core.memo import request_memo
 from factorflow.db.base import retrying, serialises_writes, transaction
 from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
@@ -154,13 +156,14 @@ class Pipeline:
         started = time.monotonic()
         audit = AuditRecord.begin(inv, node=self.services.settings.node_name)
         try:
-            inv.actor = self._authenticate(inv, endpoint.access)
-            audit.note_actor(inv.actor)
+            credentials = self._authenticate(inv, endpoint.access)
+            inv.actor = credentials.actor if credentials is not None else NOBODY
             # Reads (GET) run without taking SQLite's write lock; everything else may write.
             write = inv.method != "GET"
             with self._warmed_up(inv, endpoint):
                 reply = self._in_transaction(
-                    lambda session: self._call(session, inv, endpoint, audit), write=write
+                    lambda session: self._call(session, inv, endpoint, audit, credentials),
+                    write=write,
                 )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries
@@ -204,10 +207,17 @@ class Pipeline:
         return retrying(self.services.sessions, work, write=write, attempts=_CONFLICT_RETRIES)
 
     def _call(
-        self, session: Session, inv: Invocation, endpoint: Endpoint[Any], audit: AuditRecord
+        self,
+        session: Session,
+        inv: Invocation,
+        endpoint: Endpoint[Any],
+        audit: AuditRecord,
+        credentials: Credentials | None,
     ) -> Reply:
         audit.children.clear()  # a retried unit of work starts its event trail afresh
         audit.post_started = False
+        self._check_session(session, inv, endpoint.access, audit, credentials)
+        audit.note_actor(inv.actor)
         self.authorizer.authorize(inv, session, audit)
         authorized = dict(inv.params)
         self.events.run_pre(inv, session, audit)
@@ -217,11 +227,41 @@ class Pipeline:
             params = endpoint.params.model_validate(inv.params)
         except ValidationError as exc:
             raise validation_error(exc) from None
-        outcome = endpoint.handler(Call(inv, params, session, self.services, audit))
+        try:
+            reply = Reply(
+                outcome=endpoint.handler(Call(inv, params, session, self.services, audit))
+            )
+        except FactorflowError as exc:
+            if not exc.keeps_changes:
+                raise
+            # The unit of work commits what the handler did (a failed login's count);
+            # post definitions see the error in it.
+            reply = Reply(error=error_reply(exc))
         # Once post definitions started, an abort from one of them must not make
         # them run a second time on the failure path.
         audit.post_started = True
-        return self.events.run_post(inv, Reply(outcome=outcome), session, audit)
+        return self.events.run_post(inv, reply, session, audit)
+
+    def _check_session(
+        self,
+        session: Session,
+        inv: Invocation,
+        access: Access,
+        audit: AuditRecord,
+        credentials: Credentials | None,
+    ) -> None:
+        """Refuse a JWT whose session has ended like an expired one (401, 4305); on a
+        public endpoint the caller is then nobody."""
+        if credentials is None:
+            return
+        reason = self.services.session_guard.refusal(session, credentials)
+        if reason is None:
+            return
+        if access is Access.PUBLIC:
+            inv.actor = NOBODY
+            return
+        audit.info = f"JWT refused: {reason}"
+        raise AuthError(EXPIRED, code=4305)
 
     def _failed(self, exc: Exception, audit: AuditRecord) -> Reply:
         if isinstance(exc, FactorflowError):
@@ -245,22 +285,24 @@ class Pipeline:
             log.exception("post definitions failed after an error in %s", audit.action)
             return reply
 
-    def _authenticate(self, inv: Invocation, access: Access) -> Actor:
+    def _authenticate(self, inv: Invocation, access: Access) -> Credentials | None:
+        """The JWT's credentials (signature and expiry checked; the session is checked
+        in the unit of work); None for nobody."""
         if access is Access.PUBLIC:
             if inv.authorization:
                 try:
                     return self.services.auth.verify(inv.authorization)
                 except AuthError:
-                    return Actor()
-            return Actor()
+                    return None
+            return None
         if not inv.authorization:
             raise AuthError("Authentication failure. Missing Authorization header.", code=4033)
-        actor = self.services.auth.verify(inv.authorization)
-        if access is Access.ADMIN and not actor.is_admin:
+        credentials = self.services.auth.verify(inv.authorization)
+        if access is Access.ADMIN and not credentials.actor.is_admin:
             raise AuthError(
                 "You do not have the necessary role (admin) to access this resource.", code=4306
             )
-        return actor
+        return credentials
 
 
 __all__ = ["Access", "Authorizer", "Call", "Endpoint", "EventDispatcher", "Pipeline", "PolicyError"]

@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     #: pi.cfg PI_AUDIT_KEY_PRIVATE: the key that signs audit entries.
     audit_key_file: Path | None = None
     jwt_validity_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    #: Login throttling of POST /auth (docs/security.md). After ``*_backoff_after``
+    #: failed logins of one account (or from one client address) in a window, logins
+    #: are refused without a password check for a backoff that doubles with every
+    #: further failure; after ``*_lockout_after`` for ``login_lockout_seconds``.
+    #: 0 turns that step off.
+    login_account_backoff_after: int = Field(default=5, ge=0, le=10_000)
+    login_account_lockout_after: int = Field(default=20, ge=0, le=100_000)
+    login_client_backoff_after: int = Field(default=50, ge=0, le=100_000)
+    login_client_lockout_after: int = Field(default=100, ge=0, le=1_000_000)
+    login_backoff_base_seconds: float = Field(default=1.0, gt=0.0, le=3600.0)
+    login_backoff_max_seconds: float = Field(default=60.0, gt=0.0, le=24 * 3600.0)
+    login_lockout_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    #: Failures are counted in a window that starts with the first one; afterwards
+    #: the count starts again.
+    login_failure_window_seconds: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
     #: argon2id cost for PINs and admin passwords (pi.cfg PI_HASH_ALGO_PARAMS).
     argon2_time_cost: int = Field(default=2, ge=1, le=20)
     argon2_memory_kib: int = Field(default=19456, ge=1024, le=1024 * 1024)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.admins.errors import AdminExistsError, AdminNotFoundError
-from factorflow.admins.models import Admin
+from factorflow.admins.models import Admin, new_credential_version
 from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 
@@ -17,6 +17,9 @@ MIN_PASSWORD_LENGTH = 8
 
 
 class AdminService:
+    """Admin accounts. Deleting an admin or setting its password ends its sessions:
+    the JWTs carry the admin's credential version (factorflow.auth.sessions)."""
+
     def __init__(self, hasher: Hasher) -> None:
         self._hasher = hasher
         # Verifying against a dummy hash when the admin does not exist keeps the
@@ -39,10 +42,13 @@ class AdminService:
         return list(session.scalars(select(Admin).order_by(Admin.username)))
 
     def get(self, session: Session, username: str) -> Admin:
-        admin = session.scalar(select(Admin).where(Admin.username == username))
+        admin = self.find(session, username)
         if admin is None:
             raise AdminNotFoundError(f"Admin {username!r} does not exist")
         return admin
+
+    def find(self, session: Session, username: str) -> Admin | None:
+        return session.scalar(select(Admin).where(Admin.username == username))
 
     def exists(self, session: Session, username: str) -> bool:
         return session.scalar(select(Admin.id).where(Admin.username == username)) is not None
@@ -53,10 +59,13 @@ class AdminService:
     def set_password(self, session: Session, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ParameterError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters")
-        self.get(session, username).password_hash = self._hasher.hash(password)
+        admin = self.get(session, username)
+        admin.password_hash = self._hasher.hash(password)
+        admin.credential_version = new_credential_version()
 
-    def check_password(self, session: Session, username: str, password: str) -> bool:
-        admin = session.scalar(select(Admin).where(Admin.username == username))
+    def verify_password(self, admin: Admin | None, password: str) -> bool:
+        """Whether ``password`` is the password of ``admin``. For no admin (an unknown
+        name) a dummy hash is verified, so both answers cost one argon2 verification."""
         if admin is None:
             self._hasher.verify(self._dummy_hash, password)
             return False

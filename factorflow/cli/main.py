@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from factorflow.auth.throttle import client_subject
 from factorflow.bootstrap import Services, build_services, prepare_data_dir
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
@@ -28,9 +29,11 @@ app = typer.Typer(help="Factorflow MFA server.", no_args_is_help=True, add_compl
 admin_app = typer.Typer(help="Manage local administrators.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+lockouts_app = typer.Typer(help="Login backoffs and lockouts of POST /auth.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(lockouts_app, name="lockouts")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(event_app, name="event")
 app.command("worker")(worker_command)
@@ -194,6 +197,39 @@ def admin_password(
     finally:
         services.close()
     console.print(f"Password of {name} changed.")
+
+
+@lockouts_app.command("list")
+def lockouts_list(data_dir: DataDir = None) -> None:
+    """List the accounts and client addresses whose logins are refused now."""
+    services = open_services(data_dir)
+    table = Table("scope", "subject", "state", "failures", "until")
+    with transaction(services.sessions) as session:
+        for row in services.logins.throttle.blocked(session):
+            assert row.blocked_until is not None
+            state = "lockout" if row.lockout else "backoff"
+            until = row.blocked_until.isoformat(timespec="seconds")
+            table.add_row(row.scope, row.subject, state, str(row.failures), until)
+    services.close()
+    console.print(table)
+
+
+@lockouts_app.command("clear")
+def lockouts_clear(
+    subject: Annotated[str, typer.Argument(help="The account or client as the list shows it.")],
+    client: Annotated[bool, typer.Option("--client", help="SUBJECT is a client address.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Forget the failed logins of an account (or client) and admit its logins again."""
+    services = open_services(data_dir)
+    scope, key = ("client", client_subject(subject)) if client else ("account", subject.lower())
+    with transaction(services.sessions, write=True) as session:
+        cleared = services.logins.throttle.clear_subject(session, scope, key)
+    services.close()
+    if not cleared:
+        err.print(f"[red]error:[/red] no failed logins are counted for {scope} {subject!r}")
+        raise typer.Exit(1)
+    console.print(f"Cleared the failed logins of {scope} {subject}.")
 
 
 @db_app.command("upgrade")

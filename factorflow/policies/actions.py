@@ -173,6 +173,8 @@ def _admin_rights() -> list[ActionDef]:
         ("smsgateway_write", "Write SMS gateway definitions.", "system"),
         ("jobs_read", "Read the job queue (Factorflow).", "system"),
         ("jobs_write", "Retry or discard jobs (Factorflow).", "system"),
+        ("loginlockout_read", "List login backoffs and lockouts (Factorflow).", "system"),
+        ("loginlockout_write", "Clear login backoffs and lockouts (Factorflow).", "system"),
     ]
     return [_b(name, desc, group) for name, desc, group in rights]
 

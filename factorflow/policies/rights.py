@@ -3,7 +3,8 @@
 Every event a route declares is in :data:`RIGHTS` (a test checks it): a new route
 without an entry is refused to admins restricted by admin policies rather than
 silently allowed. ``user=None`` means users keep Factorflow's defaults for that
-event even when user policies exist (listing their own tokens, for example).
+event even when user policies exist (listing their own tokens, for example);
+``admin=None`` likewise for admins.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ RIGHTS: dict[str, Right] = {
     "job_get": Right("jobs_read"),
     "job_retry": Right("jobs_write"),
     "job_discard": Right("jobs_write"),
+    # Logging out needs no right: any principal may end its own session.
+    "auth_logout": Right(None, None),
+    "auth_lockout_list": Right("loginlockout_read"),
+    "auth_lockout_delete": Right("loginlockout_write"),
 }
 
 

@@ -105,6 +105,14 @@ class UserStore(ABC):
     def check_password(self, uid: str, password: str) -> bool:
         """Whether ``password`` is the user's password in this store."""
 
+    def check_unknown_password(self, password: str) -> None:
+        """Spend on a login name that nobody in this store has what
+        :meth:`check_password` spends on a user that exists, so that answer times do
+        not tell which names exist (``POST /auth``). The default spends nothing: right
+        for stores whose check costs nothing measurable, and for those that cannot
+        imitate theirs (a bind to a directory)."""
+        return None
+
     def test(self) -> StoreTestResult:
         """Check the configuration against the real backend."""
         users = self.search({}, limit=10_000)

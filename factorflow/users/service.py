@@ -14,6 +14,9 @@ Contracts other features rely on (tokens, validate, auth):
     :class:`UserNotFoundError` (904) if the resolver or the user no longer exist.
 ``check_password(session, user, password) -> bool``
     Asks the user's store; False for stores without passwords.
+``check_unknown_password(session, login, realm, password) -> None``
+    For a login nobody has: costs what ``check_password`` costs in the realm's first
+    store, where the store can imitate its check (``POST /auth``).
 
 All methods take the caller's unit-of-work session and never commit. The service is
 shared by the threads of the API process; its only mutable state is the store cache,
@@ -240,6 +243,21 @@ class UserService:
         if not password:
             return False
         return self.store_for(session, user.resolver).check_password(user.uid, password)
+
+    def check_unknown_password(
+        self, session: Session, login: str, realm: str, password: str
+    ) -> None:
+        """For a login nobody in the realm has: spend what checking the password of
+        a user of the realm's first store would (that store's decoy, if it has one)."""
+        login, realm = self.split_login(session, login, realm)
+        found = self._realm(session, realm)
+        members = realms.ordered_members(found) if found is not None else []
+        if not members or not password:
+            return
+        try:
+            self.resolvers.store(members[0].resolver).check_unknown_password(password)
+        except StoreUnavailableError:
+            return  # the lookup met it already, or will: nothing to imitate
 
     def user_info(self, session: Session, user: User) -> dict[str, Any]:
         """privacyIDEA's user dictionary for a resolved user."""

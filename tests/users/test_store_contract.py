@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from factorflow.crypto import Hasher
 from factorflow.users.base import UserStore
 from factorflow.users.errors import StoreNotEditableError, UserExistsError
+from factorflow.users.stores import flatfile, passwords, sql
 from factorflow.users.stores.flatfile import FlatFileOptions, FlatFileUserStore
 from factorflow.users.stores.sql import SqlOptions, SqlUserStore
 from tests.conftest import USER_PASSWORDS
@@ -201,3 +203,25 @@ def test_editable_store_stores_argon2_hashes(
         stored = conn.execute(select(table.c.pw).where(table.c.id == int(uid))).scalar_one()
     assert stored.startswith("$argon2id$")
     assert "erin-pass-1" not in stored
+
+
+def test_an_unknown_login_costs_one_verification_of_the_same_kind(
+    store: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check_unknown_password`` imitates ``check_password``: one verification, of a
+    decoy with the format and cost of the users' hashes (no timers: the calls count)."""
+    checked: list[str] = []
+    for module in (passwords, flatfile, sql):
+        original = module.verify_password
+
+        def recording(stored: str, password: str, original: Any = original) -> bool:
+            checked.append(stored)
+            return bool(original(stored, password))
+
+        monkeypatch.setattr(module, "verify_password", recording)
+    store.check_password(PEOPLE["alice"][0], "wrong-password")
+    store.check_unknown_password("wrong-password")
+    [real, decoy] = checked
+    assert real != decoy
+    assert passwords.cost_of(real) == passwords.cost_of(decoy) is not None
+    assert passwords.verify_password(decoy, USER_PASSWORDS["alice"]) is False

@@ -1,16 +1,19 @@
-"""POST /auth: login of local admins and realm users; returns privacyIDEA's JWT shape."""
+"""``/auth``: login of local admins and realm users (privacyIDEA's JWT shape), logout,
+and the login throttle that admins see and clear (Factorflow's own)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Routes
-from factorflow.core.invocation import Actor, Outcome
-from factorflow.errors import AuthError, UserError
+from factorflow.auth.errors import FailedLoginError
+from factorflow.auth.login import LoginResult
+from factorflow.auth.models import LoginThrottleEntry
+from factorflow.core.invocation import Outcome
+from factorflow.db.base import utcnow
 from factorflow.pipeline import Access, Call
-from factorflow.users.errors import StoreUnavailableError
 
 routes = Routes("auth")
 
@@ -32,8 +35,6 @@ USER_RIGHTS = [
     "setpin",
     "setdescription",
 ]
-
-WRONG_CREDENTIALS = "Authentication failure. Wrong credentials"
 
 
 class AuthParams(BaseModel):
@@ -62,12 +63,15 @@ def webui_settings() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _login_value(
-    call: Call[AuthParams], actor: Actor, rights: list[str], menus: list[str]
-) -> dict[str, Any]:
+def _login_value(call: Call[AuthParams], result: LoginResult) -> dict[str, Any]:
+    actor = result.actor
+    rights, menus = (ADMIN_RIGHTS, ADMIN_MENUS) if actor.is_admin else (USER_RIGHTS, USER_MENUS)
+    token = call.services.auth.issue(
+        actor, rights=rights, credential_version=result.credential_version
+    )
     return {
         **webui_settings(),
-        "token": call.services.auth.issue(actor, rights=rights),
+        "token": token,
         "role": actor.role,
         "username": actor.username,
         "realm": actor.realm,
@@ -82,28 +86,78 @@ def _login_value(
 def login(call: Call[AuthParams]) -> Outcome:
     """Log in an admin or a realm user and issue a JWT."""
     p = call.params
-    services = call.services
     call.audit.user = p.username
-    if not p.realm and "@" not in p.username and services.admins.exists(call.session, p.username):
-        if not services.admins.check_password(call.session, p.username, p.password):
-            raise AuthError(WRONG_CREDENTIALS)
-        actor = Actor(role="admin", username=p.username)
-        call.audit.user = ""
-        call.audit.administrator = p.username
-        return Outcome(
-            value=_login_value(call, actor, ADMIN_RIGHTS, ADMIN_MENUS), authentication="ACCEPT"
-        )
     try:
-        user = services.users.resolve(call.session, p.username, p.realm)
-        call.audit.note_user(user.login, user.realm, user.resolver)
-        if not p.password or not services.users.check_password(call.session, user, p.password):
-            raise AuthError(WRONG_CREDENTIALS)
-    except (UserError, StoreUnavailableError) as exc:
-        # A user store that cannot be reached is a failed login for the client (401,
-        # no hint about the directory); the reason goes to the audit for the operator.
-        call.audit.info = exc.message
-        raise AuthError(WRONG_CREDENTIALS) from None
-    actor = Actor(role="user", username=user.login, realm=user.realm)
-    return Outcome(
-        value=_login_value(call, actor, USER_RIGHTS, USER_MENUS), authentication="ACCEPT"
-    )
+        result = call.services.logins.login(
+            call.session, p.username, p.password, p.realm, call.inv.client_ip
+        )
+    except FailedLoginError as exc:
+        if exc.user is not None:
+            call.audit.note_user(exc.user.login, exc.user.realm, exc.user.resolver)
+        call.audit.info = exc.audit_info[:1000]
+        raise
+    if result.actor.is_admin:
+        call.audit.user = ""
+        call.audit.administrator = result.actor.username
+    elif result.user is not None:
+        call.audit.note_user(result.user.login, result.user.realm, result.user.resolver)
+    return Outcome(value=_login_value(call, result), authentication="ACCEPT")
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+@routes.route("DELETE", "/auth", event="auth_logout", params=NoParams, access=Access.AUTHENTICATED)
+def logout(call: Call[NoParams]) -> Outcome:
+    """Log out: the JWT sent with this request is refused from now on (Factorflow)."""
+    assert call.inv.authorization is not None  # AUTHENTICATED: the pipeline checked it
+    credentials = call.services.auth.verify(call.inv.authorization)
+    call.services.session_guard.revoke(call.session, credentials, utcnow())
+    return Outcome(value=True)
+
+
+class LockoutListParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    scope: Literal["", "account", "client"] = ""
+
+
+class LockoutIdParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    lockout_id: int = Field(ge=1, le=2**62)
+
+
+def describe_lockout(row: LoginThrottleEntry) -> dict[str, Any]:
+    assert row.blocked_until is not None
+    return {
+        "id": row.id,
+        "scope": row.scope,
+        "subject": row.subject,
+        "state": "lockout" if row.lockout else "backoff",
+        "failures": row.failures,
+        "until": row.blocked_until.isoformat(),
+        "last_failure": row.last_failure.isoformat(),
+    }
+
+
+@routes.route(
+    "GET", "/auth/lockouts/", event="auth_lockout_list", params=LockoutListParams,
+    access=Access.ADMIN,
+)  # fmt: skip
+def list_lockouts(call: Call[LockoutListParams]) -> Outcome:
+    """Accounts and client addresses whose logins are refused now (backoff or lockout)."""
+    rows = call.services.logins.throttle.blocked(call.session, call.params.scope)
+    return Outcome(value=[describe_lockout(row) for row in rows])
+
+
+@routes.route(
+    "DELETE", "/auth/lockouts/{lockout_id}", event="auth_lockout_delete",
+    params=LockoutIdParams, access=Access.ADMIN,
+)  # fmt: skip
+def clear_lockout(call: Call[LockoutIdParams]) -> Outcome:
+    """Clear a backoff or lockout: its failures are forgotten, logins are admitted."""
+    row = call.services.logins.throttle.clear(call.session, call.params.lockout_id)
+    call.audit.action_detail = f"{row.scope}={row.subject}"[:255]
+    return Outcome(value=True)

@@ -25,7 +25,7 @@ from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.users.base import StoreOptions, UserRecord, UserStore
 from factorflow.users.errors import StoreUnavailableError
-from factorflow.users.stores.passwords import is_password_hash, verify_password
+from factorflow.users.stores.passwords import Decoys, is_password_hash, verify_password
 
 __all__ = ["FlatFileOptions", "FlatFileUserStore", "wildcard_matcher"]
 
@@ -93,6 +93,7 @@ class FlatFileUserStore(UserStore):
         self.path = Path(options.file_name)
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
+        self._decoys = Decoys()
 
     def verify_config(self) -> None:
         if not self.path.is_absolute():
@@ -165,3 +166,9 @@ class FlatFileUserStore(UserStore):
     def check_password(self, uid: str, password: str) -> bool:
         stored = self._load().hashes.get(uid)
         return stored is not None and verify_password(stored, password)
+
+    def check_unknown_password(self, password: str) -> None:
+        # A decoy costing what the first user's hash costs (files hold one kind).
+        sample = next(iter(self._load().hashes.values()), None)
+        if sample is not None and password:
+            self._decoys.verify_like(sample, password)

@@ -43,7 +43,7 @@ from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.users.base import StoreOptions, StoreTestResult, UserRecord, UserStore
 from factorflow.users.errors import StoreNotEditableError, StoreUnavailableError, UserExistsError
-from factorflow.users.stores.passwords import verify_password
+from factorflow.users.stores.passwords import Decoys, verify_password
 from factorflow.users.stores.sql_options import SqlOptions, parse_where
 
 __all__ = ["SqlOptions", "SqlUserStore", "parse_where"]
@@ -80,6 +80,7 @@ class SqlUserStore(UserStore):
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._table: Table | None = None
+        self._decoys = Decoys()
 
     @property
     def editable(self) -> bool:
@@ -226,6 +227,22 @@ class SqlUserStore(UserStore):
         except SQLAlchemyError as exc:
             raise self._fail(exc) from None
         return isinstance(stored, str) and verify_password(stored, password)
+
+    def check_unknown_password(self, password: str) -> None:
+        # One query and one verification, like check_password: a decoy costing what
+        # a stored hash costs (a table may hold several kinds; any one will do).
+        if "password" not in self.opts.map or not password:
+            return
+        engine, table = self._reflect()
+        column = self._column(table, "password")
+        query = select(column).where(and_(true(), *self._scope(table))).limit(1)
+        try:
+            with engine.connect() as conn:
+                sample = conn.execute(query).scalar()
+        except SQLAlchemyError as exc:
+            raise self._fail(exc) from None
+        if isinstance(sample, str):
+            self._decoys.verify_like(sample, password)
 
     def test(self) -> StoreTestResult:
         try:

@@ -1,6 +1,6 @@
 // Boot: route the URL fragment to a page module, guard by session, render.
 
-import { whenSessionLost } from "./api.js";
+import { del, whenSessionLost } from "./api.js";
 import { h, replace } from "./dom.js";
 import { renderFrame } from "./layout.js";
 import { match, navigate, parseHash } from "./router.js";
@@ -54,7 +54,12 @@ const ROUTES = [
 let loginMessage = "";
 let renderCount = 0;
 
-function logout() {
+async function logout() {
+  try {
+    await del("/auth"); // the server refuses this JWT from now on
+  } catch {
+    // An expired or refused session is over anyway.
+  }
   endSession();
   loginMessage = "You have logged out.";
   navigate("/login");

@@ -5,6 +5,7 @@ import { formatDate, h } from "../dom.js";
 import { field, formValues } from "../forms.js";
 import { navigate } from "../router.js";
 import { badge, pageHeader, pager, table } from "../ui.js";
+import { lockoutSection } from "./lockouts.js";
 
 const FILTERS = ["action", "success", "user", "realm", "serial", "administrator", "info", "request_id", "timelimit"];
 const PAGE_SIZE = 20;
@@ -32,10 +33,11 @@ export async function render(ctx) {
   const query = ctx.query;
   const params = { page: query.page || 1, page_size: PAGE_SIZE };
   for (const key of FILTERS) if (query[key]) params[key] = query[key];
-  const result = await get("/audit/", params);
+  const [result, lockouts] = await Promise.all([get("/audit/", params), lockoutSection(ctx)]);
   const isEvent = (r) => /EVENT/.test(r.action);
   return [
     pageHeader("Audit log"),
+    lockouts,
     filterForm(query),
     table([
       { key: "number", label: "#" },
