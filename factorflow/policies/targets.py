@@ -337,6 +337,13 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "job_get": (),
     "job_retry": (),
     "job_discard": (),
+    # The caller's own session; login throttling is not realm-bound.
+    "auth_logout": (),
+    "auth_lockout_list": (),
+    "auth_lockout_delete": (),
+    # Names a transaction, not a token: the route refuses unless the admin may see
+    # every token of the transaction.
+    "token_cancelchallenge": (),
 }  # fmt: skip
 
 
