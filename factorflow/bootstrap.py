@@ -68,6 +68,7 @@ class Services:
 
     def close(self) -> None:
         self.users.close()
+        self.audit.close()
         self.engine.dispose()
 
 
@@ -113,7 +114,12 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         sessions=sessions,
         box=box,
         hasher=hasher,
-        audit=AuditService(sessions, ensure_key_file(settings.effective_audit_key_file)),
+        audit=AuditService(
+            sessions,
+            ensure_key_file(settings.effective_audit_key_file),
+            anchor_path=settings.effective_audit_anchor_file,
+            node=settings.node_name,
+        ),
         auth=AuthService(
             ensure_key_file(settings.effective_jwt_secret_file, size=64),
             settings.jwt_validity_seconds,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from factorflow.api.routing import Routes
 from factorflow.audit.models import AuditEntry
-from factorflow.audit.service import SEARCHABLE
+from factorflow.audit.service import SEARCHABLE, EntryCheck
 from factorflow.core.invocation import Outcome
 from factorflow.errors import ParameterError
 from factorflow.pipeline import Access, Call
@@ -45,14 +45,14 @@ class AuditParams(BaseModel):
         return value
 
 
-def serialize(entry: AuditEntry, sig_ok: bool) -> dict[str, Any]:
+def serialize(entry: AuditEntry, check: EntryCheck) -> dict[str, Any]:
     return {
         "number": entry.id,
         "date": entry.date.isoformat(),
         "startdate": entry.startdate.isoformat(),
         "duration": entry.duration,
-        "sig_check": "OK" if sig_ok else "FAIL",
-        "missing_line": "OK",
+        "sig_check": "OK" if check.sig_ok else "FAIL",
+        "missing_line": "OK" if check.lines_ok else "FAIL",
         "action": entry.action,
         "success": 1 if entry.success else 0,
         "authentication": entry.authentication,
@@ -97,11 +97,11 @@ def search(call: Call[AuditParams]) -> Outcome:
         page_size=p.page_size,
         sortorder=p.sortorder,
     )
-    audit = call.services.audit
+    checks = call.services.audit.checks(call.session, entries)
     pages = (total + p.page_size - 1) // p.page_size
     return Outcome(
         value={
-            "auditdata": [serialize(e, audit.entry_ok(e)) for e in entries],
+            "auditdata": [serialize(e, checks[e.id]) for e in entries],
             "count": total,
             "current": p.page,
             "next": p.page + 1 if p.page < pages else None,
