@@ -30,6 +30,9 @@ from factorflow.policies.prepolicy import PolicyEnrollment
 from factorflow.policies.service import PolicyService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
+from factorflow.system.documentation import SystemDocumentation
+from factorflow.system.health import HealthService
+from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
@@ -60,6 +63,9 @@ class Services:
     notify: NotifyService
     policies: PolicyService
     federation: FederationService
+    system: SystemConfigService
+    system_documentation: SystemDocumentation
+    health: HealthService
 
     @cached_property
     def events_dispatcher(self) -> Dispatcher:
@@ -69,6 +75,7 @@ class Services:
     def close(self) -> None:
         self.users.close()
         self.audit.close()
+        self.health.close()
         self.engine.dispose()
 
 
@@ -108,6 +115,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         enrollment=PolicyEnrollment(policies),
     )
     jobs = JobService(settings, job_kinds)
+    admins = AdminService(hasher)
+    system = SystemConfigService(settings)
     return Services(
         settings=settings,
         engine=engine,
@@ -124,7 +133,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             ensure_key_file(settings.effective_jwt_secret_file, size=64),
             settings.jwt_validity_seconds,
         ),
-        admins=AdminService(hasher),
+        admins=admins,
         user_stores=user_stores,
         token_types=token_types,
         users=users,
@@ -144,6 +153,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         notify=NotifyService(box),
         policies=policies,
         federation=FederationService(),
+        system=system,
+        system_documentation=SystemDocumentation(
+            system, users, policies, admins, settings.node_name
+        ),
+        health=HealthService(engine, users),
     )
 
 

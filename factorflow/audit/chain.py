@@ -15,7 +15,6 @@ own label, so that no signature can stand in for another kind.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -55,12 +54,34 @@ def _legacy_value(value: object) -> object:
     return value
 
 
-def _chained_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, float):
-        return round(value, 6)
-    return value
+#: The text columns, in the order a chain entry's canonical form lists them.
+TEXT_FIELDS = tuple(
+    name for name in SIGNED_FIELDS if name not in ("date", "startdate", "duration", "success")
+)
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _instant(value: object) -> str:
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def chained_form(row: Mapping[str, object], seq: int, prev: str) -> bytes:
+    """A chain entry's canonical form: a JSON list in a fixed order (verifying a
+    million entries spends most of its time here, so no dict and no key sorting)."""
+    duration = row["duration"]
+    assert isinstance(duration, float | int)
+    head = [
+        "audit-entry",
+        seq,
+        prev,
+        _instant(row["date"]),
+        _instant(row["startdate"]),
+        round(duration, 6),
+        bool(row["success"]),
+    ]
+    return _ENCODE(head + [row[name] for name in TEXT_FIELDS]).encode()
 
 
 def _dump(data: Mapping[str, object]) -> bytes:
@@ -74,7 +95,7 @@ class ChainSigner:
         self._key = key
 
     def _mac(self, data: bytes) -> str:
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, data, "sha256").hex()
 
     def legacy(self, row: Mapping[str, object]) -> str:
         """The signature of an entry written before the chain: its columns and id."""
@@ -84,9 +105,7 @@ class ChainSigner:
 
     def entry(self, row: Mapping[str, object], seq: int, prev: str) -> str:
         """The signature (and hash) of chain entry ``seq`` that follows hash ``prev``."""
-        data = {name: _chained_value(row[name]) for name in SIGNED_FIELDS}
-        data.update({"kind": "audit-entry", "seq": seq, "prev": prev})
-        return self._mac(_dump(data))
+        return self._mac(chained_form(row, seq, prev))
 
     def point(self, kind: str, point: ChainPoint, counter: int = 0) -> str:
         """The signature of a head (``kind`` "audit-head") or of an anchor record

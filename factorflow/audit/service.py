@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.audit.anchor import AnchorFile, AnchorState, read_anchor
@@ -38,6 +38,23 @@ SEARCHABLE = (
 def _truncate(column: str, value: str) -> str:
     limit = COLUMN_LENGTHS.get(column)
     return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
+
+
+def filtered(filters: dict[str, str], timelimit: timedelta | None) -> Select[AuditEntry]:
+    """Entries matching column ``filters`` (``*`` is a wildcard) and the time limit."""
+    query = select(AuditEntry)
+    for name, pattern in filters.items():
+        column = getattr(AuditEntry, name)
+        if name == "success":
+            query = query.where(column.is_(pattern.lower() in ("1", "true")))
+        elif "*" in pattern:
+            escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(column.like(escaped.replace("*", "%"), escape="\\"))
+        else:
+            query = query.where(column == pattern)
+    if timelimit is not None:
+        query = query.where(AuditEntry.date >= utcnow() - timelimit)
+    return query
 
 
 @dataclass(frozen=True)
@@ -111,24 +128,27 @@ class AuditService:
         page_size: int,
         sortorder: str,
     ) -> tuple[list[AuditEntry], int]:
-        query = select(AuditEntry)
-        for name, pattern in filters.items():
-            column = getattr(AuditEntry, name)
-            if name == "success":
-                query = query.where(column.is_(pattern.lower() in ("1", "true")))
-            elif "*" in pattern:
-                escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(column.like(escaped.replace("*", "%"), escape="\\"))
-            else:
-                query = query.where(column == pattern)
-        if timelimit is not None:
-            query = query.where(AuditEntry.date >= utcnow() - timelimit)
+        query = filtered(filters, timelimit)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         order = AuditEntry.id.asc() if sortorder == "asc" else AuditEntry.id.desc()
         rows = session.scalars(
             query.order_by(order).offset((page - 1) * page_size).limit(page_size)
         )
         return list(rows), total
+
+    def batch_after(
+        self,
+        session: Session,
+        filters: dict[str, str],
+        *,
+        timelimit: timedelta | None,
+        after: int,
+        size: int,
+    ) -> list[AuditEntry]:
+        """The next ``size`` matching entries after id ``after``, oldest first (for
+        exports that walk the whole log without OFFSET)."""
+        query = filtered(filters, timelimit).where(AuditEntry.id > after)
+        return list(session.scalars(query.order_by(AuditEntry.id).limit(size)))
 
     def checks(self, session: Session, entries: Sequence[AuditEntry]) -> dict[int, EntryCheck]:
         """``sig_check`` and ``missing_line`` for a page of entries (one query for the

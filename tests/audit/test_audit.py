@@ -45,6 +45,8 @@ def test_filters_wildcards_and_paging(client: TestClient, admin_headers: dict[st
         headers=admin_headers,
     ).json()
     value = body["result"]["value"]
+    assert value["auditcolumns"][:3] == ["number", "action", "success"]
+    assert set(value["auditcolumns"]) <= set(value["auditdata"][0])
     assert value["count"] >= 4
     assert len(value["auditdata"]) == 2
     assert value["next"] == 2 and value["prev"] is None
