@@ -144,16 +144,11 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
             limiter=request_limiter(request.app, settings.api_threads),
         )
         outcome = reply.outcome
-        if outcome is not None and outcome.raw_stream is not None:
-            return StreamingResponse(
-                outcome.raw_stream,
-                status_code=outcome.status,
-                media_type=outcome.raw_media_type,
-                headers=outcome.raw_headers,
-            )
-        if outcome is not None and outcome.raw_body is not None:
-            return Response(
-                outcome.raw_body,
+        if outcome is not None and (outcome.raw_body is not None or outcome.raw_stream):
+            streamed = outcome.raw_stream is not None
+            kind: type[Response] = StreamingResponse if streamed else Response
+            return kind(
+                outcome.raw_stream if streamed else outcome.raw_body,
                 status_code=outcome.status,
                 media_type=outcome.raw_media_type,
                 headers=outcome.raw_headers,

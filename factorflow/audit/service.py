@@ -10,7 +10,7 @@ the node's anchor (``audit/anchor.py``); ``verify`` streams the whole log
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -40,9 +40,15 @@ def _truncate(column: str, value: str) -> str:
     return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
 
 
-def filtered(filters: dict[str, str], timelimit: timedelta | None) -> Select[AuditEntry]:
-    """Entries matching column ``filters`` (``*`` is a wildcard) and the time limit."""
+def filtered(
+    filters: dict[str, str], timelimit: timedelta | None, realms: Set[str] | None = None
+) -> Select[AuditEntry]:
+    """Entries matching column ``filters`` (``*`` is a wildcard) and the time limit;
+    ``realms`` (lower case) keeps only entries of those user realms (an administrator
+    whose audit right is limited to them)."""
     query = select(AuditEntry)
+    if realms is not None:
+        query = query.where(func.lower(AuditEntry.realm).in_(sorted(realms)))
     for name, pattern in filters.items():
         column = getattr(AuditEntry, name)
         if name == "success":
@@ -127,8 +133,10 @@ class AuditService:
         page: int,
         page_size: int,
         sortorder: str,
+        realms: Set[str] | None = None,
     ) -> tuple[list[AuditEntry], int]:
-        query = filtered(filters, timelimit)
+        """One page of entries and the number of all that match."""
+        query = filtered(filters, timelimit, realms)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         order = AuditEntry.id.asc() if sortorder == "asc" else AuditEntry.id.desc()
         rows = session.scalars(
@@ -144,10 +152,11 @@ class AuditService:
         timelimit: timedelta | None,
         after: int,
         size: int,
+        realms: Set[str] | None = None,
     ) -> list[AuditEntry]:
         """The next ``size`` matching entries after id ``after``, oldest first (for
         exports that walk the whole log without OFFSET)."""
-        query = filtered(filters, timelimit).where(AuditEntry.id > after)
+        query = filtered(filters, timelimit, realms).where(AuditEntry.id > after)
         return list(session.scalars(query.order_by(AuditEntry.id).limit(size)))
 
     def checks(self, session: Session, entries: Sequence[AuditEntry]) -> dict[int, EntryCheck]:

@@ -86,3 +86,17 @@ def head_row(services: Services) -> dict[str, object]:
 def set_head(services: Services, values: dict[str, object]) -> None:
     with services.sessions.begin() as session:
         session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(values))
+
+
+def roll_back(
+    services: Services, kept: int, lost: int, writer: Services | None = None
+) -> list[int]:
+    """The attack on the newest entries: write ``kept`` entries, keep a copy of the
+    (validly signed) head, write ``lost`` more (through ``writer``, another node, if
+    given), delete those and put the old head back. Returns the lost entries' ids."""
+    write(services, kept)
+    old = head_row(services)
+    written = write(writer or services, lost)
+    delete_ids(services, *written)
+    set_head(services, old)
+    return written

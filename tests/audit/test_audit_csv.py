@@ -81,3 +81,15 @@ def test_the_download_needs_its_own_right(
     assert client.get("/audit/", headers=helpdesk_headers).status_code == 200
     assert_error(client.get("/audit/audit.csv", headers=helpdesk_headers), 403)
     assert download(client, admin_headers)
+
+
+def test_an_export_can_be_limited_to_user_realms(services: Services) -> None:
+    for realm in ("Realm1", "realm2", "realm1"):
+        entry = record(f"in-{realm}")
+        entry.realm = realm
+        services.audit.write(entry)
+    with services.sessions() as session:
+        found = services.audit.batch_after(
+            session, {}, timelimit=None, after=0, size=10, realms={"realm1"}
+        )
+    assert [e.realm for e in found] == ["Realm1", "realm1"]

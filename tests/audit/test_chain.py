@@ -13,6 +13,7 @@ from tests.audit.chain_helpers import (
     delete_ids,
     head_row,
     ids,
+    roll_back,
     set_head,
     swap_contents,
     verify,
@@ -88,11 +89,7 @@ def test_swapping_two_entries_contents_is_reported(services: Services) -> None:
 def test_truncating_with_an_older_signed_head_is_caught_by_the_anchor(services: Services) -> None:
     """The database alone is consistent again (an old, validly signed head and the
     entries up to it); the anchor in the data directory still says how far it went."""
-    write(services, 4)
-    old_head = head_row(services)
-    written = write(services, 4)
-    delete_ids(services, *written)
-    set_head(services, old_head)
+    written = roll_back(services, kept=4, lost=4)
     report = verify(services)
     assert report.ids(Tamper.TRUNCATED) == written
     assert Tamper.ROLLED_BACK in report.findings
@@ -102,11 +99,7 @@ def test_truncating_with_an_older_signed_head_is_caught_by_the_anchor(services: 
 def test_the_anchor_keeps_the_evidence_while_writing_goes_on(services: Services) -> None:
     """After a rollback the server keeps auditing; its new entries reuse the numbers
     of the deleted ones, but the anchor does not move onto the rewritten chain."""
-    write(services, 3)
-    old_head = head_row(services)
-    written = write(services, 3)
-    delete_ids(services, *written)
-    set_head(services, old_head)
+    written = roll_back(services, kept=3, lost=3)
     rewritten = write(services, 5, label="after")
     assert rewritten[0] == written[0]
     report = verify(services)
@@ -142,14 +135,10 @@ def test_without_an_anchor_the_report_says_so(services: Services) -> None:
 
 
 def test_reanchor_trusts_the_current_head(services: Services) -> None:
-    write(services, 2)
-    old_head = head_row(services)
-    written = write(services, 2)
-    delete_ids(services, *written)
-    set_head(services, old_head)
+    written = roll_back(services, kept=2, lost=2)
     assert verify(services).exit_code == 6
     point = services.audit.reanchor()
-    assert point is not None and point.seq == old_head["seq"]
+    assert point is not None and point.seq == written[0] - 1
     assert verify(services).ok
     assert write(services, 1) == [written[0]]
     assert verify(services).ok

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from factorflow.bootstrap import Services
 from factorflow.cli.main import app
-from tests.audit.chain_helpers import delete_ids, head_row, set_head, write
+from tests.audit.chain_helpers import delete_ids, head_row, roll_back, set_head, write
 
 runner = CliRunner()
 
@@ -40,11 +40,7 @@ def test_deleted_newest_entries(cli_env: Services) -> None:
 
 
 def test_a_rolled_back_head_and_reanchor(cli_env: Services) -> None:
-    write(cli_env, 2)
-    old = head_row(cli_env)
-    written = write(cli_env, 2)
-    delete_ids(cli_env, *written)
-    set_head(cli_env, old)
+    roll_back(cli_env, kept=2, lost=2)
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 6, result.output
     assert "is older than the anchor" in result.output

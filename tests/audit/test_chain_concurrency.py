@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from factorflow.audit.verify import Tamper
 from factorflow.bootstrap import Services, build_services
-from tests.audit.chain_helpers import head_row, ids, record, verify, write
+from tests.audit.chain_helpers import head_row, ids, record, roll_back, verify, write
 from tests.conftest import test_settings as settings_for
 
 THREADS_PER_NODE = 4
@@ -103,13 +103,7 @@ def test_a_node_that_missed_a_rollback_still_reports_it(
     services: Services, other_node: Services
 ) -> None:
     """The other node's anchor is evidence of entries this node never saw."""
-    write(services, 2)
-    old_head = head_row(services)
-    lost = write(other_node, 3)
-    from tests.audit.chain_helpers import delete_ids, set_head
-
-    delete_ids(services, *lost)
-    set_head(services, old_head)
+    lost = roll_back(services, kept=2, lost=3, writer=other_node)
     write(services, 4)  # this node's anchor is still consistent: it moves on
     with services.sessions.begin() as session:
         report = services.audit.verify(session, anchors=[other_node.audit.anchor_path])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,15 +61,6 @@ def test_readyz_says_503_when_the_database_is_unreachable(
         assert probe(client, "livez", 200) == {"status": "OK"}
     finally:
         unreachable.dispose()
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts TCP connections (the kernel's backlog) but never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield sock.getsockname()[1]
 
 
 def add_resolver(client: TestClient, headers: H, name: str, **data: object) -> None:
