@@ -36,6 +36,9 @@ from factorflow.policies.prepolicy import PolicyEnrollment
 from factorflow.policies.service import PolicyService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
+from factorflow.system.documentation import SystemDocumentation
+from factorflow.system.health import HealthService
+from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
@@ -70,6 +73,9 @@ class Services:
     logins: LoginService
     #: Ends sessions before their JWT expires (factorflow.auth.sessions).
     session_guard: SessionGuard
+    system: SystemConfigService
+    system_documentation: SystemDocumentation
+    health: HealthService
 
     @cached_property
     def events_dispatcher(self) -> Dispatcher:
@@ -78,6 +84,8 @@ class Services:
 
     def close(self) -> None:
         self.users.close()
+        self.audit.close()
+        self.health.close()
         self.engine.dispose()
 
 
@@ -118,13 +126,19 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     )
     jobs = JobService(settings, job_kinds, box)
     admins = AdminService(hasher)
+    system = SystemConfigService(settings)
     services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         box=box,
         hasher=hasher,
-        audit=AuditService(sessions, ensure_key_file(settings.effective_audit_key_file)),
+        audit=AuditService(
+            sessions,
+            ensure_key_file(settings.effective_audit_key_file),
+            anchor_path=settings.effective_audit_anchor_file,
+            node=settings.node_name,
+        ),
         auth=AuthService(
             ensure_key_file(settings.effective_jwt_secret_file, size=64),
             settings.jwt_validity_seconds,
@@ -153,6 +167,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         federation=FederationService(),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
         session_guard=SessionGuard(),
+        system=system,
+        system_documentation=SystemDocumentation(
+            system, users, policies, admins, settings.node_name
+        ),
+        health=HealthService(engine, users),
     )
     if migrate:
         seal_plaintext_secrets(services)

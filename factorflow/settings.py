@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     jwt_secret_file: Path | None = None
     #: pi.cfg PI_AUDIT_KEY_PRIVATE: the key that signs audit entries.
     audit_key_file: Path | None = None
+    #: The audit chain's anchor (the newest point this node wrote); keep it with the key,
+    #: out of the database's reach (``docs/security.md``, "The audit chain").
+    audit_anchor_file: Path | None = None
     jwt_validity_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     #: Login throttling of POST /auth (docs/security.md). After ``*_backoff_after``
     #: failed logins of one account (or from one client address) in a window, logins
@@ -154,6 +157,10 @@ class Settings(BaseSettings):
     @property
     def effective_audit_key_file(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
+    def effective_audit_anchor_file(self) -> Path:
+        return self.audit_anchor_file or self.data_dir / "audit.anchor"
 
     @property
     def effective_script_directory(self) -> Path:

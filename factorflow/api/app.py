@@ -9,13 +9,14 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 from factorflow import __version__
 from factorflow.api.envelope import render
+from factorflow.api.health import mount_health
 from factorflow.api.openapi import operation_extra
 from factorflow.api.params import merged_params, read_body
 from factorflow.api.routing import Routes, RouteSpec, audit_rule
@@ -30,6 +31,7 @@ from factorflow.webui import mount_webui
 ROUTE_MODULES = (
     "auth", "validate", "token", "token_helpdesk", "tokengroup", "user", "realm", "resolver",
     "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
+    "system",
 )  # fmt: skip
 
 JSON = "application/json"
@@ -104,6 +106,7 @@ def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
             return _error_response(405, 4307, "The method is not allowed for the requested URL.")
         return _error_response(exc.status_code, 10, str(exc.detail))
 
+    mount_health(app)
     # After the API routes, so that they keep precedence.
     mount_webui(app)
     return app
@@ -141,9 +144,14 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
             limiter=request_limiter(request.app, settings.api_threads),
         )
         outcome = reply.outcome
-        if outcome is not None and outcome.raw_body is not None:
-            return Response(
-                outcome.raw_body, status_code=outcome.status, media_type=outcome.raw_media_type
+        if outcome is not None and (outcome.raw_body is not None or outcome.raw_stream):
+            streamed = outcome.raw_stream is not None
+            kind: type[Response] = StreamingResponse if streamed else Response
+            return kind(
+                outcome.raw_stream if streamed else outcome.raw_body,
+                status_code=outcome.status,
+                media_type=outcome.raw_media_type,
+                headers=outcome.raw_headers,
             )
         nonce = params.get("nonce") if isinstance(params.get("nonce"), str) else None
         return Response(render(reply, nonce=nonce), status_code=reply.status, media_type=JSON)

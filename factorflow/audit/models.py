@@ -1,8 +1,12 @@
+"""The audit log's tables: one signed entry per request and per event action, and
+the head of the hash chain they form."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, Boolean, Double, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Double, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from factorflow.db.base import Base, UtcDateTime, utcnow
@@ -55,5 +59,28 @@ class AuditEntry(Base):
     request_id: Mapped[str] = mapped_column(String(32), default="", index=True)
     #: Dry-run / condition trace of an event action (JSON), empty for requests.
     trace: Mapped[str] = mapped_column(Text, default="")
-    #: HMAC-SHA256 over the canonical entry, hex; ``factorflow audit verify`` checks it.
+    #: HMAC-SHA256 over the canonical entry (and, in the chain, its sequence number and the
+    #: previous signature), hex; ``factorflow audit verify`` checks it.
     signature: Mapped[str] = mapped_column(String(128), default="")
+
+
+#: The audit table for Core statements (bulk insert, streaming reads).
+AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+
+
+class AuditChainHead(Base):
+    """The newest point of the audit hash chain (one row, id 1), signed with the audit
+    key; writers lock it to claim the next sequence numbers (see ``audit/chain.py``)."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: Id of the last entry written before the chain; entries up to it are not chained.
+    genesis: Mapped[int] = mapped_column(BigInteger, default=0)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(128), default="")
+    #: HMAC over (genesis, seq, hash); empty only in the state the migration left.
+    signature: Mapped[str] = mapped_column(String(128), default="")
+
+
+AUDIT_CHAIN_TABLE = cast(Table, AuditChainHead.__table__)

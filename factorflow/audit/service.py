@@ -1,37 +1,32 @@
 """Writing, searching and verifying the audit log.
 
-Each entry is signed with HMAC-SHA256 over a canonical serialisation under a key
-kept in the data directory; ``verify`` recomputes the signatures and reports ids
-missing from the sequence (deleted lines), as privacyIDEA's sig_check and
-missing_line do.
+Entries form a hash chain signed with HMAC-SHA256 under a key kept in the data
+directory (``audit/chain.py``); writers append through ``audit/writer.py`` and move
+the node's anchor (``audit/anchor.py``); ``verify`` streams the whole log
+(``audit/verify.py``). The search API reports privacyIDEA's ``sig_check`` and
+``missing_line`` per entry.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-from collections.abc import Iterator, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from factorflow.audit.models import COLUMN_LENGTHS, AuditEntry
+from factorflow.audit.anchor import AnchorFile, AnchorState, read_anchor
+from factorflow.audit.chain import NO_HASH, SIGNED_FIELDS, ChainPoint, ChainSigner
+from factorflow.audit.models import COLUMN_LENGTHS, AuditChainHead, AuditEntry
 from factorflow.audit.record import AuditRecord
+from factorflow.audit.verify import ChainVerifier, VerifyReport
+from factorflow.audit.writer import HEAD_ID, ChainWriter, Row
 from factorflow.db.base import transaction, utcnow
 
 log = logging.getLogger(__name__)
-
-SIGNED_FIELDS = (
-    "date", "startdate", "duration", "action", "success", "authentication", "serial",
-    "token_type", "user", "realm", "resolver", "administrator", "action_detail", "info",
-    "privacyidea_server", "client", "user_agent", "user_agent_version", "policies",
-    "request_id", "trace",
-)  # fmt: skip
 
 SEARCHABLE = (
     "action", "success", "authentication", "serial", "token_type", "user", "realm",
@@ -45,59 +40,62 @@ def _truncate(column: str, value: str) -> str:
     return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _canonical(entry: AuditEntry) -> bytes:
-    data: dict[str, Any] = {}
-    for name in SIGNED_FIELDS:
-        value = getattr(entry, name)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, float):
-            value = round(value, 6)
-        data[name] = value
-    data["id"] = entry.id
-    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+def filtered(
+    filters: dict[str, str], timelimit: timedelta | None, realms: Set[str] | None = None
+) -> Select[AuditEntry]:
+    """Entries matching column ``filters`` (``*`` is a wildcard) and the time limit;
+    ``realms`` (lower case) keeps only entries of those user realms (an administrator
+    whose audit right is limited to them)."""
+    query = select(AuditEntry)
+    if realms is not None:
+        query = query.where(func.lower(AuditEntry.realm).in_(sorted(realms)))
+    for name, pattern in filters.items():
+        column = getattr(AuditEntry, name)
+        if name == "success":
+            query = query.where(column.is_(pattern.lower() in ("1", "true")))
+        elif "*" in pattern:
+            escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(column.like(escaped.replace("*", "%"), escape="\\"))
+        else:
+            query = query.where(column == pattern)
+    if timelimit is not None:
+        query = query.where(AuditEntry.date >= utcnow() - timelimit)
+    return query
 
 
 @dataclass(frozen=True)
-class VerifyReport:
-    checked: int
-    bad_signatures: list[int]
-    missing_ids: list[int]
+class EntryCheck:
+    """privacyIDEA's per-entry answers: the signature (and link) verifies; the
+    entries right before and after this one exist."""
 
-    @property
-    def ok(self) -> bool:
-        return not self.bad_signatures and not self.missing_ids
+    sig_ok: bool
+    lines_ok: bool
 
 
 class AuditService:
-    def __init__(self, sessions: sessionmaker[Session], key: bytes) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], key: bytes, *, anchor_path: Path, node: str
+    ) -> None:
         self._sessions = sessions
-        self._key = key
-
-    def sign(self, entry: AuditEntry) -> str:
-        return hmac.new(self._key, _canonical(entry), hashlib.sha256).hexdigest()
+        self._signer = ChainSigner(key)
+        self.anchor_path = anchor_path
+        self._writer = ChainWriter(
+            sessions, self._signer, AnchorFile(anchor_path, self._signer, node)
+        )
 
     def write(self, record: AuditRecord) -> int:
-        """Persist the request's entry and then its actions' entries in their own
-        transaction (the request's work is already committed or rolled back), each
-        signed once its id is known. Returns the request entry's id."""
+        """Append the request's entry and then its actions' entries to the chain in
+        their own transaction (the request's work is already committed or rolled
+        back). Returns the request entry's id (0 if the entry could not be written)."""
         try:
-            with transaction(self._sessions, write=True) as session:
-                first = 0
-                for item in (record, *record.children):
-                    entry = self._entry(item)
-                    session.add(entry)
-                    session.flush()
-                    entry.signature = self.sign(entry)
-                    first = first or entry.id
-                return first
+            return self._writer.append([self._row(item) for item in (record, *record.children)])
         except Exception:
             # An audit failure must not turn a finished request into a 500; it is
             # logged loudly for the operator instead.
             log.exception("could not write audit entry for %s", record.action)
             return 0
 
-    def _entry(self, record: AuditRecord) -> AuditEntry:
+    def _row(self, record: AuditRecord) -> Row:
         values = {
             "action": record.action,
             "authentication": record.authentication,
@@ -116,16 +114,15 @@ class AuditService:
             "policies": record.policies,
             "request_id": record.request_id,
         }
-        clean = {k: _truncate(k, v) for k, v in values.items()}
-        now = utcnow()
-        return AuditEntry(
-            date=now.replace(microsecond=now.microsecond),
+        row: Row = {k: _truncate(k, v) for k, v in values.items()}
+        row.update(
+            date=utcnow(),
             startdate=record.startdate,
             duration=round(record.duration, 6),
             success=record.success,
             trace=record.trace,
-            **clean,
         )
+        return row
 
     def search(
         self,
@@ -138,22 +135,8 @@ class AuditService:
         sortorder: str,
         realms: Set[str] | None = None,
     ) -> tuple[list[AuditEntry], int]:
-        """One page of entries; ``realms`` (lower case) keeps only entries of those user
-        realms (an administrator whose ``auditlog`` right is limited to them)."""
-        query = select(AuditEntry)
-        if realms is not None:
-            query = query.where(func.lower(AuditEntry.realm).in_(sorted(realms)))
-        for name, pattern in filters.items():
-            column = getattr(AuditEntry, name)
-            if name == "success":
-                query = query.where(column.is_(pattern.lower() in ("1", "true")))
-            elif "*" in pattern:
-                escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(column.like(escaped.replace("*", "%"), escape="\\"))
-            else:
-                query = query.where(column == pattern)
-        if timelimit is not None:
-            query = query.where(AuditEntry.date >= utcnow() - timelimit)
+        """One page of entries and the number of all that match."""
+        query = filtered(filters, timelimit, realms)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         order = AuditEntry.id.asc() if sortorder == "asc" else AuditEntry.id.desc()
         rows = session.scalars(
@@ -161,35 +144,74 @@ class AuditService:
         )
         return list(rows), total
 
-    def entry_ok(self, entry: AuditEntry) -> bool:
-        return hmac.compare_digest(entry.signature, self.sign(entry))
+    def batch_after(
+        self,
+        session: Session,
+        filters: dict[str, str],
+        *,
+        timelimit: timedelta | None,
+        after: int,
+        size: int,
+        realms: Set[str] | None = None,
+    ) -> list[AuditEntry]:
+        """The next ``size`` matching entries after id ``after``, oldest first (for
+        exports that walk the whole log without OFFSET)."""
+        query = filtered(filters, timelimit, realms).where(AuditEntry.id > after)
+        return list(session.scalars(query.order_by(AuditEntry.id).limit(size)))
 
-    def iter_entries(self, session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
-        last = 0
-        while True:
-            rows = list(
-                session.scalars(
-                    select(AuditEntry)
-                    .where(AuditEntry.id > last)
-                    .order_by(AuditEntry.id)
-                    .limit(batch)
-                )
+    def checks(self, session: Session, entries: Sequence[AuditEntry]) -> dict[int, EntryCheck]:
+        """``sig_check`` and ``missing_line`` for a page of entries (one query for the
+        neighbours whose signatures the links need)."""
+        if not entries:
+            return {}
+        head = session.get(AuditChainHead, HEAD_ID)
+        genesis = head.genesis if head is not None else 0
+        known = {entry.id: entry.signature for entry in entries}
+        wanted = {n for entry in entries for n in (entry.id - 1, entry.id + 1)} - set(known)
+        if wanted:
+            rows = session.execute(
+                select(AuditEntry.id, AuditEntry.signature).where(AuditEntry.id.in_(wanted))
             )
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1].id
+            known.update({int(i): str(sig) for i, sig in rows})
+        known[0] = NO_HASH
+        return {
+            entry.id: EntryCheck(
+                sig_ok=self._entry_ok(entry, genesis, known.get(entry.id - 1)),
+                lines_ok=entry.id - 1 in known and entry.id + 1 in known,
+            )
+            for entry in entries
+        }
 
-    def verify(self, session: Session) -> VerifyReport:
-        bad: list[int] = []
-        missing: list[int] = []
-        previous: int | None = None
-        checked = 0
-        for entry in self.iter_entries(session):
-            checked += 1
-            if not self.entry_ok(entry):
-                bad.append(entry.id)
-            if previous is not None and entry.id != previous + 1:
-                missing.extend(range(previous + 1, min(entry.id, previous + 1001)))
-            previous = entry.id
-        return VerifyReport(checked=checked, bad_signatures=bad, missing_ids=missing)
+    def _entry_ok(self, entry: AuditEntry, genesis: int, prev: str | None) -> bool:
+        row = {name: getattr(entry, name) for name in SIGNED_FIELDS} | {"id": entry.id}
+        if entry.id <= genesis:
+            return self._signer.same(entry.signature, self._signer.legacy(row))
+        return prev is not None and self._signer.same(
+            entry.signature, self._signer.entry(row, entry.id, prev)
+        )
+
+    def entry_ok(self, entry: AuditEntry) -> bool:
+        """Whether ``entry``'s signature verifies against its predecessor as stored now."""
+        with transaction(self._sessions) as session:
+            return self.checks(session, [entry])[entry.id].sig_ok
+
+    def anchors(self, extra: Sequence[Path] = ()) -> list[tuple[str, AnchorState]]:
+        """This node's anchor and any others given (other nodes' anchor files)."""
+        return [(str(path), read_anchor(path, self._signer)) for path in (self.anchor_path, *extra)]
+
+    def verify(
+        self,
+        session: Session,
+        *,
+        anchors: Sequence[Path] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> VerifyReport:
+        """Check the whole chain, its head and the anchors (see ``audit/verify.py``)."""
+        return ChainVerifier(self._signer, self.anchors(anchors)).run(session, progress)
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def reanchor(self) -> ChainPoint | None:
+        """Move this node's anchor to the database's (validly signed) head."""
+        return self._writer.reanchor()

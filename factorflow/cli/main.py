@@ -17,6 +17,7 @@ from rich.table import Table
 
 from factorflow.auth.throttle import client_subject
 from factorflow.bootstrap import Services, build_services, prepare_data_dir
+from factorflow.cli.audit import audit_app
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
 from factorflow.crypto import hashing_threads_per_worker
@@ -28,7 +29,6 @@ from factorflow.settings import Settings
 app = typer.Typer(help="Factorflow MFA server.", no_args_is_help=True, add_completion=False)
 admin_app = typer.Typer(help="Manage local administrators.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 lockouts_app = typer.Typer(help="Login backoffs and lockouts of POST /auth.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
@@ -241,32 +241,3 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     upgrade(engine)
     engine.dispose()
     console.print("Database schema is up to date.")
-
-
-@audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None) -> None:
-    """Check every audit entry's signature and report deleted entries."""
-    from rich.progress import Progress
-
-    services = open_services(data_dir)
-    with (
-        transaction(services.sessions) as session,
-        Progress(console=err, transient=True) as progress,
-    ):
-        progress.add_task("verifying audit log", total=None)
-        report = services.audit.verify(session)
-    services.close()
-    console.print(f"{report.checked} entries checked.")
-    if report.bad_signatures:
-        console.print(
-            f"[red]{len(report.bad_signatures)} entries fail their signature:[/red] "
-            + ", ".join(map(str, report.bad_signatures[:50]))
-        )
-    if report.missing_ids:
-        console.print(
-            f"[red]{len(report.missing_ids)} entries are missing:[/red] "
-            + ", ".join(map(str, report.missing_ids[:50]))
-        )
-    if not report.ok:
-        raise typer.Exit(1)
-    console.print("[green]Audit log intact.[/green]")

@@ -8,6 +8,7 @@ services, conditions, handlers) sees only this.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,6 +62,11 @@ class Outcome:
     #: A body that is not the JSON envelope (``/validate/radiuscheck``, CSV export).
     raw_body: bytes | None = None
     raw_media_type: str = "application/json"
+    #: A body sent as it is produced (a download too large to build in memory); it
+    #: runs after the request's transaction and must open its own.
+    raw_stream: Iterator[bytes] | None = None
+    #: Extra response headers of a raw body, e.g. ``Content-Disposition``.
+    raw_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -20,12 +20,18 @@ def read_version(session: Session, key: str) -> str:
 def bump_version(session: Session, key: str) -> str:
     """Write a fresh marker under ``key`` in the caller's transaction and return it."""
     marker = uuid.uuid4().hex
-    stmt = update(ConfigSetting).where(ConfigSetting.key == key).values(value=marker)
+    put_setting(session, key, marker)
+    return marker
+
+
+def put_setting(session: Session, key: str, value: str) -> None:
+    """Store ``value`` under ``key`` in the caller's transaction, whether or not the
+    key exists yet, also when another transaction creates it at the same time."""
+    stmt = update(ConfigSetting).where(ConfigSetting.key == key).values(value=value)
     if session.execute(stmt.execution_options(synchronize_session=False)).rowcount:  # type: ignore[attr-defined]
-        return marker
+        return
     try:
         with session.begin_nested():
-            session.add(ConfigSetting(key=key, value=marker))
+            session.add(ConfigSetting(key=key, value=value))
     except IntegrityError:
         session.execute(stmt)
-    return marker

@@ -296,6 +296,7 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "user_update": (User("user"), StoreUser("user", realm="realm")),
     "user_delete": (StoreUser("username"),),
     "audit_list": (Realms("realm"), NotTargets("serial", "user", "resolver", why=FILTERS)),
+    "audit_download": (Realms("realm"), NotTargets("serial", "user", "resolver", why=FILTERS)),
     "resolver_list": (NotTargets("resolver", why="store definitions are read as a whole "
                                  "(privacyIDEA); their secrets are censored"),),
     "resolver_write": (Resolvers("resolver"),),
@@ -337,6 +338,12 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "job_get": (),
     "job_retry": (),
     "job_discard": (),
+    # System-wide settings, documentation and random bytes: in no realm.
+    "system_list": (),
+    "system_write": (),
+    "system_delete": (),
+    "system_documentation": (),
+    "system_random": (),
     # The caller's own session; login throttling is not realm-bound.
     "auth_logout": (),
     "auth_lockout_list": (),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from starlette.testclient import TestClient
 
 from factorflow.audit.models import AuditEntry
@@ -45,6 +45,8 @@ def test_filters_wildcards_and_paging(client: TestClient, admin_headers: dict[st
         headers=admin_headers,
     ).json()
     value = body["result"]["value"]
+    assert value["auditcolumns"][:3] == ["number", "action", "success"]
+    assert set(value["auditcolumns"]) <= set(value["auditdata"][0])
     assert value["count"] >= 4
     assert len(value["auditdata"]) == 2
     assert value["next"] == 2 and value["prev"] is None
@@ -65,23 +67,21 @@ def test_bad_audit_parameters(client: TestClient, admin_headers: dict[str, str])
         assert response.json()["result"]["status"] is False
 
 
-def test_verify_detects_tampering_and_deletion(
+def test_sig_check_and_missing_line_as_privacyidea_reports_them(
     client: TestClient, services: Services, admin_headers: dict[str, str]
 ) -> None:
-    for _ in range(3):
+    """sig_check: the entry's signature and link verify; missing_line: the entries just
+    before and after it exist (so the newest entry always says FAIL, as in privacyIDEA)."""
+    for _ in range(5):
         client.get("/audit/", headers=admin_headers)
     with services.sessions.begin() as session:
-        report = services.audit.verify(session)
-    assert report.ok and report.checked >= 4
-    with services.sessions.begin() as session:
-        ids = sorted(
-            session.scalars(AuditEntry.__table__.select().with_only_columns(AuditEntry.id))
-        )
+        ids = sorted(session.scalars(select(AuditEntry.id)))
         session.execute(update(AuditEntry).where(AuditEntry.id == ids[1]).values(info="rewritten"))
-        session.execute(delete(AuditEntry).where(AuditEntry.id == ids[2]))
-    with services.sessions.begin() as session:
-        report = services.audit.verify(session)
-    assert report.bad_signatures == [ids[1]]
-    assert report.missing_ids == [ids[2]]
-    rows = audit_rows(client, admin_headers, sortorder="asc")
-    assert [r["sig_check"] for r in rows if r["number"] == ids[1]] == ["FAIL"]
+        session.execute(delete(AuditEntry).where(AuditEntry.id == ids[3]))
+    rows = {r["number"]: r for r in audit_rows(client, admin_headers, sortorder="asc")}
+    assert rows[ids[1]]["sig_check"] == "FAIL"
+    assert rows[ids[2]]["sig_check"] == "OK" and rows[ids[2]]["missing_line"] == "FAIL"
+    assert rows[ids[4]]["sig_check"] == "FAIL"  # its link names the deleted entry
+    assert rows[ids[0]]["missing_line"] == "OK"  # the first: nothing can be before it
+    assert rows[ids[1]]["missing_line"] == "OK"
+    assert rows[ids[-1]]["missing_line"] == "FAIL"  # nothing after it (yet)

@@ -70,8 +70,6 @@ UNORDERED = {
     "result.value.tokens[].*_info_keys": "privacyIDEA 3.14 lists tokeninfo key sets",
 }
 
-INTEGRATOR = "INTEGRATOR: /system/ lands from another branch (issue 13 #2); remove this skip"
-
 
 def users_file(directory: Path) -> Path:
     path = directory / "passwd"
@@ -179,13 +177,9 @@ def replayed(
         services.close()
 
 
-def _case(exchange: Exchange) -> object:
-    if exchange.path.startswith("/system/"):
-        return pytest.param(exchange, id=exchange.label, marks=pytest.mark.skip(reason=INTEGRATOR))
-    return pytest.param(exchange, id=exchange.label)
-
-
-@pytest.mark.parametrize("exchange", [_case(exchange) for exchange in EXCHANGES])
+@pytest.mark.parametrize(
+    "exchange", [pytest.param(exchange, id=exchange.label) for exchange in EXCHANGES]
+)
 def test_answer_as_privacyidea_does(exchange: Exchange, replayed: dict[int, list[str]]) -> None:
     problems = replayed[exchange.index]
     assert not problems, f"{exchange.label} ({exchange.user_agent}):\n" + "\n".join(problems)

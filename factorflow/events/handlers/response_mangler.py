@@ -98,7 +98,8 @@ class ResponseManglerHandler(EventHandler):
         view = response_view(reply)
         if reply is None or view is None:
             raise ActionError("there is no response to change")
-        if reply.outcome is not None and reply.outcome.raw_body is not None:
+        outcome = reply.outcome
+        if outcome is not None and (outcome.raw_body is not None or outcome.raw_stream is not None):
             ctx.run_details = "not a JSON response"
             return
         *parents, last = _segments(options.pointer)

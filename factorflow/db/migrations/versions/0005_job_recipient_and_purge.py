@@ -7,7 +7,7 @@ right after the schema migrations: that needs the encryption key, which a schema
 migration does not have.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 import factorflow.db.base
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

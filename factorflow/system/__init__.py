@@ -1,0 +1,1 @@
+"""privacyIDEA's ``/system/`` settings and the ``/healthz/`` probes."""
