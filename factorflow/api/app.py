@@ -143,7 +143,10 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
         outcome = reply.outcome
         if outcome is not None and outcome.raw_body is not None:
             return Response(
-                outcome.raw_body, status_code=outcome.status, media_type=outcome.raw_media_type
+                outcome.raw_body,
+                status_code=outcome.status,
+                media_type=outcome.raw_media_type,
+                headers=outcome.raw_headers,
             )
         nonce = params.get("nonce") if isinstance(params.get("nonce"), str) else None
         return Response(render(reply, nonce=nonce), status_code=reply.status, media_type=JSON)

@@ -61,6 +61,8 @@ class Outcome:
     #: A body that is not the JSON envelope (``/validate/radiuscheck``, CSV export).
     raw_body: bytes | None = None
     raw_media_type: str = "application/json"
+    #: Headers of a raw body (``Content-Disposition`` of a download).
+    raw_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

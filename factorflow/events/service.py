@@ -20,6 +20,7 @@ All methods take the caller's unit-of-work session and never commit.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,7 @@ from factorflow.events.definition import (
 )
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
+from factorflow.events.legacy import renamed_events
 from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
@@ -299,7 +301,9 @@ class EventService:
         return schedule.text, sweep
 
     def _events(self, given: list[str], schedule: str) -> list[str]:
-        events = [e.strip() for e in given if e and e.strip()]
+        events, renamed = renamed_events([e.strip() for e in given if e and e.strip()])
+        for warning in renamed:
+            logging.getLogger(__name__).warning("event definition: %s", warning)
         if schedule:
             # Bound to the pseudo-event only, so request dispatch never sees it.
             if events and events != [SCHEDULED_EVENT]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,8 @@ from factorflow.api.routing import Routes
 from factorflow.core.invocation import Actor, Outcome
 from factorflow.errors import AuthError, UserError
 from factorflow.pipeline import Access, Call
+from factorflow.policies.decide import RequestPolicies
+from factorflow.tokens.base import TokenType
 from factorflow.users.errors import StoreUnavailableError
 
 routes = Routes("auth")
@@ -34,6 +37,10 @@ USER_RIGHTS = [
 ]
 
 WRONG_CREDENTIALS = "Authentication failure. Wrong credentials"
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
 
 class AuthParams(BaseModel):
@@ -88,3 +95,19 @@ def login(call: Call[AuthParams]) -> Outcome:
     return Outcome(
         value=_login_value(call, actor, USER_RIGHTS, USER_MENUS), authentication="ACCEPT"
     )
+
+
+def _type_description(type_cls: type[TokenType]) -> str:
+    doc = (sys.modules[type_cls.__module__].__doc__ or "").strip().splitlines()
+    return doc[0].rstrip(".") if doc else type_cls.type_name.upper()
+
+
+@routes.route(
+    "GET", "/auth/rights", event="auth_rights", params=NoParams, access=Access.AUTHENTICATED
+)
+def rights(call: Call[NoParams]) -> Outcome:
+    """The token types the logged-in admin or user may enrol, with their descriptions."""
+    types = call.services.tokens.types
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
+    return Outcome(value={t: _type_description(types[t]) for t in allowed})
