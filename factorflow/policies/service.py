@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,14 +112,20 @@ class PolicyService:
         warnings: builtins.list[str] = []
         moved: dict[str, dict[str, Any]] = {}
         if params.get("action") not in (None, ""):
-            translated = translate(scope, parse_actions(_json(params["action"])))
+            given = parse_actions(_json(params["action"]))
+            if not given:
+                raise PolicyInputError("action", "at least one action is required")
+            translated = translate(scope, given)
             warnings, moved = translated.warnings, translated.moved
-            actions = translated.actions
-            if not actions and moved:
-                # Everything belongs elsewhere: this policy takes the first other scope.
-                scope = next(iter(moved))
-                actions = moved.pop(scope)
-            params = {**params, "scope": scope, "action": actions}
+            if translated.actions:
+                moved[scope] = translated.actions
+            scope = _main_scope(row, scope, moved)
+            params = {k: v for k, v in params.items() if k != "action"}
+            if scope in moved:
+                params.update(scope=scope, action=moved.pop(scope))
+            elif row is not None:
+                # An update whose actions all belong elsewhere leaves this policy's own.
+                params["scope"] = scope = row.scope
         policy_id, bare = self._write(session, row, name, scope, params)
         warnings += bare
         written = self.row(session, name)
@@ -301,6 +308,17 @@ class PolicyService:
         if not rights:
             return bool(policies)
         return any(not rights.isdisjoint(p.action) for p in policies)
+
+
+def _main_scope(row: Policy | None, requested: str, buckets: Mapping[str, Any]) -> str:
+    """Which scope the policy itself keeps when its actions belong in ``buckets``: its
+    current one, else the requested one, else (a new policy of moved actions only) the
+    first other one; the other buckets go to sibling policies."""
+    if row is not None:
+        return row.scope if row.scope in buckets or not buckets else requested
+    if requested in buckets or not buckets:
+        return requested
+    return next(iter(buckets))
 
 
 def _json(value: Any) -> Any:
