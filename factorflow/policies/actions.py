@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -358,6 +358,7 @@ class Catalog:
     """Scopes → action name → definition; frozen once built at start-up."""
 
     scopes: Mapping[str, Mapping[str, ActionDef]]
+    _rights: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def action(self, scope: str, name: str) -> ActionDef | None:
         return self.scopes.get(scope, {}).get(name)
@@ -367,7 +368,10 @@ class Catalog:
 
     def rights(self, scope: str) -> frozenset[str]:
         """The actions of ``scope`` that grant something (admin and user scopes)."""
-        return frozenset(n for n, d in self.scopes.get(scope, {}).items() if d.right)
+        if scope not in self._rights:
+            defs = self.scopes.get(scope, {}).items()
+            self._rights[scope] = frozenset(n for n, d in defs if d.right)
+        return self._rights[scope]
 
 
 def build_catalog(token_types: Iterable[str]) -> Catalog:
