@@ -19,7 +19,7 @@ The functions are pure (no database) so that the migration uses them too.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +78,18 @@ def translate(scope: str, actions: Mapping[str, Any]) -> Translation:
     return out
 
 
-def sibling_name(name: str, scope: str, taken: Collection[str]) -> str:
-    """A free policy name for the ``scope`` part of policy ``name``: ``<name>.<scope>``,
-    then ``<name>.<scope>2`` ..., shortened to privacyIDEA's 64 characters."""
+def sibling_names(name: str, scope: str) -> Iterator[str]:
+    """The names the ``scope`` part of policy ``name`` may take, in order:
+    ``<name>.<scope>``, ``<name>.<scope>2`` ..., shortened to privacyIDEA's 64
+    characters."""
     for index in range(1, 1000):
         suffix = f".{scope}" + (str(index) if index > 1 else "")
-        candidate = name[: 64 - len(suffix)] + suffix
+        yield name[: 64 - len(suffix)] + suffix
+
+
+def sibling_name(name: str, scope: str, taken: Collection[str]) -> str:
+    """The first of :func:`sibling_names` not in ``taken``."""
+    for candidate in sibling_names(name, scope):
         if candidate not in taken:
             return candidate
     raise ValueError(f"no free policy name for {name!r}")

@@ -31,7 +31,7 @@ from factorflow.db.base import utcnow
 from factorflow.errors import FactorflowError, ParameterError, ResourceNotFoundError
 from factorflow.policies.actions import SCOPES, ActionValue, Catalog
 from factorflow.policies.cache import DIRTY, PolicyCache
-from factorflow.policies.legacy import sibling_name, translate
+from factorflow.policies.legacy import sibling_names, translate
 from factorflow.policies.matching import MatchContext, PolicyView
 from factorflow.policies.matching import select as select_policies
 from factorflow.policies.models import Policy
@@ -157,13 +157,13 @@ class PolicyService:
     def _write_sibling(
         self, session: Session, source: Policy, scope: str, actions: dict[str, Any]
     ) -> builtins.list[str]:
-        """Write ``actions`` into the ``scope`` sibling of ``source`` (created, or the
-        existing one updated), with the conditions of ``source``."""
-        taken = {n for n in session.scalars(select(Policy.name)) if n}
-        name = f"{source.name[: 64 - len(scope) - 1]}.{scope}"
-        sibling = session.scalar(select(Policy).where(Policy.name == name))
-        if sibling is not None and sibling.scope != scope:
-            name, sibling = sibling_name(source.name, scope, taken), None
+        """Write ``actions`` into the ``scope`` sibling of ``source``: the first of
+        :func:`sibling_names` that is free (created) or a policy of that scope (updated);
+        it takes the conditions of ``source``."""
+        for name in sibling_names(source.name, scope):
+            sibling = session.scalar(select(Policy).where(Policy.name == name))
+            if sibling is None or sibling.scope == scope:
+                break
         fields: dict[str, Any] = {key: getattr(source, key) for key in _SHARED}
         if scope == "admin":
             fields.update({key: getattr(source, key) for key in _ADMIN_ONLY})

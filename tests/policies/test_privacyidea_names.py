@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from factorflow.tokens.helpdesk import password_alphabets, random_secret
 from tests.conftest import user_headers
 from tests.policies.conftest import SetPolicy, policy_data
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, assert_error, check, init_token, ok
@@ -112,6 +113,22 @@ def test_enrollment_pin_rules_move_to_admin_and_user_siblings(
         p["name"] for p in ok(client.get("/policy/", headers=admin_headers))["result"]["value"]
     ]
     assert sorted(names) == ["pins", "pins.admin", "pins.user"]
+
+
+def test_a_sibling_name_taken_by_another_scope_is_passed_over(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    _save(client, admin_headers, "pins.admin", scope="authorization", action="last_auth=9d")
+    for length in (6, 7):
+        _save(client, admin_headers, "pins", scope="enrollment",
+              action=f"otp_pin_minlength={length}, max_token_per_user=1")  # fmt: skip
+    policies = ok(client.get("/policy/", headers=admin_headers))["result"]["value"]
+    assert {p["name"]: (p["scope"], p["action"]) for p in policies} == {
+        "pins": ("enrollment", {"max_token_per_user": 1}),
+        "pins.admin": ("authorization", {"last_auth": "9d"}),
+        "pins.admin2": ("admin", {"otp_pin_minlength": 7}),
+        "pins.user": ("user", {"otp_pin_minlength": 7}),
+    }
 
 
 def test_an_enrollment_policy_of_pin_rules_only_becomes_the_admin_policy(
@@ -223,10 +240,24 @@ def test_lost_token_password_classes_of_privacyidea(
     init_token(client, admin_headers, type="hotp", serial="LOST1", otpkey=RFC_KEY_HEX,
                user="alice", realm="realm1", pin="1234")  # fmt: skip
     set_policy("lost", scope="enrollment",
-               action="losttoken_PW_length=20, losttoken_PW_contents=C8, losttoken_valid=1")  # fmt: skip
+               action="losttoken_PW_length=20, losttoken_PW_contents=8, losttoken_valid=1")  # fmt: skip
     value = ok(client.post("/token/lost/LOST1", headers=admin_headers))["result"]["value"]
     password = value["password"]
-    assert len(password) == 20 and any(c.isupper() for c in password)
+    assert len(password) == 20  # of the Base58 alphabet only: no 0, O, I, l
     assert set(password) <= set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
     assert check(client, user="alice", **{"pass": "1234" + password})["result"]["value"]
     assert not check(client, user="alice", **{"pass": "1234" + RFC4226_OTPS[0]})["result"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("contents", "classes"),
+    [("C", ["upper"]), ("cs", ["lower", "special"]), ("Cn", ["upper", "digit"])],
+)
+def test_each_password_class_of_losttoken_PW_contents_is_present(
+    contents: str, classes: list[str]
+) -> None:
+    tests = {"upper": str.isupper, "lower": str.islower, "digit": str.isdigit,
+             "special": lambda c: not c.isalnum()}  # fmt: skip
+    for _ in range(20):
+        password = random_secret(len(classes), *password_alphabets(contents))
+        assert all(any(tests[name](c) for c in password) for name in classes), password
