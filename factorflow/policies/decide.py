@@ -65,16 +65,23 @@ class RequestPolicies:
         self.client = client if client is not None else session.info.get(CLIENT_KEY)
         self.now = now
 
-    def view(self, scope: str, user: User | None, realm: str | None = None) -> PolicyView:
-        ctx = MatchContext(
+    def _context(
+        self, user: User | None, realm: str | None, admin: Actor | None = None
+    ) -> MatchContext:
+        """A request about ``user`` (or ``realm``), by ``admin`` for the admin scope."""
+        return MatchContext(
             realm=user.realm if user else realm,
             resolver=user.resolver if user else None,
             user=user.login if user else None,
+            adminrealm=admin.realm if admin else None,
+            adminuser=admin.username if admin else None,
             client=self.client,
             userinfo=(lambda: dict(user.attributes)) if user else None,
             facts_key=f"{user.resolver}/{user.uid}" if user else "",
         )
-        return self.service.view(self.session, scope, ctx, self.now)
+
+    def view(self, scope: str, user: User | None, realm: str | None = None) -> PolicyView:
+        return self.service.view(self.session, scope, self._context(user, realm), self.now)
 
     def role_view(
         self, actor: Actor, user: User | None, realm: str | None = None
@@ -86,16 +93,7 @@ class RequestPolicies:
             return self.view("user", user, realm)
         if not actor.is_admin:
             return None
-        ctx = MatchContext(
-            realm=user.realm if user else realm,
-            resolver=user.resolver if user else None,
-            user=user.login if user else None,
-            adminrealm=actor.realm,
-            adminuser=actor.username,
-            client=self.client,
-            userinfo=(lambda: dict(user.attributes)) if user else None,
-            facts_key=f"{user.resolver}/{user.uid}" if user else "",
-        )
+        ctx = self._context(user, realm, actor)
         return self.service.view(self.session, "admin", ctx, self.now)
 
     def enrollable(self, actor: Actor, types: Mapping[str, bool]) -> list[str]:
@@ -166,17 +164,7 @@ class RequestPolicies:
         """
         if not actor.is_admin or not self.service.defined(self.session, "admin"):
             return None
-        ctx = MatchContext(
-            realm=user.realm if user else None,
-            resolver=user.resolver if user else None,
-            user=user.login if user else None,
-            adminrealm=actor.realm,
-            adminuser=actor.username,
-            client=self.client,
-            userinfo=(lambda: dict(user.attributes)) if user else None,
-            facts_key=f"{user.resolver}/{user.uid}" if user else "",
-        )
-        view = self.service.view(self.session, "admin", ctx, self.now)
+        view = self.service.view(self.session, "admin", self._context(user, None, actor), self.now)
         realms: set[str] = set()
         for policy in view.matched:
             if right not in policy.action or (user is None and _narrower(policy)):

@@ -164,3 +164,14 @@ def test_import_needs_a_file(client: TestClient, admin_headers: dict[str, str]) 
     assert_error(client.post("/policy/import/x.cfg", headers=admin_headers), 400)
     assert_error(client.post("/policy/import/x.cfg", data={"file": b"\xff\xfe"},
                              headers=admin_headers), 400)  # fmt: skip
+
+
+def test_export_names_any_file_and_refuses_bad_names(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    response = client.get("/policy/export/pölicies 2026.cfg", headers=admin_headers)
+    assert response.status_code == 200 and response.text == ""  # no policies yet
+    disposition = response.headers["content-disposition"]
+    assert "filename*=UTF-8''p%C3%B6licies%202026.cfg" in disposition
+    for bad in ('a"b.cfg', "a\\b.cfg", "a%0Db.cfg"):
+        assert_error(client.get(f"/policy/export/{bad}", headers=admin_headers), 400)

@@ -12,6 +12,8 @@ validates them.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Routes
@@ -62,6 +64,17 @@ class FileParams(BaseModel):
 
 class ImportParams(FileParams):
     file: str = Field(min_length=1, max_length=10_000_000)
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for a download: an ASCII name and, for any other, the
+    UTF-8 one (RFC 6266)."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    if plain == filename:
+        return f'attachment; filename="{plain}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _warned(saved: Saved, value: object) -> Outcome:
@@ -120,7 +133,7 @@ def export(call: Call[FileParams]) -> Outcome:
         value=None,
         raw_body=export_text(policies).encode("utf-8"),
         raw_media_type="text/plain; charset=utf-8",
-        raw_headers={"Content-Disposition": f'attachment; filename="{call.params.filename}"'},
+        raw_headers={"Content-Disposition": attachment(call.params.filename)},
     )
 
 
