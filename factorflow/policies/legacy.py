@@ -11,7 +11,7 @@ belong in another scope, with a warning per change that the API answers in
 
 An action that moves from ``enrollment`` to ``admin`` and ``user`` keeps its old
 meaning, "applies to every enrolment of the matching users, by an admin or by the
-user", in two policies with the same conditions (:func:`sibling_name`). Neither
+user", in two policies with the same conditions (:func:`sibling_names`). Neither
 takes rights away: only a policy holding a right makes its scope restrictive.
 
 The functions are pure (no database) so that the migration uses them too.
