@@ -23,6 +23,7 @@ All methods take the caller's unit-of-work session and never commit.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ from factorflow.events.definition import (
 )
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
+from factorflow.events.legacy import renamed_events
 from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
@@ -374,9 +376,12 @@ class EventService:
 
     def _events(self, given: list[str], schedule: str) -> list[str]:
         try:
-            events = limits.unique_events(given)
+            events = limits.unique_events(given)  # bounded first: renaming is quadratic
         except ValueError as exc:
             raise DefinitionError(f"Invalid parameter 'event': {exc}") from None
+        events, renamed = renamed_events(events)
+        for warning in renamed:
+            logging.getLogger(__name__).warning("event definition: %s", warning)
         if schedule:
             # Bound to the pseudo-event only, so request dispatch never sees it.
             if events and events != [SCHEDULED_EVENT]:

@@ -1,9 +1,10 @@
 """The catalog of scopes and actions with their value types.
 
 One source for three uses: validating ``action`` on save, ``GET /policy/defs``
-and the web UI's forms. Names follow privacyIDEA so that exported policies carry
-over. Enrolment rights (``enroll<TYPE>``) are generated from the installed token
-types.
+and the web UI's forms. Names, scopes and values follow privacyIDEA 3.14, so that
+exported policies carry over; Factorflow's earlier names are translated on save
+(:mod:`factorflow.policies.legacy`). Enrolment rights (``enroll<TYPE>``) are
+generated from the installed token types.
 
 Value types:
 
@@ -15,13 +16,17 @@ Value types:
 ``unique`` actions take one value per request (the best priority wins, see
 :mod:`factorflow.policies.matching`); non-unique ones collect the values of every
 matching policy (``tokentype``, ``challenge_response``, ...).
+
+``right`` marks the admin and user actions that grant something. Only a policy that
+holds a right makes its scope restrictive (see :meth:`Catalog.rights`): an admin
+policy that only sets PIN rules does not take the other rights away from admins.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +43,10 @@ RATE_PATTERN = r"^\d{1,6}/\d{1,6}[smhd]$"
 #: ``4h``, ``4h/5m`` or ``4h/3`` — see :class:`factorflow.policies.authn.AuthCacheRule`.
 AUTH_CACHE_PATTERN = r"^\d{1,6}[smhd](/(\d{1,6}[smhd]|[1-9]\d{0,5}))?$"
 HASHLIBS = ("sha1", "sha256", "sha512")
+#: ``:department: sales finance :city: *`` — privacyIDEA's set_custom_user_attributes.
+CUSTOM_SET_PATTERN = r"^\s*(:[^:\s]+:(\s+[^:\s]+)+\s*)+$"
+#: ``cn``, ``+cn``, ``-s`` or ``[0123456789]`` — privacyIDEA's otp_pin_contents.
+PIN_CONTENTS_PATTERN = r"^([-+]?[cnso]+|\[[^\]]{1,200}\])$"
 
 
 class ActionDef(BaseModel):
@@ -55,6 +64,10 @@ class ActionDef(BaseModel):
     minimum: int | None = None
     maximum: int | None = None
     unique: bool = True
+    #: Grants something in the admin / user scope (see the module docstring).
+    right: bool = False
+    #: What the action alone, without a value, stands for (an earlier boolean form).
+    bare: str | None = None
 
     def coerce(self, raw: object) -> ActionValue:
         """The stored value for ``raw``; raises ValueError naming what is wrong."""
@@ -114,20 +127,24 @@ class ActionDef(BaseModel):
         return out
 
 
-def _b(name: str, desc: str, group: str = "") -> ActionDef:
-    return ActionDef(name=name, desc=desc, group=group)
+def _b(name: str, desc: str, group: str = "", *, right: bool = False) -> ActionDef:
+    return ActionDef(name=name, desc=desc, group=group, right=right)
+
+
+def _rights(rows: Iterable[tuple[str, str, str]]) -> list[ActionDef]:
+    return [_b(name, desc, group, right=True) for name, desc, group in rows]
 
 
 def _admin_rights() -> list[ActionDef]:
-    token = "token"  # noqa: S105 - the web UI group, not a secret
+    token, tools, general = "token", "tools", "general"
     rights = [
         ("enable", "Enable tokens.", token),
         ("disable", "Disable tokens.", token),
         ("revoke", "Revoke tokens.", token),
-        ("losttoken", "Replace lost tokens with a temporary password token.", token),
-        ("getserial", "Find the serial of a token by its OTP.", token),
-        ("copytokenpin", "Copy the PIN of one token to another.", token),
-        ("copytokenuser", "Copy the owner of one token to another.", token),
+        ("losttoken", "Replace lost tokens with a temporary password token.", tools),
+        ("getserial", "Find the serial of a token by its OTP.", tools),
+        ("copytokenpin", "Copy the PIN of one token to another.", tools),
+        ("copytokenuser", "Copy the owner of one token to another.", tools),
         ("setrandompin", "Set a random PIN on tokens.", token),
         ("reset", "Reset the fail counter of tokens.", token),
         ("resync", "Resynchronise tokens.", token),
@@ -141,18 +158,16 @@ def _admin_rights() -> list[ActionDef]:
         ("tokenlist", "List tokens.", token),
         ("tokenrealms", "Set the realms of tokens.", token),
         ("tokengroups", "Add tokens to and remove them from token groups.", token),
-        ("getchallenges", "List challenges.", token),
-        ("cancelchallenge", "Cancel the challenges of a transaction.", token),
-        ("triggerchallenge", "Trigger challenges via /validate/triggerchallenge.", token),
-        ("tokengroup_list", "List token groups.", "system"),
-        ("tokengroup_add", "Add token groups.", "system"),
-        ("tokengroup_delete", "Delete token groups.", "system"),
-        ("userlist", "List users.", "user"),
+        ("getchallenges", "List challenges.", general),
+        ("cancelchallenge", "Cancel the challenges of a transaction.", general),
+        ("triggerchallenge", "Trigger challenges via /validate/triggerchallenge.", general),
+        ("tokengroup_list", "List token groups.", "tokengroup"),
+        ("tokengroup_add", "Add token groups.", "tokengroup"),
+        ("tokengroup_delete", "Delete token groups.", "tokengroup"),
+        ("userlist", "List users.", general),
         ("adduser", "Add users to editable resolvers.", "user"),
         ("updateuser", "Update users in editable resolvers.", "user"),
         ("deleteuser", "Delete users from editable resolvers.", "user"),
-        ("set_custom_user_attributes", "Set custom user attributes.", "user"),
-        ("delete_custom_user_attributes", "Delete custom user attributes.", "user"),
         ("auditlog", "Read the audit log.", "system"),
         ("auditlog_download", "Download the audit log as CSV.", "system"),
         ("resolverread", "Read resolver definitions.", "system"),
@@ -179,27 +194,80 @@ def _admin_rights() -> list[ActionDef]:
         ("loginlockout_read", "List login backoffs and lockouts (Factorflow).", "system"),
         ("loginlockout_write", "Clear login backoffs and lockouts (Factorflow).", "system"),
     ]
-    return [_b(name, desc, group) for name, desc, group in rights]
+    return _rights(rights) + _custom_attribute_rights("The admin") + _pin_settings("admin")
 
 
 def _user_rights() -> list[ActionDef]:
+    token = "token"  # noqa: S105 - the web UI group, not a secret
     rights = [
-        ("enable", "Enable own tokens."),
-        ("disable", "Disable own tokens."),
-        ("revoke", "Revoke own tokens."),
-        ("reset", "Reset the fail counter of own tokens."),
-        ("resync", "Resynchronise own tokens."),
-        ("setpin", "Set the OTP PIN of own tokens."),
-        ("setdescription", "Set the description of own tokens."),
-        ("set", "Set attributes of own tokens."),
-        ("assign", "Assign unassigned tokens to oneself."),
-        ("unassign", "Unassign own tokens."),
-        ("delete", "Delete own tokens."),
-        ("getchallenges", "List the challenges of own tokens."),
-        ("auditlog", "Read own audit entries."),
-        ("updateuser", "Update own user attributes."),
+        ("enable", "Enable own tokens.", token),
+        ("disable", "Disable own tokens.", token),
+        ("revoke", "Revoke own tokens.", token),
+        ("reset", "Reset the fail counter of own tokens.", token),
+        ("resync", "Resynchronise own tokens.", token),
+        ("setpin", "Set the OTP PIN of own tokens.", "pin"),
+        ("setdescription", "Set the description of own tokens.", token),
+        ("set", "Set attributes of own tokens (Factorflow).", token),
+        ("assign", "Assign unassigned tokens to oneself.", token),
+        ("unassign", "Unassign own tokens.", token),
+        ("delete", "Delete own tokens.", token),
+        ("getchallenges", "List the challenges of own tokens (Factorflow).", token),
+        ("auditlog", "Read own audit entries.", "system"),
+        ("updateuser", "Update own user attributes.", "user"),
     ]
-    return [_b(name, desc, "token") for name, desc in rights]
+    return _rights(rights) + _custom_attribute_rights("The user") + _pin_settings("user")
+
+
+def _custom_attribute_rights(who: str) -> list[ActionDef]:
+    """privacyIDEA's string rights: which custom attributes may be set (``:key: v1 v2``,
+    ``*`` for any key or value) and deleted (keys, ``*`` for any)."""
+    return [
+        ActionDef(
+            name="set_custom_user_attributes", type="str", group="user", right=True,
+            pattern=CUSTOM_SET_PATTERN, bare=":*: *", unique=False,
+            desc=f"{who} may set these custom user attributes, e.g. ':department: sales "
+            "finance :city: *' (':*: *' any attribute to any value).",
+        ),
+        ActionDef(
+            name="delete_custom_user_attributes", type="str", group="user", right=True,
+            pattern=r"^\S+(\s+\S+)*$", bare="*", unique=False,
+            desc=f"{who} may delete these custom user attributes (blank separated, * any).",
+        ),
+    ]  # fmt: skip
+
+
+def _pin_settings(scope: str) -> list[ActionDef]:
+    """The values privacyIDEA keeps in the admin and user scopes: the rules for a PIN
+    the admin (the user) sets, at enrolment or later, and forced enrolment values."""
+    who = "the admin" if scope == "admin" else "the user"
+    pin = "pin"
+    return [
+        ActionDef(name="otp_pin_minlength", type="int", minimum=0, maximum=31, group=pin,
+                  desc=f"The minimum length of an OTP PIN {who} sets."),
+        ActionDef(name="otp_pin_maxlength", type="int", minimum=0, maximum=31, group=pin,
+                  desc=f"The maximum length of an OTP PIN {who} sets."),
+        ActionDef(
+            name="otp_pin_contents", type="str", pattern=PIN_CONTENTS_PATTERN, group=pin,
+            desc="Character classes an OTP PIN needs: c letters, n digits, s specials "
+            "(o others); +cn any of them, -s none of them, or [0123456789] a list of "
+            "allowed characters.",
+        ),
+        ActionDef(name="otp_pin_set_random", type="int", minimum=1, maximum=31, group=pin,
+                  desc=f"The length of a random PIN {who} sets (/token/setrandompin)."),
+        ActionDef(name="otp_pin_random_content", type="str", pattern=r"^[cns]+$", group=pin,
+                  desc="Classes of random PINs (Factorflow; default: otp_pin_contents, "
+                  "else letters and digits)."),
+        ActionDef(name="hotp_otplen", type="int", choices=("6", "8"), group="hotp",
+                  desc=f"Force the OTP length of HOTP tokens {who} enrols."),
+        ActionDef(name="hotp_hashlib", type="str", choices=HASHLIBS, group="hotp",
+                  desc=f"Force the hash algorithm of HOTP tokens {who} enrols."),
+        ActionDef(name="totp_otplen", type="int", choices=("6", "8"), group="totp",
+                  desc=f"Force the OTP length of TOTP tokens {who} enrols."),
+        ActionDef(name="totp_hashlib", type="str", choices=HASHLIBS, group="totp",
+                  desc=f"Force the hash algorithm of TOTP tokens {who} enrols."),
+        ActionDef(name="totp_timestep", type="int", choices=("30", "60"), group="totp",
+                  desc=f"Force the time step of TOTP tokens {who} enrols."),
+    ]  # fmt: skip
 
 
 def _authentication() -> list[ActionDef]:
@@ -209,7 +277,11 @@ def _authentication() -> list[ActionDef]:
             desc="What the PIN part of pass is: the token PIN, the user store password, "
             "or nothing.",
         ),
-        _b("passthru", "Users without tokens authenticate with their user store password."),
+        ActionDef(
+            name="passthru", type="str", choices=("userstore",), bare="userstore",
+            desc="Users without tokens authenticate with their user store password "
+            "(privacyIDEA's RADIUS configurations are not supported).",
+        ),
         _b("passOnNoToken", "Users without tokens pass."),
         _b("passOnNoUser", "Unknown users pass."),
         ActionDef(
@@ -240,8 +312,8 @@ def _authorization() -> list[ActionDef]:
         _b("add_user_in_response", "Add the user's attributes to the detail."),
         _b("add_resolver_in_response", "Add the user's resolver and realm to the detail."),
         ActionDef(
-            name="lastauth", type="str", pattern=DURATION_PATTERN,
-            desc="Reject tokens not used for longer than this (e.g. 180d).",
+            name="last_auth", type="str", pattern=DURATION_PATTERN,
+            desc="Reject tokens not used successfully for longer than this (12h, 180d, 2y).",
         ),
         ActionDef(
             name="auth_max_success", type="str", pattern=RATE_PATTERN,
@@ -255,21 +327,9 @@ def _authorization() -> list[ActionDef]:
 
 
 def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
-    limits = [
+    return [
         ActionDef(name="max_token_per_user", type="int", minimum=0, desc="Tokens per user."),
         ActionDef(name="max_token_per_realm", type="int", minimum=0, desc="Tokens per realm."),
-        ActionDef(name="otp_pin_minlength", type="int", minimum=0, maximum=100, desc="PIN length."),
-        ActionDef(name="otp_pin_maxlength", type="int", minimum=0, maximum=100, desc="PIN length."),
-        ActionDef(
-            name="otp_pin_contents", type="str", pattern=r"^[-+]?[cnso]+$",
-            desc="Character classes the PIN needs: c letters, n digits, s specials, "
-            "o others; + any of them, - none of them.",
-        ),
-        ActionDef(name="hotp_otplen", type="int", choices=("6", "8"), desc="HOTP length."),
-        ActionDef(name="hotp_hashlib", type="str", choices=HASHLIBS, desc="HOTP hash."),
-        ActionDef(name="totp_otplen", type="int", choices=("6", "8"), desc="TOTP length."),
-        ActionDef(name="totp_hashlib", type="str", choices=HASHLIBS, desc="TOTP hash."),
-        ActionDef(name="totp_timestep", type="int", choices=("30", "60"), desc="TOTP step."),
         ActionDef(name="tokenissuer", type="str", desc="The issuer in the QR code."),
         ActionDef(name="tokenlabel", type="str", desc="The label in the QR code."),
         ActionDef(
@@ -280,23 +340,21 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
         ActionDef(name="otpkey_minlength", type="int", minimum=1, maximum=64,
                   desc="The shortest OTP key (in bytes) an enrolment may supply "
                   "(Factorflow; without it any length, as privacyIDEA)."),
-        ActionDef(name="lostTokenPWLen", type="int", minimum=4, maximum=64,
+        ActionDef(name="losttoken_PW_length", type="int", minimum=1, maximum=31,
                   desc="Length of a lost token's temporary password (default 10)."),
-        ActionDef(name="lostTokenPWContents", type="str", pattern=r"^[cns]+$",
-                  desc="Classes of the temporary password: c letters, n digits, s specials."),
-        ActionDef(name="lostTokenValid", type="int", minimum=1, maximum=365,
+        ActionDef(name="losttoken_PW_contents", type="str", pattern=r"^[cnsC8]+$",
+                  desc="Characters of the temporary password: c lowercase, C uppercase "
+                  "letters, n digits, s specials, 8 the Base58 alphabet (default Ccn)."),
+        ActionDef(name="losttoken_valid", type="int", minimum=1, maximum=60,
                   desc="Days a lost token's replacement is valid (default 10)."),
-        ActionDef(name="otp_pin_random", type="int", minimum=4, maximum=64,
-                  desc="Length of PINs set by setrandompin (default 12)."),
-        ActionDef(name="otp_pin_random_content", type="str", pattern=r"^[cns]+$",
-                  desc="Classes of random PINs: c letters, n digits, s specials."),
     ]  # fmt: skip
-    return limits
 
 
 def _enroll_rights(token_types: Iterable[str]) -> list[ActionDef]:
     return [
-        ActionDef(name=f"enroll{t.upper()}", desc=f"Enrol {t} tokens.", group="enrollment")
+        ActionDef(
+            name=f"enroll{t.upper()}", desc=f"Enrol {t} tokens.", group="enrollment", right=True
+        )
         for t in token_types
     ]
 
@@ -309,12 +367,20 @@ class Catalog:
     """Scopes → action name → definition; frozen once built at start-up."""
 
     scopes: Mapping[str, Mapping[str, ActionDef]]
+    _rights: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def action(self, scope: str, name: str) -> ActionDef | None:
         return self.scopes.get(scope, {}).get(name)
 
     def describe(self, scope: str) -> dict[str, dict[str, object]]:
         return {name: d.describe() for name, d in sorted(self.scopes.get(scope, {}).items())}
+
+    def rights(self, scope: str) -> frozenset[str]:
+        """The actions of ``scope`` that grant something (admin and user scopes)."""
+        if scope not in self._rights:
+            defs = self.scopes.get(scope, {}).items()
+            self._rights[scope] = frozenset(n for n, d in defs if d.right)
+        return self._rights[scope]
 
 
 def build_catalog(token_types: Iterable[str]) -> Catalog:

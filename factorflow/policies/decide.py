@@ -6,10 +6,16 @@ client address; the validate and token services ask it for an
 :class:`~factorflow.policies.enroll.EnrollPolicy` for the user they act on. Every
 answer comes from the per-request memo of :class:`PolicyService.view`, so asking
 twice costs nothing, and a conflict between policies is a PolicyError (303).
+
+:meth:`RequestPolicies.role_view` answers for the values privacyIDEA keeps in the
+``admin`` and ``user`` scopes (PIN rules, forced enrolment values, random PINs,
+custom attributes): the admin scope matched against the acting admin and the user
+acted on, or the user scope against the acting user.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -59,16 +65,57 @@ class RequestPolicies:
         self.client = client if client is not None else session.info.get(CLIENT_KEY)
         self.now = now
 
-    def view(self, scope: str, user: User | None, realm: str | None = None) -> PolicyView:
-        ctx = MatchContext(
+    def _context(
+        self, user: User | None, realm: str | None, admin: Actor | None = None
+    ) -> MatchContext:
+        """A request about ``user`` (or ``realm``), by ``admin`` for the admin scope."""
+        return MatchContext(
             realm=user.realm if user else realm,
             resolver=user.resolver if user else None,
             user=user.login if user else None,
+            adminrealm=admin.realm if admin else None,
+            adminuser=admin.username if admin else None,
             client=self.client,
             userinfo=(lambda: dict(user.attributes)) if user else None,
             facts_key=f"{user.resolver}/{user.uid}" if user else "",
         )
-        return self.service.view(self.session, scope, ctx, self.now)
+
+    def view(self, scope: str, user: User | None, realm: str | None = None) -> PolicyView:
+        return self.service.view(self.session, scope, self._context(user, realm), self.now)
+
+    def role_view(
+        self, actor: Actor, user: User | None, realm: str | None = None
+    ) -> PolicyView | None:
+        """The ``admin`` policies matching ``actor`` (an admin) and ``user``, or the
+        ``user`` policies matching ``actor`` (a user); None for other actors (a
+        scheduled definition, a handler run by ``/validate/check``)."""
+        if actor.is_user:
+            return self.view("user", user, realm)
+        if not actor.is_admin:
+            return None
+        ctx = self._context(user, realm, actor)
+        return self.service.view(self.session, "admin", ctx, self.now)
+
+    def enrollable(self, actor: Actor, types: Mapping[str, bool]) -> list[str]:
+        """The token types (name → self-service) ``actor`` may enrol: privacyIDEA's
+        ``GET /auth/rights``. Without a restricting policy of the actor's scope an admin
+        may enrol every type and a user the self-service ones; otherwise ``enroll<TYPE>``
+        must be granted (for a user, of a self-service type)."""
+        scope = "admin" if actor.is_admin else "user"
+        if not (actor.is_admin or actor.is_user):
+            return []
+        candidates = [t for t, self_service in types.items() if actor.is_admin or self_service]
+        if not self.service.defined(self.session, scope):
+            return candidates
+        ctx = MatchContext(
+            realm=None if actor.is_admin else actor.realm,
+            user=None if actor.is_admin else actor.username,
+            adminrealm=actor.realm if actor.is_admin else None,
+            adminuser=actor.username if actor.is_admin else None,
+            client=self.client,
+        )
+        view = self.service.view(self.session, scope, ctx, self.now)
+        return [t for t in candidates if view.has(f"enroll{t.upper()}")]
 
     def authentication(self, user: User | None, realm: str | None = None) -> AuthPolicy:
         """The authentication + authorization decisions for ``user`` (None: unknown user)."""
@@ -80,7 +127,7 @@ class RequestPolicies:
         pattern = _str(authz, "serial")
         return AuthPolicy(
             otppin=_str(authn, "otppin") or "tokenpin",
-            passthru=authn.has("passthru"),
+            passthru=authn.has("passthru"),  # "userstore", the only kind Factorflow has
             pass_on_no_token=authn.has("passOnNoToken"),
             pass_on_no_user=authn.has("passOnNoUser"),
             challenge_types=frozenset(t.lower() for t in authn.values("challenge_response")),
@@ -93,7 +140,7 @@ class RequestPolicies:
             no_detail_on_fail=authz.has("no_detail_on_fail"),
             add_user_in_response=authz.has("add_user_in_response"),
             add_resolver_in_response=authz.has("add_resolver_in_response"),
-            lastauth=duration(_str(authz, "lastauth")),
+            lastauth=duration(_str(authz, "last_auth")),
             auth_cache=AuthCacheRule.parse(_str(authn, "auth_cache")),
             auth_max_success=RateLimit.parse(_str(authz, "auth_max_success")),
             auth_max_fail=RateLimit.parse(_str(authz, "auth_max_fail")),
@@ -117,17 +164,7 @@ class RequestPolicies:
         """
         if not actor.is_admin or not self.service.defined(self.session, "admin"):
             return None
-        ctx = MatchContext(
-            realm=user.realm if user else None,
-            resolver=user.resolver if user else None,
-            user=user.login if user else None,
-            adminrealm=actor.realm,
-            adminuser=actor.username,
-            client=self.client,
-            userinfo=(lambda: dict(user.attributes)) if user else None,
-            facts_key=f"{user.resolver}/{user.uid}" if user else "",
-        )
-        view = self.service.view(self.session, "admin", ctx, self.now)
+        view = self.service.view(self.session, "admin", self._context(user, None, actor), self.now)
         realms: set[str] = set()
         for policy in view.matched:
             if right not in policy.action or (user is None and _narrower(policy)):

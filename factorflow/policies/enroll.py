@@ -1,20 +1,23 @@
-"""What enrollment policies decide for one enrolment (``/token/init`` or the Token
-handler's ``enroll``).
+"""What the policies decide for one enrolment (``/token/init`` or the Token handler's
+``enroll``) and for a PIN an admin or user sets.
 
 :class:`EnrollPolicy` is a frozen summary built from the matching ``enrollment``
-policies (:meth:`EnrollPolicy.from_view`); the token service consumes it through its
+policies and, as privacyIDEA keeps them there, the PIN rules and forced values of
+the ``admin`` scope (an admin acting) or the ``user`` scope (the user acting)
+(:meth:`EnrollPolicy.from_views`); the token service consumes it through its
 ``EnrollmentRules`` protocol (:mod:`factorflow.tokens.enroll`), so every enrolment
-takes the same decision:
+and every ``/token/setpin`` takes the same decision:
 
 * ``max_token_per_user`` / ``max_token_per_realm``: refused when the user (realm)
   already has that many tokens; with several matching policies the highest maximum
   applies and priorities are ignored (privacyIDEA's rule);
-* ``otp_pin_minlength`` / ``maxlength`` / ``contents``: the PIN set at enrolment;
-  contents uses privacyIDEA's classes ``c`` letters, ``n`` digits, ``s`` special
-  characters, ``o`` others: ``cn`` needs each class, ``+cn`` any of them, ``-s``
-  none of them;
+* ``otp_pin_minlength`` / ``maxlength`` / ``contents`` (admin / user scope): the
+  PIN set at enrolment or by ``/token/setpin``; contents uses privacyIDEA's classes
+  ``c`` letters, ``n`` digits, ``s`` special characters (and Factorflow's ``o``
+  others): ``cn`` needs each class, ``+cn`` any of them, ``-s`` none of them,
+  ``[0123456789]`` only these characters;
 * ``hotp_otplen``, ``hotp_hashlib``, ``totp_otplen``, ``totp_hashlib``,
-  ``totp_timestep``: forced values that replace the request's;
+  ``totp_timestep`` (admin / user scope): forced values that replace the request's;
 * ``tokenissuer`` / ``tokenlabel``: the issuer and label of the ``otpauth://`` URL
   and QR code, with the tags ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``,
   ``{surname}``, ``{type}``;
@@ -73,26 +76,24 @@ class EnrollPolicy:
     names: tuple[str, ...] = ()
 
     @classmethod
-    def from_view(cls, view: PolicyView) -> EnrollPolicy:
-        """The decision of the ``enrollment`` policies in ``view`` (a conflict between
-        unique values at the best priority is a PolicyError)."""
-        if not view.matched:
+    def from_views(cls, view: PolicyView, role: PolicyView | None = None) -> EnrollPolicy:
+        """The decision of the ``enrollment`` policies in ``view`` and the ``admin`` /
+        ``user`` policies in ``role`` (a conflict between unique values at the best
+        priority is a PolicyError)."""
+        settings = _role_settings(role) if role is not None else {}
+        names = [*view.names, *(settings.pop("names", ()))]
+        if not view.matched and not names:
             return cls()
-        forced = {action: view.value(action) for action in _FORCED}
-        pin_contents = view.value("otp_pin_contents")
         return cls(
             max_token_per_user=_highest(view, "max_token_per_user"),
             max_token_per_realm=_highest(view, "max_token_per_realm"),
-            pin_minlength=_int(view.value("otp_pin_minlength")),
-            pin_maxlength=_int(view.value("otp_pin_maxlength")),
-            pin_contents=None if pin_contents is None else str(pin_contents),
-            forced=forced_values(forced),
             issuer=_str(view.value("tokenissuer")),
             label=_str(view.value("tokenlabel")),
             change_pin_on_first_use=view.has("change_pin_on_first_use"),
             key_minlength=_int(view.value("otpkey_minlength")),
             verify_types=frozenset(t.lower() for t in view.values("verify_enrollment")),
-            names=tuple(view.names),
+            names=tuple(dict.fromkeys(names)),
+            **settings,
         )
 
     def must_verify(self, tokentype: str) -> bool:
@@ -132,6 +133,23 @@ class EnrollPolicy:
         return dict(self.forced.get(tokentype.lower(), {}))
 
 
+def _role_settings(role: PolicyView) -> dict[str, Any]:
+    """The PIN rules and forced values of the admin / user policies in ``role``, and the
+    names of the policies that set any."""
+    actions = ("otp_pin_minlength", "otp_pin_maxlength", "otp_pin_contents", *_FORCED)
+    deciding = [p.name for p in role.matched if any(a in p.action for a in actions)]
+    if not deciding:
+        return {}
+    contents = role.value("otp_pin_contents")
+    return {
+        "pin_minlength": _int(role.value("otp_pin_minlength")),
+        "pin_maxlength": _int(role.value("otp_pin_maxlength")),
+        "pin_contents": None if contents is None else str(contents),
+        "forced": forced_values({action: role.value(action) for action in _FORCED}),
+        "names": deciding,
+    }
+
+
 def _int(value: object) -> int | None:
     return None if value is None or isinstance(value, bool) else int(str(value))
 
@@ -148,6 +166,8 @@ def _highest(view: PolicyView, action: str) -> int | None:
 
 def pin_has_contents(pin: str, rule: str) -> bool:
     """privacyIDEA's ``otp_pin_contents`` check (see module docstring)."""
+    if rule.startswith("["):
+        return set(pin) <= set(rule[1:-1])
     present = {_class_of(char) for char in pin}
     if rule.startswith("+"):
         return bool(present & set(rule[1:]))

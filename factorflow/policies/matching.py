@@ -154,8 +154,6 @@ class PolicyView:
 
     scope: str
     matched: tuple[CompiledPolicy, ...]
-    #: Whether any active policy of the scope exists at all (admin/user rule).
-    defined: bool
 
     @property
     def names(self) -> list[str]:
@@ -193,4 +191,4 @@ def select(
     policies: tuple[CompiledPolicy, ...], scope: str, ctx: MatchContext, now: datetime
 ) -> PolicyView:
     matched = tuple(p for p in policies if p.matches(ctx, now))
-    return PolicyView(scope, matched, defined=bool(policies))
+    return PolicyView(scope, matched)

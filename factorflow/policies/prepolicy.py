@@ -3,7 +3,9 @@ own rules: privacyIDEA's request pre-policies and the enrollment hook.
 
 * :class:`PolicyEnrollment` is the token service's enrollment hook (injected by the
   composition root): the ``enrollment`` policies matching the user (or realm) of a
-  token being enrolled, as an :class:`~factorflow.policies.enroll.EnrollPolicy`. The
+  token being enrolled, with the PIN rules and forced values of the acting admin's
+  ``admin`` policies (the acting user's ``user`` policies), as an
+  :class:`~factorflow.policies.enroll.EnrollPolicy`. The
   token service applies it to every enrolment, ``/token/init`` and the Token
   handler's ``enroll`` alike (:mod:`factorflow.tokens.enroll`), so the decision is
   taken in that one place.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from factorflow.core.invocation import Invocation
+from factorflow.core.invocation import Actor, Invocation
 from factorflow.errors import FactorflowError
 from factorflow.policies.decide import RequestPolicies
 from factorflow.policies.enroll import EnrollPolicy
@@ -44,9 +46,12 @@ class PolicyEnrollment:
     def __init__(self, service: PolicyService) -> None:
         self.service = service
 
-    def __call__(self, session: Session, user: User | None, realm: str | None) -> EnrollPolicy:
-        view = RequestPolicies(self.service, session).view("enrollment", user, realm)
-        return EnrollPolicy.from_view(view)
+    def __call__(
+        self, session: Session, actor: Actor, user: User | None, realm: str | None
+    ) -> EnrollPolicy:
+        policies = RequestPolicies(self.service, session)
+        view = policies.view("enrollment", user, realm)
+        return EnrollPolicy.from_views(view, policies.role_view(actor, user, realm))
 
 
 def enrollment_names(services: Services, inv: Invocation, session: Session) -> list[str]:

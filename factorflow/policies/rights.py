@@ -31,6 +31,8 @@ PUBLIC = frozenset(
 )  # fmt: skip
 
 RIGHTS: dict[str, Right] = {
+    # privacyIDEA: any logged-in admin or user; the answer is what their policies allow.
+    "auth_rights": Right(None),
     "token_assign": _both("assign"),
     "token_unassign": _both("unassign"),
     "token_enable": _both("enable"),
@@ -49,7 +51,7 @@ RIGHTS: dict[str, Right] = {
     "token_info": Right("settokeninfo"),
     "token_realm": Right("tokenrealms"),
     "token_list": Right("tokenlist"),
-    "token_challenges": _both("getchallenges"),
+    "token_getchallenges": _both("getchallenges"),
     "token_cancelchallenge": Right("cancelchallenge"),
     "token_assign_group": Right("tokengroups"),
     "token_unassign_group": Right("tokengroups"),
@@ -63,14 +65,18 @@ RIGHTS: dict[str, Right] = {
     "user_add": Right("adduser"),
     "user_update": _both("updateuser"),
     "user_delete": Right("deleteuser"),
-    "set_custom_user_attribute": Right("set_custom_user_attributes"),
-    "delete_custom_user_attribute": Right("delete_custom_user_attributes"),
+    "set_custom_user_attribute": _both("set_custom_user_attributes"),
+    "delete_custom_user_attribute": _both("delete_custom_user_attributes"),
+    # privacyIDEA checks no right here: the answer is what the caller's policies allow.
+    "get_editable_attributes": Right(None),
     "audit_list": _both("auditlog"),
     "audit_download": Right("auditlog_download"),
     "resolver_list": Right("resolverread"),
     "resolver_write": Right("resolverwrite"),
     "resolver_test": Right("resolverwrite"),
     "resolver_delete": Right("resolverdelete"),
+    # privacyIDEA: admin authentication only, no right (a type's defaults, no data).
+    "resolver_defaults": Right(None),
     "realm_list": Right("configread"),
     "realm_write": Right("configwrite"),
     "realm_delete": Right("configdelete"),

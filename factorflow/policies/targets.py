@@ -276,7 +276,7 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "token_info": ONE_TOKEN,
     "token_assign_group": ONE_TOKEN,
     "token_unassign_group": ONE_TOKEN,
-    "token_challenges": (User("user"), NotTargets("serial", why=FILTERS)),
+    "token_getchallenges": (User("user"), NotTargets("serial", why=FILTERS)),
     "token_revoke": ONE_TOKEN,
     "token_lost": ONE_TOKEN,
     "token_getserial": (NotTargets("serial", why=FILTERS),),
@@ -338,6 +338,11 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "job_get": (),
     "job_retry": (),
     "job_discard": (),
+    # The caller's own enrolment rights and a resolver type's defaults: no object.
+    "auth_rights": (),
+    "resolver_defaults": (),
+    # The caller's own attributes, or those of the user named.
+    "get_editable_attributes": (User("user"),),
     # System-wide settings, documentation and random bytes: in no realm.
     "system_list": (),
     "system_write": (),

@@ -7,10 +7,12 @@ engine's ``enrollment`` scope, :mod:`factorflow.policies.enroll`) returns the
 :class:`EnrollmentRules` for the token's user (or realm), and :meth:`Enroller.init`
 applies them:
 
-1. the PIN rules, and for a new serial ``max_token_per_user`` / ``max_token_per_realm``
-   (a refusal is a PolicyError, 403);
-2. the forced per-type values (``otplen``, ``hashlib``, ``timeStep``) replace the
-   request's;
+1. the PIN rules (privacyIDEA keeps them with the acting admin's or user's policies,
+   which is why the hook gets the actor; ``/token/setpin`` checks them too), and for a
+   new serial ``max_token_per_user`` / ``max_token_per_realm`` (a refusal is a
+   PolicyError, 403);
+2. the forced per-type values (``otplen``, ``hashlib``, ``timeStep``, also the
+   actor's) replace the request's;
 3. the issuer and label of the ``otpauth://`` URL and its QR code, with the tags
    ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``, ``{surname}``, ``{type}``;
    without a policy the issuer is ``Factorflow`` and the label ``user@realm`` (the
@@ -102,10 +104,11 @@ class EnrollmentRules(Protocol):
 
 
 class EnrollmentPolicies(Protocol):
-    """The hook: the rules for a token enrolled for ``user`` (or in ``realm``)."""
+    """The hook: the rules for a token ``actor`` enrols (or sets the PIN of) for
+    ``user`` (or in ``realm``)."""
 
     def __call__(
-        self, session: Session, user: User | None, realm: str | None
+        self, session: Session, actor: Actor, user: User | None, realm: str | None
     ) -> EnrollmentRules: ...
 
 
@@ -192,11 +195,13 @@ class Enroller:
         except KeyError:
             raise ParameterError(f"Unknown token type {name[:30]!r}.") from None
 
-    def rules(self, session: Session, user: User | None, realm: str | None) -> EnrollmentRules:
-        """The enrollment rules for a token of ``user`` (or in ``realm``)."""
+    def rules(
+        self, session: Session, actor: Actor, user: User | None, realm: str | None
+    ) -> EnrollmentRules:
+        """The rules for a token ``actor`` enrols for ``user`` (or in ``realm``)."""
         if self.policies is None:
             return UNRESTRICTED
-        return self.policies(session, user, realm)
+        return self.policies(session, actor, user, realm)
 
     def init(
         self, session: Session, actor: Actor, req: InitRequest, *, apply_policies: bool = True
@@ -213,7 +218,7 @@ class Enroller:
             raise ParameterError("Missing parameter: 'pin'")
         user = self.access.requested_user(session, actor, req.user, req.realm)
         realm = user.realm if user else (req.realm or "").strip() or None
-        rules = self.rules(session, user, realm) if apply_policies else UNRESTRICTED
+        rules = self.rules(session, actor, user, realm) if apply_policies else UNRESTRICTED
         self._check(session, rules, req, user, realm)
         forced = rules.forced_params(type_cls.type_name)
         try:

@@ -45,11 +45,16 @@ from factorflow.tokens.service import TokenService
 from factorflow.tokens.types.pw import PwToken
 from factorflow.users.identity import User
 
-#: Characters of generated passwords and PINs, by privacyIDEA's content class.
-ALPHABETS = {
-    "c": string.ascii_letters,
+_SPECIALS = "!#$%&()*+,-./:;<=>?@[]^_{|}~"
+#: Characters of random PINs by the classes of privacyIDEA's ``otp_pin_contents``.
+PIN_ALPHABETS = {"c": string.ascii_letters, "n": string.digits, "s": _SPECIALS}
+#: Characters of a lost token's password by privacyIDEA's ``losttoken_PW_contents``.
+PASSWORD_ALPHABETS = {
+    "c": string.ascii_lowercase,
+    "C": string.ascii_uppercase,
     "n": string.digits,
-    "s": "!#$%&()*+,-./:;<=>?@[]^_{|}~",
+    "s": _SPECIALS,
+    "8": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",  # Base58
 }
 #: Most OTPs getserial compares per token at most (the look-ahead window).
 MAX_GETSERIAL_WINDOW = 1000
@@ -85,27 +90,46 @@ class GetSerialRequest(Request):
 
 @dataclass(frozen=True)
 class LostTokenRules:
-    """How a lost token's replacement looks (privacyIDEA's ``lostTokenPWLen``,
-    ``lostTokenPWContents``, ``lostTokenValid`` enrollment policies)."""
+    """How a lost token's replacement looks (privacyIDEA's ``losttoken_PW_length``,
+    ``losttoken_PW_contents``, ``losttoken_valid`` enrollment policies)."""
 
     password_length: int = 10
-    password_contents: str = "cn"  # noqa: S105 - character classes, not a password
+    password_contents: str = "Ccn"  # noqa: S105 - character classes, not a password
     valid_days: int = 10
 
 
-def random_secret(length: int, contents: str) -> str:
-    """``length`` random characters with at least one of every class in ``contents``."""
-    classes = [ALPHABETS[c] for c in dict.fromkeys(contents) if c in ALPHABETS] or [
-        ALPHABETS["c"],
-        ALPHABETS["n"],
-    ]
-    if length < len(classes):
-        raise ParameterError(f"A length of {length} cannot hold {len(classes)} classes.")
-    chars = [secrets.choice(alphabet) for alphabet in classes]
-    pool = "".join(classes)
+def random_secret(length: int, required: list[str], pool: str) -> str:
+    """``length`` random characters of ``pool`` with at least one of every ``required``
+    alphabet."""
+    if not pool:
+        raise ParameterError("The content rule leaves no characters to choose from.")
+    if length < len(required):
+        raise ParameterError(f"A length of {length} cannot hold {len(required)} classes.")
+    chars = [secrets.choice(alphabet) for alphabet in required]
     chars += [secrets.choice(pool) for _ in range(length - len(chars))]
     secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
+
+
+def password_alphabets(contents: str) -> tuple[list[str], str]:
+    """The alphabets a lost token's password needs (one of each class) and may use."""
+    classes = [PASSWORD_ALPHABETS[c] for c in dict.fromkeys(contents) if c in PASSWORD_ALPHABETS]
+    classes = classes or [PASSWORD_ALPHABETS[c] for c in "Ccn"]
+    return classes, "".join(dict.fromkeys("".join(classes)))
+
+
+def pin_alphabets(rule: str) -> tuple[list[str], str]:
+    """The alphabets a random PIN needs and may use to meet an ``otp_pin_contents`` rule:
+    ``cn`` one of each, ``+cn`` any of them, ``-s`` none of them, ``[1234]`` only these."""
+    if rule.startswith("["):
+        return [], "".join(dict.fromkeys(rule[1:-1]))
+    names = [c for c in dict.fromkeys(rule.lstrip("+-")) if c in PIN_ALPHABETS]
+    if rule.startswith("-"):
+        names = [c for c in PIN_ALPHABETS if c not in names]
+        return [], "".join(PIN_ALPHABETS[c] for c in names)
+    names = names or ["c", "n"]
+    pool = "".join(PIN_ALPHABETS[c] for c in names)
+    return ([] if rule.startswith("+") else [PIN_ALPHABETS[c] for c in names]), pool
 
 
 class TokenHelpdesk:
@@ -155,7 +179,8 @@ class TokenHelpdesk:
             raise TokenAdminError(f"The token {new_serial} already exists.")
         if owner is None:
             raise TokenAdminError("The owner of the token no longer exists.")
-        password = random_secret(rules.password_length, rules.password_contents)
+        alphabets = password_alphabets(rules.password_contents)
+        password = random_secret(rules.password_length, *alphabets)
         replacement = Token(serial=new_serial, tokentype=PwToken.type_name)
         session.add(replacement)
         PwToken(replacement, self.box).set_password(password)
@@ -251,10 +276,12 @@ class TokenHelpdesk:
     def setrandompin(
         self, session: Session, actor: Actor, token: Token, length: int, contents: str
     ) -> str:
+        """A random PIN of ``length`` characters meeting the ``otp_pin_contents`` rule
+        ``contents``."""
         self._admin(actor, "set random PINs")
         if self._type(token).pin_mode is PinMode.NONE:
             raise TokenAdminError(f"Tokens of type {token.tokentype!r} have no PIN.")
-        pin = random_secret(length, contents)
+        pin = random_secret(length, *pin_alphabets(contents))
         token.pin_hash = self.hasher.hash(pin)
         self.pin_changed(session, actor, token)
         return pin

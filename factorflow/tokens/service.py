@@ -241,6 +241,11 @@ class TokenService:
         token = self.access.get(session, actor, req.serial)
         if self.type_of(token).pin_mode is PinMode.NONE:
             return Changed(0, [token])
+        owner = self.access.owner_of(session, token) if token.owner is not None else None
+        # privacyIDEA checks the PIN rules of the admin (user) setting it here too.
+        self._enroller.rules(session, actor, owner, owner.realm if owner else None).check_pin(
+            req.otppin
+        )
         token.pin_hash = self.hasher.hash(req.otppin) if req.otppin else ""
         self.pin_changed(session, actor, token)
         return Changed(1, [token])
@@ -254,7 +259,7 @@ class TokenService:
         owner = self.access.owner_of(session, token)
         if (
             owner is not None
-            and self._enroller.rules(session, owner, owner.realm).change_pin_on_first_use
+            and self._enroller.rules(session, actor, owner, owner.realm).change_pin_on_first_use
         ):
             mark_pin_change(token, type(self.type_of(token)))
 

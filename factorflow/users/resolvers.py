@@ -57,6 +57,16 @@ def options_error(type_name: str, exc: ValidationError) -> ParameterError:
     return ParameterError(f"Invalid option {name!r} for resolver type {type_name}: {message}")
 
 
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
 class ResolverCatalog:
     """Stored resolver configurations and the store instances built from them."""
 
@@ -84,6 +94,15 @@ class ResolverCatalog:
             return cls.Options.model_validate(dict(fields))
         except ValidationError as exc:
             raise options_error(type_name, exc) from None
+
+    def default_config(self, type_name: str) -> dict[str, Any]:
+        """The options of a new resolver of ``type_name`` with their defaults (empty for
+        the required ones), under privacyIDEA's names: ``GET /resolver/<type>/default``."""
+        out: dict[str, Any] = {}
+        for name, info in self.store_class(type_name).Options.model_fields.items():
+            value = info.get_default(call_default_factory=True) if not info.is_required() else ""
+            out[info.alias or name] = _jsonable(value)
+        return out
 
     def build(self, name: str, type_name: str, fields: Mapping[str, Any]) -> UserStore:
         """A store from plaintext options (not cached): for writes and ``/resolver/test``."""

@@ -50,8 +50,11 @@ def test_no_server_errors(
     content_type = str(response.headers.get("content-type") or "")
     if response.status_code == 200 and "application/json" not in content_type:
         # Documented non-envelope bodies: the YAML export, Prometheus metrics, the
-        # audit CSV download and the configuration document.
-        downloads = ("/event/export", "/metrics", "/audit/{csvfile}", "/system/documentation")
+        # audit CSV download, the configuration document and privacyIDEA's policy file.
+        downloads = (
+            "/event/export", "/metrics", "/audit/{csvfile}", "/system/documentation",
+            "/policy/export/{filename}",
+        )  # fmt: skip
         assert case.path in downloads, (case.method, case.path)
         return
     if response.status_code != 204 and response.content:

@@ -56,7 +56,8 @@ def test_defs(client: TestClient, admin_headers: dict[str, str]) -> None:
     defs = ok(client.get("/policy/defs/authentication", headers=admin_headers))["result"]["value"]
     assert defs["otppin"]["type"] == "str"
     assert defs["otppin"]["value"] == ["tokenpin", "userstore", "none"]
-    assert defs["passthru"]["type"] == "bool"
+    # privacyIDEA's passthru names where to check the password; Factorflow has the user store.
+    assert defs["passthru"]["type"] == "str" and defs["passthru"]["value"] == ["userstore"]
     admin = ok(client.get("/policy/defs/admin", headers=admin_headers))["result"]["value"]
     assert {"enrollHOTP", "enrollTOTP", "disable", "policywrite"} <= set(admin)
     every = ok(client.get("/policy/defs", headers=admin_headers))["result"]["value"]
@@ -71,6 +72,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"scope": "authentication", "action": "otppin"}, "action"),
     ({"scope": "enrollment", "action": "max_token_per_user=many"}, "action"),
     ({"scope": "admin", "action": "disable=3"}, "action"),
+    ({"scope": "authorization", "action": "last_auth=soon"}, "action"),
     ({"scope": "authorization", "action": "lastauth=soon"}, "action"),
     ({"scope": "admin", "action": "disable", "client": "10.0.0.300/8"}, "client"),
     ({"scope": "admin", "action": "disable", "client": "!nonsense"}, "client"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -54,7 +55,7 @@ def test_passthru_pass_on_no_token_and_no_user(
 ) -> None:
     body = check(client, user="bob", **{"pass": USER_PASSWORDS["bob"]})
     assert _auth(body) == "REJECT"
-    set_policy("passthru", scope="authentication", action="passthru", user="bob")
+    set_policy("passthru", scope="authentication", action="passthru=userstore", user="bob")
     assert _auth(check(client, user="bob", **{"pass": USER_PASSWORDS["bob"]})) == "ACCEPT"
     assert _auth(check(client, user="bob", **{"pass": "wrong"})) == "REJECT"
     set_policy("pass-no-token", scope="authentication", action="passOnNoToken", user="carol")
@@ -65,10 +66,12 @@ def test_passthru_pass_on_no_token_and_no_user(
     assert _auth(check(client, user="nobody", **{"pass": "x"})) == "ACCEPT"
 
 
-def test_lastauth_rejects_a_token_unused_for_200_days(
+@pytest.mark.parametrize("action", ["last_auth=180d", "lastauth=180d"])
+def test_last_auth_rejects_a_token_unused_for_200_days(
     client: TestClient, admin_headers: dict[str, str], flatfile_realm: str, set_policy: SetPolicy,
-    services: Services,
+    services: Services, action: str,
 ) -> None:  # fmt: skip
+    """privacyIDEA's ``last_auth``; Factorflow's earlier ``lastauth`` is read as it."""
     _hotp(client, admin_headers)
     _hotp(client, admin_headers, user="bob")
     long_ago = datetime.now(UTC) - timedelta(days=200)
@@ -78,7 +81,7 @@ def test_lastauth_rejects_a_token_unused_for_200_days(
             token = session.scalar(select(Token).where(Token.serial == serial))
             assert token is not None
             put_info(session, token.id, "last_auth", timestamp(when))
-    set_policy("lastauth", scope="authorization", action="lastauth=180d")
+    set_policy("lastauth", scope="authorization", action=action)
     body = check(client, user="alice", **{"pass": "1234" + RFC4226_OTPS[1]})
     assert _auth(body) == "REJECT", body
     assert "too long ago" in body["detail"]["message"]

@@ -16,6 +16,8 @@ route without cells fails :func:`test_the_matrix_covers_every_route_that_names_o
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -209,6 +211,10 @@ MATRIX: tuple[Endpoint, ...] = (
         allow(check=only_alpha_entries), allow(realm="alpha"), deny(realm="beta"),
         allow(serial="B-OWN"),
     )),
+    Endpoint("GET", "/audit/{csvfile}", (
+        allow(csvfile="audit.csv"), allow(csvfile="audit.csv", realm="alpha"),
+        deny(csvfile="audit.csv", realm="beta"),
+    )),
     Endpoint("POST", "/event/test", (
         allow(event="token_init", serial="A-OWN"), deny(event="token_init", serial="B-OWN"),
         allow(event="token_init", **ALICE), deny(event="token_init", **DAVE),
@@ -226,6 +232,8 @@ MATRIX: tuple[Endpoint, ...] = (
     )),
     Endpoint("GET", "/user/count", (allow(realm="alpha"), deny(realm="beta"))),
     Endpoint("GET", "/user/attribute", (allow(**ALICE), deny(**DAVE))),
+    # privacyIDEA checks no right here: the answer is what the policies allow for the user.
+    Endpoint("GET", "/user/editable_attributes/", (allow(**ALICE), allow(**DAVE))),
     Endpoint("POST", "/user/attribute", (
         allow(**ALICE, key="team", value="red"), deny(**DAVE, key="team", value="red"),
     )),
@@ -320,6 +328,19 @@ def test_cell(world: World, endpoint: Endpoint, cell: Cell) -> None:
     finally:
         if after != world.initial:
             world.restore(world.initial)
+
+
+def test_the_audit_download_holds_only_the_admins_realms(world: World) -> None:
+    """The CSV is narrowed like ``GET /audit/``: the entries of alpha's users only."""
+    listing = world.client.get("/audit/", headers=world.admin).json()["result"]["value"]
+    columns = [name for name in listing["auditdata"][0] if name != "trace"]
+    response = world.client.get("/audit/audit.csv", headers=world.helpdesk)
+    assert response.status_code == 200, response.text
+    rows = list(csv.reader(io.StringIO(response.text), quotechar="'"))
+    assert rows, "no entries of alpha"
+    assert {row[columns.index("realm")] for row in rows} == {"alpha"}
+    everything = world.client.get("/audit/audit.csv", headers=world.admin).text
+    assert "'beta'" in everything  # the superuser's download is not narrowed
 
 
 def test_the_superuser_is_not_limited(world: World) -> None:

@@ -74,7 +74,7 @@ def test_max_token_per_realm(
 def test_pin_rules(
     client: TestClient, admin_headers: dict[str, str], flatfile_realm: str, set_policy: SetPolicy
 ) -> None:
-    set_policy("pins", scope="enrollment",
+    set_policy("pins", scope="admin",
                action="otp_pin_minlength=4, otp_pin_maxlength=8, otp_pin_contents=cn")  # fmt: skip
     for bad in ("a1", "abcdefgh1", "abcdef"):
         assert_error(client.post("/token/init", data={"type": "hotp", "genkey": 1, "pin": bad},
@@ -85,7 +85,7 @@ def test_pin_rules(
 def test_forced_type_values(
     client: TestClient, admin_headers: dict[str, str], flatfile_realm: str, set_policy: SetPolicy
 ) -> None:
-    set_policy("oath", scope="enrollment",
+    set_policy("oath", scope="admin",
                action="hotp_otplen=8, hotp_hashlib=sha256, totp_otplen=8")  # fmt: skip
     serial = init_token(client, admin_headers, type="hotp", genkey=1, otplen=6)["detail"]["serial"]
     token = get_token(client, admin_headers, serial)

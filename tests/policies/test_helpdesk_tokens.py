@@ -70,7 +70,7 @@ def test_lost_token_policies_shape_the_password(
     client: TestClient, admin_headers: dict[str, str], flatfile_realm: str, set_policy: SetPolicy
 ) -> None:
     set_policy("lost", scope="enrollment", realm="realm1",
-               action="lostTokenPWLen=16, lostTokenPWContents=n, lostTokenValid=2")  # fmt: skip
+               action="losttoken_PW_length=16, losttoken_PW_contents=n, losttoken_valid=2")  # fmt: skip
     _alice_token(client, admin_headers)
     value = ok(client.post("/token/lost/HD1", headers=admin_headers))["result"]["value"]
     assert len(value["password"]) == 16 and value["password"].isdigit()
@@ -175,9 +175,13 @@ def test_setrandompin_returns_the_pin_once(
     assert len(pin) == 12
     assert _accepted(client, "alice", pin + RFC4226_OTPS[0])
     assert not _accepted(client, "alice", "1234" + RFC4226_OTPS[1])
-    set_policy("pins", scope="enrollment", action="otp_pin_random=6, otp_pin_random_content=n")
+    # privacyIDEA: the length from otp_pin_set_random, the characters from otp_pin_contents
+    set_policy("pins", scope="admin", action="otp_pin_set_random=6, otp_pin_contents=[123]")
     pin = ok(client.post("/token/setrandompin/HD1", headers=admin_headers))["detail"]["pin"]
-    assert len(pin) == 6 and pin.isdigit()
+    assert len(pin) == 6 and set(pin) <= set("123")
+    set_policy("pins", action="otp_pin_set_random=8, otp_pin_random_content=n")
+    pin = ok(client.post("/token/setrandompin/HD1", headers=admin_headers))["detail"]["pin"]
+    assert len(pin) == 8 and pin.isdigit()
     assert_error(client.post("/token/setrandompin", headers=admin_headers), 400)
 
 
@@ -194,9 +198,14 @@ def test_setrandompin_under_change_pin_on_first_use_asks_for_a_new_pin(
 def test_help_desk_policy_values_are_checked_on_save(
     client: TestClient, admin_headers: dict[str, str]
 ) -> None:
-    for action in ("lostTokenPWLen=2", "lostTokenValid=0", "lostTokenPWContents=xyz",
-                   "otp_pin_random=abc", "otp_pin_random_content=c n"):  # fmt: skip
-        data = {"scope": "enrollment", "action": action}
+    for scope, action in (
+        ("enrollment", "losttoken_PW_length=0"), ("enrollment", "losttoken_PW_length=32"),
+        ("enrollment", "losttoken_valid=0"), ("enrollment", "losttoken_valid=61"),
+        ("enrollment", "losttoken_PW_contents=xyz"), ("admin", "otp_pin_set_random=abc"),
+        ("user", "otp_pin_set_random=32"), ("admin", "otp_pin_random_content=c n"),
+        ("admin", "otp_pin_contents=[]"), ("user", "otp_pin_contents=cq"),
+    ):  # fmt: skip
+        data = {"scope": scope, "action": action}
         body = assert_error(client.post("/policy/bad", data=data, headers=admin_headers), 400)
         assert action.split("=")[0] in body["result"]["error"]["message"], body
     policies = ok(client.get("/policy/", headers=admin_headers))["result"]["value"]

@@ -3,6 +3,7 @@ and the login throttle that admins see and clear (Factorflow's own)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,8 @@ from factorflow.auth.models import LoginThrottleEntry
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import utcnow
 from factorflow.pipeline import Access, Call
+from factorflow.policies.decide import RequestPolicies
+from factorflow.tokens.base import TokenType
 
 routes = Routes("auth")
 
@@ -35,6 +38,10 @@ USER_RIGHTS = [
     "setpin",
     "setdescription",
 ]
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
 
 class AuthParams(BaseModel):
@@ -104,10 +111,6 @@ def login(call: Call[AuthParams]) -> Outcome:
     return Outcome(value=_login_value(call, result), authentication="ACCEPT")
 
 
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 @routes.route("DELETE", "/auth", event="auth_logout", params=NoParams, access=Access.AUTHENTICATED)
 def logout(call: Call[NoParams]) -> Outcome:
     """Log out: the JWT sent with this request is refused from now on (Factorflow)."""
@@ -161,3 +164,19 @@ def clear_lockout(call: Call[LockoutIdParams]) -> Outcome:
     row = call.services.logins.throttle.clear(call.session, call.params.lockout_id)
     call.audit.action_detail = f"{row.scope}={row.subject}"[:255]
     return Outcome(value=True)
+
+
+def _type_description(type_cls: type[TokenType]) -> str:
+    doc = (sys.modules[type_cls.__module__].__doc__ or "").strip().splitlines()
+    return doc[0].rstrip(".") if doc else type_cls.type_name.upper()
+
+
+@routes.route(
+    "GET", "/auth/rights", event="auth_rights", params=NoParams, access=Access.AUTHENTICATED
+)
+def rights(call: Call[NoParams]) -> Outcome:
+    """The token types the logged-in admin or user may enrol, with their descriptions."""
+    types = call.services.tokens.types
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
+    return Outcome(value={t: _type_description(types[t]) for t in allowed})

@@ -49,6 +49,12 @@ class ResolverTestParams(BaseModel):
     resolver: str = Field(default="", max_length=120)
 
 
+class ResolverTypeParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    resolvertype: str = Field(min_length=1, max_length=64)
+
+
 class ResolverNameParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -80,6 +86,16 @@ def test_resolver(call: Call[ResolverTestParams]) -> Outcome:
         call.session, p.type, store_fields(p), name=p.resolver
     )
     return Outcome(value=result.ok, detail={"description": result.message})
+
+
+@routes.route(
+    "GET", "/resolver/{resolvertype}/default", event="resolver_defaults",
+    params=ResolverTypeParams, access=Access.ADMIN,
+)  # fmt: skip
+def default_config(call: Call[ResolverTypeParams]) -> Outcome:
+    """The options of a new resolver of a type with their defaults (privacyIDEA 3.14)."""
+    resolvers = call.services.users.resolvers
+    return Outcome(value=resolvers.default_config(call.params.resolvertype))
 
 
 @routes.route(

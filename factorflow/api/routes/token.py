@@ -197,7 +197,7 @@ def unassign_group(call: Call[GroupAssignRequest]) -> Outcome:
 
 
 @routes.route(
-    "GET", "/token/challenges/", "/token/challenges/{serial}", event="token_challenges",
+    "GET", "/token/challenges/", "/token/challenges/{serial}", event="token_getchallenges",
     params=ChallengeListRequest, access=AUTH,
 )  # fmt: skip
 def list_challenges(call: Call[ChallengeListRequest]) -> Outcome:

@@ -23,7 +23,8 @@ from factorflow.tokens.models import Token
 routes = Routes("token_helpdesk")
 AUTH = Access.AUTHENTICATED
 
-#: Random PINs of ``setrandompin`` when no ``otp_pin_random`` policy says otherwise.
+#: Random PINs of ``setrandompin`` when no ``otp_pin_set_random`` policy says otherwise
+#: (privacyIDEA refuses instead); the contents come from ``otp_pin_contents``.
 RANDOM_PIN_LENGTH = 12
 RANDOM_PIN_CONTENTS = "cn"
 
@@ -58,9 +59,9 @@ def lost(call: Call[SerialRequest]) -> Outcome:
     view = _policies(call).view("enrollment", owner)
     defaults = LostTokenRules()
     rules = LostTokenRules(
-        password_length=_int_value(view.value("lostTokenPWLen"), defaults.password_length),
-        password_contents=str(view.value("lostTokenPWContents") or defaults.password_contents),
-        valid_days=_int_value(view.value("lostTokenValid"), defaults.valid_days),
+        password_length=_int_value(view.value("losttoken_PW_length"), defaults.password_length),
+        password_contents=str(view.value("losttoken_PW_contents") or defaults.password_contents),
+        valid_days=_int_value(view.value("losttoken_valid"), defaults.valid_days),
     )
     new, value = helpdesk.lost(call.session, call.actor, token, owner, rules)
     call.audit.note_token(token.serial, token.tokentype)
@@ -121,9 +122,12 @@ def setrandompin(call: Call[SerialRequest]) -> Outcome:
     helpdesk = call.services.helpdesk
     token = helpdesk.access.get(call.session, call.actor, call.params.serial)
     owner = helpdesk.access.owner_of(call.session, token) if token.owner else None
-    view = _policies(call).view("enrollment", owner)
-    length = _int_value(view.value("otp_pin_random"), RANDOM_PIN_LENGTH)
-    contents = str(view.value("otp_pin_random_content") or RANDOM_PIN_CONTENTS)
+    view = _policies(call).role_view(call.actor, owner)
+    length = _int_value(view.value("otp_pin_set_random") if view else None, RANDOM_PIN_LENGTH)
+    contents = RANDOM_PIN_CONTENTS
+    if view is not None:
+        rule = view.value("otp_pin_random_content") or view.value("otp_pin_contents")
+        contents = str(rule or RANDOM_PIN_CONTENTS)
     pin = helpdesk.setrandompin(call.session, call.actor, token, length, contents)
     call.audit.note_token(token.serial, token.tokentype)
     return Outcome(value=1, detail={"pin": pin})

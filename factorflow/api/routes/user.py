@@ -1,7 +1,11 @@
 """/user: list, add, change and delete realm users; custom user attributes.
 
 Admins may do everything; a user-role JWT may list itself and read its own custom
-attributes, and its identity overrides any ``user``/``realm`` parameters.
+attributes, and its identity overrides any ``user``/``realm`` parameters. Setting
+and deleting custom attributes follows privacyIDEA's ``set_custom_user_attributes``
+/ ``delete_custom_user_attributes`` values (:mod:`factorflow.policies.attributes`):
+for an admin once admin policies restrict, for a user always (no user policy: no
+attribute); ``GET /user/editable_attributes/`` says what they allow.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Routes
 from factorflow.core.invocation import Outcome
 from factorflow.core.params import PiBool
-from factorflow.errors import MissingParameterError, ParameterError
+from factorflow.errors import MissingParameterError, ParameterError, PolicyError
 from factorflow.pipeline import Access, Call
+from factorflow.policies import attributes
 from factorflow.policies.decide import RequestPolicies
+from factorflow.policies.matching import PolicyView
 from factorflow.users.base import STANDARD_ATTRIBUTES
 from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
@@ -114,6 +120,16 @@ def _own_or_given(call: Call[Any], login: str, realm: str) -> User:
         user = users.resolve(call.session, login, realm)
     call.audit.note_user(user.login, user.realm, user.resolver)
     return user
+
+
+def _attribute_rules(call: Call[Any], user: User) -> PolicyView | None:
+    """The policies deciding which custom attributes of ``user`` the caller may change;
+    None when nothing restricts (an admin while no admin policy holds a right)."""
+    services = call.services
+    if call.actor.is_admin and not services.policies.defined(call.session, "admin"):
+        return None
+    policies = RequestPolicies(services.policies, call.session, call.inv.client_ip)
+    return policies.role_view(call.actor, user)
 
 
 def _listing(call: Call[UserListParams]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -221,12 +237,15 @@ def delete_user(call: Call[UserDeleteParams]) -> Outcome:
     "/user/attribute",
     event="set_custom_user_attribute",
     params=AttributeSetParams,
-    access=Access.ADMIN,
+    access=Access.AUTHENTICATED,
 )
 def set_attribute(call: Call[AttributeSetParams]) -> Outcome:
-    """Set a custom attribute of a user."""
+    """Set a custom attribute of a user (users: their own, as their policies allow)."""
     p = call.params
     user = _own_or_given(call, p.user, p.realm)
+    rules = _attribute_rules(call, user)
+    if rules is not None and not attributes.may_set(rules, p.key, p.value):
+        raise PolicyError(f"You are not allowed to set the custom user attribute {p.key[:60]}!")
     call.services.users.set_custom_attribute(call.session, user, p.key, p.value)
     return Outcome(value=True)
 
@@ -247,11 +266,31 @@ def get_attribute(call: Call[AttributeGetParams]) -> Outcome:
 
 
 @routes.route(
+    "GET", "/user/editable_attributes/", event="get_editable_attributes",
+    params=AttributeGetParams, access=Access.AUTHENTICATED,
+)  # fmt: skip
+def editable_attributes(call: Call[AttributeGetParams]) -> Outcome:
+    """The custom attributes the caller may set (``set``: key → values, ``*`` any) and
+    delete (``delete``: keys) for ``user`` (users: for themselves)."""
+    p = call.params
+    user = _own_or_given(call, p.user, p.realm)
+    return Outcome(value=attributes.editable(_attribute_rules(call, user)))
+
+
+@routes.route(
     "DELETE", "/user/attribute/{attrkey}/{username}/{realm}", event="delete_custom_user_attribute",
-    params=AttributeDeleteParams, access=Access.ADMIN,
+    params=AttributeDeleteParams, access=Access.AUTHENTICATED,
 )  # fmt: skip
 def delete_attribute(call: Call[AttributeDeleteParams]) -> Outcome:
     """Delete a custom attribute of a user; the value says whether it existed."""
     p = call.params
+    actor = call.actor
+    if actor.is_user and (p.username, p.realm.lower()) != (actor.username, actor.realm.lower()):
+        raise PolicyError("User is not allowed to delete attributes of other users.")
     user = _own_or_given(call, p.username, p.realm)
+    rules = _attribute_rules(call, user)
+    if rules is not None and not attributes.may_delete(rules, p.attrkey):
+        raise PolicyError(
+            f"You are not allowed to delete the custom user attribute {p.attrkey[:60]}!"
+        )
     return Outcome(value=call.services.users.delete_custom_attribute(call.session, user, p.attrkey))
