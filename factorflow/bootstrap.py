@@ -44,6 +44,7 @@ from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
 from factorflow.users.base import UserStore
 from factorflow.users.service import UserService
+from factorflow.users.web_settings import UserSettingsService
 from factorflow.validate.service import ValidateService
 
 
@@ -74,6 +75,8 @@ class Services:
     #: Ends sessions before their JWT expires (factorflow.auth.sessions).
     session_guard: SessionGuard
     system: SystemConfigService
+    #: The web UI settings of each principal (/user/settings).
+    user_settings: UserSettingsService
     system_documentation: SystemDocumentation
     health: HealthService
 
@@ -172,6 +175,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             system, users, policies, admins, settings.node_name
         ),
         health=HealthService(engine, users),
+        user_settings=UserSettingsService(),
     )
     if migrate:
         seal_plaintext_secrets(services)

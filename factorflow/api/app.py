@@ -27,9 +27,12 @@ from factorflow.pipeline import Pipeline, error_reply
 from factorflow.policies.authorizer import PolicyAuthorizer
 from factorflow.webui import mount_webui
 
-#: Route modules under factorflow.api.routes, each exposing ``routes: Routes``.
+#: Route modules under factorflow.api.routes, each exposing ``routes: Routes``; mounted
+#: in this order, which decides between overlapping paths (``/user/settings/<key>``
+#: before ``/user/<resolver>/<username>``).
 ROUTE_MODULES = (
-    "auth", "validate", "token", "token_helpdesk", "tokengroup", "user", "realm", "resolver",
+    "auth", "validate", "token", "token_helpdesk", "tokengroup", "user_settings", "user",
+    "realm", "resolver",
     "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
     "system",
 )  # fmt: skip

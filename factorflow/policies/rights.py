@@ -69,6 +69,10 @@ RIGHTS: dict[str, Right] = {
     "delete_custom_user_attribute": _both("delete_custom_user_attributes"),
     # privacyIDEA checks no right here: the answer is what the caller's policies allow.
     "get_editable_attributes": Right(None),
+    # The caller's own web UI settings: no right (privacyIDEA).
+    "user_settings_get": Right(None),
+    "user_settings_set": Right(None),
+    "user_settings_delete": Right(None),
     "audit_list": _both("auditlog"),
     "audit_download": Right("auditlog_download"),
     "resolver_list": Right("resolverread"),

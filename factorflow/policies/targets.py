@@ -343,6 +343,10 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "resolver_defaults": (),
     # The caller's own attributes, or those of the user named.
     "get_editable_attributes": (User("user"),),
+    # The caller's own settings, named by the JWT, never by a parameter.
+    "user_settings_get": (),
+    "user_settings_set": (),
+    "user_settings_delete": (),
     # System-wide settings, documentation and random bytes: in no realm.
     "system_list": (),
     "system_write": (),

@@ -52,3 +52,17 @@ class CustomUserAttribute(Base):
     realm: Mapped[str] = mapped_column(String(120))
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class UserSettings(Base):
+    """The web UI settings of one principal (privacyIDEA 3.14's ``/user/settings``): a
+    JSON object, one row per realm user or local admin (``subject_type``)."""
+
+    __tablename__ = "user_settings"
+    __table_args__ = (UniqueConstraint("subject_type", "realm", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    realm: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(320))
+    settings: Mapped[str] = mapped_column(Text, default="{}")
