@@ -77,9 +77,21 @@ async def merged_params(
     for key, value in request.path_params.items():
         params[key] = value
     for key, value in params.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise ParameterError(f"Parameter {key!r} contains a NUL character")
+        if _holds_nul(key) or _holds_nul(value):
+            raise ParameterError(f"Parameter {key[:40]!r} contains a NUL character")
     return params
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a NUL is in ``value`` or anywhere inside it (the JSON body may nest
+    lists and objects; PostgreSQL refuses NUL in text, so it must not get that far)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -104,3 +104,20 @@ def test_json_loads_names_what_it_refused() -> None:
         json_loads(DEEP, "headers")
     with pytest.raises(ValueError, match="does not parse"):  # a ValueError for pydantic
         json_loads("{", "headers")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resolvers": ["res\x00"]},
+        {"resolvers": [["nested", {"deeper": "x\x00"}]]},
+        {"resolvers": "r", "extra": {"key\x00": "v"}},
+    ],
+)
+def test_a_nul_anywhere_in_the_body_is_a_400(
+    client: TestClient, admin_headers: dict[str, str], services: Services, body: dict[str, Any]
+) -> None:
+    """PostgreSQL refuses NUL in text (a 500 before): it is refused at the door, also
+    inside lists and objects of a JSON body, and nothing is stored."""
+    assert "NUL" in refused(client.post("/realm/nulrealm", json=body, headers=admin_headers))
+    assert client.get("/realm/", headers=admin_headers).json()["result"]["value"] == {}
