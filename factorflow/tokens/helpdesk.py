@@ -279,9 +279,15 @@ class TokenHelpdesk:
         """A random PIN of ``length`` characters meeting the ``otp_pin_contents`` rule
         ``contents``."""
         self._admin(actor, "set random PINs")
+        pin = random_secret(length, *pin_alphabets(contents))
+        self.set_generated_pin(session, actor, token, pin)
+        return pin
+
+    def set_generated_pin(self, session: Session, actor: Actor, token: Token, pin: str) -> None:
+        """Give ``token`` a PIN the server generated (the help desk's random PIN, the
+        Token handler's ``set random pin``): refused for PIN-less types, and it fulfils
+        ``next_pin_change`` like any other new PIN. The caller checked the actor."""
         if self._type(token).pin_mode is PinMode.NONE:
             raise TokenAdminError(f"Tokens of type {token.tokentype!r} have no PIN.")
-        pin = random_secret(length, *pin_alphabets(contents))
         token.pin_hash = self.hasher.hash(pin)
         self.pin_changed(session, actor, token)
-        return pin

@@ -68,6 +68,12 @@ class Changed:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def refuse_enabling_revoked(tokens: list[Token]) -> None:
+    """Revocation is for good: neither ``/token/enable`` nor an event action may undo it."""
+    if any(token.revoked for token in tokens):
+        raise TokenAdminError("A revoked token cannot be enabled again.")
+
+
 class TokenService:
     def __init__(
         self,
@@ -200,8 +206,8 @@ class TokenService:
     def enable(self, session: Session, actor: Actor, sel: Selection, *, active: bool) -> Changed:
         self._admin_only(actor, "enable" if active else "disable")
         tokens = self._select(session, actor, sel, many=False)
-        if active and any(token.revoked for token in tokens):
-            raise TokenAdminError("A revoked token cannot be enabled again.")
+        if active:
+            refuse_enabling_revoked(tokens)
         for token in tokens:
             token.active = active
         return Changed(len(tokens), tokens)

@@ -258,6 +258,32 @@ def test_token_random_pin(services: Services, session: Session) -> None:
             "set random pin")  # fmt: skip
 
 
+def test_token_enable_obeys_revocation(services: Services, session: Session) -> None:
+    """A definition cannot undo what /token/revoke did, as /token/enable cannot."""
+    add_token(session, "T6", active=False, revoked=True, locked=True)
+    facts = make_facts(services, session, params={"serial": "T6"})
+    with pytest.raises(ActionError, match="revoked"):
+        run(services, facts, "Token", "enable")
+    assert token(session, "T6").active is False
+
+
+def test_token_random_pin_obeys_the_pin_rules_of_the_type(
+    services: Services, session: Session
+) -> None:
+    """``set random pin`` goes through the help desk's use case: a PIN-less type is
+    refused, and a new PIN fulfils ``next_pin_change``."""
+    add_token(session, "T7", tokentype="hotp")
+    set_info(token(session, "T7"), "next_pin_change", "2020-01-01T00:00+0000")
+    facts = make_facts(services, session, params={"serial": "T7"}, outcome=Outcome(value=True))
+    run(services, facts, "Token", "set random pin", length="8")
+    assert get_info(token(session, "T7"), "next_pin_change", "none") == "none"
+    add_token(session, "T8", tokentype="registration")
+    facts = make_facts(services, session, params={"serial": "T8"}, outcome=Outcome(value=True))
+    with pytest.raises(ActionError, match="no PIN"):
+        run(services, facts, "Token", "set random pin", length="8")
+    assert token(session, "T8").pin_hash == ""
+
+
 # -- CustomUserAttributes ----------------------------------------------------------------
 
 

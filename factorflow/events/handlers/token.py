@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.errors import TokenAdminError
 from factorflow.events.errors import ActionError
 from factorflow.events.facts import Facts
 from factorflow.events.handlers.base import (
@@ -42,6 +43,7 @@ from factorflow.events.handlers.token_validity import parse_validity_option
 from factorflow.events.tags import render
 from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
 from factorflow.tokens.models import Token, TokenGroup, TokenGroupMember, TokenRealm
+from factorflow.tokens.service import refuse_enabling_revoked
 from factorflow.users.models import Realm
 
 _SIGNED = re.compile(r"^\s*[+-]?\d{1,9}\s*$")
@@ -183,6 +185,14 @@ def _group(ctx: ActionContext, name: str) -> TokenGroup:
     return group
 
 
+def _refuse_revoked(token: Token) -> None:
+    # The same rule as /token/enable: a definition cannot undo a revocation.
+    try:
+        refuse_enabling_revoked([token])
+    except TokenAdminError as exc:
+        raise ActionError(f"{token.serial}: {exc}") from None
+
+
 class TokenHandler(EventHandler):
     identifier = "Token"
     description = "Change the tokens of the request."
@@ -241,6 +251,8 @@ class TokenHandler(EventHandler):
             token.pin_hash = ""
             token.failcount = 0
         elif action in ("disable", "enable"):
+            if action == "enable":
+                _refuse_revoked(token)
             token.active = action == "enable"
         elif isinstance(o, DescriptionOptions):
             token.description = token_text(ctx, o.description, token)[:255]
@@ -297,6 +309,9 @@ class TokenHandler(EventHandler):
         alphabet = string.ascii_letters + string.digits
         pin = "".join(secrets.choice(alphabet) for _ in range(o.length))
         for token in tokens:
-            token.pin_hash = ctx.services.hasher.hash(pin)
+            try:
+                ctx.services.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
+            except TokenAdminError as exc:
+                raise ActionError(f"{token.serial}: {exc}") from None
         ctx.session.flush()
         reply.outcome.detail = {**reply.outcome.detail, "pin": pin}
