@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
 from factorflow.auth.service import EXPIRED, Credentials
+from factorflow.core.checks import validation_error
 from factorflow.core.invocation import NOBODY, Actor, ErrorReply, Invocation, Outcome, Reply
 from factorflow.core.memo import request_memo
 from factorflow.db.base import retrying, serialises_writes, transaction
-from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
+from factorflow.errors import AuthError, FactorflowError, PolicyError
 
 if TYPE_CHECKING:
     from factorflow.bootstrap import Services
@@ -130,15 +131,6 @@ class NoEvents:
 
 def error_reply(exc: FactorflowError) -> ErrorReply:
     return ErrorReply(code=exc.code, message=exc.wire_message(), status=exc.status)
-
-
-def validation_error(exc: ValidationError) -> ParameterError:
-    """Turn pydantic's report into one clear message naming the first bad parameter."""
-    first = exc.errors()[0]
-    name = ".".join(str(part) for part in first["loc"]) or "request"
-    if first["type"] == "missing":
-        return ParameterError(f"Missing parameter: {name!r}")
-    return ParameterError(f"Invalid parameter {name!r}: {first['msg']}")
 
 
 class Pipeline:

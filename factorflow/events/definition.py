@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from factorflow.core.compare import ComparisonError, check_now_offsets
 from factorflow.core.untrusted import json_loads
 from factorflow.events import limits
-from factorflow.events.compare import ComparisonError, check_now_offsets
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from factorflow.events.compare import NOW_TAG, ComparisonError, check_now_offsets
-from factorflow.tokens.info import TIMESTAMP_FORMAT
+from factorflow.core.compare import ComparisonError, check_now_offsets
+from factorflow.core.dates import NOW_TAG, TIMESTAMP_FORMAT
 
 if TYPE_CHECKING:
     from factorflow.events.facts import Facts

@@ -17,14 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import check_identifier, http_url, validated
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError
 from factorflow.events.models import EventDefinition
 from factorflow.federation.client import RemoteServerSettings, ask
 from factorflow.federation.errors import RemoteServerInUseError, RemoteServerNotFoundError
 from factorflow.federation.models import RemoteServer
-from factorflow.notify.options import http_url, validated
-from factorflow.notify.service import check_identifier
 
 #: The handler module whose definitions name remote servers, and its option.
 FEDERATION_MODULE = "Federation"

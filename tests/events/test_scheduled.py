@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services, build_services
 from factorflow.cli.main import app as cli_app
+from factorflow.core.dates import timestamp
 from factorflow.events.handlers.counter import counter_total
 from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
@@ -26,7 +27,7 @@ from factorflow.events.scheduler import Scheduler
 from factorflow.jobs.models import Job
 from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
-from factorflow.tokens.info import get_info, set_info, timestamp
+from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
 from tests.events.conftest import add_token
 from tests.jobs.conftest import wait_for

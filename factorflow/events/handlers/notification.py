@@ -43,8 +43,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factorflow.admins.models import Admin
+from factorflow.core.dates import NOW_TAG
 from factorflow.db.base import utcnow
-from factorflow.events.compare import NOW_TAG
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import (
     CHOICES_FROM,

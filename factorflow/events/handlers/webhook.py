@@ -31,13 +31,12 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 from standardwebhooks.webhooks import Webhook
 
+from factorflow.core.dates import NOW_TAG, TIMESTAMP_FORMAT
 from factorflow.core.untrusted import json_loads
-from factorflow.events.compare import NOW_TAG
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler, Secret
 from factorflow.events.limits import control_character
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
 from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
-from factorflow.tokens.info import TIMESTAMP_FORMAT
 
 JOB_KIND = "webhook"
 JSON = "application/json"
