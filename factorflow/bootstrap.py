@@ -27,7 +27,7 @@ from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.handlers import load_handlers
 from factorflow.events.service import EventService
 from factorflow.federation.service import FederationService
-from factorflow.jobs.base import Deliverer
+from factorflow.jobs.base import Deliverer, DeliveryPorts
 from factorflow.jobs.service import JobService
 from factorflow.notify.service import NotifyService
 from factorflow.policies.actions import build_catalog
@@ -40,6 +40,7 @@ from factorflow.system.documentation import SystemDocumentation
 from factorflow.system.health import HealthService
 from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
+from factorflow.tokens.delivery import ChallengeOtps
 from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
 from factorflow.users.base import UserStore
@@ -79,6 +80,16 @@ class Services:
     user_settings: UserSettingsService
     system_documentation: SystemDocumentation
     health: HealthService
+
+    @cached_property
+    def delivery_ports(self) -> DeliveryPorts:
+        """What the job kinds' deliverers get (factorflow.jobs.base)."""
+        return DeliveryPorts(
+            sessions=self.sessions,
+            box=self.box,
+            settings=self.settings,
+            resolve_payload=ChallengeOtps(self.sessions, self.token_types, self.box),
+        )
 
     @cached_property
     def events_dispatcher(self) -> Dispatcher:
@@ -167,7 +178,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         jobs=jobs,
         notify=NotifyService(box),
         policies=policies,
-        federation=FederationService(),
+        federation=FederationService(naming=EventService.naming),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
         session_guard=SessionGuard(),
         system=system,

@@ -161,6 +161,21 @@ class EventService:
             return [{**serialize(row), "options": self.secrets.open_row(row)} for row in rows]
         return [self.secrets.censor(serialize(row)) for row in rows]
 
+    @staticmethod
+    def naming(session: Session, module: str, option: str, value: str) -> list[str]:
+        """Names (or ``#id``) of the definitions of handler ``module`` whose option
+        ``option`` is ``value``: what a configuration's delete must not orphan."""
+        definitions = session.scalars(
+            select(EventDefinition)
+            .where(EventDefinition.handlermodule == module)
+            .order_by(EventDefinition.id)
+        )
+        return [
+            d.name or f"#{d.id}"
+            for d in definitions
+            if isinstance(d.options, dict) and d.options.get(option) == value
+        ]
+
     def row(self, session: Session, definition_id: int) -> EventDefinition:
         row = session.get(EventDefinition, definition_id)
         if row is None:

@@ -25,10 +25,10 @@ from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
 from factorflow.events.scheduler import Scheduler
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
 from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.worker import Worker
 from tests.events.conftest import add_token
 from tests.jobs.conftest import wait_for
 from tests.notify.servers import Recorder, SmtpServer

@@ -18,8 +18,8 @@ from factorflow.events.errors import DefinitionError, HandlerAbortError
 from factorflow.events.handlers.base import ActionContext
 from factorflow.events.handlers.script import ScriptError
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests import conftest as root
 from tests.events.conftest import DefinitionMaker, make_facts
 from tests.events.test_handlers import run

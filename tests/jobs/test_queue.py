@@ -11,12 +11,12 @@ from factorflow.bootstrap import Services
 from factorflow.core.invocation import Invocation, Outcome
 from factorflow.db.base import transaction
 from factorflow.errors import ParameterError
-from factorflow.jobs.base import Deliverer, DeliveryError, JobView
+from factorflow.jobs.base import Deliverer, DeliveryError, DeliveryPorts, JobView
 from factorflow.jobs.errors import UnknownJobKindError
 from factorflow.jobs.models import Job, JobState
 from factorflow.jobs.queue import JobQueue, backoff_seconds
-from factorflow.jobs.worker import Worker
 from factorflow.pipeline import Access, Call, Endpoint, Pipeline
+from factorflow.worker import Worker
 from tests.jobs.conftest import add_smtp, enqueue_email, load_job, wait_for
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer, free_port
 
@@ -232,8 +232,8 @@ class SlowRecorder(Deliverer):
 
     kind = "email"
 
-    def __init__(self, services: Services) -> None:
-        super().__init__(services)
+    def __init__(self, ports: DeliveryPorts) -> None:
+        super().__init__(ports)
         import threading
 
         self.lock = threading.Lock()
@@ -264,7 +264,7 @@ def test_threads_in_one_process_never_share_a_job(
     # lease tests' subject, not this one's.
     monkeypatch.setattr(services.settings, "job_lease_seconds", 120.0)
     ids = [enqueue_email(services) for _ in range(40)]
-    deliverer = SlowRecorder(services)
+    deliverer = SlowRecorder(services.delivery_ports)
     worker = Worker(services, threads=6, deliverers={"email": deliverer})
     worker.start()
     try:

@@ -294,7 +294,7 @@ class ScriptDeliverer(Deliverer):
         args = job.payload.get("args", [])
         if not isinstance(name, str) or not isinstance(args, list):
             raise PermanentDeliveryError("Job payload needs 'script' (str) and 'args' (list)")
-        settings = self.services.settings
+        settings = self.ports.settings
         directory = settings.effective_script_directory
         try:
             path = resolve_script(directory, name)

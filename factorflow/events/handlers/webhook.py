@@ -257,7 +257,7 @@ class WebHookDeliverer(Deliverer):
         url, method, body = p.get("url"), p.get("method", "POST"), p.get("body", "")
         if not isinstance(url, str) or method not in ("POST", "PUT") or not isinstance(body, str):
             raise PermanentDeliveryError("Job payload needs url, method POST/PUT and a body")
-        box = self.services.box
+        box = self.ports.box
         try:
             raw_headers = box.decrypt_text(p["headers"], _PURPOSE) if p.get("headers") else ""
             custom = parse_headers(raw_headers)

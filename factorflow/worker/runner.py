@@ -49,7 +49,7 @@ def build_deliverers(services: Services) -> dict[str, Deliverer]:
                 f"Job kind entry point {kind!r} names {cls.__module__}.{cls.__qualname__}, "
                 f"whose kind is {cls.kind!r}"
             )
-        deliverers[kind] = cls(services)
+        deliverers[kind] = cls(services.delivery_ports)
     return deliverers
 
 
