@@ -15,14 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
+from factorflow import pipeline
+from factorflow.bootstrap import Services
 from factorflow.core.invocation import Outcome
-from factorflow.pipeline import Access, Call, Endpoint
+from factorflow.pipeline import Access
 
 P = TypeVar("P", bound=BaseModel)
+
+#: What a route handler gets: the pipeline's call with the composition root's services.
+Call: TypeAlias = pipeline.Call[P, Services]
+Endpoint: TypeAlias = pipeline.Endpoint[P, Services]
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class Routes:
         method_tuple = (methods,) if isinstance(methods, str) else methods
 
         def register(handler: Callable[[Call[P]], Outcome]) -> Callable[[Call[P]], Outcome]:
-            endpoint: Endpoint[Any] = Endpoint(
+            endpoint: Endpoint[Any] = pipeline.Endpoint(
                 event=event, params=params, handler=handler, access=access, warm_up=warm_up
             )
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]

@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.db import versions
+from factorflow.events.conditions import CONDITIONS
+from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import Definition, from_row
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
@@ -63,9 +65,11 @@ class DefinitionCache:
         clock: Callable[[], float] = time.monotonic,
         *,
         opener: Callable[[EventDefinition], Mapping[str, Any]] | None = None,
+        conditions: ConditionRegistry = CONDITIONS,
     ) -> None:
         self._sessions = sessions
         self._handlers = handlers
+        self._conditions = conditions
         #: The row's options with its secrets opened (None: the stored options).
         self._opener = opener
         self._reload_seconds = reload_seconds
@@ -131,7 +135,9 @@ class DefinitionCache:
         for row in rows:
             try:
                 options = self._opener(row) if self._opener is not None else None
-                definition = from_row(row, self._handlers, options=options)
+                definition = from_row(
+                    row, self._handlers, options=options, conditions=self._conditions
+                )
             except DefinitionError as exc:
                 log.error("event definition %s (%r) is skipped: %s", row.id, row.name, exc.message)
                 broken[row.id] = exc.message

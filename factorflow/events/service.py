@@ -134,7 +134,7 @@ class EventService:
         self.conditions = conditions
         self.secrets = OptionSecrets(box, handlers)
         self.cache = DefinitionCache(
-            sessions, handlers, reload_seconds, opener=self.secrets.open_row
+            sessions, handlers, reload_seconds, opener=self.secrets.open_row, conditions=conditions
         )
         #: Prometheus metrics (per instance: no global registry state).
         self.metrics = EventMetrics()
@@ -191,7 +191,9 @@ class EventService:
 
     def compile(self, row: EventDefinition) -> Definition:
         """The stored ``row`` compiled to run, its secrets opened."""
-        return from_row(row, self.handlers, options=self.secrets.open_row(row))
+        return from_row(
+            row, self.handlers, options=self.secrets.open_row(row), conditions=self.conditions
+        )
 
     # -- writing --------------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class EventService:
         )
         for key, value in values.items():
             setattr(row, key, value)
-        return from_row(row, self.handlers)
+        return from_row(row, self.handlers, conditions=self.conditions)
 
     def save(self, session: Session, data: DefinitionInput, who: str) -> int:
         row = session.get(EventDefinition, data.id) if data.id is not None else None

@@ -143,7 +143,7 @@ def tag_values(facts: Facts, token: Token | None = None) -> dict[str, str]:
         "googleurl_value": _nested(detail, "googleurl", "value"),
         "googleurl_img": _nested(detail, "googleurl", "img"),
         "pin": str(detail.get("pin") or ""),
-        "url": facts.services.settings.base_url,
+        "url": facts.base_url,
         "pushurl_value": _nested(detail, "pushurl", "value"),
         "pushurl_img": _nested(detail, "pushurl", "img"),
         "container_serial": facts.param("container_serial"),

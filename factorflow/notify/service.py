@@ -48,6 +48,18 @@ def _sms_purpose(identifier: str, part: str, name: str) -> str:
     return f"smsgateway:{identifier}:{part}:{name}"
 
 
+def smtp_server_exists(session: Session, identifier: str) -> bool:
+    return (
+        session.scalar(select(SmtpServer.id).where(SmtpServer.identifier == identifier)) is not None
+    )
+
+
+def sms_gateway_exists(session: Session, identifier: str) -> bool:
+    return (
+        session.scalar(select(SmsGateway.id).where(SmsGateway.identifier == identifier)) is not None
+    )
+
+
 class NotifyService:
     def __init__(self, box: SecretBox) -> None:
         self.box = box

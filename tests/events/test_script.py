@@ -168,7 +168,7 @@ def test_a_script_that_became_unusable_is_refused_at_run_time(
     _, model = compile_options(handler, "record", {"raise_error": "True"})
     path.chmod(0o644)
     facts = make_facts(services, session)
-    ctx = ActionContext(services, session, facts.inv, facts, "test", "post")
+    ctx = ActionContext(services.action_ports, session, facts.inv, facts, "test", "post")
     with pytest.raises(HandlerAbortError, match="Failed to start"):
         handler().run(ctx, "record", model)
     with pytest.raises(DefinitionError):

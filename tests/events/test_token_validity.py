@@ -77,7 +77,9 @@ def test_the_stored_validity_period(services: Services, session: Session) -> Non
         {"valid from": "2016/12/23 9:30am", "valid till": "23.12.2030 11:20:pm"},
     )
     handler().run(
-        ActionContext(services, session, facts.inv, facts, "t", "post"), "set validity", model
+        ActionContext(services.action_ports, session, facts.inv, facts, "t", "post"),
+        "set validity",
+        model,
     )
     session.flush()
     row = session.scalar(select(Token).where(Token.serial == "V1"))

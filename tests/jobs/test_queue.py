@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from factorflow.api.routing import Call, Endpoint
 from factorflow.bootstrap import Services
 from factorflow.core.invocation import Invocation, Outcome
 from factorflow.db.base import transaction
@@ -15,7 +16,7 @@ from factorflow.jobs.base import Deliverer, DeliveryError, DeliveryPorts, JobVie
 from factorflow.jobs.errors import UnknownJobKindError
 from factorflow.jobs.models import Job, JobState
 from factorflow.jobs.queue import JobQueue, backoff_seconds
-from factorflow.pipeline import Access, Call, Endpoint, Pipeline
+from factorflow.pipeline import Access, Pipeline
 from factorflow.worker import Worker
 from tests.jobs.conftest import add_smtp, enqueue_email, load_job, wait_for
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer, free_port
@@ -49,8 +50,10 @@ def test_a_failed_request_leaves_no_job_and_a_good_one_does(services: Services) 
             raise ParameterError("refused after enqueueing")
         return Outcome(value=job_id)
 
-    endpoint = Endpoint(event="test_event", params=NoParams, handler=handler, access=Access.PUBLIC)
-    pipeline = Pipeline(services)
+    endpoint: Endpoint[NoParams] = Endpoint(
+        event="test_event", params=NoParams, handler=handler, access=Access.PUBLIC
+    )
+    pipeline = Pipeline(services.pipeline_ports, services)
     failed = pipeline.run(Invocation("test_event", "POST", "/t", {"fail": "1"}), endpoint)
     assert failed.error is not None and job_count(services) == 0
     inv = Invocation("test_event", "POST", "/t", {})

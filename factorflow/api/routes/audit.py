@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.audit.models import AuditEntry
 from factorflow.audit.service import SEARCHABLE, EntryCheck
 from factorflow.core.dates import DateError, parse_duration
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import transaction
 from factorflow.errors import ParameterError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 
 if TYPE_CHECKING:

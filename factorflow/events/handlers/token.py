@@ -310,7 +310,7 @@ class TokenHandler(EventHandler):
         pin = "".join(secrets.choice(alphabet) for _ in range(o.length))
         for token in tokens:
             try:
-                ctx.services.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
+                ctx.ports.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
             except TokenAdminError as exc:
                 raise ActionError(f"{token.serial}: {exc}") from None
         ctx.session.flush()

@@ -210,7 +210,7 @@ class WebHookHandler(EventHandler):
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, WebHookOptions)
         body = render_body(options, webhook_values(ctx), ctx.facts.now)
-        box = ctx.services.box
+        box = ctx.ports.box
         headers = options.headers
         payload: dict[str, Any] = {
             "url": options.URL,
@@ -220,7 +220,7 @@ class WebHookHandler(EventHandler):
             "headers": box.encrypt_text(headers, _PURPOSE) if headers else "",
             "secret": box.encrypt_text(options.secret, _PURPOSE) if options.secret else "",
         }
-        job_id = ctx.services.jobs.enqueue(
+        job_id = ctx.ports.jobs.enqueue(
             ctx.session,
             kind=JOB_KIND,
             payload=payload,
