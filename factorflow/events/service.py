@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +38,7 @@ from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import MissingParameterError, ParameterError, ResourceNotFoundError
 from factorflow.events import limits
-from factorflow.events.cache import DIRTY, DefinitionCache, bump_version
+from factorflow.events.cache import DefinitionCache
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import (
@@ -597,9 +596,5 @@ class EventService:
                 snapshot=serialize(row, bookkeeping=False),
             )
         )
-        bump_version(session)
-        session.info[DIRTY] = True
-        cache = self.cache
-        # Invalidate only once the change is committed; a rolled-back change must
-        # not leave other requests reading the old state as new.
-        sa_event.listen(session, "after_commit", lambda _s: cache.invalidate(), once=True)
+        # Other requests see it once it is committed; a rolled-back change never.
+        self.cache.changed(session)
