@@ -84,6 +84,10 @@ class Endpoint(Generic[P, S]):
     params: type[P]
     handler: Callable[[Call[P, S]], Outcome]
     access: Access = Access.ADMIN
+    #: Whether the unit of work writes: on SQLite a writer passes the write gate and
+    #: begins IMMEDIATE; a reader does not (declared by the route, never guessed from
+    #: the request: ``GET /validate/check`` writes counters like its POST).
+    writes: bool = True
     #: Runs the handler with a database transaction; read-only handlers still get one.
     extra: dict[str, Any] = field(default_factory=dict)
     #: Optional work done before the unit of work, in a read-only transaction, where
@@ -166,12 +170,10 @@ class Pipeline(Generic[S]):
         try:
             credentials = self._authenticate(inv, endpoint.access)
             inv.actor = credentials.actor if credentials is not None else NOBODY
-            # Reads (GET) run without taking SQLite's write lock; everything else may write.
-            write = inv.method != "GET"
             with self._warmed_up(inv, endpoint):
                 reply = self._in_transaction(
                     lambda session: self._call(session, inv, endpoint, audit, credentials),
-                    write=write,
+                    write=endpoint.writes,
                 )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries

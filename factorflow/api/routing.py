@@ -53,12 +53,23 @@ class Routes:
         params: type[P],
         access: Access = Access.ADMIN,
         warm_up: Callable[[Call[P]], None] | None = None,
+        writes: bool | None = None,
     ) -> Callable[[Callable[[Call[P]], Outcome]], Callable[[Call[P]], Outcome]]:
+        """Declare a route. ``writes`` says whether its unit of work writes; by default
+        a route that answers only GET reads and any other writes, whatever method a
+        request then uses (``GET /validate/check`` writes like its POST)."""
         method_tuple = (methods,) if isinstance(methods, str) else methods
+        if writes is None:
+            writes = any(method != "GET" for method in method_tuple)
 
         def register(handler: Callable[[Call[P]], Outcome]) -> Callable[[Call[P]], Outcome]:
             endpoint: Endpoint[Any] = pipeline.Endpoint(
-                event=event, params=params, handler=handler, access=access, warm_up=warm_up
+                event=event,
+                params=params,
+                handler=handler,
+                access=access,
+                warm_up=warm_up,
+                writes=writes,
             )
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
             self.specs.append(RouteSpec(method_tuple, paths, endpoint, summary, self.tag))
