@@ -23,13 +23,16 @@ from factorflow.db import versions
 from factorflow.db.base import make_engine, make_session_factory, transaction
 from factorflow.db.models import ConfigSetting
 from factorflow.db.schema import upgrade
+from factorflow.events.conditions import build_registry as build_conditions
 from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.handlers import load_handlers
+from factorflow.events.ports import ActionPorts, EventPorts
 from factorflow.events.service import EventService
 from factorflow.federation.service import FederationService
-from factorflow.jobs.base import Deliverer
+from factorflow.jobs.base import Deliverer, DeliveryPorts
 from factorflow.jobs.service import JobService
 from factorflow.notify.service import NotifyService
+from factorflow.pipeline import PipelinePorts
 from factorflow.policies.actions import build_catalog
 from factorflow.policies.decide import PolicyChallengeSelector
 from factorflow.policies.prepolicy import PolicyEnrollment
@@ -40,6 +43,7 @@ from factorflow.system.documentation import SystemDocumentation
 from factorflow.system.health import HealthService
 from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
+from factorflow.tokens.delivery import ChallengeOtps
 from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
 from factorflow.users.base import UserStore
@@ -81,9 +85,57 @@ class Services:
     health: HealthService
 
     @cached_property
+    def delivery_ports(self) -> DeliveryPorts:
+        """What the job kinds' deliverers get (factorflow.jobs.base)."""
+        return DeliveryPorts(
+            sessions=self.sessions,
+            box=self.box,
+            settings=self.settings,
+            resolve_payload=ChallengeOtps(self.sessions, self.token_types, self.box),
+        )
+
+    @cached_property
+    def pipeline_ports(self) -> PipelinePorts:
+        """What the request pipeline itself uses (factorflow.pipeline)."""
+        return PipelinePorts(
+            sessions=self.sessions,
+            audit=self.audit,
+            auth=self.auth,
+            session_guard=self.session_guard,
+            node_name=self.settings.node_name,
+        )
+
+    @cached_property
+    def action_ports(self) -> ActionPorts:
+        """What event actions get (factorflow.events.ports)."""
+        return ActionPorts(
+            users=self.users,
+            tokens=self.tokens,
+            helpdesk=self.helpdesk,
+            token_types=self.token_types,
+            jobs=self.jobs,
+            admins=self.admins,
+            box=self.box,
+            remote_servers=self.federation,
+            settings=self.settings,
+        )
+
+    @cached_property
+    def event_ports(self) -> EventPorts:
+        """What the event framework's dispatcher, scheduler and dry runs get."""
+        return EventPorts(
+            sessions=self.sessions,
+            events=self.events,
+            users=self.users,
+            audit=self.audit,
+            settings=self.settings,
+            actions=self.action_ports,
+        )
+
+    @cached_property
     def events_dispatcher(self) -> Dispatcher:
         """The event framework's hook into the request pipeline."""
-        return Dispatcher(self)
+        return Dispatcher(self.event_ports)
 
     def close(self) -> None:
         self.users.close()
@@ -161,13 +213,17 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             selector=PolicyChallengeSelector(policies),
         ),
         events=EventService(
-            sessions, load_handlers(settings), settings.config_reload_seconds, box=box
+            sessions,
+            load_handlers(settings),
+            settings.config_reload_seconds,
+            box=box,
+            conditions=build_conditions(),
         ),
         job_kinds=job_kinds,
         jobs=jobs,
         notify=NotifyService(box),
         policies=policies,
-        federation=FederationService(),
+        federation=FederationService(naming=EventService.naming),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
         session_guard=SessionGuard(),
         system=system,

@@ -6,7 +6,9 @@ the parameters), parameter validation, the service call and post definitions (ma
 change the reply; they also run when the call failed) → audit.
 
 Routes declare an :class:`Endpoint` (event name, parameter model, access rule,
-handler); nothing here knows HTTP.
+handler); nothing here knows HTTP. The pipeline itself uses only its
+:class:`PipelinePorts`; the services its handlers need (``S``) pass through it
+untouched, so it does not depend on the composition root.
 """
 
 from __future__ import annotations
@@ -17,24 +19,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.audit.record import AuditRecord
-from factorflow.auth.service import EXPIRED, Credentials
+from factorflow.audit.service import AuditService
+from factorflow.auth.service import EXPIRED, AuthService, Credentials
+from factorflow.auth.sessions import SessionGuard
+from factorflow.core.checks import validation_error
 from factorflow.core.invocation import NOBODY, Actor, ErrorReply, Invocation, Outcome, Reply
 from factorflow.core.memo import request_memo
 from factorflow.db.base import retrying, serialises_writes, transaction
-from factorflow.errors import AuthError, FactorflowError, ParameterError, PolicyError
-
-if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+from factorflow.errors import AuthError, FactorflowError, PolicyError
 
 log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=BaseModel)
+#: The services the handlers get (the composition root's), passed through.
+S = TypeVar("S")
 
 _CONFLICT_RETRIES = 8
 
@@ -47,15 +51,26 @@ class Access(Enum):
     AUTHENTICATED = "authenticated"  # admin or user JWT; user calls act on themselves
 
 
+@dataclass(frozen=True)
+class PipelinePorts:
+    """What the pipeline itself uses."""
+
+    sessions: sessionmaker[Session]
+    audit: AuditService
+    auth: AuthService
+    session_guard: SessionGuard
+    node_name: str
+
+
 @dataclass
-class Call(Generic[P]):
+class Call(Generic[P, S]):
     """Everything a route handler gets: the invocation, validated parameters, the
     unit-of-work session, the services and the audit record it may enrich."""
 
     inv: Invocation
     params: P
     session: Session
-    services: Services
+    services: S
     audit: AuditRecord
 
     @property
@@ -64,11 +79,15 @@ class Call(Generic[P]):
 
 
 @dataclass(frozen=True)
-class Endpoint(Generic[P]):
+class Endpoint(Generic[P, S]):
     event: str
     params: type[P]
-    handler: Callable[[Call[P]], Outcome]
+    handler: Callable[[Call[P, S]], Outcome]
     access: Access = Access.ADMIN
+    #: Whether the unit of work writes: on SQLite a writer passes the write gate and
+    #: begins IMMEDIATE; a reader does not (declared by the route, never guessed from
+    #: the request: ``GET /validate/check`` writes counters like its POST).
+    writes: bool = True
     #: Runs the handler with a database transaction; read-only handlers still get one.
     extra: dict[str, Any] = field(default_factory=dict)
     #: Optional work done before the unit of work, in a read-only transaction, where
@@ -78,7 +97,7 @@ class Endpoint(Generic[P]):
     #: on every database, where the handler finds those answers. The warm-up must not
     #: write, and it decides nothing: only the exact answers that the memo keeps are
     #: reused. A failure here is ignored: the unit of work then does the work itself.
-    warm_up: Callable[[Call[P]], None] | None = None
+    warm_up: Callable[[Call[P, S]], None] | None = None
 
 
 class EventDispatcher(Protocol):
@@ -132,38 +151,29 @@ def error_reply(exc: FactorflowError) -> ErrorReply:
     return ErrorReply(code=exc.code, message=exc.wire_message(), status=exc.status)
 
 
-def validation_error(exc: ValidationError) -> ParameterError:
-    """Turn pydantic's report into one clear message naming the first bad parameter."""
-    first = exc.errors()[0]
-    name = ".".join(str(part) for part in first["loc"]) or "request"
-    if first["type"] == "missing":
-        return ParameterError(f"Missing parameter: {name!r}")
-    return ParameterError(f"Invalid parameter {name!r}: {first['msg']}")
-
-
-class Pipeline:
+class Pipeline(Generic[S]):
     def __init__(
         self,
-        services: Services,
+        ports: PipelinePorts,
+        services: S,
         events: EventDispatcher | None = None,
         authorizer: Authorizer | None = None,
     ) -> None:
+        self.ports = ports
         self.services = services
         self.events: EventDispatcher = events or NoEvents()
         self.authorizer: Authorizer = authorizer or AllowAll()
 
-    def run(self, inv: Invocation, endpoint: Endpoint[Any]) -> Reply:
+    def run(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> Reply:
         started = time.monotonic()
-        audit = AuditRecord.begin(inv, node=self.services.settings.node_name)
+        audit = AuditRecord.begin(inv, node=self.ports.node_name)
         try:
             credentials = self._authenticate(inv, endpoint.access)
             inv.actor = credentials.actor if credentials is not None else NOBODY
-            # Reads (GET) run without taking SQLite's write lock; everything else may write.
-            write = inv.method != "GET"
             with self._warmed_up(inv, endpoint):
                 reply = self._in_transaction(
                     lambda session: self._call(session, inv, endpoint, audit, credentials),
-                    write=write,
+                    write=endpoint.writes,
                 )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries
@@ -174,11 +184,11 @@ class Pipeline:
             if not audit.post_started:
                 reply = self._post_after_failure(inv, reply, audit)
         audit.finish(reply, duration=time.monotonic() - started)
-        self.services.audit.write(audit)
+        self.ports.audit.write(audit)
         return reply
 
     @contextmanager
-    def _warmed_up(self, inv: Invocation, endpoint: Endpoint[Any]) -> Iterator[None]:
+    def _warmed_up(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> Iterator[None]:
         """For an endpoint with a warm-up: open the request memo around the unit of
         work (on every database: the check and its definitions' conditions share one
         user lookup) and, where the database serialises writers, run the warm-up first."""
@@ -186,16 +196,16 @@ class Pipeline:
             yield
             return
         with request_memo():
-            if serialises_writes(self.services.sessions):
+            if serialises_writes(self.ports.sessions):
                 self._warm_up(inv, endpoint)
             yield
 
-    def _warm_up(self, inv: Invocation, endpoint: Endpoint[Any]) -> None:
+    def _warm_up(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> None:
         assert endpoint.warm_up is not None
         try:
-            with transaction(self.services.sessions) as session:
+            with transaction(self.ports.sessions) as session:
                 params = endpoint.params.model_validate(inv.params)
-                scratch = AuditRecord.begin(inv, node=self.services.settings.node_name)
+                scratch = AuditRecord.begin(inv, node=self.ports.node_name)
                 endpoint.warm_up(Call(inv, params, session, self.services, scratch))
         except Exception:
             # Bad parameters, an unknown user, a store that is down: the unit of
@@ -204,13 +214,13 @@ class Pipeline:
 
     def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""
-        return retrying(self.services.sessions, work, write=write, attempts=_CONFLICT_RETRIES)
+        return retrying(self.ports.sessions, work, write=write, attempts=_CONFLICT_RETRIES)
 
     def _call(
         self,
         session: Session,
         inv: Invocation,
-        endpoint: Endpoint[Any],
+        endpoint: Endpoint[Any, S],
         audit: AuditRecord,
         credentials: Credentials | None,
     ) -> Reply:
@@ -254,7 +264,7 @@ class Pipeline:
         public endpoint the caller is then nobody."""
         if credentials is None:
             return
-        reason = self.services.session_guard.refusal(session, credentials)
+        reason = self.ports.session_guard.refusal(session, credentials)
         if reason is None:
             return
         if access is Access.PUBLIC:
@@ -291,13 +301,13 @@ class Pipeline:
         if access is Access.PUBLIC:
             if inv.authorization:
                 try:
-                    return self.services.auth.verify(inv.authorization)
+                    return self.ports.auth.verify(inv.authorization)
                 except AuthError:
                     return None
             return None
         if not inv.authorization:
             raise AuthError("Authentication failure. Missing Authorization header.", code=4033)
-        credentials = self.services.auth.verify(inv.authorization)
+        credentials = self.ports.auth.verify(inv.authorization)
         if access is Access.ADMIN and not credentials.actor.is_admin:
             raise AuthError(
                 "You do not have the necessary role (admin) to access this resource.", code=4306
@@ -305,4 +315,13 @@ class Pipeline:
         return credentials
 
 
-__all__ = ["Access", "Authorizer", "Call", "Endpoint", "EventDispatcher", "Pipeline", "PolicyError"]
+__all__ = [
+    "Access",
+    "Authorizer",
+    "Call",
+    "Endpoint",
+    "EventDispatcher",
+    "Pipeline",
+    "PipelinePorts",
+    "PolicyError",
+]

@@ -91,7 +91,7 @@ def test_secret_decrypt(benchmark: Any) -> None:
 
 def test_condition_parse_and_compare(benchmark: Any) -> None:
     """A generic comparison condition (``key == value``) parsed once, evaluated per request."""
-    compare = _module("factorflow.events.compare")
+    compare = _module("factorflow.core.compare")
     comparison = compare.parse_comparison("realm == nomatch")
 
     assert comparison.evaluate("bench") is False
@@ -99,7 +99,7 @@ def test_condition_parse_and_compare(benchmark: Any) -> None:
 
 
 def test_integer_condition_compare(benchmark: Any) -> None:
-    compare = _module("factorflow.events.compare")
+    compare = _module("factorflow.core.compare")
     comparison = compare.parse_integer_comparison(">100")
     assert comparison.evaluate(5) is False
     benchmark(comparison.evaluate, 5)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +51,12 @@ class AdminService:
 
     def find(self, session: Session, username: str) -> Admin | None:
         return session.scalar(select(Admin).where(Admin.username == username))
+
+    @staticmethod
+    def emails(session: Session, usernames: Sequence[str]) -> builtins.list[str]:
+        """The email addresses of the named admins that have one, in no set order."""
+        rows = session.scalars(select(Admin.email).where(Admin.username.in_(usernames)))
+        return [email for email in rows if email]
 
     def exists(self, session: Session, username: str) -> bool:
         return session.scalar(select(Admin.id).where(Admin.username == username)) is not None

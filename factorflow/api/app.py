@@ -82,11 +82,14 @@ def openapi_document() -> dict[str, Any]:
     return _routed_app().openapi()
 
 
-def create_app(services: Services, pipeline: Pipeline | None = None) -> FastAPI:
+def create_app(services: Services, pipeline: Pipeline[Services] | None = None) -> FastAPI:
     app = _routed_app()
     app.state.services = services
     app.state.pipeline = pipeline or Pipeline(
-        services, events=services.events_dispatcher, authorizer=PolicyAuthorizer(services)
+        services.pipeline_ports,
+        services,
+        events=services.events_dispatcher,
+        authorizer=PolicyAuthorizer(services.policies, services.users, services.tokens.access),
     )
     # The domain learns the event names from the route declarations, without
     # importing the API layer (GET /event/available, checks, dry runs).
@@ -120,7 +123,7 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
-        pipeline: Pipeline = request.app.state.pipeline
+        pipeline: Pipeline[Services] = request.app.state.pipeline
         settings = services.settings
         try:
             body = await read_body(request, settings.max_request_bytes)

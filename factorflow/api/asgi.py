@@ -31,8 +31,8 @@ def create() -> FastAPI:
 
 
 def attach_worker(app: FastAPI, services: Services) -> None:
-    """Run a :class:`~factorflow.jobs.worker.Worker` for the application's lifetime."""
-    from factorflow.jobs.worker import Worker
+    """Run a :class:`~factorflow.worker.Worker` for the application's lifetime."""
+    from factorflow.worker import Worker
 
     inner = app.router.lifespan_context
 

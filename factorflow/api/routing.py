@@ -15,14 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
+from factorflow import pipeline
+from factorflow.bootstrap import Services
 from factorflow.core.invocation import Outcome
-from factorflow.pipeline import Access, Call, Endpoint
+from factorflow.pipeline import Access
 
 P = TypeVar("P", bound=BaseModel)
+
+#: What a route handler gets: the pipeline's call with the composition root's services.
+Call: TypeAlias = pipeline.Call[P, Services]
+Endpoint: TypeAlias = pipeline.Endpoint[P, Services]
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,23 @@ class Routes:
         params: type[P],
         access: Access = Access.ADMIN,
         warm_up: Callable[[Call[P]], None] | None = None,
+        writes: bool | None = None,
     ) -> Callable[[Callable[[Call[P]], Outcome]], Callable[[Call[P]], Outcome]]:
+        """Declare a route. ``writes`` says whether its unit of work writes; by default
+        a route that answers only GET reads and any other writes, whatever method a
+        request then uses (``GET /validate/check`` writes like its POST)."""
         method_tuple = (methods,) if isinstance(methods, str) else methods
+        if writes is None:
+            writes = any(method != "GET" for method in method_tuple)
 
         def register(handler: Callable[[Call[P]], Outcome]) -> Callable[[Call[P]], Outcome]:
-            endpoint: Endpoint[Any] = Endpoint(
-                event=event, params=params, handler=handler, access=access, warm_up=warm_up
+            endpoint: Endpoint[Any] = pipeline.Endpoint(
+                event=event,
+                params=params,
+                handler=handler,
+                access=access,
+                warm_up=warm_up,
+                writes=writes,
             )
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
             self.specs.append(RouteSpec(method_tuple, paths, endpoint, summary, self.tag))

@@ -173,7 +173,7 @@ def run_scheduled_command(
     services = _services(data_dir)
     reports: list[RunReport] = []
     try:
-        scheduler = Scheduler(services)
+        scheduler = Scheduler(services.event_ports)
         if definition is not None:
             ids = [definition]
         else:

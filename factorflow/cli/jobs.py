@@ -146,7 +146,7 @@ def worker_command(
 ) -> None:
     """Deliver queued jobs until stopped (SIGTERM/SIGINT), in one or more processes."""
     from factorflow.cli.main import load_settings
-    from factorflow.jobs.process import run_worker, run_worker_processes
+    from factorflow.worker.process import run_worker, run_worker_processes
 
     settings = load_settings(data_dir)
     console.print(

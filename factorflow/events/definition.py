@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from factorflow.core.compare import ComparisonError, check_now_offsets
 from factorflow.core.untrusted import json_loads
 from factorflow.events import limits
-from factorflow.events.compare import ComparisonError, check_now_offsets
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
@@ -273,16 +273,18 @@ def from_row(
     handlers: Registry[EventHandler],
     *,
     options: Mapping[str, Any] | None = None,
+    conditions: ConditionRegistry = CONDITIONS,
 ) -> Definition:
     """Compile a stored row (with ``options`` instead of the stored ones: its secrets
-    opened); raises DefinitionError if it no longer validates."""
+    opened; with the registered ``conditions``); raises DefinitionError if it no longer
+    validates."""
     handler = find_handler(handlers, row.handlermodule)
     action = check_action(handler, row.action)
     stored = (row.options or {}) if options is None else options
     options_raw, compiled_options = compile_options(handler, action, stored)
-    conditions = compile_conditions(row.conditions or {})
+    compiled = compile_conditions(row.conditions or {}, conditions)
     expression = compile_expression(
-        row.condition_expression or "", frozenset(c.name for c in conditions)
+        row.condition_expression or "", frozenset(c.name for c in compiled)
     )
     return Definition(
         id=row.id,
@@ -294,7 +296,7 @@ def from_row(
         action=action,
         options_raw=options_raw,
         options=compiled_options,
-        conditions=conditions,
+        conditions=compiled,
         position=row.position or "post",
         ordering=row.ordering,
         active=row.active,

@@ -41,7 +41,7 @@ from factorflow.events.facts import Facts
 from factorflow.events.handlers.base import ActionContext, Position
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.events.ports import EventPorts
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +49,24 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     """Implements ``factorflow.pipeline.EventDispatcher``."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.metrics = services.events.metrics
+    def __init__(self, ports: EventPorts) -> None:
+        self.ports = ports
+        self.metrics = ports.events.metrics
 
     def run_pre(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
-        definitions = self.services.events.cache.for_event(session, inv.event, "pre")
+        definitions = self.ports.events.cache.for_event(session, inv.event, "pre")
         if not definitions:
             return
-        facts = Facts(self.services, session, inv, audit)
+        facts = self.ports.facts(session, inv, audit)
         for definition in definitions:
             self.run_definition(definition, facts, "pre", audit)
 
     def run_post(
         self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
     ) -> Reply:
-        definitions = self.services.events.cache.for_event(session, inv.event, "post")
+        definitions = self.ports.events.cache.for_event(session, inv.event, "post")
         if definitions:
-            facts = Facts(self.services, session, inv, audit, reply=reply)
+            facts = self.ports.facts(session, inv, audit, reply=reply)
             try:
                 for definition in definitions:
                     self.run_definition(definition, facts, "post", audit)
@@ -100,7 +100,7 @@ class Dispatcher:
         metrics.matched.inc()
         child = child_record(audit, definition, position, facts.inv.event, evaluation)
         ctx = ActionContext(
-            services=self.services,
+            ports=self.ports.actions,
             session=facts.session,
             inv=facts.inv,
             facts=facts,

@@ -42,7 +42,7 @@ from factorflow.events.sweep import (
 )
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.events.ports import EventPorts
 
 
 @dataclass
@@ -62,12 +62,12 @@ class Sample:
     limit: int = 10
 
 
-def sample_from_audit(session: Session, services: Services, number: int) -> Sample:
+def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sample:
     """Rebuild a sample from an audited request (its number in ``GET /audit/``)."""
     entry = session.get(AuditEntry, number)
     if entry is None:
         raise ResourceNotFoundError(f"There is no audit entry {number}.")
-    event = services.events.rule_events.get(entry.action, "")
+    event = ports.events.rule_events.get(entry.action, "")
     if not event:
         raise ParameterError(f"Audit entry {number} ({entry.action!r}) is not a request")
     result: dict[str, Any] = {"status": entry.success or bool(entry.authentication)}
@@ -130,12 +130,12 @@ def _invocation(sample: Sample) -> Invocation:
 
 
 def definitions_for(
-    services: Services, session: Session, *, definition_id: int | None, event: str
+    ports: EventPorts, session: Session, *, definition_id: int | None, event: str
 ) -> list[Definition]:
     """The stored definition by id, or all active definitions bound to ``event``."""
     if definition_id is not None:
-        return [services.events.compile(services.events.row(session, definition_id))]
-    snapshot = services.events.cache.snapshot(session)
+        return [ports.events.compile(ports.events.row(session, definition_id))]
+    snapshot = ports.events.cache.snapshot(session)
     return [*snapshot.index.get((event, "pre"), ()), *snapshot.index.get((event, "post"), ())]
 
 
@@ -163,23 +163,23 @@ def describe(definition: Definition, facts: Facts) -> dict[str, Any]:
 
 
 def dry_run(
-    services: Services, session: Session, definitions: list[Definition], sample: Sample
+    ports: EventPorts, session: Session, definitions: list[Definition], sample: Sample
 ) -> dict[str, Any]:
     """Evaluate ``definitions`` against ``sample`` inside a SAVEPOINT that is rolled back
     (conditions only read; the rollback makes sure of it)."""
     inv = _invocation(sample)
-    audit = AuditRecord.begin(inv, node=services.settings.node_name)
+    audit = AuditRecord.begin(inv, node=ports.settings.node_name)
     audit.serial = sample.audit_serial
     results = []
     savepoint = session.begin_nested()
     try:
         for definition in definitions:
             if definition.scheduled:
-                results.append(_describe_scheduled(services, session, definition, sample))
+                results.append(_describe_scheduled(ports, session, definition, sample))
                 continue
             # Pre definitions never see a response, post ones see the sample's.
             reply = _reply(sample.result) if definition.position == "post" else None
-            facts = Facts(services, session, inv, audit, reply=reply)
+            facts = ports.facts(session, inv, audit, reply=reply)
             results.append(describe(definition, facts))
     finally:
         savepoint.rollback()
@@ -187,19 +187,19 @@ def dry_run(
 
 
 def _sweep_sample(
-    services: Services, session: Session, definition: Definition, sample: Sample
+    ports: EventPorts, session: Session, definition: Definition, sample: Sample
 ) -> list[SweepItem]:
     if definition.sweep == "users":
         if sample.user:
             try:
-                user = services.users.resolve(session, sample.user, sample.realm)
+                user = ports.users.resolve(session, sample.user, sample.realm)
             except FactorflowError as exc:
                 raise ParameterError(
                     f"No user {sample.user!r} to test with: {exc.message}"
                 ) from None
             return [SweepItem(user=user)]
-        found = list_users(services, session)
-        users = (resolve(services, session, ref) for ref in found.users[: sample.limit])
+        found = list_users(ports.users, session)
+        users = (resolve(ports.users, session, ref) for ref in found.users[: sample.limit])
         return [SweepItem(user=user) for user in users if user is not None]
     if sample.serial:
         token = find_token(session, sample.serial)
@@ -210,16 +210,16 @@ def _sweep_sample(
 
 
 def _describe_scheduled(
-    services: Services, session: Session, definition: Definition, sample: Sample
+    ports: EventPorts, session: Session, definition: Definition, sample: Sample
 ) -> dict[str, Any]:
     """A scheduled definition tried on a sample of its sweep, as a run would."""
     request_id = uuid.uuid4().hex
     now = datetime.now(UTC)
     items = []
-    for item in _sweep_sample(services, session, definition, sample):
+    for item in _sweep_sample(ports, session, definition, sample):
         inv = invocation(definition.id, item, request_id)
-        record = AuditRecord.begin(inv, node=services.settings.node_name)
-        facts = item_facts(services, session, inv, record, item=item, now=now)
+        record = AuditRecord.begin(inv, node=ports.settings.node_name)
+        facts = item_facts(ports, session, inv, record, item=item, now=now)
         result = describe(definition, facts)
         if result["action"] is not None and facts.user is not None:
             # Whom the action would concern (a token's owner: the mail recipient).

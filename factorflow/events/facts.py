@@ -40,7 +40,7 @@ from factorflow.tokens.models import Token, TokenOwner
 from factorflow.users.identity import User
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.users.service import UserService
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,15 @@ class Facts:
     ``now`` is fixed for the request so that all definitions agree on the time.
     """
 
-    services: Services
+    #: The user directory the request's user and token owners are resolved in.
+    users: UserService
     session: Session
     inv: Invocation
     audit: AuditRecord
     reply: Reply | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The server's public base URL (the ``{url}`` tag).
+    base_url: str = ""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -105,7 +108,7 @@ class Facts:
 
     @cached_property
     def user(self) -> User | None:
-        users = self.services.users
+        users = self.users
         try:
             if self.inv.actor.is_user:
                 return users.resolve(self.session, self.inv.actor.username, self.inv.actor.realm)
@@ -130,7 +133,7 @@ class Facts:
         if owner is None:
             return None
         try:
-            return self.services.users.get_user(
+            return self.users.get_user(
                 self.session, owner.realm.name, owner.resolver, owner.user_id
             )
         except FactorflowError:

@@ -20,14 +20,15 @@ slow or making its action fail every time.
   :data:`MAX_OFFSET` (``{now}-99999999d`` is before year 1 and fails every time);
 * **count**: at most :data:`MAX_DEFINITIONS` definitions in all.
 
-Regular expressions are bounded by :mod:`factorflow.events.safe_regex`.
+Regular expressions are bounded by :mod:`factorflow.core.safe_regex`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+
+from factorflow.core.dates import MAX_OFFSET
 
 MAX_EVENTS = 200
 MAX_EVENT_NAME = 100
@@ -36,8 +37,6 @@ MAX_OPTION_VALUE = 20_000
 MAX_OPTIONS_TOTAL = 65_536
 MAX_EXPRESSION = 2000
 MAX_DEFINITIONS = 10_000
-#: The largest date offset or duration: 100 years.
-MAX_OFFSET = timedelta(days=36_525)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -46,6 +46,7 @@ from factorflow.audit.record import AuditRecord
 from factorflow.db.base import retrying, transaction, utcnow
 from factorflow.errors import ParameterError, ResourceNotFoundError
 from factorflow.events.definition import Definition
+from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.errors import DefinitionError, HandlerAbortError
 from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
@@ -64,7 +65,7 @@ from factorflow.events.sweep import (
 )
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.events.ports import EventPorts
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +122,13 @@ class _Batch:
 class Scheduler:
     def __init__(
         self,
-        services: Services,
+        ports: EventPorts,
         *,
         batch_size: int = BATCH_SIZE,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.services = services
-        self.dispatcher = services.events_dispatcher
+        self.ports = ports
+        self.dispatcher = Dispatcher(ports)
         self.batch_size = batch_size
         self.stopping = stopping
 
@@ -136,7 +137,7 @@ class Scheduler:
     def run_due(self, now: datetime | None = None) -> list[RunReport]:
         """Run every active scheduled definition whose slot has come (claimed first)."""
         now = now or utcnow()
-        with self.services.sessions() as session:
+        with self.ports.sessions() as session:
             rows = session.execute(
                 select(EventDefinition.id, EventDefinition.schedule, EventDefinition.next_run_at)
                 .where(
@@ -180,7 +181,7 @@ class Scheduler:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        with transaction(self.services.sessions, write=True) as session:
+        with transaction(self.ports.sessions, write=True) as session:
             result = session.execute(statement)
             assert isinstance(result, CursorResult)
             won = result.rowcount == 1
@@ -198,7 +199,7 @@ class Scheduler:
         another node has it), or with ``force`` at once, outside the schedule (an
         explicit extra run that claims no slot and leaves ``next_run_at`` alone)."""
         now = now or utcnow()
-        with self.services.sessions() as session:
+        with self.ports.sessions() as session:
             row = session.get(EventDefinition, definition_id)
             if row is None:
                 raise ResourceNotFoundError(
@@ -208,7 +209,7 @@ class Scheduler:
                 raise ParameterError(f"The event definition {definition_id} has no schedule.")
             schedule, slot = row.schedule, row.next_run_at
         if force:
-            with transaction(self.services.sessions, write=True) as session:
+            with transaction(self.ports.sessions, write=True) as session:
                 session.execute(
                     update(EventDefinition)
                     .where(EventDefinition.id == definition_id)
@@ -227,7 +228,7 @@ class Scheduler:
         )
         if due_by is not None:
             query = query.where(EventDefinition.next_run_at <= due_by)
-        with self.services.sessions() as session:
+        with self.ports.sessions() as session:
             return list(session.scalars(query.order_by(EventDefinition.id)))
 
     # -- one run ------------------------------------------------------------------
@@ -246,7 +247,7 @@ class Scheduler:
             action=f"SCHEDULED /event/{definition_id}",
             request_id=report.request_id,
             startdate=utcnow(),
-            node=self.services.settings.node_name,
+            node=self.ports.settings.node_name,
             administrator=SCHEDULER.username,
         )
         definition = None
@@ -272,16 +273,16 @@ class Scheduler:
         run.info = report.summary() if definition is not None else report.stopped
         run.success = report.ok
         run.duration = time.monotonic() - started
-        self.services.audit.write(run)
+        self.ports.audit.write(run)
         log.info("scheduled run of definition %s: %s", definition_id, run.info)
         return report
 
     def _load(self, definition_id: int) -> Definition:
-        with self.services.sessions() as session:
+        with self.ports.sessions() as session:
             row = session.get(EventDefinition, definition_id)
             if row is None or not row.schedule:
                 raise DefinitionError("the definition no longer exists or has no schedule")
-            definition = self.services.events.compile(row)
+            definition = self.ports.events.compile(row)
         if not definition.handler.schedulable:
             raise DefinitionError(f"{definition.handlermodule} cannot run on a schedule")
         return definition
@@ -294,7 +295,7 @@ class Scheduler:
         now: datetime,
         progress: Progress | None,
     ) -> None:
-        with self.services.sessions() as session:
+        with self.ports.sessions() as session:
             total = count_tokens(session)
         cursor = 0
         while not self._stop(report):
@@ -325,8 +326,8 @@ class Scheduler:
         now: datetime,
         progress: Progress | None,
     ) -> None:
-        with self.services.sessions() as session:
-            found = list_users(self.services, session)
+        with self.ports.sessions() as session:
+            found = list_users(self.ports.users, session)
         report.skipped = found.skipped
         refs: Sequence[UserRef] = found.users
         for start in range(0, len(refs), self.batch_size):
@@ -335,7 +336,7 @@ class Scheduler:
             chunk = refs[start : start + self.batch_size]
 
             def work(session: Session, chunk: Sequence[UserRef] = chunk) -> _Batch:
-                users = [resolve(self.services, session, ref) for ref in chunk]
+                users = [resolve(self.ports.users, session, ref) for ref in chunk]
                 items = [SweepItem(user=user) for user in users if user is not None]
                 return self._process(
                     session, definition, items, run, request_id=report.request_id, now=now
@@ -359,7 +360,7 @@ class Scheduler:
         for item in items:
             inv = invocation(definition.id, item, request_id)
             record = item_audit(run, item)
-            facts = item_facts(self.services, session, inv, record, item=item, now=now)
+            facts = item_facts(self.ports, session, inv, record, item=item, now=now)
             batch.swept += 1
             try:
                 self.dispatcher.run_definition(definition, facts, "post", record)
@@ -382,7 +383,7 @@ class Scheduler:
         if batch.entries:
             # One audit transaction for the batch's entries: the first carries the rest.
             first, *rest = batch.entries
-            self.services.audit.write(replace(first, children=rest))
+            self.ports.audit.write(replace(first, children=rest))
         if progress is not None:
             progress(report.swept, max(total, report.swept))
         if batch.aborted:
@@ -398,7 +399,7 @@ class Scheduler:
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         """One batch in one transaction, retried whole on a write conflict."""
-        return retrying(self.services.sessions, work, attempts=_CONFLICT_RETRIES, backoff=0.01)
+        return retrying(self.ports.sessions, work, attempts=_CONFLICT_RETRIES, backoff=0.01)
 
 
 __all__ = ["BATCH_SIZE", "CHECK_SECONDS", "Progress", "RunReport", "Scheduler"]

@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +38,7 @@ from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
 from factorflow.errors import MissingParameterError, ParameterError, ResourceNotFoundError
 from factorflow.events import limits
-from factorflow.events.cache import DIRTY, DefinitionCache, bump_version
+from factorflow.events.cache import DefinitionCache
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import (
@@ -134,7 +133,7 @@ class EventService:
         self.conditions = conditions
         self.secrets = OptionSecrets(box, handlers)
         self.cache = DefinitionCache(
-            sessions, handlers, reload_seconds, opener=self.secrets.open_row
+            sessions, handlers, reload_seconds, opener=self.secrets.open_row, conditions=conditions
         )
         #: Prometheus metrics (per instance: no global registry state).
         self.metrics = EventMetrics()
@@ -161,6 +160,21 @@ class EventService:
             return [{**serialize(row), "options": self.secrets.open_row(row)} for row in rows]
         return [self.secrets.censor(serialize(row)) for row in rows]
 
+    @staticmethod
+    def naming(session: Session, module: str, option: str, value: str) -> list[str]:
+        """Names (or ``#id``) of the definitions of handler ``module`` whose option
+        ``option`` is ``value``: what a configuration's delete must not orphan."""
+        definitions = session.scalars(
+            select(EventDefinition)
+            .where(EventDefinition.handlermodule == module)
+            .order_by(EventDefinition.id)
+        )
+        return [
+            d.name or f"#{d.id}"
+            for d in definitions
+            if isinstance(d.options, dict) and d.options.get(option) == value
+        ]
+
     def row(self, session: Session, definition_id: int) -> EventDefinition:
         row = session.get(EventDefinition, definition_id)
         if row is None:
@@ -176,7 +190,9 @@ class EventService:
 
     def compile(self, row: EventDefinition) -> Definition:
         """The stored ``row`` compiled to run, its secrets opened."""
-        return from_row(row, self.handlers, options=self.secrets.open_row(row))
+        return from_row(
+            row, self.handlers, options=self.secrets.open_row(row), conditions=self.conditions
+        )
 
     # -- writing --------------------------------------------------------------------
 
@@ -194,7 +210,7 @@ class EventService:
         )
         for key, value in values.items():
             setattr(row, key, value)
-        return from_row(row, self.handlers)
+        return from_row(row, self.handlers, conditions=self.conditions)
 
     def save(self, session: Session, data: DefinitionInput, who: str) -> int:
         row = session.get(EventDefinition, data.id) if data.id is not None else None
@@ -580,9 +596,5 @@ class EventService:
                 snapshot=serialize(row, bookkeeping=False),
             )
         )
-        bump_version(session)
-        session.info[DIRTY] = True
-        cache = self.cache
-        # Invalidate only once the change is committed; a rolled-back change must
-        # not leave other requests reading the old state as new.
-        sa_event.listen(session, "after_commit", lambda _s: cache.invalidate(), once=True)
+        # Other requests see it once it is committed; a rolled-back change never.
+        self.cache.changed(session)

@@ -36,7 +36,8 @@ from factorflow.users.errors import StoreUnavailableError
 from factorflow.users.identity import User
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.events.ports import EventPorts
+    from factorflow.users.service import UserService
 
 #: Who a scheduled run acts as (audit ``administrator``, condition ``logged_in_user``).
 SCHEDULER = Actor(role="admin", username="scheduler")
@@ -103,13 +104,13 @@ def find_token(session: Session, serial: str) -> Token | None:
     return session.scalar(select(Token).where(Token.serial == serial))
 
 
-def list_users(services: Services, session: Session) -> UserList:
+def list_users(users: UserService, session: Session) -> UserList:
     found = UserList()
     for realm in realms.all_realms(session):
         for member in realms.ordered_members(realm):
             name = member.resolver.name
             try:
-                store = services.users.resolvers.store(member.resolver)
+                store = users.resolvers.store(member.resolver)
                 records = store.search({}, USER_SWEEP_LIMIT)
             except StoreUnavailableError as exc:
                 found.skipped[f"{realm.name}/{name}"] = exc.message
@@ -120,10 +121,10 @@ def list_users(services: Services, session: Session) -> UserList:
     return found
 
 
-def resolve(services: Services, session: Session, ref: UserRef) -> User | None:
+def resolve(users: UserService, session: Session, ref: UserRef) -> User | None:
     """The user as stored now (None if gone since the list was read)."""
     try:
-        return services.users.get_user(session, ref.realm, ref.resolver, ref.uid)
+        return users.get_user(session, ref.realm, ref.resolver, ref.uid)
     except FactorflowError:
         return None
 
@@ -145,7 +146,7 @@ def invocation(definition_id: int, item: SweepItem, request_id: str) -> Invocati
 
 
 def item_facts(
-    services: Services,
+    ports: EventPorts,
     session: Session,
     inv: Invocation,
     audit: AuditRecord,
@@ -158,7 +159,7 @@ def item_facts(
     instance dict — seeding it there saves a query per item and keeps the swept
     user exactly the one swept (resolving the login again could find a namesake in
     another resolver of the realm)."""
-    facts = Facts(services, session, inv, audit, now=now)
+    facts = ports.facts(session, inv, audit, now=now)
     if item.token is not None:
         facts.__dict__["tokens"] = [item.token]
     if item.user is not None:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from factorflow.events.compare import NOW_TAG, ComparisonError, check_now_offsets
-from factorflow.tokens.info import TIMESTAMP_FORMAT
+from factorflow.core.compare import ComparisonError, check_now_offsets
+from factorflow.core.dates import NOW_TAG, TIMESTAMP_FORMAT
 
 if TYPE_CHECKING:
     from factorflow.events.facts import Facts
@@ -143,7 +143,7 @@ def tag_values(facts: Facts, token: Token | None = None) -> dict[str, str]:
         "googleurl_value": _nested(detail, "googleurl", "value"),
         "googleurl_img": _nested(detail, "googleurl", "img"),
         "pin": str(detail.get("pin") or ""),
-        "url": facts.services.settings.base_url,
+        "url": facts.base_url,
         "pushurl_value": _nested(detail, "pushurl", "value"),
         "pushurl_img": _nested(detail, "pushurl", "img"),
         "container_serial": facts.param("container_serial"),

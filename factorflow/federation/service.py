@@ -10,21 +10,19 @@ into errors, not into the audit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import check_identifier, http_url, validated
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError
-from factorflow.events.models import EventDefinition
 from factorflow.federation.client import RemoteServerSettings, ask
 from factorflow.federation.errors import RemoteServerInUseError, RemoteServerNotFoundError
 from factorflow.federation.models import RemoteServer
-from factorflow.notify.options import http_url, validated
-from factorflow.notify.service import check_identifier
 
 #: The handler module whose definitions name remote servers, and its option.
 FEDERATION_MODULE = "Federation"
@@ -65,7 +63,19 @@ class CheckRequest(BaseModel):
     realm: str = Field(default="", max_length=255)
 
 
+#: ``(session, handler module, option, value)`` → names of the event definitions of that
+#: module whose option has that value (the event framework answers it).
+DefinitionsNaming = Callable[[Session, str, str, str], list[str]]
+
+
+def _nobody(session: Session, module: str, option: str, value: str) -> list[str]:
+    return []
+
+
 class FederationService:
+    def __init__(self, naming: DefinitionsNaming = _nobody) -> None:
+        self._naming = naming
+
     # -- stored servers -------------------------------------------------------------------
 
     def find(self, session: Session, identifier: str) -> RemoteServer | None:
@@ -114,16 +124,7 @@ class FederationService:
 
     def users_of(self, session: Session, identifier: str) -> list[str]:
         """Names of the Federation definitions that forward to ``identifier``."""
-        definitions = session.scalars(
-            select(EventDefinition)
-            .where(EventDefinition.handlermodule == FEDERATION_MODULE)
-            .order_by(EventDefinition.id)
-        )
-        return [
-            d.name or f"#{d.id}"
-            for d in definitions
-            if isinstance(d.options, dict) and d.options.get(SERVER_OPTION) == identifier
-        ]
+        return self._naming(session, FEDERATION_MODULE, SERVER_OPTION, identifier)
 
     def delete(self, session: Session, identifier: str) -> None:
         """Delete ``identifier`` unless a Federation definition forwards to it."""

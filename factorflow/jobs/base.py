@@ -10,6 +10,11 @@ the entry-point group ``factorflow.job_kinds`` (built-ins register the same way)
             reply = page(job.payload["number"], key=job.idempotency_key)
             return f"pager accepted {reply.id}"
 
+A deliverer gets :class:`DeliveryPorts` (built by the composition root), never the
+services: its own transactions to read its configuration at delivery time, the
+secret box, the settings, and the resolver that computes what is rendered only at
+delivery (a challenge's OTP).
+
 Contract for ``deliver``:
 
 * It runs in a worker thread, outside any request, and may be called again for the
@@ -33,12 +38,14 @@ host); ``/jobs/`` shows it masked, and it stays after the payload is purged.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+from sqlalchemy.orm import Session, sessionmaker
+
+from factorflow.crypto import SecretBox
+from factorflow.settings import Settings
 
 
 class DeliveryError(Exception):
@@ -68,14 +75,31 @@ class JobView:
     definition: str = ""
 
 
+def unchanged(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+@dataclass(frozen=True)
+class DeliveryPorts:
+    """What a deliverer may use."""
+
+    #: Short transactions of its own (a deliverer runs outside any request).
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    settings: Settings
+    #: The payload with what is rendered only at delivery filled in (a challenge's
+    #: OTP); raises :class:`PermanentDeliveryError` when that can no longer be done.
+    resolve_payload: Callable[[dict[str, Any]], dict[str, Any]] = unchanged
+
+
 class Deliverer(ABC):
     """Delivers jobs of one ``kind``. One instance per worker process, shared by its
     threads: keep it free of per-delivery mutable state."""
 
     kind: ClassVar[str]
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, ports: DeliveryPorts) -> None:
+        self.ports = ports
 
     @abstractmethod
     def deliver(self, job: JobView) -> str:
@@ -88,4 +112,4 @@ class Deliverer(ABC):
         return ""
 
 
-__all__ = ["Deliverer", "DeliveryError", "JobView", "PermanentDeliveryError"]
+__all__ = ["Deliverer", "DeliveryError", "DeliveryPorts", "JobView", "PermanentDeliveryError"]

@@ -63,6 +63,19 @@ class JobService:
 
     # -- requests --------------------------------------------------------------------
 
+    @staticmethod
+    def count_since(session: Session, definition: str, key_pattern: str, since: datetime) -> int:
+        """How many jobs ``definition`` queued since ``since`` whose idempotency key is
+        LIKE ``key_pattern`` (flood control)."""
+        sent = session.scalar(
+            select(func.count(Job.id)).where(
+                Job.definition == definition[:255],
+                Job.idempotency_key.like(key_pattern),
+                Job.created_at >= since,
+            )
+        )
+        return int(sent or 0)
+
     def enqueue(
         self,
         session: Session,

@@ -13,7 +13,9 @@ Payloads (what a handler passes to ``jobs.enqueue``):
 message — in ``enqueue(secret=...)``, sealed in the job until delivery).
 
 The configuration is read at delivery time, so a corrected configuration helps a
-job that an admin retries. An unknown identifier is a permanent failure.
+job that an admin retries. An unknown identifier is a permanent failure. A
+challenge's OTP is filled in at delivery by the ports' ``resolve_payload``
+(:mod:`factorflow.tokens.delivery`).
 """
 
 from __future__ import annotations
@@ -23,15 +25,11 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-
-from factorflow.db.base import transaction, utcnow
+from factorflow.db.base import transaction
 from factorflow.errors import ResourceNotFoundError
-from factorflow.jobs.base import Deliverer, JobView, PermanentDeliveryError
+from factorflow.jobs.base import Deliverer, DeliveryPorts, JobView, PermanentDeliveryError
 from factorflow.notify import sms, smtp
-from factorflow.tokens.models import Challenge, Token
-from factorflow.tokens.sent import OTP_SOURCE, fill_otp
-from factorflow.tokens.types.hotp import HotpToken
+from factorflow.notify.service import NotifyService
 
 
 def _text(payload: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -68,36 +66,13 @@ def email_from_payload(payload: dict[str, Any]) -> smtp.Email:
     )
 
 
-def resolved_payload(deliverer: Deliverer, job: JobView) -> dict[str, Any]:
-    """The job's payload with a challenge OTP computed now, from the token's key and
-    the counter the challenge reserved; a challenge that expired or was answered
-    before delivery is not sent any more (a permanent failure, not a retry)."""
-    if OTP_SOURCE not in job.payload:
-        return job.payload
-    with transaction(deliverer.services.sessions) as session:
-
-        def otp_at(serial: str, counter: int) -> str:
-            token = session.scalar(select(Token).where(Token.serial == serial))
-            if token is None:
-                raise PermanentDeliveryError("The token of this challenge no longer exists")
-            challenge = session.scalar(
-                select(Challenge).where(
-                    Challenge.token_id == token.id, Challenge.otp_counter == counter
-                )
-            )
-            if challenge is None or challenge.otp_valid or challenge.expiration <= utcnow():
-                raise PermanentDeliveryError(
-                    "The challenge expired or was answered before delivery"
-                )
-            kind = deliverer.services.tokens.type_of(token)
-            if not isinstance(kind, HotpToken):
-                raise PermanentDeliveryError(f"Token type {token.tokentype!r} sends no OTP")
-            return kind.otp_at(counter)
-
-        return fill_otp(job.payload, otp_at)
+class _MessageDeliverer(Deliverer):
+    def __init__(self, ports: DeliveryPorts) -> None:
+        super().__init__(ports)
+        self.notify = NotifyService(ports.box)
 
 
-class EmailDeliverer(Deliverer):
+class EmailDeliverer(_MessageDeliverer):
     """Sends an email through a stored SMTP server; Message-ID = the job's key."""
 
     kind = "email"
@@ -108,18 +83,18 @@ class EmailDeliverer(Deliverer):
         return to if isinstance(to, str) else ", ".join(map(str, to or []))
 
     def deliver(self, job: JobView) -> str:
-        payload = resolved_payload(self, job)
+        payload = self.ports.resolve_payload(job.payload)
         identifier = _text(payload, "smtp")
         email = email_from_payload(payload)
         try:
-            with transaction(self.services.sessions) as session:
-                config = self.services.notify.smtp_settings(session, identifier)
+            with transaction(self.ports.sessions) as session:
+                config = self.notify.smtp_settings(session, identifier)
         except ResourceNotFoundError as exc:
             raise PermanentDeliveryError(exc.message) from None
         return smtp.send(config, email, job.idempotency_key)
 
 
-class SmsDeliverer(Deliverer):
+class SmsDeliverer(_MessageDeliverer):
     """Sends an SMS through a stored HTTP gateway; Idempotency-Key = the job's key."""
 
     kind = "sms"
@@ -129,13 +104,13 @@ class SmsDeliverer(Deliverer):
         return str(payload.get("phone") or "")
 
     def deliver(self, job: JobView) -> str:
-        payload = resolved_payload(self, job)
+        payload = self.ports.resolve_payload(job.payload)
         identifier = _text(payload, "gateway")
         phone = _text(payload, "phone")
         message = _text(payload, "message", required=False)
         try:
-            with transaction(self.services.sessions) as session:
-                config = self.services.notify.sms_settings(session, identifier)
+            with transaction(self.ports.sessions) as session:
+                config = self.notify.sms_settings(session, identifier)
         except ResourceNotFoundError as exc:
             raise PermanentDeliveryError(exc.message) from None
         return sms.send(config, phone, message, job.idempotency_key)

@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from factorflow.core.checks import http_url, validated
 from factorflow.errors import ParameterError
 from factorflow.notify import sms, smtp
 
@@ -26,18 +26,6 @@ UNSUPPORTED_SMS_OPTIONS = frozenset(
 HTTP_MODULES = frozenset(
     {"http", "privacyidea.lib.smsprovider.HttpSMSProvider.HttpSMSProvider", "HttpSMSProvider"}
 )
-
-
-def http_url(value: str) -> httpx.URL:
-    """``value`` as an http(s) URL with a host; ValueError (a pydantic field error)
-    otherwise."""
-    try:
-        url = httpx.URL(value.strip())
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"not a URL ({exc})") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError("use an http:// or https:// URL with a host")
-    return url
 
 
 class SmtpOptions(BaseModel):
@@ -137,21 +125,6 @@ def parse_status_range(value: str) -> tuple[int, int]:
     if not 100 <= low <= high <= 599:
         raise ValueError("use HTTP statuses between 100 and 599, low before high")
     return low, high
-
-
-def validated(model: type[BaseModel], data: Mapping[str, Any], names: Mapping[str, str]) -> Any:
-    """Validate ``data`` with ``model``; a refusal names the first bad field by its
-    API name (``names`` maps model fields to API names)."""
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "request"
-        name = names.get(field, field)
-        if first["type"] == "missing":
-            raise ParameterError(f"Missing parameter: {name!r}") from None
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ParameterError(f"Invalid parameter {name!r}: {message}") from None
 
 
 #: privacyIDEA option names → model fields.

@@ -13,7 +13,6 @@ to send.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import check_identifier, validated
 from factorflow.core.redaction import CENSORED
 from factorflow.crypto import SecretBox
 from factorflow.db.base import utcnow
@@ -34,20 +34,10 @@ from factorflow.notify.options import (
     SmsGatewayOptions,
     SmtpOptions,
     sms_gateway_options,
-    validated,
 )
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
 TEST_SUBJECT = "Factorflow test email"
 TEST_BODY = "This is a test email from Factorflow. Your SMTP server configuration works."
-
-
-def check_identifier(value: str, field: str = "identifier") -> str:
-    if not IDENTIFIER.match(value):
-        raise ParameterError(
-            f"Invalid parameter {field!r}: use 1 to 120 letters, digits, '_', '.' or '-'"
-        )
-    return value
 
 
 def _purpose(identifier: str) -> str:
@@ -56,6 +46,18 @@ def _purpose(identifier: str) -> str:
 
 def _sms_purpose(identifier: str, part: str, name: str) -> str:
     return f"smsgateway:{identifier}:{part}:{name}"
+
+
+def smtp_server_exists(session: Session, identifier: str) -> bool:
+    return (
+        session.scalar(select(SmtpServer.id).where(SmtpServer.identifier == identifier)) is not None
+    )
+
+
+def sms_gateway_exists(session: Session, identifier: str) -> bool:
+    return (
+        session.scalar(select(SmsGateway.id).where(SmsGateway.identifier == identifier)) is not None
+    )
 
 
 class NotifyService:

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from factorflow.events.compare import ComparisonError, parse_date, parse_duration
+from factorflow.core.compare import ComparisonError, parse_date, parse_duration
 
 MSG_LASTAUTH = "The last successful authentication was too long ago."
 MSG_TOKENTYPE = "You are not allowed to login with this token type."

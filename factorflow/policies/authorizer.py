@@ -44,18 +44,25 @@ from factorflow.policies.targets import NO_TARGET, Target, targets_of
 from factorflow.users.identity import User
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.policies.service import PolicyService
+    from factorflow.tokens.access import TokenAccess
+    from factorflow.users.service import UserService
 
 
 class PolicyAuthorizer:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    """Implements ``factorflow.pipeline.Authorizer`` with the admin and user policies,
+    on the user directory and the token lookup the token use cases use."""
+
+    def __init__(self, policies: PolicyService, users: UserService, tokens: TokenAccess) -> None:
+        self.policies = policies
+        self.users = users
+        self.tokens = tokens
 
     def authorize(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         # Later policy questions in this request (validate, enrolment) match the client.
         session.info[CLIENT_KEY] = inv.client_ip
         if _public(inv):
-            names = apply_setrealm(self.services, inv, session)
+            names = apply_setrealm(self.policies, self.users, inv, session)
             if names:
                 audit.policies = ",".join(names)[:255]
             return
@@ -68,14 +75,14 @@ class PolicyAuthorizer:
 
     def _rights(self, inv: Invocation, session: Session, audit: AuditRecord) -> None:
         names = self._check_right(inv, session, audit)
-        names += enrollment_names(self.services, inv, session)
+        names += enrollment_names(self.policies, self.users, inv, session)
         if names:
             audit.policies = ",".join(dict.fromkeys(names))[:255]
 
     def _check_right(self, inv: Invocation, session: Session, audit: AuditRecord) -> list[str]:
         """The admin/user right check; returns the granting policies' names."""
         scope = "admin" if inv.actor.is_admin else "user"
-        if not self.services.policies.defined(session, scope):
+        if not self.policies.defined(session, scope):
             return []
         right = required_right(inv)
         name = (right.admin if scope == "admin" else right.user) if right else None
@@ -101,13 +108,13 @@ class PolicyAuthorizer:
             resolver=user.resolver if user else None,
             userinfo=lambda: dict(user.attributes) if user else None,
         )  # fmt: skip
-        return self.services.policies.view(session, "user", ctx).granting(right) or None
+        return self.policies.view(session, "user", ctx).granting(right) or None
 
     def _admin_grant(
         self, inv: Invocation, session: Session, audit: AuditRecord, right: str
     ) -> list[str]:
         """Names of the policies granting ``right`` on every target; refuses otherwise."""
-        lookup = DbObjects(session, self.services.users, self.services.tokens.access)
+        lookup = DbObjects(session, self.users, self.tokens)
         names: list[str] = []
         for target in targets_of(inv.event, inv.params, lookup) or [NO_TARGET]:
             granting = self._target_grant(inv, session, right, target)
@@ -133,7 +140,7 @@ class PolicyAuthorizer:
                 userinfo=target.userinfo, tokeninfo=target.tokeninfo,
                 facts_key=target.facts_key,
             )  # fmt: skip
-            per_realm.append(self.services.policies.view(session, "admin", ctx).granting(right))
+            per_realm.append(self.policies.view(session, "admin", ctx).granting(right))
         held = any(per_realm) if target.any_realm else all(per_realm)
         if not held:
             return None
@@ -141,7 +148,7 @@ class PolicyAuthorizer:
 
     def _user(self, session: Session, login: str, realm: str) -> User | None:
         try:
-            return self.services.users.resolve(session, login, realm)
+            return self.users.resolve(session, login, realm)
         except FactorflowError:
             return None
 

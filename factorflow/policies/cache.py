@@ -1,26 +1,22 @@
 """The per-process cache of active policies, compiled and indexed by scope.
 
-Every policy change writes a new marker into the config row ``__policy_version__``
-in the same transaction. The cache compares that marker with the one it loaded at
-most every ``config_reload_seconds`` (every process sees a change within a second)
-and recompiles everything when it differs; a change committed by this process
-invalidates the cache at once. The check uses the caller's session (a second
-connection per request would exhaust the pool). A session that itself changed
-policies reads them from its own transaction and never fills the cache with
-uncommitted policies.
+A :class:`~factorflow.core.versioned_cache.VersionedCache` on the config row
+``__policy_version__`` (see there: every process sees a change within
+``config_reload_seconds``, this process at once on commit, a rolled-back change never).
+A session that changed policies decides with its own uncommitted policies.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.versioned_cache import VersionedCache
 from factorflow.db import versions
 from factorflow.errors import FactorflowError
 from factorflow.policies.matching import CompiledPolicy
@@ -69,36 +65,24 @@ def load(session: Session, version: str) -> Snapshot:
 
 class PolicyCache:
     def __init__(self, reload_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._reload_seconds = reload_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
-        self._checked_at = float("-inf")
+        self._cache: VersionedCache[Snapshot] = VersionedCache(
+            load=load,
+            read_version=read_version,
+            bump=bump_version,
+            dirty_key=DIRTY,
+            reload_seconds=reload_seconds,
+            own_changes="read",
+            clock=clock,
+        )
 
     def invalidate(self) -> None:
         """Check the database version on the next lookup."""
-        self._checked_at = float("-inf")
+        self._cache.invalidate()
 
     def changed(self, session: Session) -> None:
         """``session`` changed policies: bump the version, read its own policies until it
         ends, and invalidate this process's cache when it commits."""
-        bump_version(session)
-        session.info[DIRTY] = True
-        event.listen(session, "after_commit", lambda _s: self.invalidate(), once=True)
+        self._cache.changed(session)
 
     def snapshot(self, session: Session) -> Snapshot:
-        if session.info.get(DIRTY):
-            return load(session, "uncommitted")
-        current = self._snapshot
-        if current is not None and self._clock() - self._checked_at < self._reload_seconds:
-            return current
-        with self._lock:
-            current = self._snapshot
-            if current is not None and self._clock() - self._checked_at < self._reload_seconds:
-                return current
-            version = read_version(session)
-            if current is None or current.version != version:
-                current = load(session, version)
-                self._snapshot = current
-            self._checked_at = self._clock()
-            return current
+        return self._cache.get(session)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from factorflow.core.compare import compare
 from factorflow.errors import PolicyError
-from factorflow.events.compare import compare
 from factorflow.policies.actions import ActionValue
 from factorflow.policies.models import Policy
 from factorflow.policies.parse import (

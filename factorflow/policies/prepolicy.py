@@ -30,7 +30,8 @@ from factorflow.policies.service import PolicyService
 from factorflow.users.identity import User
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.policies.service import PolicyService
+    from factorflow.users.service import UserService
 
 
 def _text(value: object) -> str | None:
@@ -54,41 +55,43 @@ class PolicyEnrollment:
         return EnrollPolicy.from_views(view, policies.role_view(actor, user, realm))
 
 
-def enrollment_names(services: Services, inv: Invocation, session: Session) -> list[str]:
+def enrollment_names(
+    policies: PolicyService, users: UserService, inv: Invocation, session: Session
+) -> list[str]:
     """The enrollment policies matching a ``token_init`` request's user (or realm).
 
     Only names, for the audit: checking and adjusting the enrolment is the token
     service's hook (:class:`PolicyEnrollment`)."""
     if inv.event != "token_init":
         return []
-    user = _user(services, inv, session)
+    user = _user(users, inv, session)
     realm = user.realm if user else _text(inv.params.get("realm"))
-    view = RequestPolicies(services.policies, session, inv.client_ip).view(
-        "enrollment", user, realm
-    )
+    view = RequestPolicies(policies, session, inv.client_ip).view("enrollment", user, realm)
     return view.names
 
 
-def _user(services: Services, inv: Invocation, session: Session) -> User | None:
+def _user(users: UserService, inv: Invocation, session: Session) -> User | None:
     login = inv.actor.username if inv.actor.is_user else _text(inv.params.get("user"))
     realm = inv.actor.realm if inv.actor.is_user else _text(inv.params.get("realm"))
     if not login:
         return None
     try:
-        return services.users.resolve(session, login, realm or "")
+        return users.resolve(session, login, realm or "")
     except FactorflowError:
         return None  # the token service reports the unknown user
 
 
-def apply_setrealm(services: Services, inv: Invocation, session: Session) -> list[str]:
+def apply_setrealm(
+    policies: PolicyService, users: UserService, inv: Invocation, session: Session
+) -> list[str]:
     """``/validate/check`` with the authorization policy ``setrealm``: authenticate the
     user in the policy's realm instead of the requested one (privacyIDEA's pre-policy)."""
     if inv.event != "validate_check" or not _text(inv.params.get("user")):
         return []
     login = str(inv.params["user"]).strip()
-    realm = _text(inv.params.get("realm")) or services.users.default_realm(session) or None
+    realm = _text(inv.params.get("realm")) or users.default_realm(session) or None
     # The user is matched by name, unresolved: the realm is about to change.
-    view = services.policies.view(
+    view = policies.view(
         session,
         "authorization",
         MatchContext(realm=realm, user=login, client=inv.client_ip),

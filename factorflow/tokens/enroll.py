@@ -46,16 +46,17 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import validation_error
+from factorflow.core.dates import VALIDITY_FORMAT, timestamp
 from factorflow.core.invocation import Actor
 from factorflow.core.params import split_list
 from factorflow.crypto import Hasher, SecretBox
 from factorflow.errors import ParameterError, PolicyError, TokenAdminError
-from factorflow.pipeline import validation_error
 from factorflow.registry import Registry
 from factorflow.tokens.access import TokenAccess, check_new_serial
 from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, TokenType
 from factorflow.tokens.errors import TokenPolicyError
-from factorflow.tokens.info import VALIDITY_FORMAT, parse_validity, set_info, timestamp
+from factorflow.tokens.info import parse_validity, set_info
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User

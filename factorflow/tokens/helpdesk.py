@@ -31,13 +31,14 @@ from pydantic import Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.dates import timestamp
 from factorflow.core.invocation import Actor
 from factorflow.errors import ParameterError, TokenAdminError
 from factorflow.tokens.access import check_new_serial
 from factorflow.tokens.base import PinMode, TokenType
 from factorflow.tokens.enroll import add_realms, assign_owner
 from factorflow.tokens.errors import TokenPolicyError
-from factorflow.tokens.info import set_info, timestamp
+from factorflow.tokens.info import set_info
 from factorflow.tokens.listing import manageable_in
 from factorflow.tokens.models import Token, TokenOwner
 from factorflow.tokens.requests import Request, Serial

@@ -8,37 +8,25 @@ run at once and must neither lose updates nor collide on the unique key).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Integer, String, cast, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from factorflow.core.dates import DateError, parse_stored_validity
 from factorflow.errors import ParameterError
 from factorflow.tokens.models import Token, TokenInfo
 
-#: privacyIDEA's format for validity periods: ``2025-01-31T23:59+0100``.
-VALIDITY_FORMAT = "%Y-%m-%dT%H:%M%z"
-_LEGACY_VALIDITY_FORMAT = "%d/%m/%y %H:%M"
-#: privacyIDEA's format for ``last_auth`` and other timestamps.
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f%z"
-
-
-def timestamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime(TIMESTAMP_FORMAT)
-
 
 def parse_validity(value: str) -> datetime:
-    """Parse a validity-period bound (``YYYY-MM-DDThh:mm±hhmm``; legacy ``DD/MM/YY hh:mm``
-    is read as UTC). Raises ParameterError on anything else."""
-    for fmt in (VALIDITY_FORMAT, _LEGACY_VALIDITY_FORMAT):
-        try:
-            parsed = datetime.strptime(value.strip(), fmt)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise ParameterError(f"Invalid validity period {value!r}: expected YYYY-MM-DDThh:mm+hhmm")
+    """A stored validity-period bound (:func:`factorflow.core.dates.parse_stored_validity`);
+    ParameterError on anything else."""
+    try:
+        return parse_stored_validity(value)
+    except DateError as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def get_info(token: Token, key: str, default: str = "") -> str:

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import check_name
 from factorflow.errors import ParameterError
 from factorflow.users.errors import RealmConfigError, RealmNotFoundError
 from factorflow.users.models import CustomUserAttribute, Realm, RealmResolver, ResolverConfig
-from factorflow.users.resolvers import check_name
 
 #: privacyIDEA's code for "the realm still has custom user attributes".
 REALM_HAS_ATTRIBUTES = 908

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.checks import check_name
 from factorflow.crypto import Hasher, SecretBox
 from factorflow.errors import ParameterError
 from factorflow.registry import Registry
@@ -32,15 +32,6 @@ from factorflow.users.errors import ResolverInUseError, ResolverNotFoundError
 from factorflow.users.models import RealmResolver, ResolverConfig
 
 CENSORED = "__CENSORED__"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
-
-
-def check_name(kind: str, name: str) -> str:
-    if not NAME_PATTERN.match(name):
-        raise ParameterError(
-            f"Invalid {kind} name {name[:130]!r}: use 1-120 letters, digits, '_', '-' or '.'"
-        )
-    return name
 
 
 def options_error(type_name: str, exc: ValidationError) -> ParameterError:

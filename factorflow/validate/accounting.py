@@ -11,11 +11,12 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from factorflow.core.dates import timestamp
 from factorflow.core.params import is_true
 from factorflow.db.models import ConfigSetting
 from factorflow.errors import FactorflowError
 from factorflow.tokens.base import TokenType
-from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info, timestamp
+from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info
 from factorflow.tokens.models import Token
 from factorflow.validate.results import MSG_LOCKED, CheckResult
 

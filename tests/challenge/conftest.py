@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from factorflow.bootstrap import Services
 from factorflow.db.base import transaction
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests.conftest import test_settings
 from tests.jobs.conftest import FAST, wait_for
 from tests.notify.conftest import recorder, sms_gateway, smtp_server  # noqa: F401

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
-from factorflow.jobs.worker import Worker
 from factorflow.tokens.base import TokenType
 from factorflow.users.identity import User
 from factorflow.validate.service import ValidateService
+from factorflow.worker import Worker
 from tests.challenge.conftest import PIN, add_smtp, check, deliver, jobs, otp_from_mail, wait_for
 from tests.notify.servers import Recorder, SmtpServer
 from tests.tokens.helpers import RFC_KEY_HEX, hotp, init_token

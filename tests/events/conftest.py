@@ -103,4 +103,4 @@ def make_facts(
     audit.serial = audit_serial
     if outcome is not None:
         reply = Reply(outcome=outcome)
-    return Facts(services, session, inv, audit, reply=reply)
+    return services.event_ports.facts(session, inv, audit, reply=reply)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from factorflow.events.compare import (
+from factorflow.core.compare import (
     Comparison,
     ComparisonError,
     compare,
@@ -14,8 +14,8 @@ from factorflow.events.compare import (
     parse_date,
     parse_duration,
     parse_integer_comparison,
-    substitute_now,
 )
+from factorflow.core.dates import substitute_now
 
 NOW = datetime(2025, 6, 15, 12, 0, 0, tzinfo=UTC)
 

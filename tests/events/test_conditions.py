@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from factorflow.bootstrap import Services
+from factorflow.core.dates import VALIDITY_FORMAT, timestamp
 from factorflow.core.invocation import Actor, ErrorReply, Outcome, Reply
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionResult, Unknown
 from factorflow.events.facts import Facts
 from factorflow.events.models import EventCounter
-from factorflow.tokens.info import VALIDITY_FORMAT, set_info, timestamp
+from factorflow.tokens.info import set_info
 from tests.events.conftest import add_token, make_facts
 
 ALICE = ("realm1", "resolver1", "1000")

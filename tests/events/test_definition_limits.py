@@ -11,12 +11,12 @@ import yaml
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
+from factorflow.core.compare import compare
+from factorflow.core.safe_regex import MAX_SUBJECT
 from factorflow.events import limits
 from factorflow.events.cache import bump_version
-from factorflow.events.compare import compare
 from factorflow.events.handlers.counter import counter_total
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
-from factorflow.events.safe_regex import MAX_SUBJECT
 from tests.events.conftest import DefinitionMaker
 
 LOGGING = {"name": "n", "event": "validate_check", "handlermodule": "Logging", "action": "logging"}

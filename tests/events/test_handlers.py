@@ -31,7 +31,7 @@ def run(
 ) -> ActionContext:
     handler = services.events.handlers[module]
     _, model = compile_options(handler, action, options)
-    ctx = ActionContext(services, facts.session, facts.inv, facts, "test", "post")
+    ctx = ActionContext(services.action_ports, facts.session, facts.inv, facts, "test", "post")
     handler().run(ctx, action, model)
     facts.session.flush()
     return ctx

@@ -12,19 +12,23 @@ from starlette.testclient import TestClient
 
 from factorflow.api.app import create_app
 from factorflow.bootstrap import Services, build_services
+from factorflow.events.handlers.counter import counter_total
 from factorflow.registry import DuplicatePluginError
 from factorflow.settings import Settings
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, bearer
 
-DOC = Path(__file__).parents[2] / "docs" / "plugins" / "event-handlers.md"
+DOCS = Path(__file__).parents[2] / "docs" / "plugins"
+DOC = DOCS / "event-handlers.md"
 
 
-def install(site: Path, module: str, source: str, entry: str) -> None:
+def install(
+    site: Path, module: str, source: str, entry: str, group: str = "factorflow.event_handlers"
+) -> None:
     (site / f"{module}.py").write_text(source)
     dist = site / f"{module}-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[factorflow.event_handlers]\n{entry}\n")
+    (dist / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")
 
 
 @pytest.fixture
@@ -35,8 +39,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield path
 
 
-def example_source() -> str:
-    blocks: list[str] = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+def example_source(doc: Path = DOC) -> str:
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
     assert len(blocks) == 1
     return blocks[0]
 
@@ -68,4 +72,56 @@ def test_a_duplicate_identifier_is_a_start_up_error(site: Path, settings: Settin
     install(site, "acme_clash", "from factorflow.events.handlers.logger import LoggingHandler "
             "as Other\nclass Clash(Other):\n    pass\n", "Logging = acme_clash:Clash")  # fmt: skip
     with pytest.raises(DuplicatePluginError, match=r"LoggingHandler.*Clash|Clash.*LoggingHandler"):
+        build_services(settings, migrate=False)
+
+
+CONDITIONS_GROUP = "factorflow.event_conditions"
+
+
+def test_the_documented_condition_installs_and_decides(
+    site: Path, settings: Settings, services: Services, flatfile_realm: str
+) -> None:
+    """docs/plugins/conditions.md: the condition is listed, refuses a bad value on save
+    and decides whether a definition fires (a Counter counts only the PAM module's
+    checks)."""
+    source = example_source(DOCS / "conditions.md")
+    install(site, "acme_agent", source, "acme_agent = acme_agent:USER_AGENT", CONDITIONS_GROUP)
+    built = build_services(settings, migrate=False)
+    try:
+        with TestClient(create_app(built), raise_server_exceptions=False) as client:
+            token = client.post("/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+            headers = bearer(token.json()["result"]["value"]["token"])
+            listed = client.get("/event/conditions/Counter", headers=headers).json()["result"][
+                "value"
+            ]
+            assert listed["acme_user_agent_contains"]["group"] == "general"
+            definition = {
+                "name": "count-pam", "event": "validate_check", "handlermodule": "Counter",
+                "action": "increase_counter", "option.counter_name": "pam_checks",
+            }  # fmt: skip
+            refused = client.post("/event", headers=headers, data={
+                **definition, "conditions": '{"acme_user_agent_contains": "  "}',
+            })  # fmt: skip
+            assert refused.status_code == 400
+            assert "User-Agent" in refused.json()["result"]["error"]["message"]
+            saved = client.post("/event", headers=headers, data={
+                **definition, "conditions": '{"acme_user_agent_contains": "privacyidea-pam"}',
+            })  # fmt: skip
+            assert saved.status_code == 200, saved.text
+            for agent in ("privacyidea-pam/1.2", "curl/8.0", "PrivacyIDEA-PAM/2.0"):
+                client.post(
+                    "/validate/check",
+                    data={"user": "alice", "pass": "x"},
+                    headers={"User-Agent": agent},
+                )
+        with built.sessions() as session:
+            assert counter_total(session, "pam_checks") == 2
+    finally:
+        built.close()
+
+
+def test_a_condition_name_claimed_twice_is_a_start_up_error(site: Path, settings: Settings) -> None:
+    install(site, "acme_twice", "from factorflow.events.conditions.general import CONDITIONS\n",
+            "acme_twice = acme_twice:CONDITIONS", CONDITIONS_GROUP)  # fmt: skip
+    with pytest.raises(DuplicatePluginError, match=r"client_ip.*general.*acme_twice"):
         build_services(settings, migrate=False)

@@ -19,15 +19,16 @@ from typer.testing import CliRunner
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services, build_services
 from factorflow.cli.main import app as cli_app
+from factorflow.core.dates import timestamp
 from factorflow.events.handlers.counter import counter_total
 from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
 from factorflow.events.scheduler import Scheduler
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
-from factorflow.tokens.info import get_info, set_info, timestamp
+from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.worker import Worker
 from tests.events.conftest import add_token
 from tests.jobs.conftest import wait_for
 from tests.notify.servers import Recorder, SmtpServer
@@ -141,7 +142,7 @@ def test_unlock_tokens_locked_more_than_7_days_ago(
     definition_id = save(client, admin_headers, UNLOCK)
     now = due_now(services, definition_id)
 
-    reports = Scheduler(services).run_due(now)
+    reports = Scheduler(services.event_ports).run_due(now)
 
     assert [(r.definition_id, r.swept, r.matched, r.failed) for r in reports] == [
         (definition_id, 4, 1, 0)
@@ -160,7 +161,7 @@ def test_unlock_tokens_locked_more_than_7_days_ago(
     assert summary.request_id == action.request_id
     assert all(services.audit.entry_ok(entry) for entry in (action, summary))
     # The slot is used up; the next one is an hour later.
-    assert Scheduler(services).run_due(now) == []
+    assert Scheduler(services.event_ports).run_due(now) == []
     row = stored_row(services, definition_id)
     assert row.next_run_at == now + timedelta(hours=1) and row.last_run_at == now
 
@@ -203,7 +204,7 @@ def test_mail_owners_of_tokens_unused_for_180_days(
     now = due_now(services, definition_id)
     assert (now.weekday(), now.hour, now.minute) == (0, 6, 0)
 
-    (report,) = Scheduler(services).run_due(now)
+    (report,) = Scheduler(services.event_ports).run_due(now)
 
     assert (report.swept, report.matched, report.failed) == (6, 3, 0)
     with services.sessions() as session:
@@ -243,7 +244,7 @@ def test_users_sweep_sees_every_user_of_the_realm(
             "conditions": json.dumps({"user_token_number": "0"}),
         },
     )
-    (report,) = Scheduler(services).run_due(due_now(services, definition_id))
+    (report,) = Scheduler(services.event_ports).run_due(due_now(services, definition_id))
     assert (report.swept, report.matched, report.failed) == (3, 1, 0)
     with services.sessions() as session:
         marked = {
@@ -309,7 +310,7 @@ def test_concurrent_claimers_run_a_slot_once(
     tokens(services, ("T1", {}, {}), ("T2", {}, {}))
     definition_id = save(client, admin_headers, COUNT)
     other = build_services(settings, migrate=False)  # a second node on the same database
-    nodes = [Scheduler(services), Scheduler(other)]
+    nodes = [Scheduler(services.event_ports), Scheduler(other.event_ports)]
     try:
         race_three_slots(services, definition_id, nodes)
     finally:
@@ -352,7 +353,7 @@ def test_the_claim_is_a_compare_and_swap(
     won: list[bool] = []
 
     def claim() -> None:
-        scheduler = Scheduler(services)
+        scheduler = Scheduler(services.event_ports)
         barrier.wait()
         won.append(scheduler.claim(definition_id, "every 15m", slot, slot))
 
@@ -475,7 +476,7 @@ def test_get_update_disable_and_history(
     assert (
         ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["next_run_at"] is None
     )
-    assert Scheduler(services).run_due(datetime.now(UTC) + timedelta(days=2)) == []
+    assert Scheduler(services.event_ports).run_due(datetime.now(UTC) + timedelta(days=2)) == []
     ok(client.post(f"/event/enable/{definition_id}", headers=admin_headers))
     assert ok(client.get(f"/event/{definition_id}", headers=admin_headers))[0]["next_run_at"]
     # Back to a request-bound definition: the schedule fields disappear.
@@ -556,12 +557,12 @@ def test_failed_actions_are_audited_and_abort_on_error_stops_the_run(
     }
     failing.pop("option.counter_name")
     definition_id = save(client, admin_headers, failing)
-    (report,) = Scheduler(services).run_due(due_now(services, definition_id))
+    (report,) = Scheduler(services.event_ports).run_due(due_now(services, definition_id))
     assert (report.swept, report.matched, report.failed, report.stopped) == (3, 3, 3, "")
     (summary,) = audit_rows(services, f"SCHEDULED /event/{definition_id}")
     assert summary.success is False and "failed 3" in summary.info
     save(client, admin_headers, {"id": str(definition_id), "abort_on_error": "1"})
-    (report,) = Scheduler(services).run_due(due_now(services, definition_id))
+    (report,) = Scheduler(services.event_ports).run_due(due_now(services, definition_id))
     assert (report.swept, report.failed) == (1, 1)
     assert report.stopped == "abort_on_error after the action for F1 failed"
 
@@ -572,7 +573,7 @@ def test_batches_and_the_worker_thread(
     tokens(services, *((f"B{n:02}", {}, {}) for n in range(7)))
     definition_id = save(client, admin_headers, COUNT)
     progress: list[tuple[int, int]] = []
-    report = Scheduler(services, batch_size=3).run_one(
+    report = Scheduler(services.event_ports, batch_size=3).run_one(
         definition_id, force=True, progress=lambda done, total: progress.append((done, total))
     )
     assert report is not None and report.slot is None and report.swept == 7

@@ -18,8 +18,8 @@ from factorflow.events.errors import DefinitionError, HandlerAbortError
 from factorflow.events.handlers.base import ActionContext
 from factorflow.events.handlers.script import ScriptError
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests import conftest as root
 from tests.events.conftest import DefinitionMaker, make_facts
 from tests.events.test_handlers import run
@@ -168,7 +168,7 @@ def test_a_script_that_became_unusable_is_refused_at_run_time(
     _, model = compile_options(handler, "record", {"raise_error": "True"})
     path.chmod(0o644)
     facts = make_facts(services, session)
-    ctx = ActionContext(services, session, facts.inv, facts, "test", "post")
+    ctx = ActionContext(services.action_ports, session, facts.inv, facts, "test", "post")
     with pytest.raises(HandlerAbortError, match="Failed to start"):
         handler().run(ctx, "record", model)
     with pytest.raises(DefinitionError):

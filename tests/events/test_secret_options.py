@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 from factorflow.bootstrap import Services, build_services
 from factorflow.cli.main import app
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
-from factorflow.jobs.worker import Worker
 from factorflow.notify.models import SmsGateway
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests.events.conftest import DefinitionMaker
 from tests.events.test_webhook import SECRET, Receiver, receiver, settings  # noqa: F401
 from tests.jobs.conftest import wait_for

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
+from factorflow.core.compare import parse_date
 from factorflow.core.invocation import Actor, Outcome
-from factorflow.events.compare import parse_date
 from factorflow.events.tags import check_template, render, unknown_tags
 from tests.events.conftest import DefinitionMaker, add_token, make_facts
 from tests.tokens.helpers import get_token, init_token

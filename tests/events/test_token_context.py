@@ -11,8 +11,9 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
-from factorflow.events.compare import parse_date
-from factorflow.tokens.info import set_info, timestamp
+from factorflow.core.compare import parse_date
+from factorflow.core.dates import timestamp
+from factorflow.tokens.info import set_info
 from factorflow.tokens.models import Token
 from tests.events.conftest import DefinitionMaker
 from tests.events.test_scenarios import enrol_hotp

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.bootstrap import Services
+from factorflow.core.dates import parse_moment
 from factorflow.events.definition import compile_options
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import ActionContext
-from factorflow.events.handlers.token_validity import parse_validity_option
 from factorflow.tokens.info import get_info, parse_validity
 from factorflow.tokens.models import Token
 from tests.events.conftest import add_token, make_facts
@@ -47,7 +47,7 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     ],
 )  # fmt: skip
 def test_every_documented_format(text: str, expected: datetime) -> None:
-    assert parse_validity_option(text, NOW) == expected
+    assert parse_moment(text, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,9 @@ def test_the_stored_validity_period(services: Services, session: Session) -> Non
         {"valid from": "2016/12/23 9:30am", "valid till": "23.12.2030 11:20:pm"},
     )
     handler().run(
-        ActionContext(services, session, facts.inv, facts, "t", "post"), "set validity", model
+        ActionContext(services.action_ports, session, facts.inv, facts, "t", "post"),
+        "set validity",
+        model,
     )
     session.flush()
     row = session.scalar(select(Token).where(Token.serial == "V1"))

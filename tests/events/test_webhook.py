@@ -22,8 +22,8 @@ from factorflow.bootstrap import Services
 from factorflow.events.definition import redact
 from factorflow.events.errors import DefinitionError
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests import conftest as root
 from tests.events.conftest import DefinitionMaker, make_facts
 from tests.events.test_handlers import run

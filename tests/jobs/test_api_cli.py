@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from factorflow.bootstrap import Services
 from factorflow.cli.main import app
 from factorflow.jobs.queue import JobQueue
-from factorflow.jobs.worker import Worker
+from factorflow.worker import Worker
 from tests.jobs.conftest import add_smtp, enqueue_email, load_job
 from tests.notify.servers import Recorder, SmtpServer, free_port
 

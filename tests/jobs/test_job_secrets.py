@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from factorflow.bootstrap import Services
 from factorflow.db.base import transaction, utcnow
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
 from factorflow.settings import Settings
+from factorflow.worker import Worker
 from tests import conftest as root
 from tests.jobs.conftest import FAST, add_smtp, enqueue_email, load_job
 from tests.notify.servers import Recorder, SmtpServer, free_port

@@ -7,16 +7,17 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from factorflow.api.routing import Call, Endpoint
 from factorflow.bootstrap import Services
 from factorflow.core.invocation import Invocation, Outcome
 from factorflow.db.base import transaction
 from factorflow.errors import ParameterError
-from factorflow.jobs.base import Deliverer, DeliveryError, JobView
+from factorflow.jobs.base import Deliverer, DeliveryError, DeliveryPorts, JobView
 from factorflow.jobs.errors import UnknownJobKindError
 from factorflow.jobs.models import Job, JobState
 from factorflow.jobs.queue import JobQueue, backoff_seconds
-from factorflow.jobs.worker import Worker
-from factorflow.pipeline import Access, Call, Endpoint, Pipeline
+from factorflow.pipeline import Access, Pipeline
+from factorflow.worker import Worker
 from tests.jobs.conftest import add_smtp, enqueue_email, load_job, wait_for
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer, free_port
 
@@ -49,8 +50,10 @@ def test_a_failed_request_leaves_no_job_and_a_good_one_does(services: Services) 
             raise ParameterError("refused after enqueueing")
         return Outcome(value=job_id)
 
-    endpoint = Endpoint(event="test_event", params=NoParams, handler=handler, access=Access.PUBLIC)
-    pipeline = Pipeline(services)
+    endpoint: Endpoint[NoParams] = Endpoint(
+        event="test_event", params=NoParams, handler=handler, access=Access.PUBLIC
+    )
+    pipeline = Pipeline(services.pipeline_ports, services)
     failed = pipeline.run(Invocation("test_event", "POST", "/t", {"fail": "1"}), endpoint)
     assert failed.error is not None and job_count(services) == 0
     inv = Invocation("test_event", "POST", "/t", {})
@@ -232,8 +235,8 @@ class SlowRecorder(Deliverer):
 
     kind = "email"
 
-    def __init__(self, services: Services) -> None:
-        super().__init__(services)
+    def __init__(self, ports: DeliveryPorts) -> None:
+        super().__init__(ports)
         import threading
 
         self.lock = threading.Lock()
@@ -264,7 +267,7 @@ def test_threads_in_one_process_never_share_a_job(
     # lease tests' subject, not this one's.
     monkeypatch.setattr(services.settings, "job_lease_seconds", 120.0)
     ids = [enqueue_email(services) for _ in range(40)]
-    deliverer = SlowRecorder(services)
+    deliverer = SlowRecorder(services.delivery_ports)
     worker = Worker(services, threads=6, deliverers={"email": deliverer})
     worker.start()
     try:

@@ -15,7 +15,7 @@ from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
 from factorflow.events.handlers.counter import counter_total
 from factorflow.jobs.models import Job
-from factorflow.jobs.worker import Worker
+from factorflow.worker import Worker
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer
 
 H = dict[str, str]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
-from factorflow.tokens.info import put_info, timestamp
+from factorflow.core.dates import timestamp
+from factorflow.tokens.info import put_info
 from factorflow.tokens.models import Token
 from tests.conftest import USER_PASSWORDS
 from tests.policies.conftest import SetPolicy

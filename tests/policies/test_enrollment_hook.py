@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
-from factorflow.tokens.info import VALIDITY_FORMAT
+from factorflow.core.dates import VALIDITY_FORMAT
 from tests.conftest import user_headers
 from tests.policies.conftest import SetPolicy
 from tests.tokens.helpers import (

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from factorflow.tokens.info import set_info, timestamp
+from factorflow.core.dates import timestamp
+from factorflow.tokens.info import set_info
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
 from tests.events.conftest import add_token
 from tests.webui.conftest import LiveServer, shot

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Set
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.audit.models import AuditEntry
 from factorflow.audit.service import SEARCHABLE, EntryCheck
+from factorflow.core.dates import DateError, parse_duration
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import transaction
 from factorflow.errors import ParameterError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 
 if TYPE_CHECKING:
@@ -24,15 +24,15 @@ if TYPE_CHECKING:
 
 routes = Routes("audit")
 
-_TIMELIMIT = re.compile(r"^(\d{1,6})([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
 
 def parse_timelimit(value: str) -> timedelta:
-    match = _TIMELIMIT.match(value.strip())
-    if not match:
-        raise ParameterError(f"Invalid timelimit {value!r}: use a number and s, m, h or d, e.g. 7d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """privacyIDEA's ``timelimit``: a number and s, m, h or d (at most 100 years)."""
+    try:
+        return parse_duration(value.strip(), units="smhd")
+    except DateError:
+        raise ParameterError(
+            f"Invalid timelimit {value!r}: use a number and s, m, h or d, e.g. 7d"
+        ) from None
 
 
 def _valid_timelimit(value: str) -> str:

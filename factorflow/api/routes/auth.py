@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.auth.errors import FailedLoginError
 from factorflow.auth.login import LoginResult
 from factorflow.auth.models import LoginThrottleEntry
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import utcnow
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.base import TokenType
 

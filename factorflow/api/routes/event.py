@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
 from factorflow.core.untrusted import UntrustedInputError, json_loads
@@ -23,7 +23,7 @@ from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_from_audit
 from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 
 routes = Routes("event")
 
@@ -230,7 +230,7 @@ def save(call: Call[SaveParams]) -> Outcome:
 def _sample(call: Call[Any], params: dict[str, Any], event: str) -> Sample:
     audit_id = _int(params, "audit_id")
     if audit_id is not None:
-        return sample_from_audit(call.session, call.services, audit_id)
+        return sample_from_audit(call.session, call.services.event_ports, audit_id)
     roles: dict[str, Role] = {"admin": "admin", "user": "user", "none": "none"}
     role = roles.get(_str(params, "logged_in_role", 10) or "none")
     if role is None:
@@ -276,12 +276,12 @@ def test(call: Call[SaveParams]) -> Outcome:
         if definition_id is None and not event:
             raise ParameterError("Missing parameter: 'eventid', 'definition' or 'event'")
         definitions = definitions_for(
-            call.services, call.session, definition_id=definition_id, event=event
+            call.services.event_ports, call.session, definition_id=definition_id, event=event
         )
         if definition_id is not None and not event:
             event = definitions[0].events[0] if definitions[0].events else ""
     sample = _sample(call, params, event)
-    return Outcome(value=dry_run(call.services, call.session, definitions, sample))
+    return Outcome(value=dry_run(call.services.event_ports, call.session, definitions, sample))
 
 
 @routes.route("POST", "/event/enable/{eventid}", event="event_enable", params=IdParams)

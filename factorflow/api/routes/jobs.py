@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.jobs.service import describe_job
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 
 routes = Routes("jobs")
 

@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.core.params import is_true
 from factorflow.errors import ParameterError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.actions import SCOPES
 from factorflow.policies.matching import MatchContext
 from factorflow.policies.service import Saved

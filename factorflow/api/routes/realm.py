@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.core.params import PiBool, split_list
 from factorflow.errors import ParameterError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 
 routes = Routes("realm")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 
 routes = Routes("smtpserver")
 

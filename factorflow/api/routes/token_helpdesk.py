@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Actor, Outcome
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.helpdesk import (
     CopyRequest,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.tokens.requests import TokenGroupListRequest, TokenGroupRequest
 
 routes = Routes("tokengroup")

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.core.params import PiBool
 from factorflow.errors import MissingParameterError, ParameterError, PolicyError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies import attributes
 from factorflow.policies.decide import RequestPolicies
 from factorflow.policies.matching import PolicyView

@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.core.params import PiBool
 from factorflow.core.untrusted import json_loads
 from factorflow.errors import ParameterError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.users.web_settings import Principal
 
 routes = Routes("user_settings")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from factorflow.api.routing import Routes
+from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.errors import AuthError
-from factorflow.pipeline import Access, Call
+from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 from factorflow.validate.requests import (
     CapabilitiesRequest,

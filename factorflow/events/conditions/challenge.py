@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from factorflow.core.safe_regex import too_long
 from factorflow.events.conditions.base import (
     Condition,
     ConditionResult,
@@ -25,7 +26,6 @@ from factorflow.events.conditions.base import (
 from factorflow.events.conditions.general import parse_regex
 from factorflow.events.conditions.token import UNIDENTIFIED
 from factorflow.events.facts import Facts
-from factorflow.events.safe_regex import too_long
 from factorflow.tokens.models import Challenge
 
 

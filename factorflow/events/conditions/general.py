@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from factorflow.events.compare import Comparison, ComparisonError, parse_comparison
+from factorflow.core.compare import Comparison, ComparisonError, parse_comparison
+from factorflow.core.safe_regex import check_pattern, too_long
 from factorflow.events.conditions.base import (
     Condition,
     ConditionResult,
@@ -18,7 +19,6 @@ from factorflow.events.conditions.base import (
     verdict,
 )
 from factorflow.events.facts import Facts
-from factorflow.events.safe_regex import check_pattern, too_long
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -111,7 +111,7 @@ def check_result_authentication(facts: Facts, expected: str) -> ConditionResult:
 
 def parse_regex(text: str) -> re.Pattern[str]:
     """A configured regular expression, refused if it could backtrack without bound
-    (:mod:`factorflow.events.safe_regex`)."""
+    (:mod:`factorflow.core.safe_regex`)."""
     return check_pattern(text)
 
 

@@ -12,13 +12,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from factorflow.errors import FactorflowError
-from factorflow.events.compare import (
+from factorflow.core.compare import (
     Comparison,
     ComparisonError,
     parse_date,
     parse_duration,
 )
+from factorflow.core.safe_regex import too_long
+from factorflow.errors import FactorflowError
 from factorflow.events.conditions.base import (
     Condition,
     ConditionResult,
@@ -33,7 +34,6 @@ from factorflow.events.conditions.base import (
 from factorflow.events.conditions.general import parse_regex
 from factorflow.events.conditions.user import parse_generic, parse_integer
 from factorflow.events.facts import Facts
-from factorflow.events.safe_regex import too_long
 from factorflow.tokens.info import get_info, parse_validity
 from factorflow.tokens.models import Token
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from factorflow.events.compare import (
+from factorflow.core.compare import (
     Comparison,
     ComparisonError,
     parse_comparison,

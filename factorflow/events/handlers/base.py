@@ -54,7 +54,7 @@ from factorflow.events.facts import Facts
 from factorflow.events.tags import check_template, render
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    from factorflow.events.ports import ActionPorts
     from factorflow.settings import Settings
     from factorflow.tokens.models import Token
 
@@ -99,10 +99,12 @@ class NoOptions(ActionOptions):
 
 @dataclass
 class ActionContext:
-    """What an action gets: the request's session and services, the invocation, the
-    shared facts, the definition's name and position, and (post) the live reply."""
+    """What an action gets: its ports (the domain's use cases, the job sink, the secret
+    box, the settings: :class:`~factorflow.events.ports.ActionPorts`), the request's
+    unit-of-work session to pass to them, the invocation, the shared facts, the
+    definition's name and position, and (post) the live reply."""
 
-    services: Services
+    ports: ActionPorts
     session: Session
     inv: Invocation
     facts: Facts

@@ -73,7 +73,7 @@ class CounterHandler(EventHandler):
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, CounterOptions | DecreaseOptions)
-        node = ctx.services.settings.node_name
+        node = ctx.ports.settings.node_name
         name = options.counter_name
         if action == "increase_counter":
             _add(ctx.session, name, node, 1)

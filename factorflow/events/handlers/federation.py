@@ -155,7 +155,7 @@ class FederationHandler(EventHandler):
         inv = ctx.inv
         if inv.method not in FORWARDED_METHODS:
             raise ActionError(f"{inv.method} requests cannot be forwarded")
-        server = ctx.services.federation.settings(ctx.session, options.server)
+        server = ctx.ports.remote_servers.settings(ctx.session, options.server)
         path, params, headers = forwarded_request(inv, options)
         answer = ask(server, inv.method, path, params, headers)
         ctx.reply = remote_reply(answer)

@@ -39,12 +39,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from factorflow.admins.models import Admin
+from factorflow.core.dates import NOW_TAG
 from factorflow.db.base import utcnow
-from factorflow.events.compare import NOW_TAG
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import (
     CHOICES_FROM,
@@ -56,8 +54,7 @@ from factorflow.events.handlers.base import (
 )
 from factorflow.events.handlers.counter import _add as add_to_counter
 from factorflow.events.tags import KNOWN_TAGS, TAG, check_template, tag_values
-from factorflow.jobs.models import Job
-from factorflow.notify.models import SmsGateway, SmtpServer
+from factorflow.notify.service import sms_gateway_exists, smtp_server_exists
 
 if TYPE_CHECKING:
     from factorflow.settings import Settings
@@ -411,18 +408,16 @@ class UserNotificationHandler(EventHandler):
     def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
         """On save: the SMTP / SMS configuration named must exist (ValueError naming it)."""
         del action
-        if isinstance(options, SendmailOptions):
-            smtp = select(SmtpServer.id).where(SmtpServer.identifier == options.emailconfig)
-            if session.scalar(smtp) is None:
-                raise ValueError(
-                    f"Invalid option 'emailconfig': no SMTP server {options.emailconfig!r}"
-                )
-        if isinstance(options, SendsmsOptions):
-            gateway = select(SmsGateway.id).where(SmsGateway.identifier == options.smsconfig)
-            if session.scalar(gateway) is None:
-                raise ValueError(
-                    f"Invalid option 'smsconfig': no SMS gateway {options.smsconfig!r}"
-                )
+        if isinstance(options, SendmailOptions) and not smtp_server_exists(
+            session, options.emailconfig
+        ):
+            raise ValueError(
+                f"Invalid option 'emailconfig': no SMTP server {options.emailconfig!r}"
+            )
+        if isinstance(options, SendsmsOptions) and not sms_gateway_exists(
+            session, options.smsconfig
+        ):
+            raise ValueError(f"Invalid option 'smsconfig': no SMS gateway {options.smsconfig!r}")
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         if isinstance(options, SendmailOptions):
@@ -473,10 +468,10 @@ class UserNotificationHandler(EventHandler):
         if kind == "logged_in_user":
             actor = ctx.inv.actor
             if actor.is_admin:
-                email = session.scalar(select(Admin.email).where(Admin.username == actor.username))
-                return ([email] if email else []), f"admin {actor.username!r} has no email"
+                found_emails = ctx.ports.admins.emails(session, [actor.username])
+                return found_emails, f"admin {actor.username!r} has no email"
             if actor.is_user:
-                user = ctx.services.users.resolve(session, actor.username, actor.realm)
+                user = ctx.ports.users.resolve(session, actor.username, actor.realm)
                 found = user.attribute(attribute or "email")
                 return ([found] if found else []), f"user {actor.username!r} has no email"
             return [], "nobody is logged in"
@@ -484,12 +479,11 @@ class UserNotificationHandler(EventHandler):
             names = split_list(admins)
             if not names:
                 return [], "no internal admin configured"
-            rows = session.scalars(select(Admin.email).where(Admin.username.in_(names))).all()
-            return [e for e in rows if e], "the internal admins have no email"
+            return ctx.ports.admins.emails(session, names), "the internal admins have no email"
         if kind == "admin realm":
             if not realm:
                 return [], "no admin realm configured"
-            listing = ctx.services.users.list_users(session, realm=realm)
+            listing = ctx.ports.users.list_users(session, realm=realm)
             return [str(u["email"]) for u in listing.users if u.get("email")], (
                 f"no user of realm {realm!r} has an email"
             )
@@ -504,14 +498,8 @@ class UserNotificationHandler(EventHandler):
         if not options.flood_limit:
             return digest, True
         since = utcnow() - timedelta(seconds=options.flood_window)
-        sent = ctx.session.scalar(
-            select(func.count(Job.id)).where(
-                Job.definition == ctx.definition_name[:255],
-                Job.idempotency_key.like(f"un:%:{digest}"),
-                Job.created_at >= since,
-            )
-        )
-        return digest, int(sent or 0) < options.flood_limit
+        sent = ctx.ports.jobs.count_since(ctx.session, ctx.definition_name, f"un:%:{digest}", since)
+        return digest, sent < options.flood_limit
 
     def _queue(
         self,
@@ -531,7 +519,7 @@ class UserNotificationHandler(EventHandler):
                 flooded.append(recipient)
                 continue
             queued.append(
-                ctx.services.jobs.enqueue(
+                ctx.ports.jobs.enqueue(
                     ctx.session,
                     kind=job_kind,
                     payload=make_payload(recipient),
@@ -548,7 +536,7 @@ class UserNotificationHandler(EventHandler):
             add_to_counter(
                 ctx.session,
                 f"flood:{ctx.definition_name}"[:80],
-                ctx.services.settings.node_name,
+                ctx.ports.settings.node_name,
                 len(flooded),
             )
             note = (
@@ -649,7 +637,7 @@ class UserNotificationHandler(EventHandler):
         )
 
     def savefile(self, ctx: ActionContext, options: SavefileOptions) -> None:
-        spool = type(self).spool_directory or ctx.services.settings.effective_spool_directory
+        spool = type(self).spool_directory or ctx.ports.settings.effective_spool_directory
         alphabet = string.ascii_letters + string.digits
         random_part = "".join(secrets.choice(alphabet) for _ in range(16))
         name = render_text(ctx, options.filename.replace(RANDOM_TAG, random_part), ctx.facts.token)

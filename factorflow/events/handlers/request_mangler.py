@@ -10,8 +10,8 @@ import re
 
 from pydantic import Field, field_validator
 
+from factorflow.core.safe_regex import check_pattern, too_long
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
-from factorflow.events.safe_regex import check_pattern, too_long
 
 _PLACEHOLDER = re.compile(r"\{(\d{1,2})\}")
 _USER_PARAMETERS = frozenset({"user", "realm", "username"})

@@ -249,7 +249,7 @@ class ScriptHandler(EventHandler):
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, ScriptOptions)
-        settings = ctx.services.settings
+        settings = ctx.ports.settings
         directory = self.directory or settings.effective_script_directory
         timeout = self.timeout if self.directory is not None else settings.script_timeout_seconds
         wait = options.background == "wait" and not options.sync_to_database
@@ -261,7 +261,7 @@ class ScriptHandler(EventHandler):
             raise
         argv = build_argv(path, options, ctx.facts)
         if not wait:
-            job_id = ctx.services.jobs.enqueue(
+            job_id = ctx.ports.jobs.enqueue(
                 ctx.session,
                 kind=JOB_KIND,
                 payload={"script": action, "args": argv[1:]},
@@ -294,7 +294,7 @@ class ScriptDeliverer(Deliverer):
         args = job.payload.get("args", [])
         if not isinstance(name, str) or not isinstance(args, list):
             raise PermanentDeliveryError("Job payload needs 'script' (str) and 'args' (list)")
-        settings = self.services.settings
+        settings = self.ports.settings
         directory = settings.effective_script_directory
         try:
             path = resolve_script(directory, name)

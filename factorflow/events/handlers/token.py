@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factorflow.core.dates import VALIDITY_FORMAT, parse_moment
 from factorflow.errors import TokenAdminError
 from factorflow.events.errors import ActionError
 from factorflow.events.facts import Facts
@@ -39,9 +40,8 @@ from factorflow.events.handlers.token_enroll import (
     check_enroll_references,
     enroll,
 )
-from factorflow.events.handlers.token_validity import parse_validity_option
 from factorflow.events.tags import render
-from factorflow.tokens.info import VALIDITY_FORMAT, delete_info, get_info, set_info
+from factorflow.tokens.info import delete_info, get_info, set_info
 from factorflow.tokens.models import Token, TokenGroup, TokenGroupMember, TokenRealm
 from factorflow.tokens.service import refuse_enabling_revoked
 from factorflow.users.models import Realm
@@ -79,7 +79,7 @@ class ValidityOptions(ActionOptions):
     @classmethod
     def _parses(cls, value: str) -> str:
         if value.strip():
-            parse_validity_option(value)
+            parse_moment(value)
         return value
 
 
@@ -287,7 +287,7 @@ class TokenHandler(EventHandler):
             (o.valid_till, "validity_period_end"),
         ):
             if text.strip():
-                moment = parse_validity_option(text, ctx.facts.now)
+                moment = parse_moment(text, ctx.facts.now)
                 set_info(token, key, moment.strftime(VALIDITY_FORMAT))
 
     def _tokengroup(
@@ -310,7 +310,7 @@ class TokenHandler(EventHandler):
         pin = "".join(secrets.choice(alphabet) for _ in range(o.length))
         for token in tokens:
             try:
-                ctx.services.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
+                ctx.ports.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
             except TokenAdminError as exc:
                 raise ActionError(f"{token.serial}: {exc}") from None
         ctx.session.flush()

@@ -27,7 +27,6 @@ from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
@@ -35,7 +34,7 @@ from factorflow.core.untrusted import yaml_load
 from factorflow.errors import FactorflowError
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import CHOICES_FROM, VISIBLE_IF, ActionContext, ActionOptions
-from factorflow.notify.models import SmsGateway, SmtpServer
+from factorflow.notify.service import sms_gateway_exists, smtp_server_exists
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
 
@@ -110,12 +109,12 @@ class EnrollOptions(ActionOptions):
 
 def check_enroll_references(session: Session, options: EnrollOptions) -> None:
     """On save: the SMTP server / SMS gateway named must exist (ValueError naming it)."""
-    for option, model, what in (
-        ("smtp_identifier", SmtpServer, "SMTP server"),
-        ("sms_identifier", SmsGateway, "SMS gateway"),
+    for option, exists, what in (
+        ("smtp_identifier", smtp_server_exists, "SMTP server"),
+        ("sms_identifier", sms_gateway_exists, "SMS gateway"),
     ):
         name = getattr(options, option)
-        if name and session.scalar(select(model.id).where(model.identifier == name)) is None:
+        if name and not exists(session, name):
             raise ValueError(f"Invalid option {option!r}: no {what} {name!r}")
 
 
@@ -145,8 +144,8 @@ def _delivery_params(options: EnrollOptions, type_name: str, user: User | None) 
 
 
 def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
-    services = ctx.services
-    type_cls = services.token_types.get(options.tokentype.strip().lower())
+    ports = ctx.ports
+    type_cls = ports.token_types.get(options.tokentype.strip().lower())
     if type_cls is None:
         raise ActionError(f"token type {options.tokentype!r} is not installed")
     extra = parse_additional(options.additional_params)
@@ -168,7 +167,7 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
         raise ActionError("the enrolment parameters are invalid") from None
     actor = Actor(role="admin", username=f"event:{ctx.definition_name}"[:100])
     try:
-        enrolled = services.tokens.init(
+        enrolled = ports.tokens.init(
             ctx.session, actor, request, apply_policies=not options.ignore_enrollment_policies
         )
     except FactorflowError as exc:

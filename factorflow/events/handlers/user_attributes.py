@@ -37,7 +37,7 @@ def _target(ctx: ActionContext, which: Target) -> User:
         user = None
         if actor.is_user:
             try:
-                user = ctx.services.users.resolve(ctx.session, actor.username, actor.realm)
+                user = ctx.ports.users.resolve(ctx.session, actor.username, actor.realm)
             except FactorflowError:
                 user = None
     if user is None:
@@ -56,7 +56,7 @@ class CustomUserAttributesHandler(EventHandler):
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, SetOptions | DeleteOptions)
         user = _target(ctx, options.user)
-        users = ctx.services.users
+        users = ctx.ports.users
         if isinstance(options, SetOptions):
             users.set_custom_attribute(
                 ctx.session, user, options.attrkey, ctx.render(options.attrvalue)

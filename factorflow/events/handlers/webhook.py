@@ -31,13 +31,12 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 from standardwebhooks.webhooks import Webhook
 
+from factorflow.core.dates import NOW_TAG, TIMESTAMP_FORMAT
 from factorflow.core.untrusted import json_loads
-from factorflow.events.compare import NOW_TAG
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler, Secret
 from factorflow.events.limits import control_character
 from factorflow.events.tags import KNOWN_TAGS, TAG, tag_values
 from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
-from factorflow.tokens.info import TIMESTAMP_FORMAT
 
 JOB_KIND = "webhook"
 JSON = "application/json"
@@ -211,7 +210,7 @@ class WebHookHandler(EventHandler):
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, WebHookOptions)
         body = render_body(options, webhook_values(ctx), ctx.facts.now)
-        box = ctx.services.box
+        box = ctx.ports.box
         headers = options.headers
         payload: dict[str, Any] = {
             "url": options.URL,
@@ -221,7 +220,7 @@ class WebHookHandler(EventHandler):
             "headers": box.encrypt_text(headers, _PURPOSE) if headers else "",
             "secret": box.encrypt_text(options.secret, _PURPOSE) if options.secret else "",
         }
-        job_id = ctx.services.jobs.enqueue(
+        job_id = ctx.ports.jobs.enqueue(
             ctx.session,
             kind=JOB_KIND,
             payload=payload,
@@ -258,7 +257,7 @@ class WebHookDeliverer(Deliverer):
         url, method, body = p.get("url"), p.get("method", "POST"), p.get("body", "")
         if not isinstance(url, str) or method not in ("POST", "PUT") or not isinstance(body, str):
             raise PermanentDeliveryError("Job payload needs url, method POST/PUT and a body")
-        box = self.services.box
+        box = self.ports.box
         try:
             raw_headers = box.decrypt_text(p["headers"], _PURPOSE) if p.get("headers") else ""
             custom = parse_headers(raw_headers)

@@ -27,13 +27,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from factorflow.events.limits import MAX_OFFSET
-from factorflow.events.safe_regex import UnsafePatternError, check_pattern, too_long
-
-#: ``{now}`` (or ``{current_time}``) with an optional offset, blanks allowed.
-NOW_TAG = re.compile(r"\{(?:now|current_time)\}(?:\s*([+-])\s*(\d{1,9})\s*([smhd])(?![A-Za-z]))?")
-DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdy])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+from factorflow.core import dates
+from factorflow.core.dates import substitute_now
+from factorflow.core.safe_regex import UnsafePatternError, check_pattern, too_long
 
 WORD_COMPARATORS = (
     "equals",
@@ -60,62 +56,28 @@ class ComparisonError(ValueError):
     """A condition text that does not parse; the message says why."""
 
 
-def _seconds(amount: str, unit: str, text: str) -> timedelta:
-    """``amount`` units as a timedelta of at most 100 years (``MAX_OFFSET``); beyond
-    it a ComparisonError naming ``text``: such a date fails every comparison."""
-    seconds = int(amount) * _UNIT_SECONDS[unit]
-    if seconds > MAX_OFFSET.total_seconds():
-        raise ComparisonError(f"{text.strip()[:40]!r} is more than 100 years")
-    return timedelta(seconds=seconds)
-
-
 def parse_duration(text: str) -> timedelta:
     """``<int><s|m|h|d|y>`` (y = 365 days) → timedelta; ComparisonError otherwise."""
-    match = DURATION.match(text)
-    if not match:
-        raise ComparisonError(f"{text!r} is not a duration like 12h, 7d or 1y")
-    return _seconds(match.group(1), match.group(2), text)
+    try:
+        return dates.parse_duration(text)
+    except dates.DateError as exc:
+        raise ComparisonError(str(exc)) from None
 
 
 def check_now_offsets(text: str) -> None:
     """Refuse a ``{now}±N`` offset in ``text`` beyond 100 years (ComparisonError)."""
-    for match in NOW_TAG.finditer(text):
-        if match.group(1):
-            _seconds(match.group(2), match.group(3), match.group(0))
-
-
-def substitute_now(text: str, now: datetime | None = None) -> str:
-    """Replace ``{now}`` / ``{now}±N[smhd]`` by an ISO-8601 UTC timestamp (an offset
-    out of range, refused on save, leaves the tag as it is)."""
-    moment = now or datetime.now(UTC)
-
-    def replace(match: re.Match[str]) -> str:
-        shifted = moment
-        try:
-            if match.group(1):
-                delta = timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
-                shifted = moment + delta if match.group(1) == "+" else moment - delta
-        except OverflowError:
-            return match.group(0)
-        return shifted.isoformat(timespec="seconds")
-
-    return NOW_TAG.sub(replace, text)
+    try:
+        dates.check_now_offsets(text)
+    except dates.DateError as exc:
+        raise ComparisonError(str(exc)) from None
 
 
 def parse_date(text: str) -> datetime:
-    """ISO-8601 (at least ``YYYY-MM-DD``; ``+0100`` offsets and a blank separator
-    allowed); naive values are UTC."""
-    value = text.strip()
-    if len(value) < 10:
-        raise ComparisonError(f"{text!r} is not an ISO-8601 date")
+    """ISO-8601 (:func:`factorflow.core.dates.parse_iso`); ComparisonError otherwise."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M%z")
-        except ValueError:
-            raise ComparisonError(f"{text!r} is not an ISO-8601 date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return dates.parse_iso(text)
+    except dates.DateError as exc:
+        raise ComparisonError(str(exc)) from None
 
 
 def _as_int(text: str) -> int | None:

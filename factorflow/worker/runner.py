@@ -49,7 +49,7 @@ def build_deliverers(services: Services) -> dict[str, Deliverer]:
                 f"Job kind entry point {kind!r} names {cls.__module__}.{cls.__qualname__}, "
                 f"whose kind is {cls.kind!r}"
             )
-        deliverers[kind] = cls(services)
+        deliverers[kind] = cls(services.delivery_ports)
     return deliverers
 
 
@@ -89,7 +89,9 @@ class Worker:
         self._purge_lock = threading.Lock()
         self._purged_at = float("-inf")
         #: Runs scheduled definitions in its own thread (None: this worker does not).
-        self.scheduler = Scheduler(services, stopping=self._stopping.is_set) if scheduler else None
+        self.scheduler = (
+            Scheduler(services.event_ports, stopping=self._stopping.is_set) if scheduler else None
+        )
         self.schedule_seconds = schedule_seconds
 
     # -- one job -----------------------------------------------------------------------

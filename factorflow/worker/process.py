@@ -1,7 +1,7 @@
 """Running workers as processes: ``factorflow worker [--processes N]``.
 
 Each process builds its own services (engine, registries) and runs one
-:class:`~factorflow.jobs.worker.Worker`. SIGTERM or SIGINT stops it gracefully: the
+:class:`~factorflow.worker.Worker`. SIGTERM or SIGINT stops it gracefully: the
 threads finish the delivery in hand and exit. A process killed outright leaves its
 jobs to the lease.
 """
@@ -27,7 +27,7 @@ def run_worker(
     ``parent_pid`` is gone (a child of ``run_worker_processes`` whose parent was
     killed must not keep delivering unsupervised)."""
     from factorflow.bootstrap import build_services
-    from factorflow.jobs.worker import Worker
+    from factorflow.worker import Worker
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
