@@ -10,7 +10,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from factorflow.core.describe import Secret
+from factorflow.core.describe import Secret, describe_options
 from factorflow.errors import ParameterError
 from factorflow.notify import sms, smtp
 
@@ -256,6 +256,26 @@ def sms_gateway_options(fields: Mapping[str, Any]) -> SmsGatewayOptions:
         raise ParameterError("Missing parameter: 'option.URL'")
     options: SmsGatewayOptions = validated(SmsGatewayOptions, data, _SMS_API_NAMES)
     return options
+
+
+def sms_providers() -> dict[str, dict[str, Any]]:
+    """``GET /smsgateway/providers``: privacyIDEA's answer shape — per module whether
+    free ``option.*`` (request parameter templates) and ``header.*`` are allowed, and
+    its ``parameters`` — with Factorflow's descriptors (choices also as privacyIDEA's
+    ``values``)."""
+    parameters = describe_options(HttpSmsOptions)
+    for descriptor in parameters.values():
+        if "value" in descriptor:
+            descriptor["values"] = descriptor["value"]
+    return {
+        "http": {
+            "description": "An HTTP(S) gateway: GET or POST with parameter templates "
+            "({phone}, {otp}, {message}) and headers",
+            "options_allowed": True,
+            "headers_allowed": True,
+            "parameters": parameters,
+        }
+    }
 
 
 def _template(key: str, name: str, value: Any) -> str:

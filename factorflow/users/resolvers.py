@@ -101,6 +101,10 @@ class ResolverCatalog:
         except ValidationError as exc:
             raise options_error(type_name, exc) from None
 
+    def describe_types(self) -> dict[str, dict[str, Any]]:
+        """``GET /resolver/types/``: each store type's description and options."""
+        return {name: cls.describe() for name, cls in self._stores.items()}
+
     def default_config(self, type_name: str) -> dict[str, Any]:
         """The options of a new resolver of ``type_name`` with their defaults (empty for
         the required ones), under privacyIDEA's names: ``GET /resolver/<type>/default``."""
