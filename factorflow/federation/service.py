@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factorflow.core.checks import check_identifier, http_url, validated
-from factorflow.db.base import utcnow
+from factorflow.db.named import NamedConfigs
 from factorflow.errors import ParameterError
 from factorflow.federation.client import RemoteServerSettings, ask
 from factorflow.federation.errors import RemoteServerInUseError, RemoteServerNotFoundError
@@ -37,10 +36,25 @@ class RemoteServerOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    url: str = Field(min_length=1, max_length=2000)
-    tls: bool = True
-    timeout: float = Field(default=10.0, gt=0, le=120)
-    description: str = Field(default="", max_length=2000)
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        title="URL",
+        description="The server's base URL, e.g. https://mfa.example.org.",
+    )
+    tls: bool = Field(
+        default=True,
+        title="Verify TLS certificate",
+        description="Against the system's CAs.",
+    )
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        title="Timeout (seconds)",
+        description="For each network operation.",
+    )
+    description: str = Field(default="", max_length=2000, title="Description")
 
     @field_validator("url")
     @classmethod
@@ -72,43 +86,33 @@ def _nobody(session: Session, module: str, option: str, value: str) -> list[str]
     return []
 
 
+def _missing(identifier: str) -> RemoteServerNotFoundError:
+    return RemoteServerNotFoundError(f"There is no privacyIDEA server {identifier!r}.")
+
+
 class FederationService:
     def __init__(self, naming: DefinitionsNaming = _nobody) -> None:
         self._naming = naming
+        self.servers = NamedConfigs(RemoteServer, _missing)
 
     # -- stored servers -------------------------------------------------------------------
 
     def find(self, session: Session, identifier: str) -> RemoteServer | None:
-        return session.scalar(select(RemoteServer).where(RemoteServer.identifier == identifier))
+        return self.servers.find(session, identifier)
 
     def get(self, session: Session, identifier: str) -> RemoteServer:
-        row = self.find(session, identifier)
-        if row is None:
-            raise RemoteServerNotFoundError(f"There is no privacyIDEA server {identifier!r}.")
-        return row
+        return self.servers.get(session, identifier)
 
     def save(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
         """Create or replace the remote server ``identifier``; returns its id."""
         check_identifier(identifier)
         options: RemoteServerOptions = validated(RemoteServerOptions, fields, {})
-        row = self.find(session, identifier)
-        if row is None:
-            row = RemoteServer(identifier=identifier, created_at=utcnow())
-            session.add(row)
-        row.url = options.url
-        row.tls = options.tls
-        row.timeout = options.timeout
-        row.description = options.description
-        row.updated_at = utcnow()
-        session.flush()
-        return row.id
+        values = {name: getattr(options, name) for name in _SERVER_FIELDS}
+        return self.servers.save(session, identifier, values).id
 
     def list_servers(self, session: Session, identifier: str = "") -> dict[str, dict[str, Any]]:
         """Servers by identifier, as privacyIDEA lists them (plus ``timeout``)."""
-        if identifier:
-            rows = [self.get(session, identifier)]
-        else:
-            rows = list(session.scalars(select(RemoteServer).order_by(RemoteServer.identifier)))
+        rows = self.servers.selected(session, identifier)
         return {row.identifier: self.describe(row) for row in rows}
 
     @staticmethod
@@ -136,8 +140,7 @@ class FederationService:
                 f"The privacyIDEA server {identifier!r} is used by the event definition(s) "
                 f"{names}; change or delete them first."
             )
-        session.delete(row)
-        session.flush()
+        self.servers.remove(session, row)
 
     def settings(self, session: Session, identifier: str) -> RemoteServerSettings:
         """What a request to the stored server ``identifier`` needs."""
@@ -196,4 +199,5 @@ class FederationService:
         return self.settings(session, identifier)
 
 
-_SERVER_FIELDS = frozenset({"url", "tls", "timeout", "description"})
+#: A server's options, each a column of its row.
+_SERVER_FIELDS = tuple(RemoteServerOptions.model_fields)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from factorflow.core.redaction import CENSORED
 from factorflow.crypto import SecretBox
+from factorflow.db.named import SealedValues
 from factorflow.errors import ParameterError
 from factorflow.notify.models import SmsGateway
 from factorflow.notify.options import SENSITIVE_NAME
@@ -36,13 +37,9 @@ def censored(part: str, values: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _purpose(identifier: str, part: str, name: str) -> str:
-    return f"smsgateway:{identifier}:{part}:{name}"
-
-
 class GatewaySecrets:
     def __init__(self, box: SecretBox) -> None:
-        self.box = box
+        self.values = SealedValues(box, "smsgateway")
 
     def opened(self, row: SmsGateway) -> Values:
         """The gateway's secret values in plaintext."""
@@ -50,10 +47,8 @@ class GatewaySecrets:
         for part, values in ((HEADER, row.headers or {}), (OPTION, row.parameters or {})):
             for name, value in values.items():
                 if is_secret(part, name):
-                    out[part, name] = (
-                        self.box.decrypt_text(value, _purpose(row.identifier, part, name))
-                        if SecretBox.is_sealed(value)
-                        else value
+                    out[part, name] = self.values.open(
+                        value, row.identifier, part, name, plain_ok=True
                     )
         return out
 
@@ -62,20 +57,20 @@ class GatewaySecrets:
     ) -> dict[str, str]:
         """The ``header`` or ``option`` values of a save as stored: secrets sealed, a
         ``__CENSORED__`` one replaced by its ``stored`` value (refused if none)."""
+
+        def refuse() -> ParameterError:
+            return ParameterError(
+                f"Invalid parameter '{part}.{name}': {CENSORED} stands for the stored "
+                "value, but there is none; send the value itself"
+            )
+
         out: dict[str, str] = {}
         for name, value in sent.items():
             if not is_secret(part, name):
                 out[name] = value
                 continue
-            plain = value
-            if value == CENSORED:
-                if (part, name) not in stored:
-                    raise ParameterError(
-                        f"Invalid parameter '{part}.{name}': {CENSORED} stands for the stored "
-                        "value, but there is none; send the value itself"
-                    )
-                plain = stored[part, name]
-            out[name] = self.box.encrypt_text(plain, _purpose(identifier, part, name))
+            plain = self.values.kept(value, stored.get((part, name)), refuse)
+            out[name] = self.values.seal(plain, identifier, part, name, keep_empty=False)
         return out
 
     def seal_plain(self, row: SmsGateway) -> bool:
@@ -85,9 +80,7 @@ class GatewaySecrets:
             values = dict(row.headers if part == HEADER else row.parameters)
             for name, value in values.items():
                 if value and is_secret(part, name) and not SecretBox.is_sealed(value):
-                    values[name] = self.box.encrypt_text(
-                        value, _purpose(row.identifier, part, name)
-                    )
+                    values[name] = self.values.seal(value, row.identifier, part, name)
                     changed = True
             if part == HEADER:
                 row.headers = values

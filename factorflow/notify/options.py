@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from factorflow.core.checks import http_url, validated
+from factorflow.core.describe import Secret, describe_options
 from factorflow.errors import ParameterError
 from factorflow.notify import sms, smtp
 
@@ -35,16 +36,38 @@ class SmtpOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    server: str = Field(min_length=1, max_length=255)
-    port: int = Field(default=25, ge=1, le=65535)
-    tls: bool = False
-    starttls: bool = False
-    tls_verify: bool = True
-    username: str = Field(default="", max_length=255)
-    password: str = Field(default="", max_length=1024)
-    sender: str = Field(min_length=3, max_length=254)
-    timeout: float = Field(default=10.0, gt=0, le=120)
-    description: str = Field(default="", max_length=2000)
+    server: str = Field(
+        min_length=1, max_length=255, title="Server", description="Host name or address."
+    )
+    port: int = Field(
+        default=25, ge=1, le=65535, title="Port", description="25, 465 (TLS) or 587 (STARTTLS)."
+    )
+    tls: bool = Field(
+        default=False, title="TLS", description="Implicit TLS from the first byte (SMTPS)."
+    )
+    starttls: bool = Field(
+        default=False, title="STARTTLS", description="Upgrade a plain connection to TLS."
+    )
+    tls_verify: bool = Field(
+        default=True,
+        title="Verify the TLS certificate",
+        description="Against the system's CAs, when TLS or STARTTLS is used.",
+    )
+    username: str = Field(
+        default="", max_length=255, title="User", description="Empty: send without login."
+    )
+    password: Secret = Field(default="", max_length=1024, title="Password")
+    sender: str = Field(
+        min_length=3, max_length=254, title="Sender address", description="The From address."
+    )
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        title="Timeout (seconds)",
+        description="For each network operation.",
+    )
+    description: str = Field(default="", max_length=2000, title="Description")
 
     @field_validator("server")
     @classmethod
@@ -68,20 +91,60 @@ class SmtpOptions(BaseModel):
         return value
 
 
-class SmsGatewayOptions(BaseModel):
-    """An HTTP SMS gateway (see :mod:`factorflow.notify.sms`)."""
+class HttpSmsOptions(BaseModel):
+    """The ``option.<NAME>`` of the HTTP provider that configure the request itself,
+    under privacyIDEA's names; any other option is a request parameter template."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    url: str = Field(min_length=1, max_length=2000)
-    method: Literal["GET", "POST"] = "POST"
-    json_body: bool = False
+    url: str = Field(
+        alias="URL",
+        min_length=1,
+        max_length=2000,
+        title="URL",
+        description="The gateway's http:// or https:// URL.",
+    )
+    method: Literal["GET", "POST"] = Field(
+        default="POST",
+        alias="HTTP_METHOD",
+        title="HTTP method",
+        description="GET sends the parameters in the query, POST in the body.",
+    )
+    json_body: bool = Field(
+        default=False,
+        alias="SEND_DATA_AS_JSON",
+        title="Send the parameters as JSON",
+        description="POST only: a JSON object instead of a form.",
+    )
+    success_status: str = Field(
+        default="200-299",
+        alias="SUCCESS_STATUS",
+        max_length=20,
+        title="Success status",
+        description="The HTTP status, or a range like 200-299, of an accepted message.",
+    )
+    success_regex: str = Field(
+        default="",
+        alias="RETURN_SUCCESS",
+        max_length=500,
+        title="Success pattern",
+        description="A regular expression the answer's body must contain; empty: any body.",
+    )
+    tls_verify: bool = Field(
+        default=True,
+        alias="CHECK_SSL",
+        title="Verify the TLS certificate",
+        description="Against the system's CAs, for https:// URLs.",
+    )
+    timeout: float = Field(default=10.0, alias="TIMEOUT", gt=0, le=120, title="Timeout (seconds)")
+
+
+class SmsGatewayOptions(HttpSmsOptions):
+    """An HTTP SMS gateway (see :mod:`factorflow.notify.sms`): the request options,
+    the request parameter templates and headers, and a description."""
+
     parameters: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
-    success_status: str = Field(default="200-299", max_length=20)
-    success_regex: str = Field(default="", max_length=500)
-    tls_verify: bool = True
-    timeout: float = Field(default=10.0, gt=0, le=120)
     description: str = Field(default="", max_length=2000)
 
     @field_validator("url")
@@ -129,13 +192,7 @@ def parse_status_range(value: str) -> tuple[int, int]:
 
 #: privacyIDEA option names → model fields.
 _SMS_OPTION_FIELDS = {
-    "URL": "url",
-    "HTTP_METHOD": "method",
-    "SEND_DATA_AS_JSON": "json_body",
-    "SUCCESS_STATUS": "success_status",
-    "RETURN_SUCCESS": "success_regex",
-    "CHECK_SSL": "tls_verify",
-    "TIMEOUT": "timeout",
+    info.alias or name: name for name, info in HttpSmsOptions.model_fields.items()
 }
 _SMS_API_NAMES = {field: f"option.{name}" for name, field in _SMS_OPTION_FIELDS.items()}
 
@@ -172,6 +229,26 @@ def sms_gateway_options(fields: Mapping[str, Any]) -> SmsGatewayOptions:
         raise ParameterError("Missing parameter: 'option.URL'")
     options: SmsGatewayOptions = validated(SmsGatewayOptions, data, _SMS_API_NAMES)
     return options
+
+
+def sms_providers() -> dict[str, dict[str, Any]]:
+    """``GET /smsgateway/providers``: privacyIDEA's answer shape — per module whether
+    free ``option.*`` (request parameter templates) and ``header.*`` are allowed, and
+    its ``parameters`` — with Factorflow's descriptors (choices also as privacyIDEA's
+    ``values``)."""
+    parameters = describe_options(HttpSmsOptions)
+    for descriptor in parameters.values():
+        if "value" in descriptor:
+            descriptor["values"] = descriptor["value"]
+    return {
+        "http": {
+            "description": "An HTTP(S) gateway: GET or POST with parameter templates "
+            "({phone}, {otp}, {message}) and headers",
+            "options_allowed": True,
+            "headers_allowed": True,
+            "parameters": parameters,
+        }
+    }
 
 
 def _template(key: str, name: str, value: Any) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from factorflow.core.checks import check_identifier, validated
 from factorflow.core.redaction import CENSORED
 from factorflow.crypto import SecretBox
-from factorflow.db.base import utcnow
+from factorflow.db.named import NamedConfigs, SealedValues
 from factorflow.errors import ParameterError
 from factorflow.jobs.base import DeliveryError
 from factorflow.notify import sms, smtp
@@ -36,16 +36,18 @@ from factorflow.notify.options import (
     sms_gateway_options,
 )
 
+#: The options of an SMTP server stored as they are (the password is sealed).
+_SMTP_COLUMNS = tuple(name for name in SmtpOptions.model_fields if name != "password")
 TEST_SUBJECT = "Factorflow test email"
 TEST_BODY = "This is a test email from Factorflow. Your SMTP server configuration works."
 
 
-def _purpose(identifier: str) -> str:
-    return f"smtpserver:{identifier}:password"
+def _smtp_missing(identifier: str) -> SmtpServerNotFoundError:
+    return SmtpServerNotFoundError(f"There is no SMTP server {identifier!r}.")
 
 
-def _sms_purpose(identifier: str, part: str, name: str) -> str:
-    return f"smsgateway:{identifier}:{part}:{name}"
+def _sms_missing(identifier: str) -> SmsGatewayNotFoundError:
+    return SmsGatewayNotFoundError(f"There is no SMS gateway {identifier!r}.")
 
 
 def smtp_server_exists(session: Session, identifier: str) -> bool:
@@ -63,50 +65,34 @@ def sms_gateway_exists(session: Session, identifier: str) -> bool:
 class NotifyService:
     def __init__(self, box: SecretBox) -> None:
         self.box = box
+        self.smtp = NamedConfigs(SmtpServer, _smtp_missing)
+        self.sms = NamedConfigs(SmsGateway, _sms_missing)
+        self.smtp_secrets = SealedValues(box, "smtpserver")
         self.gateway_secrets = GatewaySecrets(box)
 
     # -- SMTP servers ------------------------------------------------------------------
 
     def find_smtp(self, session: Session, identifier: str) -> SmtpServer | None:
-        return session.scalar(select(SmtpServer).where(SmtpServer.identifier == identifier))
+        return self.smtp.find(session, identifier)
 
     def get_smtp(self, session: Session, identifier: str) -> SmtpServer:
-        row = self.find_smtp(session, identifier)
-        if row is None:
-            raise SmtpServerNotFoundError(f"There is no SMTP server {identifier!r}.")
-        return row
+        return self.smtp.get(session, identifier)
 
     def save_smtp(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
         """Create or replace the SMTP server ``identifier``; returns its id."""
         check_identifier(identifier)
-        row = self.find_smtp(session, identifier)
+        row = self.smtp.find(session, identifier)
         options: SmtpOptions = validated(SmtpOptions, fields, {})
-        if options.password == CENSORED:
+        if options.password == CENSORED:  # keeps the stored ciphertext ("" for none)
             password = row.password if row is not None else ""
         else:
-            password = (
-                self.box.encrypt_text(options.password, _purpose(identifier))
-                if options.password
-                else ""
-            )
-        if row is None:
-            row = SmtpServer(identifier=identifier, created_at=utcnow())
-            session.add(row)
-        for name in ("server", "port", "tls", "starttls", "tls_verify", "username", "sender"):
-            setattr(row, name, getattr(options, name))
-        row.timeout = options.timeout
-        row.description = options.description
-        row.password = password
-        row.updated_at = utcnow()
-        session.flush()
-        return row.id
+            password = self.smtp_secrets.seal(options.password, identifier, "password")
+        values = {name: getattr(options, name) for name in _SMTP_COLUMNS}
+        return self.smtp.save(session, identifier, {**values, "password": password}, row=row).id
 
     def list_smtp(self, session: Session, identifier: str = "") -> dict[str, dict[str, Any]]:
         """Configurations by identifier, passwords censored; one if ``identifier``."""
-        if identifier:
-            rows = [self.get_smtp(session, identifier)]
-        else:
-            rows = list(session.scalars(select(SmtpServer).order_by(SmtpServer.identifier)))
+        rows = self.smtp.selected(session, identifier)
         return {row.identifier: self.describe_smtp(row) for row in rows}
 
     @staticmethod
@@ -119,7 +105,7 @@ class NotifyService:
             "starttls": row.starttls,
             "tls_verify": row.tls_verify,
             "username": row.username,
-            "password": CENSORED if row.password else "",
+            "password": SealedValues.censored(row.password),
             "sender": row.sender,
             "timeout": row.timeout,
             "description": row.description,
@@ -128,8 +114,7 @@ class NotifyService:
         }
 
     def delete_smtp(self, session: Session, identifier: str) -> None:
-        session.delete(self.get_smtp(session, identifier))
-        session.flush()
+        self.smtp.delete(session, identifier)
 
     def smtp_settings(self, session: Session, identifier: str) -> smtp.SmtpSettings:
         """The configuration ``identifier`` with its password decrypted."""
@@ -137,9 +122,7 @@ class NotifyService:
         return self._smtp_settings(row)
 
     def _smtp_settings(self, row: SmtpServer) -> smtp.SmtpSettings:
-        password = (
-            self.box.decrypt_text(row.password, _purpose(row.identifier)) if row.password else ""
-        )
+        password = self.smtp_secrets.open(row.password, row.identifier, "password")
         return smtp.SmtpSettings(
             server=row.server,
             port=row.port,
@@ -197,58 +180,47 @@ class NotifyService:
     # -- SMS gateways ------------------------------------------------------------------
 
     def find_sms(self, session: Session, identifier: str) -> SmsGateway | None:
-        return session.scalar(select(SmsGateway).where(SmsGateway.identifier == identifier))
+        return self.sms.find(session, identifier)
 
     def get_sms(self, session: Session, identifier: str) -> SmsGateway:
-        row = self.find_sms(session, identifier)
-        if row is None:
-            raise SmsGatewayNotFoundError(f"There is no SMS gateway {identifier!r}.")
-        return row
+        return self.sms.get(session, identifier)
 
     def save_sms(self, session: Session, identifier: str, fields: Mapping[str, Any]) -> int:
         """Create or replace the SMS gateway ``identifier`` from privacyIDEA's form
         (``module``, ``description``, ``option.*``, ``header.*``); returns its id."""
         check_identifier(identifier, "name")
-        row = self.find_sms(session, identifier)
+        row = self.sms.find(session, identifier)
         options: SmsGatewayOptions = sms_gateway_options(fields)
         stored = self.gateway_secrets.opened(row) if row is not None else {}
         secrets = self.gateway_secrets
-        parameters = secrets.sealed(identifier, OPTION, options.parameters, stored)
-        headers = secrets.sealed(identifier, HEADER, options.headers, stored)
-        if row is None:
-            row = SmsGateway(identifier=identifier, created_at=utcnow())
-            session.add(row)
-        row.module = "http"
-        row.url = options.url
-        row.method = options.method
-        row.json_body = options.json_body
-        row.parameters = parameters
-        row.headers = headers
-        row.success_status_min, row.success_status_max = options.status_range
-        row.success_regex = options.success_regex
-        row.tls_verify = options.tls_verify
-        row.timeout = options.timeout
-        row.description = options.description
-        row.updated_at = utcnow()
-        session.flush()
-        return row.id
+        low, high = options.status_range
+        values = {
+            "module": "http",
+            "url": options.url,
+            "method": options.method,
+            "json_body": options.json_body,
+            "parameters": secrets.sealed(identifier, OPTION, options.parameters, stored),
+            "headers": secrets.sealed(identifier, HEADER, options.headers, stored),
+            "success_status_min": low,
+            "success_status_max": high,
+            "success_regex": options.success_regex,
+            "tls_verify": options.tls_verify,
+            "timeout": options.timeout,
+            "description": options.description,
+        }
+        return self.sms.save(session, identifier, values, row=row).id
 
-    @staticmethod
-    def sms_identifiers(session: Session) -> list[str]:
-        return list(session.scalars(select(SmsGateway.identifier).order_by(SmsGateway.identifier)))
+    def sms_identifiers(self, session: Session) -> list[str]:
+        return self.sms.names(session)
 
     def list_sms(self, session: Session, identifier: str = "") -> list[dict[str, Any]]:
         """Gateways as privacyIDEA lists them, secret values censored."""
-        if identifier:
-            rows = [self.get_sms(session, identifier)]
-        else:
-            rows = list(session.scalars(select(SmsGateway).order_by(SmsGateway.identifier)))
-        return [self.describe_sms(row) for row in rows]
+        return [self.describe_sms(row) for row in self.sms.selected(session, identifier)]
 
     def seal_stored_secrets(self, session: Session) -> int:
         """Seal gateway secrets stored in plaintext before they were sealed; returns
         how many gateways changed. Idempotent."""
-        rows = list(session.scalars(select(SmsGateway)))
+        rows = self.sms.all(session)
         changed = sum(1 for row in rows if self.gateway_secrets.seal_plain(row))
         session.flush()
         return changed
@@ -277,8 +249,7 @@ class NotifyService:
         }
 
     def delete_sms(self, session: Session, identifier: str) -> None:
-        session.delete(self.get_sms(session, identifier))
-        session.flush()
+        self.sms.delete(session, identifier)
 
     def sms_settings(self, session: Session, identifier: str) -> sms.SmsSettings:
         row = self.get_sms(session, identifier)

@@ -33,6 +33,8 @@ PUBLIC = frozenset(
 RIGHTS: dict[str, Right] = {
     # privacyIDEA: any logged-in admin or user; the answer is what their policies allow.
     "auth_rights": Right(None),
+    # Like auth_rights: the types answered are those the caller's policies let it enrol.
+    "token_types": Right(None),
     "token_assign": _both("assign"),
     "token_unassign": _both("unassign"),
     "token_enable": _both("enable"),

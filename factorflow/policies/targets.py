@@ -338,8 +338,10 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "job_get": (),
     "job_retry": (),
     "job_discard": (),
-    # The caller's own enrolment rights and a resolver type's defaults: no object.
+    # The caller's own enrolment rights, the types' descriptions and a resolver type's
+    # defaults: no object.
     "auth_rights": (),
+    "token_types": (),
     "resolver_defaults": (),
     # The caller's own attributes, or those of the user named.
     "get_editable_attributes": (User("user"),),

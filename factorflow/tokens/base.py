@@ -32,6 +32,7 @@ without touching the types.
 from __future__ import annotations
 
 import hmac
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -43,6 +44,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from factorflow.core.describe import describe_options
 from factorflow.crypto import SecretBox
 from factorflow.errors import ValidateError
 from factorflow.tokens.info import get_info, set_info
@@ -208,6 +210,23 @@ class TokenType:
     def __init__(self, token: Token, box: SecretBox) -> None:
         self.token = token
         self._box = box
+
+    # -- description -------------------------------------------------------------
+    @classmethod
+    def summary(cls) -> str:
+        """One line about the type: the first line of its module's docstring."""
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
+        return doc[0].rstrip(".") if doc else cls.type_name.upper()
+
+    @classmethod
+    def describe(cls, configured: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+        """``GET /token/types/``: the summary and the descriptors of the enrolment
+        parameters (:attr:`InitParams`); ``configured`` holds the live lists that
+        parameters naming stored configuration offer as choices."""
+        return {
+            "description": cls.summary(),
+            "options": describe_options(cls.InitParams, configured),
+        }
 
     # -- secrets ---------------------------------------------------------------
     @property

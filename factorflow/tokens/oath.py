@@ -7,13 +7,14 @@ import base64
 import binascii
 import hashlib
 import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from cryptography.hazmat.primitives.hashes import SHA1, SHA256, SHA512
 from cryptography.hazmat.primitives.twofactor.hotp import HOTP
 from pydantic import Field, field_validator
 
+from factorflow.core.describe import CHOICES, SECRET_OPTION
 from factorflow.core.params import PiBool
 from factorflow.errors import ParameterError
 from factorflow.tokens.base import EnrollContext, TokenInitParams
@@ -31,12 +32,36 @@ _DIGEST_SIZES = {"sha1": 20, "sha256": 32, "sha512": 64}
 class OathInitParams(TokenInitParams):
     """Enrolment parameters of HOTP-based tokens."""
 
-    otpkey: str | None = Field(default=None, max_length=256)
-    genkey: PiBool = False
-    keysize: int | None = Field(default=None, ge=10, le=64)
-    otpkeyformat: Literal["hex", "base32check"] = "hex"
-    otplen: int = 6
-    hashlib: HashName = "sha1"
+    otpkey: Annotated[str | None, SECRET_OPTION] = Field(
+        default=None,
+        max_length=256,
+        title="OTP key",
+        description="The key of a token you hold; leave empty to have the server generate one.",
+    )
+    genkey: PiBool = Field(
+        default=False,
+        title="Generate the key on the server",
+        description="The server generates the key (also without this, when no OTP key is given).",
+    )
+    keysize: int | None = Field(
+        default=None,
+        ge=10,
+        le=64,
+        title="Key size (bytes)",
+        description="Length of a generated key; empty: the hash algorithm's digest size.",
+    )
+    otpkeyformat: Literal["hex", "base32check"] = Field(
+        default="hex",
+        title="OTP key format",
+        description="hex, or base32check: base32 of the key and its SHA-1 checksum.",
+    )
+    otplen: int = Field(
+        default=6,
+        title="OTP length",
+        description="Digits per OTP.",
+        json_schema_extra={CHOICES: [6, 8]},
+    )
+    hashlib: HashName = Field(default="sha1", title="Hash algorithm")
 
     @field_validator("otplen")
     @classmethod

@@ -55,6 +55,12 @@ class InitRequest(Request):
     container_serial: Annotated[str, Field(max_length=64)] | None = None
 
 
+class TypesRequest(Request):
+    """``GET /token/types/[<tokentype>]``: the enrolable types, or one of them."""
+
+    tokentype: Annotated[str, Field(max_length=30)] = ""
+
+
 class ListRequest(Request):
     serial: Annotated[str, Field(max_length=1000)] | None = None
     type: Annotated[str, Field(max_length=200)] | None = None

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from factorflow.core.describe import describe_options
+from factorflow.core.describe import secret_options as declared_secrets
 from factorflow.crypto import Hasher
 from factorflow.users.errors import StoreNotEditableError
 
@@ -65,9 +67,26 @@ class StoreTestResult:
 class UserStore(ABC):
     #: privacyIDEA's resolver type name, e.g. ``passwdresolver``.
     type_name: ClassVar[str]
+    #: One line about the store, for ``GET /resolver/types/`` and the web UI.
+    description: ClassVar[str] = ""
     Options: ClassVar[type[StoreOptions]]
-    #: Option names whose values are encrypted at rest and censored on read.
+    #: Option names whose values are encrypted at rest and censored on read, besides
+    #: the options the model types :data:`~factorflow.core.describe.Secret`.
     secret_options: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def secret_names(cls) -> frozenset[str]:
+        """Every option of this store that is a credential."""
+        return cls.secret_options | declared_secrets(cls.Options)
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """``GET /resolver/types/``: the store's description and option descriptors
+        (every option of :attr:`Options`, secrets marked)."""
+        options = describe_options(cls.Options)
+        for name in cls.secret_names() & options.keys():
+            options[name]["secret"] = True
+        return {"description": cls.description or cls.type_name, "options": options}
 
     def __init__(self, name: str, options: StoreOptions, *, hasher: Hasher | None = None) -> None:
         self.name = name

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from factorflow.core.checks import check_name
 from factorflow.crypto import Hasher, SecretBox
+from factorflow.db.named import NamedConfigs, SealedValues
 from factorflow.errors import ParameterError
 from factorflow.registry import Registry
 from factorflow.users.base import StoreOptions, UserStore
@@ -48,6 +49,10 @@ def options_error(type_name: str, exc: ValidationError) -> ParameterError:
     return ParameterError(f"Invalid option {name!r} for resolver type {type_name}: {message}")
 
 
+def _missing(name: str) -> ResolverNotFoundError:
+    return ResolverNotFoundError(f"The resolver {name[:130]!r} does not exist.")
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -62,7 +67,8 @@ class ResolverCatalog:
     """Stored resolver configurations and the store instances built from them."""
 
     def __init__(self, box: SecretBox, stores: Registry[UserStore], hasher: Hasher) -> None:
-        self._box = box
+        self._secrets = SealedValues(box, "resolver")
+        self._rows = NamedConfigs(ResolverConfig, _missing, column="name")
         self._stores = stores
         self._hasher = hasher
         self._lock = threading.Lock()
@@ -86,6 +92,10 @@ class ResolverCatalog:
         except ValidationError as exc:
             raise options_error(type_name, exc) from None
 
+    def describe_types(self) -> dict[str, dict[str, Any]]:
+        """``GET /resolver/types/``: each store type's description and options."""
+        return {name: cls.describe() for name, cls in self._stores.items()}
+
     def default_config(self, type_name: str) -> dict[str, Any]:
         """The options of a new resolver of ``type_name`` with their defaults (empty for
         the required ones), under privacyIDEA's names: ``GET /resolver/<type>/default``."""
@@ -103,39 +113,37 @@ class ResolverCatalog:
     # -- stored configurations ------------------------------------------------------
 
     def find(self, session: Session, name: str) -> ResolverConfig | None:
-        return session.scalar(select(ResolverConfig).where(ResolverConfig.name == name))
+        return self._rows.find(session, name)
 
     def get(self, session: Session, name: str) -> ResolverConfig:
-        row = self.find(session, name)
-        if row is None:
-            raise ResolverNotFoundError(f"The resolver {name[:130]!r} does not exist.")
-        return row
+        return self._rows.get(session, name)
 
     def all(self, session: Session) -> list[ResolverConfig]:
-        return list(session.scalars(select(ResolverConfig).order_by(ResolverConfig.name)))
+        return self._rows.all(session)
 
     def plaintext(self, row: ResolverConfig) -> dict[str, Any]:
         config: dict[str, Any] = json.loads(row.config or "{}")
-        for key in self.store_class(row.type).secret_options:
-            if isinstance(config.get(key), str) and config[key]:
-                config[key] = self._box.decrypt_text(
-                    config[key], purpose=f"resolver:{row.name}:{key}"
-                )
+        for key in self.store_class(row.type).secret_names():
+            if isinstance(config.get(key), str):
+                config[key] = self._secrets.open(config[key], row.name, key)
         return config
 
     def merged_fields(
         self, name: str, type_name: str, fields: Mapping[str, Any], stored: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``fields`` over ``stored``; a censored secret keeps its stored value."""
-        secrets = self.store_class(type_name).secret_options
+        secrets = self.store_class(type_name).secret_names()
+
+        def refuse() -> ParameterError:
+            return ParameterError(
+                f"Invalid option {key!r} for resolver {name!r}: send the secret itself, "
+                "not the censored placeholder"
+            )
+
         merged = dict(stored)
         for key, value in fields.items():
             if key in secrets and value == CENSORED:
-                if key not in stored:
-                    raise ParameterError(
-                        f"Invalid option {key!r} for resolver {name!r}: send the secret itself, "
-                        "not the censored placeholder"
-                    )
+                merged[key] = self._secrets.kept(value, stored.get(key), refuse)
                 continue
             merged[key] = value
         return merged
@@ -158,21 +166,16 @@ class ResolverCatalog:
         store = self.build(name, type_name, merged)
         store.verify_config()
         config = store.options.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        for key in store.secret_options:
-            if isinstance(config.get(key), str) and config[key]:
-                config[key] = self._box.encrypt_text(config[key], purpose=f"resolver:{name}:{key}")
-        created = row is None
-        if row is None:
-            row = ResolverConfig(name=name, type=type_name)
-            session.add(row)
-        row.config = json.dumps(config, sort_keys=True)
-        session.flush()
-        return row, created
+        for key in type(store).secret_names():
+            if isinstance(config.get(key), str):
+                config[key] = self._secrets.seal(config[key], name, key)
+        values = {"type": type_name, "config": json.dumps(config, sort_keys=True)}
+        return self._rows.save(session, name, values, row=row), row is None
 
     def describe(self, row: ResolverConfig) -> dict[str, Any]:
         cls = self.store_class(row.type)
         data: dict[str, Any] = json.loads(row.config or "{}")
-        censored = sorted(key for key in cls.secret_options if key in data)
+        censored = sorted(key for key in cls.secret_names() if key in data)
         for key in censored:
             data[key] = CENSORED
         return {
@@ -191,8 +194,7 @@ class ResolverCatalog:
             raise ResolverInUseError(
                 f"The resolver {name!r} is still contained in realm {in_use.realm.name!r}."
             )
-        session.delete(row)
-        session.flush()
+        self._rows.remove(session, row)
         self.forget(name)
 
     # -- the cache of store instances ---------------------------------------------------

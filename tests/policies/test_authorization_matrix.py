@@ -271,6 +271,7 @@ MATRIX: tuple[Endpoint, ...] = (
     Endpoint("POST", "/defaultrealm/{realm}", (allow(realm="alpha"), deny(realm="beta"))),
     Endpoint("DELETE", "/defaultrealm", (allow(),)),  # the default realm is alpha
     Endpoint("GET", "/resolver/{resolver}", (allow(resolver="res-b"),)),  # censored, read
+    Endpoint("GET", "/resolver/types", (allow(resolver="res-b"),)),  # the types: no store
     Endpoint("POST", "/resolver/{resolver}", tuple(
         Cell({"resolver": name, **IN_MEMORY_STORE}, allowed)
         for name, allowed in (("res-a", True), ("res-none", True), ("res-new", True),

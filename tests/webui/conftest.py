@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +63,9 @@ class LiveServer:
     services: Services
 
 
-@pytest.fixture
-def live_server(services: Services) -> Iterator[LiveServer]:
-    """The whole application, with a first admin, listening on 127.0.0.1."""
+@contextmanager
+def serving(services: Services) -> Iterator[LiveServer]:
+    """The whole application on ``services``, with a first admin, on 127.0.0.1."""
     with services.sessions.begin() as session:
         services.admins.add(session, ADMIN_NAME, ADMIN_PASSWORD)
     port = free_port()
@@ -84,6 +85,13 @@ def live_server(services: Services) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(services: Services) -> Iterator[LiveServer]:
+    """The whole application, with a first admin, listening on 127.0.0.1."""
+    with serving(services) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

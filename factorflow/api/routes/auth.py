@@ -3,7 +3,6 @@ and the login throttle that admins see and clear (Factorflow's own)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +15,6 @@ from factorflow.core.invocation import Outcome
 from factorflow.db.base import utcnow
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
-from factorflow.tokens.base import TokenType
 
 routes = Routes("auth")
 
@@ -166,11 +164,6 @@ def clear_lockout(call: Call[LockoutIdParams]) -> Outcome:
     return Outcome(value=True)
 
 
-def _type_description(type_cls: type[TokenType]) -> str:
-    doc = (sys.modules[type_cls.__module__].__doc__ or "").strip().splitlines()
-    return doc[0].rstrip(".") if doc else type_cls.type_name.upper()
-
-
 @routes.route(
     "GET", "/auth/rights", event="auth_rights", params=NoParams, access=Access.AUTHENTICATED
 )
@@ -179,4 +172,4 @@ def rights(call: Call[NoParams]) -> Outcome:
     types = call.services.tokens.types
     policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
     allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
-    return Outcome(value={t: _type_description(types[t]) for t in allowed})
+    return Outcome(value={t: types[t].summary() for t in allowed})

@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Call, Routes
+from factorflow.core.describe import describe_options
 from factorflow.core.invocation import Outcome
+from factorflow.federation.service import RemoteServerOptions
 from factorflow.pipeline import Access
 
 routes = Routes("privacyideaserver")
@@ -45,6 +47,21 @@ class ServerTestParams(BaseModel):
     identifier: str = Field(default="", max_length=120)
     user: str = Field(default="", max_length=255)
     username: str = Field(default="", max_length=255)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Before GET /privacyideaserver/{identifier}: a server named "options" is read with
+# ?identifier=options.
+@routes.route(
+    "GET", "/privacyideaserver/options", event="privacyideaserver_list", params=NoParams,
+    access=Access.ADMIN,
+)  # fmt: skip
+def server_options(call: Call[NoParams]) -> Outcome:
+    """The descriptors of a remote server's options (Factorflow)."""
+    return Outcome(value=describe_options(RemoteServerOptions))
 
 
 @routes.route(

@@ -26,6 +26,10 @@ def store_fields(params: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in (params.model_extra or {}).items() if k not in _NOT_OPTIONS}
 
 
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
 class ResolverListParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -59,6 +63,16 @@ class ResolverNameParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     resolver: str = Field(min_length=1, max_length=120)
+
+
+# Before GET /resolver/{resolver}: a resolver named "types" is read with ?resolver=types.
+@routes.route(
+    "GET", "/resolver/types", "/resolver/types/", event="resolver_list", params=NoParams,
+    access=Access.ADMIN,
+)  # fmt: skip
+def resolver_types(call: Call[NoParams]) -> Outcome:
+    """The user-store types with their descriptions and option descriptors (Factorflow)."""
+    return Outcome(value=call.services.users.resolvers.describe_types())
 
 
 @routes.route(

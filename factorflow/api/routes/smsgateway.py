@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.errors import MissingParameterError
+from factorflow.notify.options import sms_providers
 from factorflow.pipeline import Access
 
 routes = Routes("smsgateway")
@@ -61,6 +62,19 @@ def form(params: SmsWriteParams) -> dict[str, Any]:
     fields: dict[str, Any] = dict(params.model_extra or {})
     fields.update(module=params.module, description=params.description)
     return fields
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Before GET /smsgateway/{identifier}, as in privacyIDEA, where "providers" is not a name.
+@routes.route(
+    "GET", "/smsgateway/providers", event="smsgateway_list", params=NoParams, access=Access.ADMIN
+)
+def providers(call: Call[NoParams]) -> Outcome:
+    """The provider modules with the descriptors of their options (privacyIDEA's shape)."""
+    return Outcome(value=sms_providers())
 
 
 @routes.route(

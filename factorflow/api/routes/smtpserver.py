@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Call, Routes
+from factorflow.core.describe import describe_options
 from factorflow.core.invocation import Outcome
+from factorflow.notify.options import SmtpOptions
 from factorflow.pipeline import Access
 
 routes = Routes("smtpserver")
@@ -43,6 +45,19 @@ class SmtpTestParams(BaseModel):
     recipient: str = Field(min_length=1, max_length=254)
     #: A stored configuration to use; inline parameters override it.
     identifier: str = Field(default="", max_length=120)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Before GET /smtpserver/{identifier}: a server named "options" is read with ?identifier=.
+@routes.route(
+    "GET", "/smtpserver/options", event="smtpserver_list", params=NoParams, access=Access.ADMIN
+)
+def smtp_options(call: Call[NoParams]) -> Outcome:
+    """The descriptors of an SMTP server's options (Factorflow)."""
+    return Outcome(value=describe_options(SmtpOptions))
 
 
 @routes.route(

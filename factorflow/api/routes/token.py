@@ -10,8 +10,10 @@ from typing import Any
 
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
+from factorflow.errors import ParameterError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
+from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.requests import (
     AssignRequest,
     CancelChallengeRequest,
@@ -26,6 +28,7 @@ from factorflow.tokens.requests import (
     Selection,
     SetPinRequest,
     SetRequest,
+    TypesRequest,
 )
 from factorflow.tokens.service import Changed
 
@@ -222,3 +225,30 @@ def cancel_challenge(call: Call[CancelChallengeRequest]) -> Outcome:
         f"Cancelled {changed.value['deleted']} challenge(s) for transaction {transaction}"
     )
     return _reply(call, changed)
+
+
+@routes.route(
+    "GET", "/token/types/", "/token/types/{tokentype}", event="token_types",
+    params=TypesRequest, access=AUTH,
+)  # fmt: skip
+def token_types(call: Call[TypesRequest]) -> Outcome:
+    """The token types the caller may enrol, each with its description and the
+    descriptors of its enrolment parameters (as ``GET /auth/rights`` chooses the types)."""
+    types, session = call.services.tokens.types, call.session
+    policies = RequestPolicies(call.services.policies, session, call.inv.client_ip)
+    allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
+    wanted = call.params.tokentype.strip().lower()
+    if wanted:
+        if wanted not in types:
+            raise ParameterError(f"Unknown token type {call.params.tokentype[:30]!r}.")
+        if wanted not in allowed:
+            raise TokenPolicyError(f"You may not enroll tokens of type {wanted!r}.")
+        allowed = [wanted]
+    notify = call.services.notify
+    # Users enrol with the default configurations; only admins choose one.
+    configured = (
+        {"smtp_servers": notify.smtp.names(session), "sms_gateways": notify.sms.names(session)}
+        if call.actor.is_admin
+        else {}
+    )
+    return Outcome(value={t: types[t].describe(configured) for t in allowed})

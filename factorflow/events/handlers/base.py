@@ -37,17 +37,23 @@ info; post actions may replace ``ctx.reply``. Never emit events.
 
 from __future__ import annotations
 
-import types
-import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
-from pydantic.fields import FieldInfo
 from sqlalchemy.orm import Session
 
+from factorflow.core.describe import (
+    CHOICES,
+    CHOICES_FROM,
+    VISIBLE_IF,
+    Secret,
+    describe_options,
+    is_secret,
+    secret_options,
+)
 from factorflow.core.invocation import Invocation, Reply
 from factorflow.events.errors import ActionError
 from factorflow.events.facts import Facts
@@ -62,29 +68,6 @@ Position = Literal["pre", "post"]
 
 #: An option text in which tags are substituted; unknown tags are refused on save.
 Template = Annotated[str, AfterValidator(check_template)]
-
-
-@dataclass(frozen=True)
-class SecretOption:
-    """Marks an option whose value is a credential (see :data:`Secret`)."""
-
-
-#: The marker in a field's metadata (``Annotated[str, SECRET_OPTION]``).
-SECRET_OPTION = SecretOption()
-#: An option text that is a credential: encrypted at rest, censored in every answer.
-Secret = Annotated[str, SECRET_OPTION]
-
-
-def is_secret(info: FieldInfo) -> bool:
-    """Whether the option of ``info`` is declared :data:`Secret`."""
-    return any(isinstance(item, SecretOption) for item in info.metadata)
-
-
-def secret_options(model: type[BaseModel]) -> frozenset[str]:
-    """The names (aliases where given) of ``model``'s :data:`Secret` options."""
-    return frozenset(
-        info.alias or name for name, info in model.model_fields.items() if is_secret(info)
-    )
 
 
 class ActionOptions(BaseModel):
@@ -181,72 +164,6 @@ class EventHandler(ABC):
         ``configured`` holds the live lists that options naming stored configuration
         offer as choices (see :func:`describe_options`)."""
         return {name: describe_options(model, configured) for name, model in cls.actions.items()}
-
-
-def _ui_type(info: FieldInfo) -> tuple[str, list[str] | None]:
-    annotation = info.annotation
-    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = args[0] if args else annotation
-    if typing.get_origin(annotation) is Literal:
-        return "str", [str(v) for v in typing.get_args(annotation)]
-    if annotation is bool:
-        return "bool", None
-    if annotation is int:
-        return "int", None
-    return str(extra.get("ui_type", "str")), None
-
-
-#: ``json_schema_extra`` key of an option whose value names stored configuration: the
-#: name of the live list (``configured`` of :func:`describe_options`) offered as its
-#: choices, as privacyIDEA lists e.g. the SMTP server identifiers.
-CHOICES_FROM = "choices_from"
-#: ``json_schema_extra`` key of fixed choices offered as an option's ``value`` list
-#: (privacyIDEA lists e.g. the PIN lengths 1 to 31 of ``set random pin``).
-CHOICES = "choices"
-#: ``json_schema_extra`` key ``[option, value]``: the option is shown only while that
-#: other option has that value (privacyIDEA's ``visibleIf`` / ``visibleValue``, e.g.
-#: ``dynamic_phone`` only for ``tokentype`` ``sms``).
-VISIBLE_IF = "visible_if"
-
-
-def describe_options(
-    model: type[ActionOptions], configured: Mapping[str, list[str]] | None = None
-) -> dict[str, dict[str, Any]]:
-    """The option descriptors of ``model``. An option marked with
-    :data:`CHOICES_FROM` gets the named list of ``configured`` as its ``value``
-    (a dropdown in the UI) when that list is not empty; the value is checked on save
-    by the handler's :meth:`EventHandler.check_references`, not by the list. One
-    marked with :data:`CHOICES` gets that fixed list, one marked with
-    :data:`VISIBLE_IF` privacyIDEA's ``visibleIf`` / ``visibleValue``."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, info in model.model_fields.items():
-        ui_type, listed = _ui_type(info)
-        choices: list[Any] | None = listed
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        source = extra.get(CHOICES_FROM)
-        fixed = extra.get(CHOICES)
-        if isinstance(source, str) and configured and configured.get(source):
-            choices = list(configured[source])
-        elif isinstance(fixed, list):
-            choices = list(fixed)
-        descriptor: dict[str, Any] = {
-            "type": ui_type,
-            "required": info.is_required(),
-            "description": info.description or "",
-        }
-        if choices:
-            descriptor["value"] = choices
-        if is_secret(info):
-            descriptor["secret"] = True
-        visible = extra.get(VISIBLE_IF)
-        if isinstance(visible, list | tuple) and len(visible) == 2:
-            descriptor["visibleIf"], descriptor["visibleValue"] = str(visible[0]), visible[1]
-        if not info.is_required() and info.default not in (None, ""):
-            descriptor["default"] = info.default
-        out[info.alias or name] = descriptor
-    return out
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import AliasChoices, Field
 
+from factorflow.core.describe import CHOICES_FROM
 from factorflow.core.params import PiBool
 from factorflow.notify import smtp
 from factorflow.notify.models import SmtpServer
@@ -14,12 +15,24 @@ from factorflow.tokens.sent import SentOtpInitParams, SentOtpToken
 
 
 class EmailInitParams(SentOtpInitParams):
-    email: str | None = Field(default=None, max_length=254)
-    dynamic_email: PiBool = False
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        title="Email address",
+        description="Where the OTPs go (with dynamic_email: the user's address instead).",
+    )
+    dynamic_email: PiBool = Field(
+        default=False,
+        title="Use the user's current address",
+        description="Read the owner's email address from the user store at each challenge.",
+    )
     smtp_identifier: str | None = Field(
         default=None,
         max_length=120,
         validation_alias=AliasChoices("smtp_identifier", "email.identifier"),
+        title="SMTP server",
+        description="The SMTP server the OTPs are sent through (empty: the default).",
+        json_schema_extra={CHOICES_FROM: "smtp_servers"},
     )
 
     def recipient(self) -> tuple[str | None, bool, str | None]:

@@ -14,7 +14,13 @@ DEFAULT_COUNT = 100
 
 
 class PaperInitParams(OathInitParams):
-    papertoken_count: int = Field(default=DEFAULT_COUNT, ge=1, le=1000)
+    papertoken_count: int = Field(
+        default=DEFAULT_COUNT,
+        ge=1,
+        le=1000,
+        title="Number of TANs",
+        description="How many OTPs are printed.",
+    )
 
 
 class PaperToken(HotpToken):

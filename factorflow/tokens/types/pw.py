@@ -14,12 +14,18 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from factorflow.core.describe import SECRET_OPTION
 from factorflow.errors import ParameterError
 from factorflow.tokens.base import EnrollContext, OtpCheck, TokenInitParams, TokenType
 
 
 class PwInitParams(TokenInitParams):
-    otpkey: Annotated[str, Field(max_length=256)] = ""
+    otpkey: Annotated[str, SECRET_OPTION] = Field(
+        default="",
+        max_length=256,
+        title="Password",
+        description="The fixed password typed after the PIN.",
+    )
 
 
 class PwToken(TokenType):

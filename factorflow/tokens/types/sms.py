@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import AliasChoices, Field
 
+from factorflow.core.describe import CHOICES_FROM
 from factorflow.core.params import PiBool
 from factorflow.notify import sms
 from factorflow.notify.models import SmsGateway
@@ -14,12 +15,24 @@ from factorflow.tokens.sent import SentOtpInitParams, SentOtpToken
 
 
 class SmsInitParams(SentOtpInitParams):
-    phone: str | None = Field(default=None, max_length=40)
-    dynamic_phone: PiBool = False
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        title="Phone number",
+        description="Where the OTPs go (with dynamic_phone: the user's mobile instead).",
+    )
+    dynamic_phone: PiBool = Field(
+        default=False,
+        title="Use the user's current mobile number",
+        description="Read the owner's mobile number from the user store at each challenge.",
+    )
     sms_identifier: str | None = Field(
         default=None,
         max_length=120,
         validation_alias=AliasChoices("sms_identifier", "sms.identifier"),
+        title="SMS gateway",
+        description="The SMS gateway the OTPs are sent through (empty: the default).",
+        json_schema_extra={CHOICES_FROM: "sms_gateways"},
     )
 
     def recipient(self) -> tuple[str | None, bool, str | None]:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
+from factorflow.core.describe import CHOICES
 from factorflow.tokens.base import (
     EnrollContext,
     OtpCheck,
@@ -22,8 +23,21 @@ DEFAULT_TIME_WINDOW = 180
 
 
 class TotpInitParams(OathInitParams):
-    time_step: int = Field(default=30, alias="timeStep")
-    time_window: int = Field(default=DEFAULT_TIME_WINDOW, alias="timeWindow", ge=0, le=86400)
+    time_step: int = Field(
+        default=30,
+        alias="timeStep",
+        title="Time step (seconds)",
+        description="Seconds each OTP is valid for (RFC 6238's X).",
+        json_schema_extra={CHOICES: [30, 60]},
+    )
+    time_window: int = Field(
+        default=DEFAULT_TIME_WINDOW,
+        alias="timeWindow",
+        ge=0,
+        le=86400,
+        title="Time window (seconds)",
+        description="How far the token's clock may drift from the server's.",
+    )
 
     @field_validator("time_step")
     @classmethod

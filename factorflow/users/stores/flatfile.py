@@ -35,7 +35,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class FlatFileOptions(StoreOptions):
-    file_name: str = Field(alias="fileName", min_length=1, max_length=4096)
+    file_name: str = Field(
+        alias="fileName",
+        min_length=1,
+        max_length=4096,
+        title="File name",
+        description="A passwd-format file readable by the server, e.g. /etc/factorflow/users",
+    )
 
 
 def wildcard_matcher(pattern: str) -> re.Pattern[str]:
@@ -85,6 +91,7 @@ def parse_passwd(text: str) -> tuple[list[UserRecord], dict[str, str]]:
 
 class FlatFileUserStore(UserStore):
     type_name = "passwdresolver"
+    description = "A file in passwd(5) format; read-only"
     Options = FlatFileOptions
 
     def __init__(self, name: str, options: StoreOptions, *, hasher: Hasher | None = None) -> None:

@@ -140,7 +140,7 @@ class _LookupCache:
 class LdapUserStore(UserStore):
     type_name = "ldapresolver"
     Options = LdapOptions
-    secret_options = frozenset({"BINDPW"})
+    description = "An LDAP directory (OpenLDAP, Active Directory, ...); read-only"
 
     def __init__(self, name: str, options: StoreOptions, *, hasher: Hasher | None = None) -> None:
         super().__init__(name, options, hasher=hasher)

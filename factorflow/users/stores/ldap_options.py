@@ -18,6 +18,7 @@ from ldap3.operation.search import parse_filter
 from ldap3.utils.dn import parse_dn
 from pydantic import BeforeValidator, Field, field_serializer, field_validator
 
+from factorflow.core.describe import UI_TYPE, Secret
 from factorflow.core.params import PiBool
 from factorflow.core.untrusted import UntrustedInputError, json_loads, yaml_load
 from factorflow.users.base import StoreOptions
@@ -107,39 +108,177 @@ def _split_names(value: object) -> object:
 
 
 class LdapOptions(StoreOptions):
-    uri: str = Field(alias="LDAPURI", min_length=1, max_length=2048)
-    base: str = Field(alias="LDAPBASE", min_length=1, max_length=1024)
-    bind_dn: str = Field(default="", alias="BINDDN", max_length=1024)
-    bind_password: str = Field(default="", alias="BINDPW", max_length=1024)
+    uri: str = Field(
+        alias="LDAPURI",
+        min_length=1,
+        max_length=2048,
+        title="Server URI",
+        description="ldap://host or ldaps://host[:port]; several, separated by commas or "
+        "blanks, form a pool tried in order.",
+    )
+    base: str = Field(
+        alias="LDAPBASE",
+        min_length=1,
+        max_length=1024,
+        title="Search base",
+        description="The DN under which users are searched, e.g. ou=people,dc=example,dc=org.",
+    )
+    bind_dn: str = Field(
+        default="",
+        alias="BINDDN",
+        max_length=1024,
+        title="Bind DN",
+        description="The DN the server binds as to search; empty: anonymous.",
+    )
+    bind_password: Secret = Field(
+        default="",
+        alias="BINDPW",
+        max_length=1024,
+        title="Bind password",
+    )
     login_attributes: Annotated[list[str], BeforeValidator(_split_names)] = Field(
-        alias="LOGINNAMEATTRIBUTE", min_length=1, max_length=8
+        alias="LOGINNAMEATTRIBUTE",
+        min_length=1,
+        max_length=8,
+        title="Login name attribute",
+        description="The attribute users log in with, e.g. uid or sAMAccountName; several, "
+        "comma-separated, are tried in order.",
     )
-    search_filter: str = Field(default="(objectClass=*)", alias="LDAPSEARCHFILTER", max_length=2048)
+    search_filter: str = Field(
+        default="(objectClass=*)",
+        alias="LDAPSEARCHFILTER",
+        max_length=2048,
+        title="Search filter",
+        description="Terms that every user entry matches, e.g. (objectClass=inetOrgPerson).",
+    )
     userinfo: Annotated[dict[str, str], BeforeValidator(_parse_userinfo)] = Field(
-        default_factory=dict, alias="USERINFO"
+        default_factory=dict,
+        alias="USERINFO",
+        title="Attribute map (JSON)",
+        description='Our attribute → LDAP attribute, e.g. {"email": "mail", "givenname": '
+        '"givenName", "surname": "sn", "mobile": "mobile"}.',
+        json_schema_extra={UI_TYPE: "text"},
     )
-    uid_type: str = Field(default=UID_DN, alias="UIDTYPE", max_length=64)
-    no_referrals: PiBool = Field(default=False, alias="NOREFERRALS")
-    tls_verify: PiBool = Field(default=True, alias="TLS_VERIFY")
-    tls_ca_file: str = Field(default="", alias="TLS_CA_FILE", max_length=4096)
-    #: Accepted for privacyIDEA compatibility; Python's defaults (TLS 1.2+) apply.
-    tls_version: str = Field(default="", alias="TLS_VERSION", max_length=16)
-    start_tls: PiBool = Field(default=False, alias="START_TLS")
-    #: Seconds for connecting and for each answer (ldap3 takes whole seconds).
-    timeout: int = Field(default=5, alias="TIMEOUT", ge=1, le=120)
-    size_limit: int = Field(default=500, alias="SIZELIMIT", ge=1, le=100_000)
-    cache_timeout: int = Field(default=120, alias="CACHE_TIMEOUT", ge=0, le=86_400)
-    serverpool_rounds: int = Field(default=2, alias="SERVERPOOL_ROUNDS", ge=1, le=10)
-    serverpool_skip: int = Field(default=30, alias="SERVERPOOL_SKIP", ge=0, le=3600)
-    #: Connections kept open to the directory for lookups (not for password binds).
-    pool_size: int = Field(default=5, alias="POOLSIZE", ge=1, le=50)
-    editable: PiBool = Field(default=False, alias="EDITABLE")
-    object_classes: str = Field(default="", alias="OBJECT_CLASSES", max_length=1024)
-    dn_template: str = Field(default="", alias="DN_TEMPLATE", max_length=1024)
+    uid_type: str = Field(
+        default=UID_DN,
+        alias="UIDTYPE",
+        max_length=64,
+        title="UID type",
+        description="What identifies a user for good: DN, entryUUID, objectGUID or a unique "
+        "attribute.",
+    )
+    no_referrals: PiBool = Field(
+        default=False,
+        alias="NOREFERRALS",
+        title="Do not follow referrals",
+    )
+    tls_verify: PiBool = Field(
+        default=True,
+        alias="TLS_VERIFY",
+        title="Verify the TLS certificate",
+    )
+    tls_ca_file: str = Field(
+        default="",
+        alias="TLS_CA_FILE",
+        max_length=4096,
+        title="CA certificate file",
+        description="PEM file of the CAs to verify the server against; empty: the system's.",
+    )
+    tls_version: str = Field(
+        default="",
+        alias="TLS_VERSION",
+        max_length=16,
+        title="TLS version",
+        description="Accepted for privacyIDEA compatibility; Python's defaults (TLS 1.2 or "
+        "newer) apply.",
+    )
+    start_tls: PiBool = Field(
+        default=False,
+        alias="START_TLS",
+        title="Use STARTTLS",
+        description="Upgrade an ldap:// connection to TLS.",
+    )
+    timeout: int = Field(
+        default=5,
+        alias="TIMEOUT",
+        ge=1,
+        le=120,
+        title="Timeout (seconds)",
+        description="For connecting and for each answer.",
+    )
+    size_limit: int = Field(
+        default=500,
+        alias="SIZELIMIT",
+        ge=1,
+        le=100_000,
+        title="Size limit",
+        description="The most entries one search returns.",
+    )
+    cache_timeout: int = Field(
+        default=120,
+        alias="CACHE_TIMEOUT",
+        ge=0,
+        le=86_400,
+        title="Cache timeout (seconds)",
+        description="How long looked-up users are remembered; 0: not at all.",
+    )
+    serverpool_rounds: int = Field(
+        default=2,
+        alias="SERVERPOOL_ROUNDS",
+        ge=1,
+        le=10,
+        title="Server pool rounds",
+        description="How often the pool of servers is tried before a lookup fails.",
+    )
+    serverpool_skip: int = Field(
+        default=30,
+        alias="SERVERPOOL_SKIP",
+        ge=0,
+        le=3600,
+        title="Server pool skip (seconds)",
+        description="How long a server that did not answer is left out of the pool.",
+    )
+    pool_size: int = Field(
+        default=5,
+        alias="POOLSIZE",
+        ge=1,
+        le=50,
+        title="Connection pool size",
+        description="Connections kept open to the directory for lookups (not for password binds).",
+    )
+    editable: PiBool = Field(
+        default=False,
+        alias="EDITABLE",
+        title="Users can be edited",
+        description="Not supported for LDAP: the store is read-only.",
+    )
+    object_classes: str = Field(
+        default="",
+        alias="OBJECT_CLASSES",
+        max_length=1024,
+        title="Object classes",
+        description="privacyIDEA's option for new entries; kept, not used (read-only store).",
+    )
+    dn_template: str = Field(
+        default="",
+        alias="DN_TEMPLATE",
+        max_length=1024,
+        title="DN template",
+        description="privacyIDEA's option for new entries; kept, not used (read-only store).",
+    )
     multivalue_attributes: Annotated[list[str], BeforeValidator(_split_names)] = Field(
-        default_factory=list, alias="MULTIVALUEATTRIBUTES", max_length=32
+        default_factory=list,
+        alias="MULTIVALUEATTRIBUTES",
+        max_length=32,
+        title="Multi-value attributes",
+        description="Attributes read as lists, comma-separated.",
     )
-    auth_type: Literal["Simple", "simple"] = Field(default="Simple", alias="AUTHTYPE")
+    auth_type: Literal["Simple", "simple"] = Field(
+        default="Simple",
+        alias="AUTHTYPE",
+        title="Bind method",
+        description="Simple bind (the only one Factorflow does).",
+    )
 
     @field_validator("uri")
     @classmethod

@@ -71,7 +71,7 @@ def _coerce(column: Column[Any], value: str) -> object | None:
 class SqlUserStore(UserStore):
     type_name = "sqlresolver"
     Options = SqlOptions
-    secret_options = frozenset({"Password"})
+    description = "A table in an SQL database (PostgreSQL, MariaDB, SQLite, ...)"
 
     def __init__(self, name: str, options: StoreOptions, *, hasher: Hasher | None = None) -> None:
         super().__init__(name, options, hasher=hasher)

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, field_serializer, field_validator, 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from factorflow.core.describe import UI_TYPE, Secret
 from factorflow.core.params import PiBool
 from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.users.base import StoreOptions
@@ -65,27 +66,83 @@ def parse_where(text: str) -> list[tuple[str, str, str]]:
 
 
 class SqlOptions(StoreOptions):
-    url: str = Field(default="", alias="URL", max_length=2048)
-    driver: str = Field(default="", alias="Driver", max_length=64)
-    server: str = Field(default="", alias="Server", max_length=255)
-    port: Annotated[int | None, BeforeValidator(_empty_to_none)] = Field(
-        default=None, alias="Port", ge=1, le=65535
+    url: str = Field(
+        default="",
+        alias="URL",
+        max_length=2048,
+        title="Database URL",
+        description="An SQLAlchemy URL without the password, e.g. "
+        "postgresql+psycopg://user@db/users; or give Driver, Server, Database instead.",
     )
-    database: str = Field(default="", alias="Database", max_length=1024)
-    user: str = Field(default="", alias="User", max_length=255)
-    password: str = Field(default="", alias="Password", max_length=1024)
-    con_params: str = Field(default="", alias="conParams", max_length=1024)
-    encoding: str = Field(default="", alias="Encoding", max_length=32)
-    table: str = Field(alias="Table", max_length=257)
-    map: Annotated[dict[str, str], BeforeValidator(_parse_map)] = Field(alias="Map")
-    where: str = Field(default="", alias="Where", max_length=2048)
-    editable: PiBool = Field(default=False, alias="Editable")
-    limit: int = Field(default=1000, alias="Limit", ge=1, le=100_000)
-    pool_size: int = Field(default=5, alias="poolSize", ge=1, le=100)
-    pool_timeout: int = Field(default=10, alias="poolTimeout", ge=1, le=600)
-    pool_recycle: int = Field(default=3600, alias="poolRecycle", ge=1, le=86_400)
-    #: Accepted for privacyIDEA compatibility; new passwords are always argon2id.
-    password_hash_type: str = Field(default="", alias="Password_Hash_Type", max_length=32)
+    driver: str = Field(
+        default="",
+        alias="Driver",
+        max_length=64,
+        title="Driver",
+        description="Instead of URL: the SQLAlchemy dialect, e.g. postgresql+psycopg.",
+    )
+    server: str = Field(default="", alias="Server", max_length=255, title="Server")
+    port: Annotated[int | None, BeforeValidator(_empty_to_none)] = Field(
+        default=None, alias="Port", ge=1, le=65535, title="Port"
+    )
+    database: str = Field(default="", alias="Database", max_length=1024, title="Database")
+    user: str = Field(default="", alias="User", max_length=255, title="Database user")
+    password: Secret = Field(
+        default="", alias="Password", max_length=1024, title="Database password"
+    )
+    con_params: str = Field(
+        default="",
+        alias="conParams",
+        max_length=1024,
+        title="Connection parameters",
+        description="With Driver: query parameters of the URL, e.g. sslmode=require.",
+    )
+    encoding: str = Field(default="", alias="Encoding", max_length=32, title="Encoding")
+    table: str = Field(
+        alias="Table", max_length=257, title="Table", description="table or schema.table"
+    )
+    map: Annotated[dict[str, str], BeforeValidator(_parse_map)] = Field(
+        alias="Map",
+        title="Column map (JSON)",
+        description='Attribute → column, with userid and username, e.g. {"userid": "id", '
+        '"username": "login", "email": "mail"}.',
+        json_schema_extra={UI_TYPE: "text"},
+    )
+    where: str = Field(
+        default="",
+        alias="Where",
+        max_length=2048,
+        title="Where",
+        description="Conditions every user row meets, e.g. active == 1 and kind == staff.",
+    )
+    editable: PiBool = Field(default=False, alias="Editable", title="Users can be edited")
+    limit: int = Field(
+        default=1000,
+        alias="Limit",
+        ge=1,
+        le=100_000,
+        title="Limit",
+        description="The most rows one search returns.",
+    )
+    pool_size: int = Field(default=5, alias="poolSize", ge=1, le=100, title="Connection pool size")
+    pool_timeout: int = Field(
+        default=10, alias="poolTimeout", ge=1, le=600, title="Pool timeout (seconds)"
+    )
+    pool_recycle: int = Field(
+        default=3600,
+        alias="poolRecycle",
+        ge=1,
+        le=86_400,
+        title="Pool recycle (seconds)",
+        description="Connections older than this are replaced.",
+    )
+    password_hash_type: str = Field(
+        default="",
+        alias="Password_Hash_Type",
+        max_length=32,
+        title="Password hash type",
+        description="Accepted for privacyIDEA compatibility; new passwords are always argon2id.",
+    )
 
     @field_validator("table")
     @classmethod

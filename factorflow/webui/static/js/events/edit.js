@@ -9,7 +9,7 @@ import { clearErrors, field, fieldValue, formError, showError } from "../forms.j
 import { navigate } from "../router.js";
 import { link, pageHeader, section } from "../ui.js";
 import { conditionBuilder } from "./conditions.js";
-import { optionParams, renderOptions } from "./options.js";
+import { optionParams, renderOptions } from "../options.js";
 import { testPanel } from "./test-panel.js";
 
 async function moduleMeta(module) {

@@ -1,56 +1,58 @@
-// Enrol a token (admin): type, key, owner, PIN; shows the QR code afterwards.
+// Enrol a token (admin): the type, the common parameters (description, owner, PIN) and
+// the type's own enrolment parameters, generated from GET /token/types/ (the types this
+// admin may enrol, each with its parameters' descriptors); shows the QR code, TANs or
+// registration code afterwards.
 
-import { call } from "../api.js";
+import { call, get } from "../api.js";
 import { h, replace } from "../dom.js";
-import { apiForm, field } from "../forms.js";
+import { apiForm, field, fieldValue } from "../forms.js";
 import { enrolmentResult } from "../enrolled.js";
+import { optionParams, renderOptions } from "../options.js";
 import { link, pageHeader } from "../ui.js";
 
-const TYPES = ["hotp", "totp", "spass", "registration", "paper"];
-const OATH = new Set(["hotp", "totp"]);
-
-function showFor(form, type) {
-  for (const wrapper of form.querySelectorAll("[data-types]")) {
-    wrapper.hidden = !wrapper.dataset.types.split(" ").includes(type);
-  }
-}
-
-function typed(wrapper, types) {
-  wrapper.dataset.types = types;
-  return wrapper;
+/** The type's parameters that are filled in (an empty field is the server's default). */
+function typeParams(box) {
+  return Object.fromEntries(Object.entries(optionParams(box, "")).filter(([, v]) => v !== ""));
 }
 
 export async function render(ctx) {
+  const types = await get("/token/types/");
+  const names = Object.keys(types);
+  if (!names.length) {
+    return [pageHeader("Enrol a token", link("Back to tokens", "#/tokens")),
+      h("p", { class: "notice", role: "status" }, "Your policies do not let you enrol any token type.")];
+  }
+  const wanted = ctx.query.type || "hotp";
   const out = h("div", { id: "enrol-result" });
-  const typeField = field({ label: "Token type", param: "type", kind: "select", choices: TYPES, value: ctx.query.type || "hotp" });
+  const typeField = field({ label: "Token type", param: "type", kind: "select", choices: names,
+    value: names.includes(wanted) ? wanted : names[0], help: " " });
+  const typeBox = h("div", { class: "type-fields", "data-testid": "type-fields" });
+  const showType = () => {
+    const type = fieldValue(typeField);
+    typeField.querySelector(".help").textContent = types[type].description || "";
+    renderOptions(typeBox, types[type].options, {}, { prefix: "", empty: "" });
+  };
+  const common = [
+    field({ label: "Description", param: "description" }),
+    field({ label: "User", param: "user", value: ctx.query.user || "", help: "Leave empty for an unassigned token." }),
+    field({ label: "Realm", param: "realm", value: ctx.query.realm || "" }),
+    field({ label: "PIN", param: "pin", kind: "password", autocomplete: "new-password" }),
+  ];
   const form = apiForm({
     label: "Enrol a token",
     submitLabel: "Enrol",
-    fields: [
-      typeField,
-      field({ label: "Description", param: "description" }),
-      field({ label: "User", param: "user", value: ctx.query.user || "", help: "Leave empty for an unassigned token." }),
-      field({ label: "Realm", param: "realm", value: ctx.query.realm || "" }),
-      field({ label: "PIN", param: "pin", kind: "password", autocomplete: "new-password" }),
-      typed(field({ label: "Generate the key on the server", param: "genkey", kind: "checkbox", value: true }), "hotp totp"),
-      typed(field({ label: "OTP key (hex)", param: "otpkey", help: "Only when not generated." }), "hotp totp"),
-      typed(field({ label: "OTP length", param: "otplen", kind: "select", choices: ["6", "8"] }), "hotp totp"),
-      typed(field({ label: "Hash algorithm", param: "hashlib", kind: "select", choices: ["sha1", "sha256", "sha512"] }), "hotp totp"),
-      typed(field({ label: "Time step (seconds)", param: "timeStep", kind: "select", choices: ["30", "60"] }), "totp"),
-      typed(field({ label: "Number of TANs", param: "papertoken_count", kind: "number", value: "20" }), "paper"),
-    ],
-    action: async (values) => {
-      const params = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "" && v !== false));
-      if (params.genkey === true) params.genkey = 1;
-      if (params.otpkey) delete params.genkey;
-      if (!OATH.has(values.type)) for (const key of ["genkey", "otpkey", "otplen", "hashlib"]) delete params[key];
+    fields: [typeField, ...common, typeBox],
+    action: async () => {
+      const type = fieldValue(typeField);
+      const params = { type, ...typeParams(typeBox) };
+      for (const f of common) if (fieldValue(f) !== "") params[f.dataset.param] = fieldValue(f);
       const body = await callInit(params);
-      replace(out, enrolmentResult(body, values.type), link("Open the token", `#/tokens/${encodeURIComponent(body.serial)}`, "button"));
+      replace(out, enrolmentResult(body, type), link("Open the token", `#/tokens/${encodeURIComponent(body.serial)}`, "button"));
       out.scrollIntoView({ block: "start" });
     },
   });
-  typeField.control.addEventListener("change", () => showFor(form, typeField.control.value));
-  showFor(form, typeField.control.value);
+  typeField.control.addEventListener("change", showType);
+  showType();
   return [pageHeader("Enrol a token", link("Back to tokens", "#/tokens")), form, out];
 }
 
