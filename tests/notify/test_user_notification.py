@@ -3,7 +3,6 @@ jobs delivered by a worker to a real aiosmtpd server and a local SMS gateway."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +15,17 @@ from factorflow.bootstrap import Services
 from factorflow.events.handlers.counter import counter_total
 from factorflow.jobs.models import Job
 from factorflow.jobs.worker import Worker
+from tests import factories
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer
 
 H = dict[str, str]
 
 
-def define(client: TestClient, headers: H, **fields: Any) -> Any:
-    data: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "options":
-            data.update({f"option.{k}": v for k, v in value.items()})
-        elif key == "conditions":
-            data["conditions"] = json.dumps(value)
-        else:
-            data[key] = value
-    return client.post("/event", data=data, headers=headers)
+define = factories.save_definition
 
 
 def defined(client: TestClient, headers: H, **fields: Any) -> int:
-    response = define(client, headers, **fields)
-    assert response.status_code == 200, response.text
-    return int(response.json()["result"]["value"])
+    return factories.define(client, headers, **fields)
 
 
 def add_smtp(client: TestClient, headers: H, server: SmtpServer) -> None:
