@@ -138,6 +138,16 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on ``sys.path`` for plug-ins installed by :func:`tests.plugins.install`
+    (services built after the install find them by their entry points)."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
 def bearer(token: str) -> dict[str, str]:
     """privacyIDEA's clients send the raw JWT as the Authorization header value."""
     return {"Authorization": token}
