@@ -29,22 +29,11 @@ def defined(client: TestClient, headers: H, **fields: Any) -> int:
 
 
 def add_smtp(client: TestClient, headers: H, server: SmtpServer) -> None:
-    data = {"server": "127.0.0.1", "port": str(server.port), "sender": "mfa@example.org"}
-    r = client.post("/smtpserver/mail1", data=data, headers=headers)
-    assert r.status_code == 200, r.text
+    factories.add_smtp_server(client, headers, "mail1", server.port)
 
 
 def add_gateway(client: TestClient, headers: H, gateway: SmsGatewayServer) -> None:
-    form = {
-        "name": "gw1",
-        "module": "http",
-        "option.URL": gateway.url,
-        "option.HTTP_METHOD": "POST",
-        "option.to": "{phone}",
-        "option.text": "{otp}",
-    }
-    r = client.post("/smsgateway", data=form, headers=headers)
-    assert r.status_code == 200, r.text
+    factories.add_sms_gateway(client, headers, "gw1", gateway.url)
 
 
 def event_entries(services: Services) -> list[AuditEntry]:
