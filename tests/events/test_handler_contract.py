@@ -280,5 +280,5 @@ def test_survives_a_failing_dependency(
     if failure.outcome == "fails":
         assert (status, result["error"]["code"]) == (400, 903), result
         assert "contract" in result["error"]["message"]
-    else:
-        assert status == baseline[0] and result.get("error", {}).get("code") != 903, result
+    else:  # the action did not fail: nothing to abort for (it may change the answer)
+        assert result.get("error", {}).get("code") != 903, result
