@@ -138,12 +138,11 @@ def test_the_domain_rules_of_every_module_are_held_by_tests_that_exist() -> None
             assert name.startswith("test_") and defined, f"{module}: no {reference}"
 
 
-# -- describe -----------------------------------------------------------------------------
+# -- describe and save -------------------------------------------------------------------
 
 
-def test_describes_itself_and_the_options_of_every_action(
-    module: str, handler: type[EventHandler], adapter: HandlerAdapter, world: World
-) -> None:
+def check_description(module: str, handler: type[EventHandler], world: World) -> None:
+    """The module and each action's options as ``GET /event/...`` describes them."""
     client, headers = world.client, world.headers
     assert handler.identifier == module and handler.description.strip()
     assert module in value(client, headers, "/event/handlermodules")
@@ -163,9 +162,6 @@ def test_describes_itself_and_the_options_of_every_action(
             assert descriptor["type"] in UI_TYPES, (where, descriptor)
             assert descriptor["description"].strip(), f"{where} has no description"
             assert descriptor["required"] is fields[option].is_required(), where
-
-
-# -- save ---------------------------------------------------------------------------------
 
 
 def refused(client: TestClient, headers: H, mentions: str, **fields: Any) -> None:
@@ -189,9 +185,12 @@ def text_bounds(model: type[ActionOptions]) -> list[BadValue]:
     return found
 
 
-def test_bad_options_are_refused_on_save_and_nothing_is_stored(
+def test_describes_itself_and_refuses_bad_options_on_save(
     module: str, handler: type[EventHandler], adapter: HandlerAdapter, world: World
 ) -> None:
+    """The descriptors are complete (one world for both halves keeps the suite fast);
+    every bad option is refused with a 400 naming it, and nothing is stored."""
+    check_description(module, handler, world)
     client, headers = world.client, world.headers
     base = {"event": "validate_check", "handlermodule": module, "position": position(handler)}
     stored = 0
