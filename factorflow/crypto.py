@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import argon2
 from cryptography.exceptions import InvalidTag
@@ -80,6 +80,15 @@ class SecretBox:
         return self.decrypt(token, purpose).decode()
 
 
+class PasswordBackend(Protocol):
+    """What :class:`Hasher` hashes with: argon2-cffi's ``PasswordHasher`` (``verify``
+    raises on a mismatch or a malformed hash)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, hash: str, password: str) -> bool: ...
+
+
 class Hasher:
     """argon2id hashes for PINs and passwords, with a configurable cost.
 
@@ -99,7 +108,9 @@ class Hasher:
     def __init__(
         self, time_cost: int, memory_kib: int, parallelism: int, *, threads: int | None = None
     ) -> None:
-        self._hasher = argon2.PasswordHasher(
+        #: The hashing itself, run on the pool's threads (tests replace it to count or
+        #: watch the verifications).
+        self.backend: PasswordBackend = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
         self.threads = threads or usable_cpus()
@@ -108,7 +119,7 @@ class Hasher:
         self._pool_lock = threading.Lock()
 
     def hash(self, secret: str) -> str:
-        return self._run(self._hasher.hash, secret)
+        return self._run(self.backend.hash, secret)
 
     def verify(self, stored: str, secret: str) -> bool:
         """Whether ``secret`` matches the ``stored`` hash. Within a request memo
@@ -123,7 +134,7 @@ class Hasher:
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:
-            return self._hasher.verify(stored, secret)
+            return self.backend.verify(stored, secret)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from passlib.hash import sha512_crypt
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
@@ -25,6 +24,7 @@ from factorflow.bootstrap import Services, build_services
 from factorflow.db.base import Base, make_engine
 from factorflow.db.schema import upgrade
 from factorflow.settings import Settings
+from tests import factories
 
 BACKEND = os.environ.get("FACTORFLOW_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -138,6 +138,16 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on ``sys.path`` for plug-ins installed by :func:`tests.plugins.install`
+    (services built after the install find them by their entry points)."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
 def bearer(token: str) -> dict[str, str]:
     """privacyIDEA's clients send the raw JWT as the Authorization header value."""
     return {"Authorization": token}
@@ -152,50 +162,23 @@ def admin_headers(services: Services, client: TestClient) -> dict[str, str]:
     return bearer(response.json()["result"]["value"]["token"])
 
 
-def passwd_line(login: str, uid: int, password: str, gecos: str) -> str:
-    return f"{login}:{sha512_crypt.hash(password, rounds=5000)}:{uid}:{uid}:{gecos}:/home/{login}:/bin/sh"
+#: The users of :func:`passwd_file`: login → (uid, password, gecos).
+PASSWD_USERS = {
+    "alice": (1000, USER_PASSWORDS["alice"], "Alice Smith,,+4930111,+4917111,alice@example.com"),
+    "bob": (1001, USER_PASSWORDS["bob"], "Bob Jones,,+4930222,+4917222,bob@example.com"),
+    "carol": (1002, USER_PASSWORDS["carol"], "Carol White,,,,carol@example.com"),
+}
 
 
 @pytest.fixture
 def passwd_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.passwd"
-    path.write_text(
-        "\n".join(
-            [
-                passwd_line(
-                    "alice",
-                    1000,
-                    USER_PASSWORDS["alice"],
-                    "Alice Smith,,+4930111,+4917111,alice@example.com",
-                ),
-                passwd_line(
-                    "bob",
-                    1001,
-                    USER_PASSWORDS["bob"],
-                    "Bob Jones,,+4930222,+4917222,bob@example.com",
-                ),
-                passwd_line(
-                    "carol", 1002, USER_PASSWORDS["carol"], "Carol White,,,,carol@example.com"
-                ),
-            ]
-        )
-        + "\n"
-    )
-    return path
+    return factories.write_passwd(tmp_path / "users.passwd", PASSWD_USERS)
 
 
 @pytest.fixture
 def flatfile_realm(client: TestClient, admin_headers: dict[str, str], passwd_file: Path) -> str:
     """A flat-file resolver ``resolver1`` in realm ``realm1`` (the default realm)."""
-    r = client.post(
-        "/resolver/resolver1",
-        data={"type": "passwdresolver", "fileName": str(passwd_file)},
-        headers=admin_headers,
-    )
-    assert r.status_code == 200, r.text
-    r = client.post("/realm/realm1", data={"resolvers": "resolver1"}, headers=admin_headers)
-    assert r.status_code == 200, r.text
-    return "realm1"
+    return factories.flatfile_realm(client, admin_headers, passwd_file, "realm1", "resolver1")
 
 
 def user_headers(client: TestClient, login: str, realm: str = "realm1") -> dict[str, str]:

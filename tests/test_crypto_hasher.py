@@ -46,7 +46,7 @@ class CountingHasher:
 def test_never_more_verifications_at_once_than_the_bound() -> None:
     hasher = Hasher(**CHEAP, threads=2)
     double = CountingHasher(parties=2)
-    hasher._hasher = double  # type: ignore[assignment]
+    hasher.backend = double
     with ThreadPoolExecutor(12) as callers:
         results = list(callers.map(lambda i: hasher.verify("pin", "pin"), range(24)))
     assert results == [True] * 24
@@ -59,14 +59,14 @@ def test_real_argon2_from_many_threads_runs_on_the_pool() -> None:
     stored = hasher.hash("1234")
     assert stored.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
     seen: set[str] = set()
-    real = hasher._hasher
+    real = hasher.backend
 
     class Recording:
         def verify(self, hash_: str, secret: str) -> bool:
             seen.add(threading.current_thread().name)
             return real.verify(hash_, secret)
 
-    hasher._hasher = Recording()  # type: ignore[assignment]
+    hasher.backend = Recording()
     with ThreadPoolExecutor(8) as callers:
         right = list(callers.map(lambda i: hasher.verify(stored, "1234"), range(8)))
         wrong = list(callers.map(lambda i: hasher.verify(stored, "4321"), range(8)))
@@ -109,7 +109,7 @@ class RecordingHasher(argon2.PasswordHasher):
 def test_a_request_memo_answers_a_pair_once_verified_and_nothing_else() -> None:
     hasher = Hasher(**CHEAP, threads=1)
     recording = RecordingHasher()
-    hasher._hasher = recording
+    hasher.backend = recording
     stored = hasher.hash("1234")
     changed = hasher.hash("5678")
     with request_memo():
@@ -127,7 +127,7 @@ def test_a_request_memo_answers_a_pair_once_verified_and_nothing_else() -> None:
 def test_remembered_verifications_stay_in_their_own_context() -> None:
     hasher = Hasher(**CHEAP, threads=1)
     recording = RecordingHasher()
-    hasher._hasher = recording
+    hasher.backend = recording
     stored = hasher.hash("1234")
 
     def one_request() -> bool:

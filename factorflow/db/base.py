@@ -175,6 +175,17 @@ class SqliteWriteGate:
         self._file: IO[bytes] | None = None
         self._file_pid = 0
 
+    @property
+    def busy(self) -> bool:
+        """A write transaction holds the gate now."""
+        return self._busy
+
+    @property
+    def waiting(self) -> int:
+        """Write transactions of this process queued for their turn."""
+        with self._mutex:
+            return len(self._queue)
+
     @contextmanager
     def held(self) -> Iterator[None]:
         me = threading.get_ident()

@@ -9,6 +9,7 @@ way). It declares:
 * ``InitParams``, a pydantic model of its enrolment parameters — the same model
   validates ``POST /token/init`` input;
 * how ``pass`` splits into PIN and OTP (:attr:`pin_mode`);
+* whether each value it accepts is accepted once (:attr:`one_time_values`);
 * :meth:`enroll`, :meth:`check_otp`, :meth:`commit_otp` and optionally
   :meth:`after_success`, :meth:`resync`.
 
@@ -181,6 +182,12 @@ class TokenType:
     self_service: ClassVar[bool] = False
     #: Registration codes delete their token after the first successful authentication.
     deletes_after_success: ClassVar[bool] = False
+    #: Every value the type accepts is accepted once: the same ``pass`` again is a
+    #: replay and refused (OTPs claimed with :func:`advance_counter` or
+    #: :func:`claim_time_step`, answers to a challenge, codes that delete their token).
+    #: False for static passwords (spass, pw), valid until they are changed. The
+    #: contract suite holds each type to what it declares here.
+    one_time_values: ClassVar[bool] = True
     #: Tokeninfo keys the type manages; generic info writes (/token/info) refuse them.
     owned_info_keys: ClassVar[frozenset[str]] = frozenset(
         {

@@ -39,8 +39,9 @@ from factorflow.db.base import transaction
 from factorflow.db.models import ConfigSetting
 from factorflow.tokens.models import Token
 from tests.compat.replay import Exchange, compare, load, send
-from tests.conftest import empty_tables, passwd_line
+from tests.conftest import empty_tables
 from tests.conftest import test_settings as settings_for
+from tests.factories import passwd_line
 from tests.tokens.helpers import RFC_KEY_HEX, hotp, ok
 
 ADMIN_PASSWORD = "replay-admin-1"

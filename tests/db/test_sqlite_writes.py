@@ -39,7 +39,7 @@ def gate_of(factory: sessionmaker[Session]) -> SqliteWriteGate:
 
 
 def wait_for_queue(gate: SqliteWriteGate, length: int) -> None:
-    while len(gate._queue) < length:
+    while gate.waiting < length:
         time.sleep(0.001)
 
 

@@ -3,12 +3,10 @@ and Facts for unit tests of conditions."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -16,28 +14,17 @@ from factorflow.audit.record import AuditRecord
 from factorflow.bootstrap import Services
 from factorflow.core.invocation import Actor, Invocation, Outcome, Reply
 from factorflow.events.facts import Facts
-from factorflow.tokens.models import Token, TokenOwner, TokenRealm
-from factorflow.users.models import Realm
+from tests import factories
 
 DefinitionMaker = Callable[..., int]
 
 
 @pytest.fixture
 def define(client: TestClient, admin_headers: dict[str, str]) -> DefinitionMaker:
-    """POST /event with privacyIDEA's parameters; ``options`` become ``option.<key>``."""
+    """POST /event with privacyIDEA's parameters (:func:`tests.factories.define`)."""
 
     def make(**fields: Any) -> int:
-        data: dict[str, Any] = {}
-        for key, value in fields.items():
-            if key == "options":
-                data.update({f"option.{k}": v for k, v in value.items()})
-            elif key == "conditions":
-                data["conditions"] = json.dumps(value)
-            else:
-                data[key] = value
-        response = client.post("/event", data=data, headers=admin_headers)
-        assert response.status_code == 200, response.text
-        return int(response.json()["result"]["value"])
+        return factories.define(client, admin_headers, **fields)
 
     return make
 
@@ -49,32 +36,8 @@ def session(services: Services) -> Iterator[Session]:
         s.rollback()
 
 
-def add_token(
-    session: Session,
-    serial: str,
-    *,
-    tokentype: str = "spass",
-    owner: tuple[str, str, str] | None = None,
-    realms: tuple[str, ...] = (),
-    **columns: Any,
-) -> Token:
-    """A token row; ``owner`` = (realm, resolver, uid)."""
-    token = Token(serial=serial, tokentype=tokentype, **columns)
-    session.add(token)
-    session.flush()
-    if owner is not None:
-        realm = session.scalar(select(Realm).where(Realm.name == owner[0]))
-        assert realm is not None
-        session.add(
-            TokenOwner(token_id=token.id, resolver=owner[1], user_id=owner[2], realm_id=realm.id)
-        )
-    for name in realms:
-        realm = session.scalar(select(Realm).where(Realm.name == name))
-        assert realm is not None
-        session.add(TokenRealm(token_id=token.id, realm_id=realm.id))
-    session.flush()
-    session.expire(token)
-    return token
+#: A token row; ``owner`` = (realm, resolver, uid).
+add_token = factories.token_row
 
 
 def make_facts(

@@ -156,7 +156,7 @@ def test_each_services_has_its_own_registry(services: Services) -> None:
     # Nothing in prometheus-client's global registry.
     from prometheus_client import REGISTRY
 
-    assert not any(name.startswith("factorflow_") for name in REGISTRY._names_to_collectors)
+    assert not any(family.name.startswith("factorflow_") for family in REGISTRY.collect())
 
 
 def test_multiprocess_mode_sums_over_processes(tmp_path: Path) -> None:

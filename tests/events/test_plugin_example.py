@@ -3,8 +3,6 @@ with an entry point and run through the API."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,43 +10,18 @@ from starlette.testclient import TestClient
 
 from factorflow.api.app import create_app
 from factorflow.bootstrap import Services, build_services
+from factorflow.events.handlers import GROUP
 from factorflow.events.handlers.counter import counter_total
 from factorflow.registry import DuplicatePluginError
 from factorflow.settings import Settings
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, bearer
-
-DOCS = Path(__file__).parents[2] / "docs" / "plugins"
-DOC = DOCS / "event-handlers.md"
-
-
-def install(
-    site: Path, module: str, source: str, entry: str, group: str = "factorflow.event_handlers"
-) -> None:
-    (site / f"{module}.py").write_text(source)
-    dist = site / f"{module}-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "site"
-    path.mkdir()
-    monkeypatch.syspath_prepend(str(path))
-    yield path
-
-
-def example_source(doc: Path = DOC) -> str:
-    blocks: list[str] = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
-    assert len(blocks) == 1
-    return blocks[0]
+from tests.plugins import EXAMPLE_HANDLERS, Plugin, doc_example, install
 
 
 def test_the_documented_module_installs_and_runs(
-    site: Path, settings: Settings, services: Services, flatfile_realm: str
+    plugin_site: Path, settings: Settings, services: Services, flatfile_realm: str
 ) -> None:
-    install(site, "acme_greeting", example_source(), "Greeting = acme_greeting:GreetingHandler")
+    install(plugin_site, EXAMPLE_HANDLERS["Greeting"])
     built = build_services(settings, migrate=False)
     try:
         assert "Greeting" in built.events.handlers
@@ -68,9 +41,10 @@ def test_the_documented_module_installs_and_runs(
         built.close()
 
 
-def test_a_duplicate_identifier_is_a_start_up_error(site: Path, settings: Settings) -> None:
-    install(site, "acme_clash", "from factorflow.events.handlers.logger import LoggingHandler "
-            "as Other\nclass Clash(Other):\n    pass\n", "Logging = acme_clash:Clash")  # fmt: skip
+def test_a_duplicate_identifier_is_a_start_up_error(plugin_site: Path, settings: Settings) -> None:
+    source = "from factorflow.events.handlers.logger import LoggingHandler as Other\n"
+    source += "class Clash(Other):\n    pass\n"
+    install(plugin_site, Plugin("acme_clash", source, GROUP, {"Logging": "acme_clash:Clash"}))
     with pytest.raises(DuplicatePluginError, match=r"LoggingHandler.*Clash|Clash.*LoggingHandler"):
         build_services(settings, migrate=False)
 
@@ -79,13 +53,16 @@ CONDITIONS_GROUP = "factorflow.event_conditions"
 
 
 def test_the_documented_condition_installs_and_decides(
-    site: Path, settings: Settings, services: Services, flatfile_realm: str
+    plugin_site: Path, settings: Settings, services: Services, flatfile_realm: str
 ) -> None:
     """docs/plugins/conditions.md: the condition is listed, refuses a bad value on save
     and decides whether a definition fires (a Counter counts only the PAM module's
     checks)."""
-    source = example_source(DOCS / "conditions.md")
-    install(site, "acme_agent", source, "acme_agent = acme_agent:USER_AGENT", CONDITIONS_GROUP)
+    source = doc_example("conditions.md")
+    install(
+        plugin_site,
+        Plugin("acme_agent", source, CONDITIONS_GROUP, {"acme_agent": "acme_agent:USER_AGENT"}),
+    )
     built = build_services(settings, migrate=False)
     try:
         with TestClient(create_app(built), raise_server_exceptions=False) as client:

@@ -247,3 +247,27 @@ def test_background_runs_are_durable_jobs(
     job = load_job(services, job_id)
     assert job.state == "delivered"
     assert job.definition == "bg"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A stored definition that no longer validates (here: its script was removed) is "
+    "skipped by the definition cache with a log line only: nothing is audited and "
+    "raise_error / abort_on_error do not abort, so a removed guard script fails open. "
+    "Found by the handler contract (issue 14).",
+)
+def test_a_guard_whose_script_was_removed_still_aborts_the_request(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    define: DefinitionMaker,
+    flatfile_realm: str,
+    scripts: Path,
+    tmp_path: Path,
+) -> None:
+    path = recorder(scripts, tmp_path / "out", name="guard")
+    define(name="guard", event="validate_check", handlermodule="Script", action="guard",
+           position="pre", abort_on_error="1", options={"raise_error": "True"})  # fmt: skip
+    path.unlink()
+    r = client.post("/validate/check", data={"user": "alice", "pass": "x"})
+    assert r.status_code == 400, r.text
+    assert r.json()["result"]["error"]["code"] == 903

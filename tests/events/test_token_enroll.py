@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
 from factorflow.tokens.models import Token
+from tests import factories
 from tests.events.conftest import DefinitionMaker
 from tests.tokens.helpers import get_token
 
@@ -37,14 +38,11 @@ def tokens_of(client: TestClient, headers: dict[str, str], login: str = "alice")
 
 
 def add_smtp(client: TestClient, headers: dict[str, str], name: str) -> None:
-    data = {"server": "127.0.0.1", "port": "2525", "sender": "mfa@example.org"}
-    assert client.post(f"/smtpserver/{name}", data=data, headers=headers).status_code == 200
+    factories.add_smtp_server(client, headers, name, 2525)
 
 
 def add_gateway(client: TestClient, headers: dict[str, str], name: str) -> None:
-    form = {"name": name, "module": "http", "option.URL": "http://127.0.0.1:9/send",
-            "option.HTTP_METHOD": "POST", "option.to": "{phone}", "option.text": "{otp}"}  # fmt: skip
-    assert client.post("/smsgateway", data=form, headers=headers).status_code == 200
+    factories.add_sms_gateway(client, headers, name, "http://127.0.0.1:9/send")
 
 
 def test_the_documented_additional_params_example(

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import passwd_line
+from tests.factories import passwd_line
 from tests.notify.servers import free_port
 from tests.tokens.helpers import hotp
 

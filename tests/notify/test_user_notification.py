@@ -3,7 +3,6 @@ jobs delivered by a worker to a real aiosmtpd server and a local SMS gateway."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,46 +15,25 @@ from factorflow.bootstrap import Services
 from factorflow.events.handlers.counter import counter_total
 from factorflow.jobs.models import Job
 from factorflow.worker import Worker
+from tests import factories
 from tests.notify.servers import Recorder, SmsGatewayServer, SmtpServer
 
 H = dict[str, str]
 
 
-def define(client: TestClient, headers: H, **fields: Any) -> Any:
-    data: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "options":
-            data.update({f"option.{k}": v for k, v in value.items()})
-        elif key == "conditions":
-            data["conditions"] = json.dumps(value)
-        else:
-            data[key] = value
-    return client.post("/event", data=data, headers=headers)
+define = factories.save_definition
 
 
 def defined(client: TestClient, headers: H, **fields: Any) -> int:
-    response = define(client, headers, **fields)
-    assert response.status_code == 200, response.text
-    return int(response.json()["result"]["value"])
+    return factories.define(client, headers, **fields)
 
 
 def add_smtp(client: TestClient, headers: H, server: SmtpServer) -> None:
-    data = {"server": "127.0.0.1", "port": str(server.port), "sender": "mfa@example.org"}
-    r = client.post("/smtpserver/mail1", data=data, headers=headers)
-    assert r.status_code == 200, r.text
+    factories.add_smtp_server(client, headers, "mail1", server.port)
 
 
 def add_gateway(client: TestClient, headers: H, gateway: SmsGatewayServer) -> None:
-    form = {
-        "name": "gw1",
-        "module": "http",
-        "option.URL": gateway.url,
-        "option.HTTP_METHOD": "POST",
-        "option.to": "{phone}",
-        "option.text": "{otp}",
-    }
-    r = client.post("/smsgateway", data=form, headers=headers)
-    assert r.status_code == 200, r.text
+    factories.add_sms_gateway(client, headers, "gw1", gateway.url)
 
 
 def event_entries(services: Services) -> list[AuditEntry]:

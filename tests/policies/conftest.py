@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from factorflow.api.routing import RouteSpec
 from factorflow.bootstrap import Services
-from tests.conftest import bearer, passwd_line
+from tests.conftest import bearer
+from tests.factories import passwd_line
 
 SetPolicy = Callable[..., Any]
 HELPDESK = ("helpdesk", "helpdesk-pass-1")

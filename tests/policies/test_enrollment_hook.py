@@ -4,7 +4,6 @@ two-step verify_enrollment)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.testclient import TestClient
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
 from factorflow.core.dates import VALIDITY_FORMAT
+from tests import factories
 from tests.conftest import user_headers
 from tests.policies.conftest import SetPolicy
 from tests.tokens.helpers import (
@@ -41,11 +41,8 @@ def define(client: TestClient, admin_headers: dict[str, str]) -> DefinitionMaker
 
     def make(*, options: dict[str, str], conditions: dict[str, str] | None = None,
              **fields: str) -> None:  # fmt: skip
-        data = {**fields, **{f"option.{k}": v for k, v in options.items()}}
-        if conditions:
-            data["conditions"] = json.dumps(conditions)
-        response = client.post("/event", data=data, headers=admin_headers)
-        assert response.status_code == 200, response.text
+        extra = {"conditions": conditions} if conditions else {}
+        factories.define(client, admin_headers, options=options, **extra, **fields)
 
     return make
 

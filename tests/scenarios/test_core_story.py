@@ -8,7 +8,7 @@ import json
 
 from starlette.testclient import TestClient
 
-from tests.conftest import passwd_line
+from tests.factories import passwd_line
 from tests.tokens.helpers import RFC_KEY, RFC_KEY_HEX, check, get_token, hotp, init_token, ok, totp
 from tests.users.conftest import SqlUserDb
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from factorflow.api.app import create_app
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
 from factorflow.db.base import make_engine
+from factorflow.system.health import HealthService
 from tests.conftest import user_headers
 from tests.tokens.helpers import ok
 from tests.users.conftest import SQL_MAP, fill_table
@@ -46,20 +48,22 @@ def test_the_probes_answer_as_privacyidea_does_and_write_no_audit(
     assert audit_count(services) == before
 
 
-def test_readyz_says_503_when_the_database_is_unreachable(
-    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_readyz_says_503_when_the_database_is_unreachable(services: Services) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     unreachable = make_engine(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none")
-    monkeypatch.setattr(services.health, "_engine", unreachable)
+    # The probes of a server whose health service sees a database that is down.
+    health = HealthService(unreachable, services.users)
     try:
-        expected = {"status": "not ready", "hsm": "OK", "database": "fail"}
-        assert probe(client, "readyz", 503) == expected
-        assert probe(client, "", 503) == expected
-        assert probe(client, "livez", 200) == {"status": "OK"}
+        down = dataclasses.replace(services, health=health)
+        with TestClient(create_app(down), raise_server_exceptions=False) as client:
+            expected = {"status": "not ready", "hsm": "OK", "database": "fail"}
+            assert probe(client, "readyz", 503) == expected
+            assert probe(client, "", 503) == expected
+            assert probe(client, "livez", 200) == {"status": "OK"}
     finally:
+        health.close()
         unreachable.dispose()
 
 

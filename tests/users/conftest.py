@@ -3,10 +3,12 @@ MariaDB databases of their own (a user's SQL database is not Factorflow's)."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from passlib.hash import sha512_crypt
@@ -14,6 +16,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 from sqlalchemy.engine import make_url
 
 from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, USER_PASSWORDS
+
+if TYPE_CHECKING:
+    from tests.users.ldap.slapd import Slapd
 
 #: The users every store under test holds: login → (uid, given, surname, phone, mobile, email).
 PEOPLE = {
@@ -140,3 +145,29 @@ def mariadb_people(mariadb_userdb: str) -> SqlUserDb:
 
 
 UserDbFactory = Callable[[], SqlUserDb]
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """One throw-away OpenLDAP slapd per session (:mod:`tests.users.ldap.slapd`). It
+    skips, with the reason, only when OpenLDAP is not installed; a slapd that is
+    installed but fails to start is an error."""
+    from tests.users.ldap.slapd import slapd_missing, start_slapd  # it imports PEOPLE
+
+    reason = slapd_missing()
+    if reason:
+        pytest.skip(reason)
+    server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A loopback port nobody listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

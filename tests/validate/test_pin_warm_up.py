@@ -27,7 +27,7 @@ class GateWatchingHasher(argon2.PasswordHasher):
         self.gate_busy: list[bool] = []
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        self.gate_busy.append(self.gate._busy)
+        self.gate_busy.append(self.gate.busy)
         return super().verify(hash, password)
 
 
@@ -40,10 +40,10 @@ def watching(
     if gate is None:
         pytest.skip("only SQLite serialises writers behind the gate")
     init_token(client, admin_headers, type="hotp", otpkey=RFC_KEY_HEX, pin="1234", user="alice")
-    original = services.hasher._hasher
-    services.hasher._hasher = watcher = GateWatchingHasher(gate, original)
+    original = services.hasher.backend
+    services.hasher.backend = watcher = GateWatchingHasher(gate, original)
     yield watcher
-    services.hasher._hasher = original
+    services.hasher.backend = original
 
 
 def check(client: TestClient, password: str) -> str:

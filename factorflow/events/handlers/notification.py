@@ -213,27 +213,35 @@ class SendmailOptions(BodyOptions):
         max_length=80,
         alias="To tokenowner",
         json_schema_extra=_when("To", "tokenowner"),
+        description="The token owner's user attribute holding the address",
     )
     to_logged_in_user: str = Field(
         default="email",
         max_length=80,
         alias="To logged_in_user",
         json_schema_extra=_when("To", "logged_in_user"),
+        description="The logged-in user's attribute holding the address",
     )
     to_internal_admin: str = Field(
         default="",
         max_length=500,
         alias="To internal admin",
         json_schema_extra=_when("To", "internal admin", "internal_admins"),
+        description="The internal admins to send to, comma-separated",
     )
     to_admin_realm: str = Field(
         default="",
         max_length=120,
         alias="To admin realm",
         json_schema_extra=_when("To", "admin realm", "realms"),
+        description="The realm whose users (with an email address) get the notification",
     )
     to_email: str = Field(
-        default="", max_length=2000, alias="To email", json_schema_extra=_when("To", "email")
+        default="",
+        max_length=2000,
+        alias="To email",
+        json_schema_extra=_when("To", "email"),
+        description="The addresses to send to, comma-separated",
     )
     reply_to: ReplyTo = Field(default="", description="Reply-To type")
     reply_to_tokenowner: str = Field(
@@ -241,30 +249,35 @@ class SendmailOptions(BodyOptions):
         max_length=80,
         alias="reply_to tokenowner",
         json_schema_extra=_when("reply_to", "tokenowner"),
+        description="The token owner's user attribute holding the Reply-To address",
     )
     reply_to_logged_in_user: str = Field(
         default="email",
         max_length=80,
         alias="reply_to logged_in_user",
         json_schema_extra=_when("reply_to", "logged_in_user"),
+        description="The logged-in user's attribute holding the Reply-To address",
     )
     reply_to_internal_admin: str = Field(
         default="",
         max_length=500,
         alias="reply_to internal admin",
         json_schema_extra=_when("reply_to", "internal admin", "internal_admins"),
+        description="The internal admins to reply to, comma-separated",
     )
     reply_to_admin_realm: str = Field(
         default="",
         max_length=120,
         alias="reply_to admin realm",
         json_schema_extra=_when("reply_to", "admin realm", "realms"),
+        description="The realm whose users are the Reply-To addresses",
     )
     reply_to_email: str = Field(
         default="",
         max_length=2000,
         alias="reply_to email",
         json_schema_extra=_when("reply_to", "email"),
+        description="The Reply-To addresses, comma-separated",
     )
 
     @field_validator("to_email", "reply_to_email")
@@ -286,7 +299,9 @@ class SendsmsOptions(BodyOptions):
         description="Message with tags, or file:<name> of a template",
         json_schema_extra={"ui_type": "text"},
     )
-    to: Literal["tokenowner"] = Field(default="tokenowner", alias="To")
+    to: Literal["tokenowner"] = Field(
+        default="tokenowner", alias="To", description="Recipient type: the token owner's mobile"
+    )
 
 
 class SavefileOptions(BodyOptions):

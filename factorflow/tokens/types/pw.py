@@ -32,6 +32,7 @@ class PwToken(TokenType):
     type_name = "pw"
     serial_prefix = "PW"
     InitParams = PwInitParams
+    one_time_values = False
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
         assert isinstance(params, PwInitParams)

@@ -14,6 +14,7 @@ class SpassToken(TokenType):
     type_name = "spass"
     serial_prefix = "PISP"
     pin_mode = PinMode.WHOLE
+    one_time_values = False
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
         self.set_info("tokenkind", "software")

@@ -161,6 +161,11 @@ class LdapUserStore(UserStore):
 
     # -- plumbing ---------------------------------------------------------------------
 
+    @property
+    def connector(self) -> LdapConnector:
+        """The connections of this configuration (opened on first use)."""
+        return self._connection_source()
+
     def _connection_source(self) -> LdapConnector:
         with self._lock:
             if self._connector is None:

@@ -124,6 +124,12 @@ class LdapConnector:
         self._slots = threading.BoundedSemaphore(options.pool_size)
         self._closed = False
 
+    @property
+    def idle(self) -> tuple[Connection, ...]:
+        """The pooled service connections not lent out now (at most ``pool_size``)."""
+        with self._lock:
+            return tuple(self._idle)
+
     def fail(self, reason: str) -> StoreUnavailableError:
         return StoreUnavailableError(f"User store {self.store_name!r}: {reason}")
 

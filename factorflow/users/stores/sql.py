@@ -186,12 +186,17 @@ class SqlUserStore(UserStore):
             raise self._fail(exc) from None
 
     # -- the UserStore contract -------------------------------------------------
+    # No login, id or attribute of a user holds a NUL, and PostgreSQL refuses one in
+    # a query parameter (a DataError, which would read as "store unavailable"): a
+    # value with a NUL matches nobody, on every database.
 
     def user_id(self, login: str) -> str | None:
         record = self.find(login)
         return record.uid if record else None
 
     def find(self, login: str) -> UserRecord | None:
+        if "\x00" in login:
+            return None
         _, table = self._reflect()
         condition = self._compare(self._column(table, "username"), "==", login)
         # Collations may compare case- or trailing-blank-insensitively (MariaDB's
@@ -200,6 +205,8 @@ class SqlUserStore(UserStore):
         return next((r for r in found if r.login == login), None)
 
     def get(self, uid: str) -> UserRecord | None:
+        if "\x00" in uid:
+            return None
         _, table = self._reflect()
         found = self._select(self._by_uid(table, uid), 5)
         return next((r for r in found if r.uid == uid), None)
@@ -210,14 +217,14 @@ class SqlUserStore(UserStore):
         for attribute, pattern in filters.items():
             if pattern == "*":
                 continue
-            if attribute not in self.opts.map or attribute == "password":
+            if attribute not in self.opts.map or attribute == "password" or "\x00" in pattern:
                 return []
             column = self._column(table, attribute)
             conditions.append(self._compare(column, "==", pattern, wildcard=True))
         return self._select(conditions, min(limit, self.opts.limit))
 
     def check_password(self, uid: str, password: str) -> bool:
-        if "password" not in self.opts.map:
+        if "password" not in self.opts.map or "\x00" in uid:
             return False
         engine, table = self._reflect()
         query = select(self._column(table, "password")).where(*self._by_uid(table, uid)).limit(1)

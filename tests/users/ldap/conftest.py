@@ -1,8 +1,5 @@
-"""Fixtures of the LDAP user-store tests: one slapd per test session.
-
-The slapd fixture skips (with the reason) only when OpenLDAP is not installed; a
-slapd that is installed but fails to start is an error.
-"""
+"""Fixtures of the LDAP user-store tests; the session's slapd is the ``slapd`` fixture
+of ``tests/users/conftest.py`` (the store contract runs against it too)."""
 
 from __future__ import annotations
 
@@ -22,8 +19,6 @@ from tests.users.ldap.slapd import (
     ROOT_DN,
     ROOT_PW,
     Slapd,
-    slapd_missing,
-    start_slapd,
 )
 
 HASHER = Hasher(time_cost=1, memory_kib=1024, parallelism=1)
@@ -36,18 +31,6 @@ USERINFO = {
     "phone": "telephoneNumber",
     "description": "description",
 }
-
-
-@pytest.fixture(scope="session")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    reason = slapd_missing()
-    if reason:
-        pytest.skip(reason)
-    server = start_slapd(tmp_path_factory.mktemp("slapd"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def ldap_options(slapd: Slapd, **overrides: Any) -> dict[str, Any]:
@@ -101,12 +84,3 @@ def silent_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def dead_port() -> int:
-    """A loopback port nobody listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port

@@ -12,24 +12,18 @@ from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
 from factorflow.users.models import ResolverConfig
+from tests import factories
 from tests.conftest import USER_PASSWORDS, bearer
 from tests.users.helpers import config_state, error, ok
 from tests.users.ldap.conftest import ldap_options
 from tests.users.ldap.slapd import ODD_LOGIN, ODD_PASSWORD, READER_PW, Slapd
 
-
-def form(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as a client sends them: USERINFO as JSON text."""
-    return {k: json.dumps(v) if isinstance(v, dict) else v for k, v in options.items()}
+form = factories.resolver_form
 
 
 def ldap_realm(client: TestClient, headers: dict[str, str], options: dict[str, Any]) -> None:
-    ok(
-        client.post(
-            "/resolver/ldap1", data={"type": "ldapresolver", **form(options)}, headers=headers
-        )
-    )
-    ok(client.post("/realm/ldaprealm", data={"resolvers": "ldap1"}, headers=headers))
+    factories.add_resolver(client, headers, "ldap1", "ldapresolver", **options)
+    factories.add_realm(client, headers, "ldaprealm", "ldap1")
 
 
 def login(client: TestClient, username: str, password: str) -> Any:

@@ -1,4 +1,4 @@
-"""The LDAP user store against a real slapd: the store contract, AD-style mapping,
+"""The LDAP user store against a real slapd: its own contract cases, AD-style mapping,
 failover, TLS, timeouts, the lookup cache and filter escaping."""
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from tests.users.ldap.slapd import AD_BASE, AD_USERS, ODD_LOGIN, ODD_PASSWORD, P
 ALL_LOGINS = sorted([*PEOPLE, ODD_LOGIN])
 
 
-# -- the store contract -------------------------------------------------------------
+# -- the store contract, LDAP's own cases ----------------------------------------------
+# (the contract itself runs against slapd in tests/users/test_store_contract.py; here:
+# the other id types, the odd user made of filter metacharacters, directory scopes)
 
 
 @pytest.mark.parametrize("uid_type", ["entryUUID", "DN"])
@@ -54,12 +56,6 @@ def test_lookup_by_login_and_id_agree(make_store: StoreFactory, uid_type: str) -
         assert uid is not None
         record = store.get(uid)
         assert record is not None and record.login == login
-
-
-def test_logins_match_by_the_directory_rules(make_store: StoreFactory) -> None:
-    """uid compares case-insensitively in LDAP; the record keeps the stored spelling."""
-    record = make_store().find("ALICE")
-    assert record is not None and record.login == "alice"
 
 
 @pytest.mark.parametrize(
@@ -118,16 +114,6 @@ def test_size_limit_caps_searches(make_store: StoreFactory) -> None:
     assert len(make_store(SIZELIMIT="2").search({}, 100)) == 2
 
 
-def test_password_check(make_store: StoreFactory) -> None:
-    store = make_store()
-    for login, password in USER_PASSWORDS.items():
-        uid = store.user_id(login)
-        assert uid is not None
-        assert store.check_password(uid, password) is True
-        assert store.check_password(uid, password + "x") is False
-        assert store.check_password(uid, "") is False
-
-
 def test_an_empty_password_never_binds_even_with_anonymous_binds_allowed(
     make_store: StoreFactory,
 ) -> None:
@@ -136,7 +122,7 @@ def test_an_empty_password_never_binds_even_with_anonymous_binds_allowed(
     alice = store.find("alice")  # the anonymous service bind works
     assert alice is not None
     assert store.check_password(alice.uid, "") is False
-    assert store._connection_source().bind_as(alice.uid, "") is False
+    assert store.connector.bind_as(alice.uid, "") is False
 
 
 def test_test_counts_users(make_store: StoreFactory) -> None:
@@ -302,8 +288,7 @@ def test_configuration_errors_are_clear(
 def test_a_closed_pooled_connection_is_replaced(make_store: StoreFactory) -> None:
     store = make_store()
     assert store.find("alice") is not None
-    connector = store._connection_source()
-    for conn in connector._idle:
+    for conn in store.connector.idle:
         conn.socket.close()  # as if the server had dropped the idle connection
     assert store.find("bob") is not None
 
@@ -365,7 +350,7 @@ def test_concurrent_lookups_share_a_bounded_pool(make_store: StoreFactory) -> No
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(work, [*USER_PASSWORDS] * 10))
     assert all(results)
-    assert len(store._connection_source()._idle) <= 2
+    assert len(store.connector.idle) <= 2
 
 
 def test_any_unique_attribute_as_the_id(make_store: StoreFactory) -> None:

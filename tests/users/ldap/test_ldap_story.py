@@ -16,7 +16,6 @@ OTP, and accepts the very same ``pass`` once the help desk has reset the counter
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
 from tests.conftest import USER_PASSWORDS
+from tests.factories import define
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX
 from tests.users.helpers import ok
 from tests.users.ldap.conftest import ldap_options
@@ -78,18 +78,6 @@ def install_scripts(directory: Path, slapd: Slapd) -> None:
         path = directory / name
         path.write_text("#!/bin/sh\n" + ARGS + body)
         path.chmod(0o755)
-
-
-def define(client: TestClient, headers: dict[str, str], **fields: Any) -> None:
-    data: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "options":
-            data.update({f"option.{k}": v for k, v in value.items()})
-        elif key == "conditions":
-            data["conditions"] = json.dumps(value)
-        else:
-            data[key] = value
-    ok(client.post("/event", data=data, headers=headers))
 
 
 def entry(admin: Connection, login: str) -> dict[str, list[str]]:

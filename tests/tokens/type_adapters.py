@@ -1,0 +1,97 @@
+"""What the token-type contract (``test_type_contract.py``) needs to know about each
+registered type to enrol it and answer it as its user would.
+
+Everything else the contract reads from the type's own declarations: ``pin_mode``
+(how ``pass`` is made of PIN and OTP), ``challenge_response`` (the PIN alone asks for
+the OTP first), ``one_time_values`` (a replay must be refused),
+``deletes_after_success``, ``InitParams``. A type registered under
+``factorflow.token_types`` without an adapter here fails the contract, naming it:
+a new type cannot skip the suite silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests import factories
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp
+
+H = dict[str, str]
+#: The n-th value the user has (0: the first), from what the enrolment answered.
+OtpSource = Callable[[dict[str, Any], int], str]
+
+
+def _no_setup(client: TestClient, headers: H) -> None:
+    del client, headers
+
+
+@dataclass(frozen=True)
+class TypeAdapter:
+    #: ``POST /token/init`` parameters besides type, user, realm and PIN.
+    params: dict[str, Any] = field(default_factory=dict)
+    #: The OTP part of the n-th ``pass`` ("" for types without one).
+    otp: OtpSource = lambda detail, n: ""
+    #: Configuration the type needs before it is enrolled (an SMTP server...).
+    setup: Callable[[TestClient, H], None] = _no_setup
+
+
+def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
+    return RFC4226_OTPS[n]
+
+
+def _current_totp(detail: dict[str, Any], n: int) -> str:
+    return totp(offset_steps=n)
+
+
+def _printed(detail: dict[str, Any], n: int) -> str:
+    return str(detail["otps"][str(n)])
+
+
+def _registration_code(detail: dict[str, Any], n: int) -> str:
+    return str(detail["registrationcode"])
+
+
+def _smtp(client: TestClient, headers: H) -> None:
+    # Nothing listens there: the contract answers with the OTP computed from the key
+    # it enrolled, and the queued mail is never delivered within the test.
+    factories.add_smtp_server(client, headers, "contract-mail", port=9)
+
+
+def _sms(client: TestClient, headers: H) -> None:
+    factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
+
+
+PASSWORD = "lost-token-pw-1"
+
+ADAPTERS: dict[str, TypeAdapter] = {
+    "hotp": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_rfc_hotp),
+    "totp": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_current_totp),
+    "paper": TypeAdapter(params={"papertoken_count": "5"}, otp=_printed),
+    "spass": TypeAdapter(),
+    "pw": TypeAdapter(params={"otpkey": PASSWORD}, otp=lambda detail, n: PASSWORD),
+    "registration": TypeAdapter(otp=_registration_code),
+    "email": TypeAdapter(
+        params={"otpkey": RFC_KEY_HEX, "email": "alice@example.net"}, otp=_rfc_hotp, setup=_smtp
+    ),
+    "sms": TypeAdapter(
+        params={"otpkey": RFC_KEY_HEX, "phone": "+4917111"}, otp=_rfc_hotp, setup=_sms
+    ),
+}
+
+
+def adapter_for(type_name: str, type_cls: type[object]) -> TypeAdapter:
+    """The adapter of a registered type; fails the test, naming the type, without one."""
+    adapter = ADAPTERS.get(type_name)
+    if adapter is None:
+        pytest.fail(
+            f"token type {type_name!r} ({type_cls.__module__}.{type_cls.__qualname__}) is "
+            "registered but has no adapter in tests/tokens/type_adapters.py: add one so that "
+            "the contract suite can enrol it and answer it",
+            pytrace=False,
+        )
+    return adapter
