@@ -97,8 +97,11 @@ def test_the_documented_condition_installs_and_decides(
         built.close()
 
 
-def test_a_condition_name_claimed_twice_is_a_start_up_error(site: Path, settings: Settings) -> None:
-    install(site, "acme_twice", "from factorflow.events.conditions.general import CONDITIONS\n",
-            "acme_twice = acme_twice:CONDITIONS", CONDITIONS_GROUP)  # fmt: skip
+def test_a_condition_name_claimed_twice_is_a_start_up_error(
+    plugin_site: Path, settings: Settings
+) -> None:
+    source = "from factorflow.events.conditions.general import CONDITIONS\n"
+    twice = Plugin("acme_twice", source, CONDITIONS_GROUP, {"acme_twice": "acme_twice:CONDITIONS"})
+    install(plugin_site, twice)
     with pytest.raises(DuplicatePluginError, match=r"client_ip.*general.*acme_twice"):
         build_services(settings, migrate=False)
