@@ -22,7 +22,7 @@ from factorflow.core.versioned_cache import VersionedCache
 from factorflow.db import versions
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import ConditionRegistry
-from factorflow.events.definition import Definition, from_row
+from factorflow.events.definition import Definition, from_row, unrunnable
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
 from factorflow.events.models import EventDefinition
@@ -108,9 +108,11 @@ class DefinitionCache:
                     row, self._handlers, options=options, conditions=self._conditions
                 )
             except DefinitionError as exc:
-                log.error("event definition %s (%r) is skipped: %s", row.id, row.name, exc.message)
+                # It still runs, as a stand-in that fails: audited, and an abort_on_error
+                # guard whose script or module is gone fails closed, not open.
+                log.error("event definition %s (%r) cannot run: %s", row.id, row.name, exc.message)
                 broken[row.id] = exc.message
-                continue
+                definition = unrunnable(row, exc.message, self._conditions)
             for event in definition.events:
                 index.setdefault((event, definition.position), []).append(definition)
         frozen = {key: tuple(sorted(v, key=lambda d: d.sort_key)) for key, v in index.items()}

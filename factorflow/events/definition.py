@@ -25,8 +25,13 @@ from factorflow.events import limits
 from factorflow.events.conditions import CONDITIONS
 from factorflow.events.conditions.base import Condition, ConditionRegistry
 from factorflow.events.conditions.expression import ExpressionError, Node, parse_expression
-from factorflow.events.errors import DefinitionError
-from factorflow.events.handlers.base import ActionOptions, EventHandler, secret_options
+from factorflow.events.errors import ActionError, DefinitionError
+from factorflow.events.handlers.base import (
+    ActionContext,
+    ActionOptions,
+    EventHandler,
+    secret_options,
+)
 from factorflow.events.models import EventDefinition
 from factorflow.registry import Registry
 
@@ -303,6 +308,64 @@ def from_row(
         abort_on_error=bool(row.abort_on_error),
         unknown_is_match=row.unknown_is_match,
         condition_expression=row.condition_expression or "",
+        expression=expression,
+        schedule=row.schedule or "",
+        sweep=row.sweep or "",
+    )
+
+
+class UnrunnableOptions(ActionOptions):
+    reason: str = ""
+
+
+class _EveryAction(dict[str, type[ActionOptions]]):
+    def __missing__(self, key: str) -> type[ActionOptions]:
+        return UnrunnableOptions
+
+
+class UnrunnableHandler(EventHandler):
+    """Stands in for an active stored definition that no longer compiles (its script
+    was removed, its module uninstalled, an option no longer validates): it fires
+    like the definition would — by its conditions if they still compile, else on every
+    request of its events — and fails with the reason. So the failure is audited, and
+    a definition with ``abort_on_error`` still aborts its request: a guard whose script
+    is gone fails closed, not open."""
+
+    identifier = "__unrunnable__"
+    actions = _EveryAction()
+    schedulable = False
+
+    def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
+        assert isinstance(options, UnrunnableOptions)
+        ctx.run_details = f"cannot run: {options.reason}"[:200]
+        raise ActionError(f"the definition cannot run: {options.reason}")
+
+
+def unrunnable(row: EventDefinition, reason: str, conditions: ConditionRegistry) -> Definition:
+    """The stand-in of ``row``, which failed to compile with ``reason``."""
+    try:
+        compiled = compile_conditions(row.conditions or {}, conditions)
+        expression = compile_expression(
+            row.condition_expression or "", frozenset(c.name for c in compiled)
+        )
+    except DefinitionError:
+        compiled, expression = (), None  # cannot tell when it applies: always
+    return Definition(
+        id=row.id,
+        name=row.name,
+        events=tuple(dict.fromkeys(row.events or ())),
+        handlermodule=row.handlermodule,
+        handler=UnrunnableHandler,
+        action=row.action,
+        options_raw={},
+        options=UnrunnableOptions(reason=reason),
+        conditions=compiled,
+        position=row.position or "post",
+        ordering=row.ordering,
+        active=row.active,
+        abort_on_error=bool(row.abort_on_error),
+        unknown_is_match=row.unknown_is_match,
+        condition_expression="" if expression is None else row.condition_expression or "",
         expression=expression,
         schedule=row.schedule or "",
         sweep=row.sweep or "",

@@ -8,6 +8,7 @@ import pytest
 
 from factorflow.bootstrap import Services, build_services
 from factorflow.events.cache import DefinitionCache
+from factorflow.events.definition import UnrunnableHandler
 from factorflow.events.models import EventDefinition
 from factorflow.events.service import DefinitionInput
 from factorflow.settings import Settings
@@ -92,13 +93,17 @@ def test_order_and_broken_rows(services: Services) -> None:
     save(services, name="z", events=["auth"], handlermodule="Logging", action="logging",
          ordering=-1)  # fmt: skip
     with services.sessions.begin() as session:
-        # A row that no longer validates (e.g. its module was uninstalled) is skipped.
+        # A row that no longer validates (e.g. its module was uninstalled).
         session.add(EventDefinition(name="broken", events=["auth"], handlermodule="Gone",
                                     action="x"))  # fmt: skip
         from factorflow.events.cache import bump_version
 
         bump_version(session)
     services.events.cache.invalidate()
-    assert names(services.events.cache, services, "auth") == ["z", "b", "a"]
+    # A row that no longer validates runs as a stand-in that fails (never silently
+    # skipped: an abort_on_error guard must fail closed).
+    assert names(services.events.cache, services, "auth") == ["z", "broken", "b", "a"]
     snapshot = services.events.cache.snapshot()
     assert list(snapshot.broken.values()) and "Gone" in next(iter(snapshot.broken.values()))
+    stand_in = snapshot.index[("auth", "post")][1]
+    assert stand_in.handler is UnrunnableHandler and stand_in.handlermodule == "Gone"

@@ -249,13 +249,6 @@ def test_background_runs_are_durable_jobs(
     assert job.definition == "bg"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A stored definition that no longer validates (here: its script was removed) is "
-    "skipped by the definition cache with a log line only: nothing is audited and "
-    "raise_error / abort_on_error do not abort, so a removed guard script fails open. "
-    "Found by the handler contract (issue 14).",
-)
 def test_a_guard_whose_script_was_removed_still_aborts_the_request(
     client: TestClient,
     admin_headers: dict[str, str],
@@ -271,3 +264,8 @@ def test_a_guard_whose_script_was_removed_still_aborts_the_request(
     r = client.post("/validate/check", data={"user": "alice", "pass": "x"})
     assert r.status_code == 400, r.text
     assert r.json()["result"]["error"]["code"] == 903
+    # A stored definition that no longer compiles runs as a stand-in that fails,
+    # audited with the reason.
+    entries = client.get("/audit/", headers=admin_headers, params={"action": "*PRE-EVENT*"})
+    infos = [e["info"] for e in entries.json()["result"]["value"]["auditdata"]]
+    assert any("guard" in info and "cannot run" in info for info in infos), infos
