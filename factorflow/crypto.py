@@ -21,7 +21,6 @@ import argon2
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from factorflow.core.memo import remembered
 from factorflow.errors import ServerError
 
 _VERSION = "v1"
@@ -122,15 +121,8 @@ class Hasher:
         return self._run(self.backend.hash, secret)
 
     def verify(self, stored: str, secret: str) -> bool:
-        """Whether ``secret`` matches the ``stored`` hash. Within a request memo
-        (:mod:`factorflow.core.memo`) a pair verified before is answered from memory:
-        the answer for a pair never changes, and a PIN changed in the meantime has a
-        new hash, so it is verified afresh. A request uses this to pay for argon2
-        before it takes SQLite's write lock (``Endpoint.warm_up`` in
-        :mod:`factorflow.pipeline`)."""
-        return remembered(
-            ("argon2", stored, secret), lambda: self._run(self._verify, stored, secret)
-        )
+        """Whether ``secret`` matches the ``stored`` hash."""
+        return self._run(self._verify, stored, secret)
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:

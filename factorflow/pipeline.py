@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
@@ -30,7 +29,6 @@ from factorflow.auth.service import EXPIRED, AuthService, Credentials
 from factorflow.auth.sessions import SessionGuard
 from factorflow.core.checks import validation_error
 from factorflow.core.invocation import NOBODY, Actor, ErrorReply, Invocation, Outcome, Reply
-from factorflow.core.memo import request_memo
 from factorflow.db.base import retrying, serialises_writes, transaction
 from factorflow.errors import AuthError, FactorflowError, PolicyError
 
@@ -72,6 +70,9 @@ class Call(Generic[P, S]):
     session: Session
     services: S
     audit: AuditRecord
+    #: What the endpoint's ``prepare`` returned for this request, or None when it
+    #: did not run (see :attr:`Endpoint.prepare`).
+    prepared: object | None = None
 
     @property
     def actor(self) -> Actor:
@@ -91,13 +92,12 @@ class Endpoint(Generic[P, S]):
     #: Runs the handler with a database transaction; read-only handlers still get one.
     extra: dict[str, Any] = field(default_factory=dict)
     #: Optional work done before the unit of work, in a read-only transaction, where
-    #: the database serialises writers (SQLite): it verifies the PINs the handler
-    #: will verify, so that the argon2 cost is paid outside the write lock. An
-    #: endpoint with a warm-up runs inside a request memo (:mod:`factorflow.core.memo`)
-    #: on every database, where the handler finds those answers. The warm-up must not
-    #: write, and it decides nothing: only the exact answers that the memo keeps are
-    #: reused. A failure here is ignored: the unit of work then does the work itself.
-    warm_up: Callable[[Call[P, S]], None] | None = None
+    #: the database serialises writers (SQLite): the part of the handler's work that
+    #: only reads and is slow (the PIN verifications of /validate/check), so that it
+    #: is paid outside the write lock. Its return value reaches the handler as
+    #: ``Call.prepared``; the handler decides again with it under the lock. It must
+    #: not write. A failure here is ignored: the handler then does the work itself.
+    prepare: Callable[[Call[P, S]], object] | None = None
 
 
 class EventDispatcher(Protocol):
@@ -170,11 +170,13 @@ class Pipeline(Generic[S]):
         try:
             credentials = self._authenticate(inv, endpoint.access)
             inv.actor = credentials.actor if credentials is not None else NOBODY
-            with self._warmed_up(inv, endpoint):
-                reply = self._in_transaction(
-                    lambda session: self._call(session, inv, endpoint, audit, credentials),
-                    write=endpoint.writes,
-                )
+            prepared = self._prepare(inv, endpoint)
+            reply = self._in_transaction(
+                lambda session: self._call(
+                    session, inv, endpoint, audit, credentials, prepared=prepared
+                ),
+                write=endpoint.writes,
+            )
         except Exception as exc:
             # The actions' work was rolled back with the request: keep only the entries
             # of failed actions (an abort_on_error failure among them), whose audit
@@ -187,30 +189,21 @@ class Pipeline(Generic[S]):
         self.ports.audit.write(audit)
         return reply
 
-    @contextmanager
-    def _warmed_up(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> Iterator[None]:
-        """For an endpoint with a warm-up: open the request memo around the unit of
-        work (on every database: the check and its definitions' conditions share one
-        user lookup) and, where the database serialises writers, run the warm-up first."""
-        if endpoint.warm_up is None:
-            yield
-            return
-        with request_memo():
-            if serialises_writes(self.ports.sessions):
-                self._warm_up(inv, endpoint)
-            yield
-
-    def _warm_up(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> None:
-        assert endpoint.warm_up is not None
+    def _prepare(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> object | None:
+        """Where the database serialises writers, the endpoint's ``prepare`` on a read
+        session; None where it has none, elsewhere, or when it failed."""
+        if endpoint.prepare is None or not serialises_writes(self.ports.sessions):
+            return None
         try:
             with transaction(self.ports.sessions) as session:
                 params = endpoint.params.model_validate(inv.params)
                 scratch = AuditRecord.begin(inv, node=self.ports.node_name)
-                endpoint.warm_up(Call(inv, params, session, self.services, scratch))
+                return endpoint.prepare(Call(inv, params, session, self.services, scratch))
         except Exception:
             # Bad parameters, an unknown user, a store that is down: the unit of
             # work meets the same and answers properly.
-            log.debug("warm-up of %s skipped", inv.rule, exc_info=True)
+            log.debug("prepare of %s skipped", inv.rule, exc_info=True)
+            return None
 
     def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""
@@ -223,6 +216,8 @@ class Pipeline(Generic[S]):
         endpoint: Endpoint[Any, S],
         audit: AuditRecord,
         credentials: Credentials | None,
+        *,
+        prepared: object | None = None,
     ) -> Reply:
         audit.children.clear()  # a retried unit of work starts its event trail afresh
         audit.post_started = False
@@ -239,7 +234,7 @@ class Pipeline(Generic[S]):
             raise validation_error(exc) from None
         try:
             reply = Reply(
-                outcome=endpoint.handler(Call(inv, params, session, self.services, audit))
+                outcome=endpoint.handler(Call(inv, params, session, self.services, audit, prepared))
             )
         except FactorflowError as exc:
             if not exc.keeps_changes:

@@ -9,7 +9,6 @@ from pathlib import Path
 import argon2
 
 from factorflow.bootstrap import build_services
-from factorflow.core.memo import request_memo
 from factorflow.crypto import Hasher, usable_cpus
 from factorflow.settings import Settings
 
@@ -92,48 +91,3 @@ def test_the_setting_bounds_the_services_hasher(tmp_path: Path) -> None:
         assert services.hasher.threads == 3
     finally:
         services.close()
-
-
-class RecordingHasher(argon2.PasswordHasher):
-    """argon2's own hasher that also notes which secrets it verified."""
-
-    def __init__(self) -> None:
-        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
-        self.verified: list[str] = []
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        self.verified.append(str(password))
-        return super().verify(hash, password)
-
-
-def test_a_request_memo_answers_a_pair_once_verified_and_nothing_else() -> None:
-    hasher = Hasher(**CHEAP, threads=1)
-    recording = RecordingHasher()
-    hasher.backend = recording
-    stored = hasher.hash("1234")
-    changed = hasher.hash("5678")
-    with request_memo():
-        assert hasher.verify(stored, "1234") and hasher.verify(stored, "1234")
-        assert not hasher.verify(stored, "0000") and not hasher.verify(stored, "0000")
-        # A new hash (the PIN was changed) is verified afresh, with the same secret too.
-        assert not hasher.verify(changed, "1234")
-        assert hasher.verify(changed, "5678")
-    assert recording.verified == ["1234", "0000", "1234", "5678"]
-    # Outside the block every verification is real again.
-    assert hasher.verify(stored, "1234")
-    assert recording.verified[-1] == "1234" and len(recording.verified) == 5
-
-
-def test_remembered_verifications_stay_in_their_own_context() -> None:
-    hasher = Hasher(**CHEAP, threads=1)
-    recording = RecordingHasher()
-    hasher.backend = recording
-    stored = hasher.hash("1234")
-
-    def one_request() -> bool:
-        with request_memo():
-            return hasher.verify(stored, "1234")
-
-    with ThreadPoolExecutor(2) as requests:
-        assert all(requests.map(lambda _: one_request(), range(2)))
-    assert recording.verified == ["1234", "1234"]

@@ -52,7 +52,7 @@ class Routes:
         event: str,
         params: type[P],
         access: Access = Access.ADMIN,
-        warm_up: Callable[[Call[P]], None] | None = None,
+        prepare: Callable[[Call[P]], object] | None = None,
         writes: bool | None = None,
     ) -> Callable[[Callable[[Call[P]], Outcome]], Callable[[Call[P]], Outcome]]:
         """Declare a route. ``writes`` says whether its unit of work writes; by default
@@ -68,7 +68,7 @@ class Routes:
                 params=params,
                 handler=handler,
                 access=access,
-                warm_up=warm_up,
+                prepare=prepare,
                 writes=writes,
             )
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]

@@ -31,7 +31,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from factorflow.core.memo import forget, remembered
 from factorflow.crypto import Hasher, SecretBox
 from factorflow.registry import Registry
 from factorflow.settings import Settings
@@ -54,8 +53,20 @@ LIST_LIMIT = 1000
 SEARCHABLE = frozenset({*STANDARD_ATTRIBUTES, "userid"})
 
 
-#: The request-memo kind of :meth:`UserService.resolve`'s answers.
-USER_LOOKUP = "user"
+#: ``session.info`` key of a unit of work's user lookups: (login, realm) → the
+#: store's answer, found (a User) or not (None).
+LOOKUPS = "factorflow.users.lookups"
+
+
+def _lookups(session: Session) -> dict[tuple[str, str], User | None]:
+    lookups: dict[tuple[str, str], User | None] = session.info.setdefault(LOOKUPS, {})
+    return lookups
+
+
+def _changed(session: Session) -> None:
+    """The unit of work changed users, realms or resolvers: later lookups in it ask
+    the stores again."""
+    session.info.pop(LOOKUPS, None)
 
 
 @dataclass
@@ -95,6 +106,7 @@ class UserService:
         self, session: Session, name: str, type_name: str, fields: Mapping[str, Any]
     ) -> int:
         """Create or update a resolver from privacyIDEA option names; returns its id."""
+        _changed(session)
         row, _ = self.resolvers.save(session, name, type_name, fields)
         return row.id
 
@@ -115,6 +127,7 @@ class UserService:
         return found
 
     def delete_resolver(self, session: Session, name: str) -> None:
+        _changed(session)
         self.resolvers.delete(session, name)
 
     def test_resolver(
@@ -148,6 +161,7 @@ class UserService:
     ) -> tuple[list[str], list[str]]:
         """Create a realm or replace its resolvers; returns (added, failed) resolver names.
         Unknown resolvers are reported as failed; with none known, nothing changes."""
+        _changed(session)
         rows: list[ResolverConfig] = []
         failed: list[str] = []
         for resolver in dict.fromkeys(resolvers):
@@ -167,6 +181,7 @@ class UserService:
     def delete_realm(
         self, session: Session, name: str, *, delete_custom_attributes: bool = False
     ) -> None:
+        _changed(session)
         realms.delete_realm(session, name, delete_custom_attributes=delete_custom_attributes)
 
     def default_realm(self, session: Session) -> str:
@@ -178,9 +193,11 @@ class UserService:
         return {realm.name: realms.describe_realm(realm)} if realm else {}
 
     def set_default_realm(self, session: Session, name: str) -> None:
+        _changed(session)
         realms.set_default_realm(session, name)
 
     def clear_default_realm(self, session: Session) -> None:
+        _changed(session)
         realms.clear_default_realm(session)
 
     def realm_exists(self, session: Session, name: str) -> bool:
@@ -203,14 +220,24 @@ class UserService:
         return self.resolvers.store(self.resolvers.get(session, resolver))
 
     def resolve(self, session: Session, login: str, realm: str = "") -> User:
-        """The user ``login`` of ``realm`` (the default realm if empty). Within a
-        request memo (:mod:`factorflow.core.memo`) the store's answer, found or not,
-        is asked once per request: /validate/check looks the user up in its warm-up,
-        in the check and for the conditions of its event definitions."""
-        user = remembered((USER_LOOKUP, login, realm), lambda: self._lookup(session, login, realm))
+        """The user ``login`` of ``realm`` (the default realm if empty). The store's
+        answer, found or not, is asked once per unit of work (``session``) until it
+        changes users, realms or resolvers: /validate/check and the conditions of its
+        event definitions share one lookup."""
+        lookups = _lookups(session)
+        key = (login, realm)
+        if key not in lookups:
+            lookups[key] = self._lookup(session, login, realm)
+        user = lookups[key]
         if user is None:
             raise UserNotFoundError(NOT_FOUND)
         return user
+
+    def remember(self, session: Session, login: str, realm: str, user: User) -> None:
+        """Take ``user`` as the answer of ``resolve(session, login, realm)`` in this unit
+        of work: it was looked up for the same request moments ago (the plan of a
+        /validate/check, made before the write lock)."""
+        _lookups(session)[(login, realm)] = user
 
     def _lookup(self, session: Session, login: str, realm: str) -> User | None:
         login, realm = self.split_login(session, login, realm)
@@ -337,6 +364,7 @@ class UserService:
         password: str | None,
     ) -> str:
         """Add a user to an editable store; returns the new user id."""
+        _changed(session)
         store = self.store_for(session, resolver)
         values = {
             k: v for k, v in attributes.items() if k in STANDARD_ATTRIBUTES and k != "username"
@@ -346,11 +374,13 @@ class UserService:
     def update_user(
         self, session: Session, user: User, attributes: Mapping[str, str], password: str | None
     ) -> None:
+        _changed(session)
         store = self.store_for(session, user.resolver)
         values = {k: v for k, v in attributes.items() if k in STANDARD_ATTRIBUTES}
         store.update(user.uid, values, password)
 
     def delete_user(self, session: Session, resolver: str, login: str) -> User:
+        _changed(session)
         store = self.store_for(session, resolver)
         record = store.find(login)
         if record is None:
@@ -368,11 +398,11 @@ class UserService:
 
     def set_custom_attribute(self, session: Session, user: User, key: str, value: str) -> None:
         custom.set_attribute(session, user, key, value)
-        forget(USER_LOOKUP)  # later lookups in this request see the new attribute
+        _changed(session)  # later lookups in this unit of work see the new attribute
 
     def delete_custom_attribute(self, session: Session, user: User, key: str) -> bool:
         deleted = custom.delete_attribute(session, user, key)
-        forget(USER_LOOKUP)
+        _changed(session)
         return deleted
 
 

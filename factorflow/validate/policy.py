@@ -55,6 +55,8 @@ class UserLookup(UserDirectory, PasswordStore, Protocol):
 
     def default_realm(self, session: Session) -> str: ...
 
+    def remember(self, session: Session, login: str, realm: str, user: User) -> None: ...
+
 
 def no_such_user(users: UserLookup, session: Session, login: str, realm: str) -> UserNotFoundError:
     """privacyIDEA's error for an unknown user at ``/validate/check`` (400, code 904):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ from factorflow.validate.challenge import (
     JobSink,
     type_flag,
 )
+from factorflow.validate.plan import CheckPlan
 from factorflow.validate.policy import (
     MSG_PASS_ON_NO_USER,
     AuthDecider,
@@ -96,6 +97,21 @@ class _Candidate:
     otp: str
 
 
+@dataclass
+class _Choice:
+    """What :meth:`ValidateService._choose` found: an answer already (``decided``),
+    or the usable ``tokens`` and among them the ones whose PIN is the whole ``pass``
+    (``challenged``) or whose PIN matched, with their OTPs (``matched``)."""
+
+    decided: CheckResult | None
+    tokens: list[Token] = field(default_factory=list)
+    #: The ready tokens before the policies and locks left some out
+    #: (``reset_all_user_tokens`` resets them all).
+    all_tokens: list[Token] = field(default_factory=list)
+    challenged: list[Token] = field(default_factory=list)
+    matched: list[_Candidate] = field(default_factory=list)
+
+
 class ValidateService:
     def __init__(
         self,
@@ -114,6 +130,29 @@ class ValidateService:
         self.challenges = ChallengeFlow(tokens, jobs, challenge_validity)
         self.auth_cache = AuthCache(hasher)
 
+    def prepare(
+        self,
+        session: Session,
+        req: CheckRequest,
+        policies: AuthDecider | None = None,
+        now: float | None = None,
+    ) -> CheckPlan:
+        """The choosing half of :meth:`check` on any (read-only) ``session``: the user
+        lookup and the verifications the choice needs, kept in the returned plan
+        (:mod:`factorflow.validate.plan`). Changes nothing and decides nothing that
+        :meth:`check` does not decide again under the write lock. Raises what
+        :meth:`check` would for a bad request."""
+        plan = CheckPlan(req)
+        moment = time.time() if now is None else now
+        try:
+            user, tokens = self._candidates(session, req, plan)
+        except UserNotFoundError:
+            return plan  # the check answers an unknown user; nothing to verify first
+        plan.user = user if req.user else None
+        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
+        self._choose(session, plan, user, tokens, decided=decided, moment=moment)
+        return plan
+
     def check(
         self,
         session: Session,
@@ -121,12 +160,15 @@ class ValidateService:
         now: float | None = None,
         request_id: str = "",
         policies: AuthDecider | None = None,
+        *,
+        plan: CheckPlan | None = None,
     ) -> CheckResult:
         """Authenticate ``req``. Raises ParameterError/UserError for bad requests (400);
         a wrong PIN or OTP is a REJECT result and a challenge a CHALLENGE result, not
         errors. ``request_id`` links the jobs a challenge enqueues to the audit.
         ``policies`` decides the authentication/authorization policies (see
-        :mod:`factorflow.validate.policy`); without it the defaults apply.
+        :mod:`factorflow.validate.policy`); without it the defaults apply. ``plan``,
+        from :meth:`prepare` of the same request, saves the verifications it made.
 
         Around the token check: ``auth_cache`` may answer first (and remembers a
         successful token authentication, see :mod:`factorflow.validate.authcache`),
@@ -134,8 +176,10 @@ class ValidateService:
         afterwards (:func:`~factorflow.validate.policy.rate_limited`)."""
         moment = time.time() if now is None else now
         take_write_lock(session)
+        if plan is None or not plan.serves(req):
+            plan = CheckPlan(req)
         try:
-            user, tokens = self._candidates(session, req.user, req.realm, req.serial)
+            user, tokens = self._candidates(session, req, plan)
         except UserNotFoundError:
             if policies is not None and policies.authentication(None, req.realm).pass_on_no_user:
                 return CheckResult(True, MSG_PASS_ON_NO_USER)
@@ -143,7 +187,7 @@ class ValidateService:
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         if user is None:
             return self._authenticate(
-                session, req, user, tokens, decided=decided, moment=moment, request_id=request_id
+                session, plan, user, tokens, decided=decided, moment=moment, request_id=request_id
             )
         when = datetime.fromtimestamp(moment, UTC)
         # privacyIDEA's cache is for users, not serials, and never answers a challenge.
@@ -156,54 +200,67 @@ class ValidateService:
             result = CheckResult(True, MSG_AUTH_CACHE, user=user)
             return rate_limited(session, decided, user, result, when) or result
         result = self._authenticate(
-            session, req, user, tokens, decided=decided, moment=moment, request_id=request_id
+            session, plan, user, tokens, decided=decided, moment=moment, request_id=request_id
         )
         result = rate_limited(session, decided, user, result, when) or result
         if rule is not None and result.accepted and result.token is not None:
             self.auth_cache.store(session, user, req.password, rule, when)
         return result
 
-    def warm_up_pins(
-        self, session: Session, req: CheckRequest, policies: AuthDecider | None = None
-    ) -> None:
-        """Verify the token PINs that :meth:`check` of ``req`` will verify, in a
-        read-only ``session`` inside a request memo (:mod:`factorflow.core.memo`), so
-        that the check itself, holding SQLite's write lock, finds the verifications
-        and the user lookup in memory. Mirrors the check's choice of tokens and PINs;
-        a token it misses is simply verified by the check. Decides nothing. Raises
-        what :meth:`check` would for a bad request."""
-        if req.transaction_id:
-            return  # an answer to a challenge checks no PIN
-        user, tokens = self._candidates(session, req.user, req.realm, req.serial)
-        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
-        if decided.otppin != "tokenpin":
-            return
-        tokens, refused = allowed_tokens(decided, self._ready(tokens, req.type), time.time())
-        if refused is not None:
-            return
-        tokens = [token for token in tokens if not is_locked(token)]
-        challenges = not (req.otponly and req.serial)
-        for token in tokens:
-            ttype = self.tokens.type_of(token)
-            if (
-                challenges
-                and self._may_challenge(session, ttype, user)
-                and self.tokens.verify_pin(token, req.password)
-            ):
-                continue  # the PIN alone: the check answers with a challenge
-            pin, _otp = self._split(ttype, req)
-            if pin is not None:
-                self.tokens.verify_pin(token, pin)
-
     def _can_authenticate(self, tokens: list[Token], now: float) -> bool:
         """Whether one of the user's tokens could authenticate now: a disabled, locked
         or expired token ends what the cache remembers of it at once."""
         return any(not unusable_reason(token, now) for token in self._ready(tokens, None))
 
+    def _choose(
+        self,
+        session: Session,
+        plan: CheckPlan,
+        user: User | None,
+        tokens: list[Token],
+        *,
+        decided: AuthPolicy,
+        moment: float,
+    ) -> _Choice:
+        """Passthru and friends, the tokens that may be used, and whose PIN matches:
+        everything of the check that only reads. Its slow verifications go through
+        the plan, so choosing again (under the write lock) costs no second argon2."""
+        req = plan.request
+        passwords = plan.verifications.passwords(self.users)
+        if user is not None and not tokens and not req.serial:
+            return _Choice(without_tokens(decided, passwords, session, user, req.password))
+        tokens = self._ready(tokens, req.type)
+        if not tokens:
+            return _Choice(CheckResult(False, MSG_NO_SUITABLE, user=user))
+        all_tokens = tokens
+        tokens, refused = allowed_tokens(decided, tokens, moment)
+        if refused is not None:
+            refused.user = user
+            return _Choice(refused)
+        tokens = [token for token in tokens if not is_locked(token)]
+        if not tokens:
+            return _Choice(CheckResult(False, MSG_LOCKED, user=user))
+        if req.transaction_id:
+            return _Choice(None, tokens, all_tokens)
+        pin_ok = pin_check(
+            decided, plan.verifications.token_pins(self.tokens.verify_pin), passwords, session,
+            lambda token: user or self.tokens.access.owner_of(session, token),
+        )  # fmt: skip
+        challenged = self._challenged(session, tokens, req, user, pin_ok)
+        if challenged:
+            return _Choice(None, tokens, all_tokens, challenged=challenged)
+        matched = []
+        for token in tokens:
+            ttype = self.tokens.type_of(token)
+            pin, otp = self._split(ttype, req)
+            if pin is None or pin_ok(token, pin):
+                matched.append(_Candidate(token, ttype, otp))
+        return _Choice(None, tokens, all_tokens, matched=matched)
+
     def _authenticate(
         self,
         session: Session,
-        req: CheckRequest,
+        plan: CheckPlan,
         user: User | None,
         tokens: list[Token],
         *,
@@ -211,37 +268,29 @@ class ValidateService:
         moment: float,
         request_id: str,
     ) -> CheckResult:
-        """The check itself: passthru and friends, challenges, PIN and OTP."""
-        if user is not None and not tokens and not req.serial:
-            return without_tokens(decided, self.users, session, user, req.password)
-        tokens = self._ready(tokens, req.type)
-        if not tokens:
-            return CheckResult(False, MSG_NO_SUITABLE, user=user)
-        all_tokens = tokens
-        tokens, refused = allowed_tokens(decided, tokens, moment)
-        if refused is not None:
-            refused.user = user
-            return refused
-        tokens = [token for token in tokens if not is_locked(token)]
-        if not tokens:
-            return CheckResult(False, MSG_LOCKED, user=user)
-        pin_ok = pin_check(
-            decided, self.tokens.verify_pin, self.users, session,
-            lambda token: user or self.tokens.access.owner_of(session, token),
-        )  # fmt: skip
-        result: CheckResult | None
+        """The check itself: the choice (:meth:`_choose`), then what it leads to —
+        a challenge sent, a challenge answered, the OTP claimed or the counters."""
+        choice = self._choose(session, plan, user, tokens, decided=decided, moment=moment)
+        if choice.decided is not None:
+            return choice.decided
+        req = plan.request
         if req.transaction_id:
             result = self.challenges.answer(
-                session, tokens, req.transaction_id, req.password, moment
+                session, choice.tokens, req.transaction_id, req.password, moment
             )
-        else:
+        elif choice.challenged:
             result = self._challenge(
-                session, tokens, req, user, now=moment, request_id=request_id, pin_ok=pin_ok
+                session, choice.challenged, req, user, now=moment, request_id=request_id
             )
-            if result is None:
-                result = self._check_tokens(session, tokens, req, moment, pin_ok)
+        elif not choice.matched:
+            if inc_fail_on_false_pin(session):
+                for token in choice.tokens:
+                    increment_failcount(session, token)
+            result = CheckResult(False, MSG_WRONG_PIN)
+        else:
+            result = self._check_otps(session, choice.matched, moment)
         if result.accepted and decided.reset_all_user_tokens:
-            reset_user_tokens(session, all_tokens)
+            reset_user_tokens(session, choice.all_tokens)
         result.user = user
         return result
 
@@ -253,7 +302,7 @@ class ValidateService:
         :class:`ChallengeError` when tokens qualified but none could be sent to."""
         moment = time.time() if now is None else now
         take_write_lock(session)
-        user, tokens = self._candidates(session, req.user, req.realm, req.serial)
+        user, tokens = self._candidates(session, req)
         chosen = [
             token
             for token in self._ready(tokens, req.type)
@@ -280,15 +329,24 @@ class ValidateService:
         return self.challenges.status(session, transaction_id, moment)
 
     def _candidates(
-        self, session: Session, login: str | None, realm: str | None, serial: str | None
+        self, session: Session, req: CheckRequest | TriggerRequest, plan: CheckPlan | None = None
     ) -> tuple[User | None, list[Token]]:
+        """The user the request names (from ``plan`` when it looked them up) and the
+        tokens to try: the user's, or the one serial (of that user)."""
+        login, realm, serial = req.user, req.realm, req.serial
         if not serial and not login:
             raise ParameterError("You need to specify a serial, user or credential_id.")
         if serial is not None and "*" in serial:
             raise ParameterError("Invalid serial number.")
         if login is not None and "%" in login:
             raise ParameterError("Invalid user.")
-        user = self.users.resolve(session, login, realm or "") if login else None
+        user = None
+        if login:
+            user = plan.user if plan is not None and plan.user is not None else None
+            if user is None:
+                user = self.users.resolve(session, login, realm or "")
+            else:
+                self.users.remember(session, login, realm or "", user)
         if not serial:
             assert user is not None
             return user, self.tokens.access.user_tokens(session, user)
@@ -303,28 +361,35 @@ class ValidateService:
             tokens = [t for t in tokens if t.tokentype == type_name.lower()]
         return [t for t in tokens if t.rollout_state not in NOT_READY]
 
-    def _challenge(
+    def _challenged(
         self,
         session: Session,
         tokens: list[Token],
         req: CheckRequest,
         user: User | None,
+        pin_ok: PinCheck,
+    ) -> list[Token]:
+        """The challenge-response tokens whose PIN is the whole ``pass``."""
+        if req.otponly and req.serial:
+            return []
+        return [
+            token
+            for token in tokens
+            if self._may_challenge(session, self.tokens.type_of(token), user)
+            and pin_ok(token, req.password)
+        ]
+
+    def _challenge(
+        self,
+        session: Session,
+        matched: list[Token],
+        req: CheckRequest,
+        user: User | None,
         *,
         now: float,
         request_id: str,
-        pin_ok: PinCheck,
-    ) -> CheckResult | None:
-        """Challenges for the tokens whose PIN is the whole ``pass``; None when no
-        challenge-response token matched, so that the OTP path runs."""
-        if req.otponly and req.serial:
-            return None
-        matched = []
-        for token in tokens:
-            ttype = self.tokens.type_of(token)
-            if self._may_challenge(session, ttype, user) and pin_ok(token, req.password):
-                matched.append(token)
-        if not matched:
-            return None
+    ) -> CheckResult:
+        """Challenges for the tokens whose PIN is the whole ``pass``."""
         usable = [token for token in matched if not unusable_reason(token, now)]
         if not usable:
             return self._rejected(matched, unusable_reason(matched[0], now))
@@ -353,22 +418,6 @@ class ValidateService:
             return None, req.password
         pin, otp = ttype.split_pass(req.password)
         return (None if ttype.pin_mode is PinMode.NONE else pin), otp
-
-    def _check_tokens(
-        self, session: Session, tokens: list[Token], req: CheckRequest, now: float, pin_ok: PinCheck
-    ) -> CheckResult:
-        matched: list[_Candidate] = []
-        for token in tokens:
-            ttype = self.tokens.type_of(token)
-            pin, otp = self._split(ttype, req)
-            if pin is None or pin_ok(token, pin):
-                matched.append(_Candidate(token, ttype, otp))
-        if not matched:
-            if inc_fail_on_false_pin(session):
-                for token in tokens:
-                    increment_failcount(session, token)
-            return CheckResult(False, MSG_WRONG_PIN)
-        return self._check_otps(session, matched, now)
 
     def _check_otps(self, session: Session, matched: list[_Candidate], now: float) -> CheckResult:
         reasons: list[str] = []

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from passlib.hash import sha512_crypt
+from sqlalchemy import create_engine, text
 
 from factorflow.bootstrap import Services
-from factorflow.core.memo import request_memo
 from factorflow.errors import UserError
 from factorflow.users.errors import ResolverInUseError, StoreUnavailableError
 from factorflow.users.service import NOT_FOUND
@@ -148,29 +148,41 @@ def test_concurrent_resolution_and_reconfiguration(realms: Services, passwd_file
     assert set(results) == {"sql:1001:True"}
 
 
-def test_a_request_memo_asks_the_store_once_per_login(realms: Services) -> None:
+def _set_active(db: SqlUserDb, login: str, active: int) -> None:
+    engine = create_engine(db.url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE {db.table} SET active = :active WHERE login = :login"),
+            {"active": active, "login": login},
+        )
+    engine.dispose()
+
+
+def test_a_unit_of_work_asks_the_store_once_per_login_until_it_changes_realms(
+    realms: Services, sqlite_userdb: SqlUserDb
+) -> None:
     users = realms.users
-    with request_memo():
-        with realms.sessions() as session:
-            before = users.resolve(session, "alice", "mixed")
-            with pytest.raises(UserError):
-                users.resolve(session, "nobody", "mixed")
-        with realms.sessions.begin() as session:
-            users.save_realm(session, "mixed", ["flat", "sql"], {"sql": 9, "flat": 2})
-        with realms.sessions() as session:
-            # Within the request the first answers stand, found or not.
-            assert users.resolve(session, "alice", "mixed").resolver == before.resolver == "sql"
-            with pytest.raises(UserError):
-                users.resolve(session, "nobody", "mixed")
-    with realms.sessions() as session:
+    with realms.sessions.begin() as session:
+        before = users.resolve(session, "alice", "mixed")
+        with pytest.raises(UserError):
+            users.resolve(session, "nobody", "mixed")
+        # Changed behind the service's back: within the unit of work the first
+        # answers stand, found or not.
+        _set_active(sqlite_userdb, "alice", 0)
+        assert users.resolve(session, "alice", "mixed").resolver == before.resolver == "sql"
+        # A change the unit of work makes itself is seen by its next lookup.
+        users.save_realm(session, "mixed", ["flat", "sql"], {"sql": 1, "flat": 2})
         assert users.resolve(session, "alice", "mixed").resolver == "flat"
+    _set_active(sqlite_userdb, "alice", 1)
+    with realms.sessions() as session:
+        assert users.resolve(session, "alice", "mixed").resolver == "sql"
 
 
 def test_a_changed_custom_attribute_is_seen_by_the_next_lookup_in_the_request(
     realms: Services,
 ) -> None:
     users = realms.users
-    with request_memo(), realms.sessions.begin() as session:
+    with realms.sessions.begin() as session:
         alice = users.resolve(session, "alice", "flat")
         assert alice.attribute("department") == ""
         users.set_custom_attribute(session, alice, "department", "help desk")

@@ -9,6 +9,7 @@ from factorflow.core.invocation import Outcome
 from factorflow.errors import AuthError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
+from factorflow.validate.plan import CheckPlan
 from factorflow.validate.requests import (
     CapabilitiesRequest,
     CheckRequest,
@@ -36,8 +37,13 @@ def _policies(call: Call[CheckRequest]) -> RequestPolicies:
 
 
 def _check(call: Call[CheckRequest]) -> CheckResult:
+    plan = call.prepared if isinstance(call.prepared, CheckPlan) else None
     result = call.services.validate.check(
-        call.session, call.params, request_id=call.inv.request_id, policies=_policies(call)
+        call.session,
+        call.params,
+        request_id=call.inv.request_id,
+        policies=_policies(call),
+        plan=plan,
     )
     if result.user is not None:
         call.audit.note_user(result.user.login, result.user.realm, result.user.resolver)
@@ -48,13 +54,13 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
     return result
 
 
-def _warm_up(call: Call[CheckRequest]) -> None:
-    call.services.validate.warm_up_pins(call.session, call.params, policies=_policies(call))
+def _prepare(call: Call[CheckRequest]) -> CheckPlan:
+    return call.services.validate.prepare(call.session, call.params, policies=_policies(call))
 
 
 @routes.route(
     ("GET", "POST"), "/validate/check", event="validate_check", params=CheckRequest,
-    access=Access.PUBLIC, warm_up=_warm_up,
+    access=Access.PUBLIC, prepare=_prepare,
 )  # fmt: skip
 def check(call: Call[CheckRequest]) -> Outcome:
     """Authenticate a user or serial with PIN + OTP, or start/answer a challenge."""
@@ -92,7 +98,7 @@ def _detail(call: Call[CheckRequest], result: CheckResult) -> dict[str, Any]:
 
 @routes.route(
     ("GET", "POST"), "/validate/radiuscheck", event="validate_check", params=CheckRequest,
-    access=Access.PUBLIC, warm_up=_warm_up,
+    access=Access.PUBLIC, prepare=_prepare,
 )  # fmt: skip
 def radiuscheck(call: Call[CheckRequest]) -> Outcome:
     """Like /validate/check, answered with an empty 204 (accept) or 400 (reject)."""

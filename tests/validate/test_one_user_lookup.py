@@ -1,4 +1,4 @@
-"""/validate/check asks the user store once per request: the check, its warm-up (on
+"""/validate/check asks the user store once per request: the check, its prepare (on
 SQLite) and the conditions of its event definitions share one lookup."""
 
 from __future__ import annotations
