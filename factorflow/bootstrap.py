@@ -25,7 +25,7 @@ from factorflow.db.models import ConfigSetting
 from factorflow.db.schema import upgrade
 from factorflow.events.conditions import build_registry as build_conditions
 from factorflow.events.dispatcher import Dispatcher
-from factorflow.events.handlers import load_handlers
+from factorflow.events.handlers import handler_classes
 from factorflow.events.ports import ActionPorts, EventPorts
 from factorflow.events.service import EventService
 from factorflow.federation.service import FederationService
@@ -169,6 +169,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     user_stores = Registry.from_entry_points("factorflow.user_stores", UserStore)  # type: ignore[type-abstract]
     token_types = Registry.from_entry_points("factorflow.token_types", TokenType)
     job_kinds = Registry.from_entry_points("factorflow.job_kinds", Deliverer)  # type: ignore[type-abstract]
+    # The handler modules: one instance each, configured once, shared by every request.
+    handlers = handler_classes().instances(lambda cls: cls.create(settings))
     users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
     policies = PolicyService(build_catalog(token_types), settings.config_reload_seconds)
     tokens = TokenService(
@@ -214,7 +216,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         ),
         events=EventService(
             sessions,
-            load_handlers(settings),
+            handlers,
             settings.config_reload_seconds,
             box=box,
             conditions=build_conditions(),

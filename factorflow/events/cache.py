@@ -26,7 +26,6 @@ from factorflow.events.definition import Definition, from_row, unrunnable
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
 from factorflow.events.models import EventDefinition
-from factorflow.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class DefinitionCache:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        handlers: Registry[EventHandler],
+        handlers: Mapping[str, EventHandler],
         reload_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         *,

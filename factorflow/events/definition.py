@@ -33,7 +33,6 @@ from factorflow.events.handlers.base import (
     secret_options,
 )
 from factorflow.events.models import EventDefinition
-from factorflow.registry import Registry
 
 POSITIONS = ("post", "pre")
 _SECRET_WORDS = ("password", "secret", "token", "key")
@@ -54,7 +53,8 @@ class Definition:
     name: str
     events: tuple[str, ...]
     handlermodule: str
-    handler: type[EventHandler]
+    #: The module's registered instance.
+    handler: EventHandler
     action: str
     options_raw: Mapping[str, str]
     options: ActionOptions
@@ -140,7 +140,7 @@ def redact(options: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def find_handler(handlers: Registry[EventHandler], module: str) -> type[EventHandler]:
+def find_handler(handlers: Mapping[str, EventHandler], module: str) -> EventHandler:
     try:
         return handlers[module]
     except KeyError:
@@ -148,7 +148,7 @@ def find_handler(handlers: Registry[EventHandler], module: str) -> type[EventHan
         raise DefinitionError(f"Unknown handler module: {module!r} (known: {known})") from None
 
 
-def check_action(handler: type[EventHandler], action: str) -> str:
+def check_action(handler: EventHandler, action: str) -> str:
     canonical = handler.canonical_action(action)
     if canonical is None:
         allowed = ", ".join(handler.actions)
@@ -159,7 +159,7 @@ def check_action(handler: type[EventHandler], action: str) -> str:
     return canonical
 
 
-def check_position(handler: type[EventHandler], position: str) -> str:
+def check_position(handler: EventHandler, position: str) -> str:
     if position not in handler.positions:
         allowed = ", ".join(handler.positions)
         raise DefinitionError(
@@ -199,10 +199,11 @@ def _check_option_text(where: str, text: str, info: Any) -> None:
 
 
 def compile_options(
-    handler: type[EventHandler], action: str, raw: Mapping[str, Any]
+    handler: EventHandler, action: str, raw: Mapping[str, Any]
 ) -> tuple[dict[str, str], ActionOptions]:
-    """Validate ``raw`` against the action's model; returns the options keyed by
-    their canonical (privacyIDEA) names and the model instance."""
+    """Validate ``raw`` against the action's model (its validators get the handler's
+    :meth:`~EventHandler.options_context`); returns the options keyed by their
+    canonical (privacyIDEA) names and the model instance."""
     model = handler.actions[action]
     canonical: dict[str, str] = {}
     data: dict[str, Any] = {}
@@ -230,7 +231,7 @@ def compile_options(
             continue
         data[alias] = text
     try:
-        options = model.model_validate(data)
+        options = model.model_validate(data, context=handler.options_context())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "options"
@@ -275,7 +276,7 @@ def compile_expression(text: str, names: frozenset[str]) -> Node | None:
 
 def from_row(
     row: EventDefinition,
-    handlers: Registry[EventHandler],
+    handlers: Mapping[str, EventHandler],
     *,
     options: Mapping[str, Any] | None = None,
     conditions: ConditionRegistry = CONDITIONS,
@@ -341,6 +342,9 @@ class UnrunnableHandler(EventHandler):
         raise ActionError(f"the definition cannot run: {options.reason}")
 
 
+UNRUNNABLE = UnrunnableHandler()
+
+
 def unrunnable(row: EventDefinition, reason: str, conditions: ConditionRegistry) -> Definition:
     """The stand-in of ``row``, which failed to compile with ``reason``."""
     try:
@@ -355,7 +359,7 @@ def unrunnable(row: EventDefinition, reason: str, conditions: ConditionRegistry)
         name=row.name,
         events=tuple(dict.fromkeys(row.events or ())),
         handlermodule=row.handlermodule,
-        handler=UnrunnableHandler,
+        handler=UNRUNNABLE,
         action=row.action,
         options_raw={},
         options=UnrunnableOptions(reason=reason),

@@ -112,7 +112,7 @@ class Dispatcher:
         action_started = time.monotonic()
         try:
             with facts.session.begin_nested():
-                definition.handler().run(ctx, definition.action, definition.options)
+                definition.handler.run(ctx, definition.action, definition.options)
         except Exception as exc:
             if isinstance(exc, OperationalError) and is_retryable_conflict(exc):
                 raise  # the pipeline retries the whole unit of work

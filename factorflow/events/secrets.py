@@ -30,7 +30,6 @@ from factorflow.errors import ServerError
 from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import ActionOptions, EventHandler, secret_options
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
-from factorflow.registry import Registry
 
 looks_sealed = SecretBox.is_sealed
 
@@ -42,7 +41,7 @@ def purpose(uid: str, key: str) -> str:
 class OptionSecrets:
     """Seals, opens and censors the secret options of definitions."""
 
-    def __init__(self, box: SecretBox, handlers: Registry[EventHandler]) -> None:
+    def __init__(self, box: SecretBox, handlers: Mapping[str, EventHandler]) -> None:
         self.box = box
         self.handlers = handlers
 

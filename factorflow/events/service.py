@@ -60,7 +60,6 @@ from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
 from factorflow.events.secrets import OptionSecrets
-from factorflow.registry import Registry
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
@@ -123,12 +122,13 @@ class EventService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        handlers: Registry[EventHandler],
+        handlers: Mapping[str, EventHandler],
         reload_seconds: float,
         conditions: ConditionRegistry = CONDITIONS,
         *,
         box: SecretBox,
     ) -> None:
+        #: The handler modules by name: one instance each, shared by every request.
         self.handlers = handlers
         self.conditions = conditions
         self.secrets = OptionSecrets(box, handlers)
@@ -364,7 +364,7 @@ class EventService:
         row: EventDefinition,
         data: DefinitionInput,
         creating: bool,
-        handler: type[EventHandler],
+        handler: EventHandler,
     ) -> tuple[str, str]:
         """The normalised (schedule, sweep); ("", "") for a request-bound definition."""
         text = data.schedule if data.schedule is not None else ("" if creating else row.schedule)

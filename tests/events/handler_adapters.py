@@ -26,6 +26,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
+from factorflow.events.handlers.base import EventHandler
 from tests import factories
 
 H = dict[str, str]
@@ -225,12 +226,14 @@ ADAPTERS: dict[str, HandlerAdapter] = {
 }
 
 
-def adapter_for(module: str, handler: type[object]) -> HandlerAdapter:
-    """The adapter of a registered module; fails the test, naming it, without one."""
+def adapter_for(module: str, handler: EventHandler) -> HandlerAdapter:
+    """The adapter of a registered module (its instance ``handler``); fails the test,
+    naming it, without one."""
     adapter = ADAPTERS.get(module)
     if adapter is None:
+        cls = type(handler)
         pytest.fail(
-            f"handler module {module!r} ({handler.__module__}.{handler.__qualname__}) is "
+            f"handler module {module!r} ({cls.__module__}.{cls.__qualname__}) is "
             "registered but has no adapter in tests/events/handler_adapters.py: add one so "
             "that the contract suite can save its definitions and break its dependencies",
             pytrace=False,

@@ -106,4 +106,4 @@ def test_order_and_broken_rows(services: Services) -> None:
     snapshot = services.events.cache.snapshot()
     assert list(snapshot.broken.values()) and "Gone" in next(iter(snapshot.broken.values()))
     stand_in = snapshot.index[("auth", "post")][1]
-    assert stand_in.handler is UnrunnableHandler and stand_in.handlermodule == "Gone"
+    assert isinstance(stand_in.handler, UnrunnableHandler) and stand_in.handlermodule == "Gone"

@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services, build_services
-from factorflow.events.handlers import load_handlers
+from factorflow.events.handlers import handler_classes
 from factorflow.events.handlers.base import ActionOptions, EventHandler, Position
 from factorflow.events.limits import MAX_OPTION_VALUE
 from factorflow.settings import Settings
@@ -41,7 +41,7 @@ from tests.model_values import BadValue, bad_values, option_name, required_optio
 from tests.plugins import EXAMPLE_HANDLERS, install
 
 H = dict[str, str]
-MODULES = sorted(set(load_handlers()) | set(EXAMPLE_HANDLERS))
+MODULES = sorted(set(handler_classes()) | set(EXAMPLE_HANDLERS))
 FAILURES = [
     pytest.param(module, index, id=f"{module}-{failure.dependency}")
     for module in MODULES
@@ -76,12 +76,12 @@ def module(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def handler(module: str, services: Services) -> type[EventHandler]:
+def handler(module: str, services: Services) -> EventHandler:
     return services.events.handlers[module]
 
 
 @pytest.fixture
-def adapter(module: str, handler: type[EventHandler], world: World) -> HandlerAdapter:
+def adapter(module: str, handler: EventHandler, world: World) -> HandlerAdapter:
     """The module's adapter, with the configuration its options name in place."""
     found = adapter_for(module, handler)
     found.setup(world)
@@ -112,7 +112,7 @@ def valid_options(
     return {**required, **adapter.options.get(action, {})}
 
 
-def position(handler: type[EventHandler]) -> Position:
+def position(handler: EventHandler) -> Position:
     return "post" if "post" in handler.positions else handler.positions[0]
 
 
@@ -141,7 +141,7 @@ def test_the_domain_rules_of_every_module_are_held_by_tests_that_exist() -> None
 # -- describe and save -------------------------------------------------------------------
 
 
-def check_description(module: str, handler: type[EventHandler], world: World) -> None:
+def check_description(module: str, handler: EventHandler, world: World) -> None:
     """The module and each action's options as ``GET /event/...`` describes them."""
     client, headers = world.client, world.headers
     assert handler.identifier == module and handler.description.strip()
@@ -186,7 +186,7 @@ def text_bounds(model: type[ActionOptions]) -> list[BadValue]:
 
 
 def test_describes_itself_and_refuses_bad_options_on_save(
-    module: str, handler: type[EventHandler], adapter: HandlerAdapter, world: World
+    module: str, handler: EventHandler, adapter: HandlerAdapter, world: World
 ) -> None:
     """The descriptors are complete (one world for both halves keeps the suite fast);
     every bad option is refused with a 400 naming it, and nothing is stored."""
@@ -241,7 +241,7 @@ def answer(client: TestClient, realm: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize(("module", "index"), FAILURES)
 def test_survives_a_failing_dependency(
-    module: str, index: int, handler: type[EventHandler], adapter: HandlerAdapter, world: World
+    module: str, index: int, handler: EventHandler, adapter: HandlerAdapter, world: World
 ) -> None:
     failure: Failure = adapter.failures[index]
     client, headers = world.client, world.headers

@@ -32,7 +32,7 @@ def run(
     handler = services.events.handlers[module]
     _, model = compile_options(handler, action, options)
     ctx = ActionContext(services.action_ports, facts.session, facts.inv, facts, "test", "post")
-    handler().run(ctx, action, model)
+    handler.run(ctx, action, model)
     facts.session.flush()
     return ctx
 

@@ -11,9 +11,11 @@ from starlette.testclient import TestClient
 from factorflow.api.app import create_app
 from factorflow.bootstrap import Services, build_services
 from factorflow.events.handlers import GROUP
+from factorflow.events.handlers.base import EventHandler
 from factorflow.events.handlers.counter import counter_total
 from factorflow.registry import DuplicatePluginError
 from factorflow.settings import Settings
+from tests import factories
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, bearer
 from tests.plugins import EXAMPLE_HANDLERS, Plugin, doc_example, install
 
@@ -37,6 +39,87 @@ def test_the_documented_module_installs_and_runs(
             assert response.status_code == 200, response.text
             answer = client.post("/validate/check", data={"user": "alice", "pass": "x"}).json()
             assert answer["detail"]["greeting"] == "Welcome back, Alice"
+    finally:
+        built.close()
+
+
+CONFIGURED_MODULE = """
+from typing import Any
+
+from pydantic import ValidationInfo, field_validator
+
+from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
+from factorflow.settings import Settings
+
+
+class StampOptions(ActionOptions):
+    label: str = "none"
+
+    @field_validator("label")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        if value not in (info.context or {}).get("labels", ()):
+            raise ValueError("not a label of this node")
+        return value
+
+
+class StampHandler(EventHandler):
+    identifier = "Stamp"
+    description = "Stamp the audit entry with the node's name."
+    positions = ("post",)
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.actions = {f"stamp {node}": StampOptions}
+
+    @classmethod
+    def create(cls, settings: Settings) -> "StampHandler":
+        return cls(settings.node_name)
+
+    def options_context(self) -> dict[str, Any]:
+        return {"labels": (self.node, "other")}
+
+    def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
+        assert isinstance(options, StampOptions)
+        ctx.run_details = f"{self.node}:{options.label}"
+"""
+
+
+def test_a_module_configured_by_the_settings_is_made_once(
+    plugin_site: Path, settings: Settings, services: Services, flatfile_realm: str
+) -> None:
+    """A module whose actions and option checks depend on the configuration overrides
+    ``create(settings)``: the server makes its one instance at start-up, describes,
+    checks and runs definitions with that instance, and its validators get
+    ``options_context()``."""
+    install(plugin_site, Plugin("acme_stamp", CONFIGURED_MODULE, GROUP,
+                                {"Stamp": "acme_stamp:StampHandler"}))  # fmt: skip
+    built = build_services(settings, migrate=False)
+    try:
+        handler = built.events.handlers["Stamp"]
+        assert isinstance(handler, EventHandler) and type(handler).__name__ == "StampHandler"
+        action = f"stamp {settings.node_name}"
+        with TestClient(create_app(built), raise_server_exceptions=False) as client:
+            token = client.post("/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+            headers = bearer(token.json()["result"]["value"]["token"])
+            described = client.get("/event/actions/Stamp", headers=headers).json()
+            assert list(described["result"]["value"]) == [action]
+            definition = {"name": "stamp", "event": "validate_check", "handlermodule": "Stamp",
+                          "action": action}  # fmt: skip
+            refused = client.post("/event", headers=headers,
+                                  data={**definition, "option.label": "elsewhere"})  # fmt: skip
+            assert refused.status_code == 400
+            assert "not a label of this node" in refused.json()["result"]["error"]["message"]
+            saved = client.post("/event", headers=headers,
+                                data={**definition, "option.label": settings.node_name})  # fmt: skip
+            assert saved.status_code == 200, saved.text
+            client.post("/validate/check", data={"user": "alice", "pass": "x"})
+            [entry] = factories.audit_entries(
+                client, headers, action=f"*-EVENT validate_check>>Stamp:{action}"
+            )
+            assert entry["info"] == f"stamp ({settings.node_name}:{settings.node_name})", entry
+        [compiled] = built.events.cache.snapshot().index[("validate_check", "post")]
+        assert compiled.handler is handler
     finally:
         built.close()
 

@@ -170,7 +170,7 @@ def test_a_script_that_became_unusable_is_refused_at_run_time(
     facts = make_facts(services, session)
     ctx = ActionContext(services.action_ports, session, facts.inv, facts, "test", "post")
     with pytest.raises(HandlerAbortError, match="Failed to start"):
-        handler().run(ctx, "record", model)
+        handler.run(ctx, "record", model)
     with pytest.raises(DefinitionError):
         check_action(handler, "record")  # no longer an action
     os.chmod(path, 0o755)
@@ -178,7 +178,7 @@ def test_a_script_that_became_unusable_is_refused_at_run_time(
     path.unlink()
     path.symlink_to(write_script(tmp_path, "elsewhere", "exit 0\n"))
     with pytest.raises(ScriptError):
-        handler().run(ctx, "record", model)
+        handler.run(ctx, "record", model)
 
 
 def test_api_raise_error_aborts_the_request_with_903(

@@ -76,7 +76,7 @@ def test_the_stored_validity_period(services: Services, session: Session) -> Non
         "set validity",
         {"valid from": "2016/12/23 9:30am", "valid till": "23.12.2030 11:20:pm"},
     )
-    handler().run(
+    handler.run(
         ActionContext(services.action_ports, session, facts.inv, facts, "t", "post"),
         "set validity",
         model,

@@ -1,27 +1,19 @@
 """Handler modules. Built-ins register through the ``factorflow.event_handlers``
-entry-point group, exactly like third-party modules."""
+entry-point group, exactly like third-party modules. The composition root makes one
+instance of each registered class (:meth:`EventHandler.create`) and the server uses
+those instances only."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from factorflow.events.handlers.base import EventHandler
 from factorflow.registry import Registry
 
-if TYPE_CHECKING:
-    from factorflow.settings import Settings
-
 GROUP = "factorflow.event_handlers"
 
 
-def load_handlers(settings: Settings | None = None) -> Registry[EventHandler]:
-    """The registered handler modules; with ``settings``, each bound to them
-    (:meth:`EventHandler.configured`)."""
-    found = Registry.from_entry_points(GROUP, EventHandler)  # type: ignore[type-abstract]
-    if settings is None:
-        return found
-    bound = {name: found[name].configured(settings) for name in found}
-    return Registry(GROUP, EventHandler, bound)  # type: ignore[type-abstract]
+def handler_classes() -> Registry[EventHandler]:
+    """The handler-module classes registered under :data:`GROUP`."""
+    return Registry.from_entry_points(GROUP, EventHandler)  # type: ignore[type-abstract]
 
 
-__all__ = ["GROUP", "load_handlers"]
+__all__ = ["GROUP", "handler_classes"]

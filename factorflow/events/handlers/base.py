@@ -5,7 +5,9 @@ name definitions use, e.g. ``Token``), the positions it allows, whether a failur
 aborts the request by default, and its actions — each with a pydantic options
 model whose field *aliases* are privacyIDEA's option names (``"count window"``,
 ``"JSON pointer"``). It is registered under the entry-point group
-``factorflow.event_handlers``; built-ins register the same way. Example::
+``factorflow.event_handlers``; built-ins register the same way. The server makes
+one instance of each module at start-up (:meth:`EventHandler.create`, given the
+settings) and shares it between every request and thread. Example::
 
     class HelloOptions(ActionOptions):
         greeting: Template = "hello {username}"
@@ -28,11 +30,19 @@ answered as ``__CENSORED__`` (sending that back keeps the stored value), left ou
 exports and the audit, and ``run`` gets the real value. Its descriptor says
 ``"secret": true`` so the UI renders a password field.
 
+A module whose actions depend on the configuration overrides :meth:`EventHandler.create`
+to hand what it needs to its constructor, and keeps it on the instance (Script: the
+script directory, whose executables are its ``actions``). An options model whose
+validators need that configuration reads it from pydantic's validation context
+(``info.context``), which the module supplies in :meth:`EventHandler.options_context`
+(UserNotification: the template directory ``file:`` bodies are read from).
+
 Contract for ``run``: do the action in ``ctx.session`` (the request's unit of work;
 the dispatcher wraps each action in a SAVEPOINT so a failure leaves nothing
 behind); raise on failure (:class:`ActionError` for expected ones; the audit
 shows only the class name); set ``ctx.run_details`` to add a note to the audit
-info; post actions may replace ``ctx.reply``. Never emit events.
+info; post actions may replace ``ctx.reply``. Never emit events. Keep what a run
+needs in ``ctx`` (``ctx.notes``), never on ``self``: the instance is shared.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from sqlalchemy.orm import Session
@@ -111,11 +121,16 @@ class ActionContext:
 
 
 class EventHandler(ABC):
+    """A handler module. One instance per module, made by :meth:`create` when the server
+    starts and shared by every request and thread (see the module contract)."""
+
     identifier: ClassVar[str]
     description: ClassVar[str] = ""
     positions: ClassVar[tuple[Position, ...]] = ("post", "pre")
     default_abort_on_error: ClassVar[bool] = False
-    actions: ClassVar[Mapping[str, type[ActionOptions]]]
+    #: Action name → its options model. Usually declared on the class; a module whose
+    #: actions depend on the configuration sets it in ``__init__`` (Script).
+    actions: Mapping[str, type[ActionOptions]]
     #: privacyIDEA compares most modules' action names case-insensitively.
     case_sensitive_actions: ClassVar[bool] = False
     #: Whether definitions of this module may run on a schedule, where there is no
@@ -126,44 +141,48 @@ class EventHandler(ABC):
     #: is refused on save of a scheduled definition.
     schedulable: ClassVar[bool] = True
 
+    @classmethod
+    def create(cls, settings: Settings) -> Self:
+        """The instance the server registers, made once at start-up. A module whose
+        actions depend on the configuration overrides this to pass what it needs to its
+        constructor (Script: the script directory); the default is ``cls()``."""
+        del settings
+        return cls()
+
     @abstractmethod
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         """Carry out ``action``; raise on failure."""
 
-    @classmethod
-    def configured(cls, settings: Settings) -> type[EventHandler]:
-        """The class the server registers, given its settings. A module whose actions
-        depend on the configuration (Script: the script directory) returns a subclass
-        bound to it; the default is the class itself."""
-        return cls
+    def options_context(self) -> dict[str, Any]:
+        """What the options models' validators get as pydantic's ``info.context`` when a
+        definition's options are compiled (on save and when definitions are loaded):
+        the configuration they check values against. The default is empty."""
+        return {}
 
-    @classmethod
-    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+    def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         """Checks of a definition's options against stored configuration, when it is
         saved (e.g. that a named SMTP server exists); raise ValueError naming the
         option. The default checks nothing."""
         del session, action, options
 
-    @classmethod
-    def canonical_action(cls, name: str) -> str | None:
+    def canonical_action(self, name: str) -> str | None:
         """The declared spelling of ``name``, or None if the module has no such action."""
-        if name in cls.actions:
+        if name in self.actions:
             return name
-        if cls.case_sensitive_actions:
+        if self.case_sensitive_actions:
             return None
-        for declared in cls.actions:
+        for declared in self.actions:
             if declared.lower() == name.lower():
                 return declared
         return None
 
-    @classmethod
     def describe_actions(
-        cls, configured: Mapping[str, list[str]] | None = None
+        self, configured: Mapping[str, list[str]] | None = None
     ) -> dict[str, dict[str, dict[str, Any]]]:
         """``GET /event/actions/<module>``: action → option → descriptor.
         ``configured`` holds the live lists that options naming stored configuration
         offer as choices (see :func:`describe_options`)."""
-        return {name: describe_options(model, configured) for name, model in cls.actions.items()}
+        return {name: describe_options(model, configured) for name, model in self.actions.items()}
 
 
 __all__ = [

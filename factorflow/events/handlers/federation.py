@@ -139,8 +139,7 @@ class FederationHandler(EventHandler):
     schedulable = False
     actions = {"forward": ForwardOptions}
 
-    @classmethod
-    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+    def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         """On save: the remote server named must exist (ValueError naming it)."""
         del action
         assert isinstance(options, ForwardOptions)

@@ -36,9 +36,9 @@ import secrets
 import string
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
 from factorflow.core.dates import NOW_TAG
@@ -167,17 +167,20 @@ class FloodOptions(ActionOptions):
     )
 
 
-class BodyOptions(FloodOptions):
-    #: Bound by :meth:`UserNotificationHandler.configured`.
-    template_directory: ClassVar[Path | None] = None
+#: The key of the validation context (:meth:`UserNotificationHandler.options_context`)
+#: that holds the template directory ``file:`` bodies are read from.
+TEMPLATE_DIRECTORY = "template_directory"
 
+
+class BodyOptions(FloodOptions):
     @field_validator("body", check_fields=False)
     @classmethod
-    def _body(cls, value: str) -> str:
+    def _body(cls, value: str, info: ValidationInfo) -> str:
         if value.startswith(FILE_PREFIX):
-            if cls.template_directory is None:
+            directory = (info.context or {}).get(TEMPLATE_DIRECTORY)
+            if not isinstance(directory, Path):
                 raise ValueError("file: templates need a template directory")
-            check_template(read_template(cls.template_directory, value))
+            check_template(read_template(directory, value))
             return value
         return check_template(value)
 
@@ -389,38 +392,27 @@ def _digest(*parts: str) -> str:
 class UserNotificationHandler(EventHandler):
     identifier = "UserNotification"
     description = "Notify users and admins by email or SMS (queued as jobs), or write a file."
-    actions: ClassVar[dict[str, type[ActionOptions]]] = {
+    actions = {
         "sendmail": SendmailOptions,
         "sendsms": SendsmsOptions,
         "savefile": SavefileOptions,
     }
-    template_directory: ClassVar[Path | None] = None
-    spool_directory: ClassVar[Path | None] = None
+
+    def __init__(self, template_directory: Path, spool_directory: Path) -> None:
+        #: Where ``file:`` bodies are read from.
+        self.template_directory = template_directory
+        #: Where ``savefile`` writes.
+        self.spool_directory = spool_directory
 
     @classmethod
-    def configured(cls, settings: Settings) -> type[EventHandler]:
-        templates = settings.effective_template_directory
-        bound = {
-            name: type(
-                model.__name__,
-                (model,),
-                {"template_directory": templates, "__module__": model.__module__},
-            )
-            for name, model in cls.actions.items()
-        }
-        return type(
-            cls.__name__,
-            (cls,),
-            {
-                "__module__": cls.__module__,
-                "actions": bound,
-                "template_directory": templates,
-                "spool_directory": settings.effective_spool_directory,
-            },
-        )
+    def create(cls, settings: Settings) -> UserNotificationHandler:
+        return cls(settings.effective_template_directory, settings.effective_spool_directory)
 
-    @classmethod
-    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+    def options_context(self) -> dict[str, Any]:
+        """The template directory, against which ``file:`` bodies are checked."""
+        return {TEMPLATE_DIRECTORY: self.template_directory}
+
+    def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         """On save: the SMTP / SMS configuration named must exist (ValueError naming it)."""
         del action
         if isinstance(options, SendmailOptions) and not smtp_server_exists(
@@ -445,14 +437,11 @@ class UserNotificationHandler(EventHandler):
 
     # -- shared ----------------------------------------------------------------------
 
-    def _body(self, options: BodyOptions, text: str) -> str:
+    def _body(self, text: str) -> str:
         if not text.startswith(FILE_PREFIX):
             return text
-        directory = type(self).template_directory or options.template_directory
-        if directory is None:
-            raise TemplateError("no template directory configured")
         try:
-            return read_template(directory, text)
+            return read_template(self.template_directory, text)
         except ValueError as exc:
             raise TemplateError(str(exc)) from None
 
@@ -606,9 +595,7 @@ class UserNotificationHandler(EventHandler):
         overrides.update(recipient_names(ctx, options.to))
         escape = options.mimetype == "html"
         subject = render_text(ctx, options.subject, token, overrides=overrides)
-        body = render_text(
-            ctx, self._body(options, options.body), token, escape=escape, overrides=overrides
-        )
+        body = render_text(ctx, self._body(options.body), token, escape=escape, overrides=overrides)
         images = []
         if image is not None:
             serial = token.serial if token is not None else "token"
@@ -641,7 +628,7 @@ class UserNotificationHandler(EventHandler):
             raise NoRecipientError(f"no recipient: user {user.login!r} has no mobile number")
         if not PHONE.match(phone):
             raise NoRecipientError(f"no recipient: {phone!r} is not a phone number")
-        message = render_text(ctx, self._body(options, options.body), ctx.facts.token)
+        message = render_text(ctx, self._body(options.body), ctx.facts.token)
         self._queue(
             ctx,
             options,
@@ -652,11 +639,11 @@ class UserNotificationHandler(EventHandler):
         )
 
     def savefile(self, ctx: ActionContext, options: SavefileOptions) -> None:
-        spool = type(self).spool_directory or ctx.ports.settings.effective_spool_directory
+        spool = self.spool_directory
         alphabet = string.ascii_letters + string.digits
         random_part = "".join(secrets.choice(alphabet) for _ in range(16))
         name = render_text(ctx, options.filename.replace(RANDOM_TAG, random_part), ctx.facts.token)
-        content = render_text(ctx, self._body(options, options.body), ctx.facts.token)
+        content = render_text(ctx, self._body(options.body), ctx.facts.token)
         spool.mkdir(parents=True, exist_ok=True)
         try:
             path = confined(spool, name, "filename")

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -122,12 +122,10 @@ def list_scripts(directory: Path) -> list[str]:
 class ScriptActions(Mapping[str, type[ActionOptions]]):
     """The script directory as an action mapping, read on every access."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
 
     def __getitem__(self, name: str) -> type[ActionOptions]:
-        if self.directory is None:
-            raise KeyError(name)
         try:
             resolve_script(self.directory, name)
         except ScriptError:
@@ -135,10 +133,10 @@ class ScriptActions(Mapping[str, type[ActionOptions]]):
         return ScriptOptions
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list_scripts(self.directory) if self.directory is not None else [])
+        return iter(list_scripts(self.directory))
 
     def __len__(self) -> int:
-        return len(list_scripts(self.directory)) if self.directory is not None else 0
+        return len(list_scripts(self.directory))
 
 
 def build_argv(path: Path, options: ScriptOptions, facts: Facts) -> list[str]:
@@ -226,32 +224,24 @@ def execute(argv: list[str], cwd: Path, timeout: float) -> Outcome:
 
 
 class ScriptHandler(EventHandler):
+    """Its actions are the usable scripts of ``directory``, listed on every access."""
+
     identifier = "Script"
     description = "Run a script from the script directory."
     case_sensitive_actions = True
-    actions: ClassVar[Mapping[str, type[ActionOptions]]] = ScriptActions(None)
-    directory: ClassVar[Path | None] = None
-    timeout: ClassVar[float] = 30.0
+
+    def __init__(self, directory: Path, timeout: float = 30.0) -> None:
+        self.directory = directory
+        self.timeout = timeout
+        self.actions = ScriptActions(directory)
 
     @classmethod
-    def configured(cls, settings: Settings) -> type[EventHandler]:
-        directory = settings.effective_script_directory
-        return type(
-            cls.__name__,
-            (cls,),
-            {
-                "actions": ScriptActions(directory),
-                "directory": directory,
-                "timeout": settings.script_timeout_seconds,
-                "__module__": cls.__module__,
-            },
-        )
+    def create(cls, settings: Settings) -> ScriptHandler:
+        return cls(settings.effective_script_directory, settings.script_timeout_seconds)
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, ScriptOptions)
-        settings = ctx.ports.settings
-        directory = self.directory or settings.effective_script_directory
-        timeout = self.timeout if self.directory is not None else settings.script_timeout_seconds
+        directory, timeout = self.directory, self.timeout
         wait = options.background == "wait" and not options.sync_to_database
         try:
             path = resolve_script(directory, action)

@@ -217,8 +217,7 @@ class TokenHandler(EventHandler):
         "remove tokengroup": TokenGroupOptions,
     }
 
-    @classmethod
-    def check_references(cls, session: Session, action: str, options: ActionOptions) -> None:
+    def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
             check_enroll_references(session, options)
 
