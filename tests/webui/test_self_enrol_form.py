@@ -98,3 +98,11 @@ def test_the_form_offers_what_the_user_policies_allow_and_a_plug_in_s_field(
     token = listing.json()["result"]["value"]["tokens"][0]
     assert token["tokentype"] == "acme" and token["username"] == "alice"
     assert token["info"]["device_label"] == "fob #4711"
+
+    # A user whose policies grant no enrolment is told so instead of getting a form.
+    policy["action"] = "disable, delete"
+    r = httpx.post(f"{live_server.url}/policy/self-enrol", data=policy, headers=admin)
+    assert r.status_code == 200, r.text
+    page.reload()
+    expect(page.get_by_text("Your policies do not let you enrol any token type.")).to_be_visible()
+    expect(page.get_by_role("button", name="Enrol")).to_have_count(0)
