@@ -52,3 +52,36 @@ EXAMPLE_HANDLERS = {
         {"Greeting": "acme_greeting:GreetingHandler"},
     ),
 }
+
+#: A token type installed as a plug-in: an HOTP token (so a self-service type) with a
+#: field of its own, ``device_label``, kept in the tokeninfo.
+ACME_TOKEN_TYPE = Plugin(
+    "acme_fob",
+    '''"""Acme key fob: an HOTP token with a label printed on the device."""
+
+from pydantic import Field
+
+from factorflow.tokens.oath import OathInitParams
+from factorflow.tokens.types.hotp import HotpToken
+
+
+class AcmeInitParams(OathInitParams):
+    device_label: str = Field(
+        default="", max_length=64, title="Device label",
+        description="The label printed on the key fob.",
+    )
+
+
+class AcmeToken(HotpToken):
+    type_name = "acme"
+    serial_prefix = "ACME"
+    InitParams = AcmeInitParams
+
+    def enroll(self, params, ctx):
+        detail = super().enroll(params, ctx)
+        self.set_info("device_label", params.device_label)
+        return detail
+''',
+    "factorflow.token_types",
+    {"acme": "acme_fob:AcmeToken"},
+)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from factorflow.audit.record import AuditRecord
 from factorflow.core.invocation import Invocation
 from factorflow.errors import FactorflowError, PolicyError
-from factorflow.policies.decide import CLIENT_KEY
+from factorflow.policies.decide import CLIENT_KEY, user_context
 from factorflow.policies.matching import MatchContext
 from factorflow.policies.objects import DbObjects
 from factorflow.policies.prepolicy import apply_setrealm, enrollment_names
@@ -102,12 +102,7 @@ class PolicyAuthorizer:
 
     def _user_grant(self, inv: Invocation, session: Session, right: str) -> list[str] | None:
         actor = inv.actor
-        user = self._user(session, actor.username, actor.realm)
-        ctx = MatchContext(
-            realm=actor.realm, user=actor.username, client=inv.client_ip,
-            resolver=user.resolver if user else None,
-            userinfo=lambda: dict(user.attributes) if user else None,
-        )  # fmt: skip
+        ctx = user_context(actor, self._user(session, actor.username, actor.realm), inv.client_ip)
         return self.policies.view(session, "user", ctx).granting(right) or None
 
     def _admin_grant(

@@ -52,6 +52,20 @@ def _narrower(policy: CompiledPolicy) -> bool:
     )
 
 
+def user_context(actor: Actor, user: User | None, client: str | None) -> MatchContext:
+    """What the ``user`` scope matches a request of the user ``actor`` against: its
+    realm and login, the client, and from its record ``user`` (None when the store
+    does not know it) the user store and the attributes. The user rights of every
+    request are checked against it, and the types a user may enrol are listed by it."""
+    return MatchContext(
+        realm=actor.realm,
+        user=actor.username,
+        client=client,
+        resolver=user.resolver if user else None,
+        userinfo=(lambda: dict(user.attributes)) if user else None,
+    )
+
+
 class RequestPolicies:
     def __init__(
         self,
@@ -96,23 +110,25 @@ class RequestPolicies:
         ctx = self._context(user, realm, actor)
         return self.service.view(self.session, "admin", ctx, self.now)
 
-    def enrollable(self, actor: Actor, types: Mapping[str, bool]) -> list[str]:
+    def enrollable(
+        self, actor: Actor, types: Mapping[str, bool], user: User | None = None
+    ) -> list[str]:
         """The token types (name → self-service) ``actor`` may enrol: privacyIDEA's
         ``GET /auth/rights``. Without a restricting policy of the actor's scope an admin
         may enrol every type and a user the self-service ones; otherwise ``enroll<TYPE>``
-        must be granted (for a user, of a self-service type)."""
+        must be granted (for a user, of a self-service type). ``user`` is a user
+        actor's record (None: unknown), matched as :func:`user_context` says, so the
+        types listed are those ``/token/init`` accepts."""
         scope = "admin" if actor.is_admin else "user"
         if not (actor.is_admin or actor.is_user):
             return []
         candidates = [t for t, self_service in types.items() if actor.is_admin or self_service]
         if not self.service.defined(self.session, scope):
             return candidates
-        ctx = MatchContext(
-            realm=None if actor.is_admin else actor.realm,
-            user=None if actor.is_admin else actor.username,
-            adminrealm=actor.realm if actor.is_admin else None,
-            adminuser=actor.username if actor.is_admin else None,
-            client=self.client,
+        ctx = (
+            MatchContext(adminrealm=actor.realm, adminuser=actor.username, client=self.client)
+            if actor.is_admin
+            else user_context(actor, user, self.client)
         )
         view = self.service.view(self.session, scope, ctx, self.now)
         return [t for t in candidates if view.has(f"enroll{t.upper()}")]

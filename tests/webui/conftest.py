@@ -23,8 +23,10 @@ import uvicorn
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from factorflow.api.app import create_app
-from factorflow.bootstrap import Services
+from factorflow.bootstrap import Services, build_services
+from factorflow.settings import Settings
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
+from tests.plugins import ACME_TOKEN_TYPE, install
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,6 +94,21 @@ def live_server(services: Services) -> Iterator[LiveServer]:
     """The whole application, with a first admin, listening on 127.0.0.1."""
     with serving(services) as server:
         yield server
+
+
+@pytest.fixture
+def acme_server(plugin_site: Path, settings: Settings, services: Services) -> Iterator[LiveServer]:
+    """The application with the token type ``acme`` installed as a distribution (an
+    entry point, no JavaScript): :data:`tests.plugins.ACME_TOKEN_TYPE`. A module takes
+    it as its ``live_server`` to have its pages served with the plug-in."""
+    install(plugin_site, ACME_TOKEN_TYPE)
+    built = build_services(settings, migrate=False)
+    try:
+        assert "acme" in built.token_types
+        with serving(built) as server:
+            yield server
+    finally:
+        built.close()
 
 
 @pytest.fixture(scope="session")

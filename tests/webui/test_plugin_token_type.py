@@ -4,66 +4,19 @@ served description, and what the admin types reaches the type."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from factorflow.bootstrap import Services, build_services
-from factorflow.settings import Settings
-from tests.webui.conftest import LiveServer, serving
+from tests.webui.conftest import LiveServer
 from tests.webui.helpers import login_admin, session_token
 
 pytestmark = pytest.mark.browser
 
-PLUGIN = '''"""Acme key fob: an HOTP token with a label printed on the device."""
-
-from pydantic import Field
-
-from factorflow.tokens.oath import OathInitParams
-from factorflow.tokens.types.hotp import HotpToken
-
-
-class AcmeInitParams(OathInitParams):
-    device_label: str = Field(
-        default="", max_length=64, title="Device label",
-        description="The label printed on the key fob.",
-    )
-
-
-class AcmeToken(HotpToken):
-    type_name = "acme"
-    serial_prefix = "ACME"
-    InitParams = AcmeInitParams
-
-    def enroll(self, params, ctx):
-        detail = super().enroll(params, ctx)
-        self.set_info("device_label", params.device_label)
-        return detail
-'''
-
 
 @pytest.fixture
-def live_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings, services: Services
-) -> Iterator[LiveServer]:
-    """The application with the ``acme`` token type installed as a distribution."""
-    site = tmp_path / "site"
-    dist = site / "acme_fob-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (site / "acme_fob.py").write_text(PLUGIN)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme_fob\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[factorflow.token_types]\nacme = acme_fob:AcmeToken\n")
-    monkeypatch.syspath_prepend(str(site))
-    built = build_services(settings, migrate=False)
-    try:
-        assert "acme" in built.token_types
-        with serving(built) as server:
-            yield server
-    finally:
-        built.close()
+def live_server(acme_server: LiveServer) -> LiveServer:
+    return acme_server
 
 
 def test_a_plug_in_type_s_field_comes_from_its_description(

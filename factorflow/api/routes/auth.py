@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factorflow.api.routes.token import enrollable_types
 from factorflow.api.routing import Call, Routes
 from factorflow.auth.errors import FailedLoginError
 from factorflow.auth.login import LoginResult
@@ -14,7 +15,6 @@ from factorflow.auth.models import LoginThrottleEntry
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import utcnow
 from factorflow.pipeline import Access
-from factorflow.policies.decide import RequestPolicies
 
 routes = Routes("auth")
 
@@ -170,6 +170,4 @@ def clear_lockout(call: Call[LockoutIdParams]) -> Outcome:
 def rights(call: Call[NoParams]) -> Outcome:
     """The token types the logged-in admin or user may enrol, with their descriptions."""
     types = call.services.tokens.types
-    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
-    allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
-    return Outcome(value={t: types[t].summary() for t in allowed})
+    return Outcome(value={t: types[t].summary() for t in enrollable_types(call)})

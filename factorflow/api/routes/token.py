@@ -10,7 +10,7 @@ from typing import Any
 
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
-from factorflow.errors import ParameterError
+from factorflow.errors import FactorflowError, ParameterError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.errors import TokenPolicyError
@@ -227,6 +227,21 @@ def cancel_challenge(call: Call[CancelChallengeRequest]) -> Outcome:
     return _reply(call, changed)
 
 
+def enrollable_types(call: Call[Any]) -> list[str]:
+    """The token types the caller may enrol (privacyIDEA's ``GET /auth/rights``): a
+    user's are matched against the user policies with the facts ``/token/init`` checks
+    the user's right with (the user store and the attributes too)."""
+    tokens, session = call.services.tokens, call.session
+    try:
+        user = tokens.access.actor_user(session, call.actor)
+    except FactorflowError:
+        user = None  # unknown to its store now: matched as the authorizer matches it
+    policies = RequestPolicies(call.services.policies, session, call.inv.client_ip)
+    return policies.enrollable(
+        call.actor, {t: cls.self_service for t, cls in tokens.types.items()}, user
+    )
+
+
 @routes.route(
     "GET", "/token/types/", "/token/types/{tokentype}", event="token_types",
     params=TypesRequest, access=AUTH,
@@ -235,8 +250,7 @@ def token_types(call: Call[TypesRequest]) -> Outcome:
     """The token types the caller may enrol, each with its description and the
     descriptors of its enrolment parameters (as ``GET /auth/rights`` chooses the types)."""
     types, session = call.services.tokens.types, call.session
-    policies = RequestPolicies(call.services.policies, session, call.inv.client_ip)
-    allowed = policies.enrollable(call.actor, {t: types[t].self_service for t in types})
+    allowed = enrollable_types(call)
     wanted = call.params.tokentype.strip().lower()
     if wanted:
         if wanted not in types:

@@ -1,13 +1,13 @@
-// Self-service for realm users: their tokens; enrol HOTP/TOTP; set a PIN; disable,
+// Self-service for realm users: their tokens; enrol a token of a type their policies
+// allow (the form generated from GET /token/types/, as the admin's); set a PIN; disable,
 // enable or delete their own tokens. The API acts on the caller's own tokens only.
 
 import { del, get, post, seg } from "../api.js";
-import { h, replace, toast } from "../dom.js";
+import { h, toast } from "../dom.js";
+import { enrolForm } from "../enrol-form.js";
 import { apiForm, field } from "../forms.js";
-import { enrolmentResult } from "../enrolled.js";
 import { button, confirmAction, pageHeader, section, table } from "../ui.js";
 import { currentSession } from "../session.js";
-import { callInit } from "./token-enrol.js";
 import { stateBadge } from "./tokens.js";
 
 function pinForm(ctx, token) {
@@ -33,27 +33,22 @@ function actions(ctx, token) {
     pinForm(ctx, token));
 }
 
-function enrolForm() {
-  const out = h("div", { id: "enrol-result" });
-  const form = apiForm({
-    label: "Enrol a new token", submitLabel: "Enrol",
-    fields: [
-      field({ label: "Kind", param: "type", kind: "select", choices: [["totp", "Time-based (TOTP)"], ["hotp", "Counter-based (HOTP)"]] }),
+/** The enrolment form, generated from GET /token/types/: the types this user's policies
+ * let him enrol, each with its own parameters (enrol-form.js, as on the admin's page). */
+function selfEnrolForm(types) {
+  return enrolForm({
+    types, wanted: "totp", label: "Enrol a new token", typeLabel: "Kind", describedChoices: true,
+    common: [
       field({ label: "Description", param: "description", placeholder: "e.g. phone app" }),
       field({ label: "PIN", param: "pin", kind: "password", autocomplete: "new-password", help: "Optional; typed before the code when you log in." }),
     ],
-    action: async (v) => {
-      const detail = await callInit({ ...v, genkey: 1 });
-      replace(out, enrolmentResult(detail, v.type), button("Done — show my tokens", () => window.dispatchEvent(new HashChangeEvent("hashchange"))));
-      out.scrollIntoView({ block: "start" });
-    },
+    next: () => button("Done — show my tokens", () => window.dispatchEvent(new HashChangeEvent("hashchange"))),
   });
-  return [form, out];
 }
 
 export async function render(ctx) {
   const session = currentSession();
-  const result = await get("/token/", { pagesize: 100 });
+  const [result, types] = await Promise.all([get("/token/", { pagesize: 100 }), get("/token/types/")]);
   return [
     pageHeader("My tokens"),
     h("p", { class: "muted" }, `Signed in as ${session.username}${session.realm ? ` in realm ${session.realm}` : ""}.`),
@@ -64,6 +59,6 @@ export async function render(ctx) {
       { key: "state", label: "State", render: stateBadge },
       { key: "actions", label: "Actions", render: (t) => actions(ctx, t) },
     ], result.tokens, { empty: "You have no tokens yet. Enrol one below." }),
-    section("Enrol a new token", enrolForm()),
+    section("Enrol a new token", selfEnrolForm(types)),
   ];
 }
