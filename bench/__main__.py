@@ -75,7 +75,7 @@ def main() -> None:
                 "machine": "?",
                 "notes": ["Partial results of an unfinished run."],
             }  # fmt: skip
-        data["summary"] = summarise(data["records"])
+        data["summary"] = summarise(data["records"], data.get("floor"))
         print(render_markdown(data))
         return
 

@@ -405,7 +405,7 @@ def run(opts: Options) -> dict[str, Any]:
             for label in floor_before
         },
     }
-    summary = summarise(records)
+    summary = summarise(records, floor_section)
     report = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
