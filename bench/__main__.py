@@ -45,6 +45,13 @@ def main() -> None:
         action="store_true",
         help="skip privacyIDEA at its own default PIN-hash cost",
     )
+    run_p.add_argument(
+        "--floor",
+        type=int,
+        default=None,
+        help="argon2 verifications per floor measurement, before and after the cases; "
+        "default 30 (--quick: 10)",
+    )
     run_p.add_argument("--out", type=Path, default=None)
     run_p.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     report_p = sub.add_parser("report", help="render results.json again as markdown")
@@ -68,7 +75,7 @@ def main() -> None:
                 "machine": "?",
                 "notes": ["Partial results of an unfinished run."],
             }  # fmt: skip
-        data["summary"] = summarise(data["records"])
+        data["summary"] = summarise(data["records"], data.get("floor"))
         print(render_markdown(data))
         return
 
@@ -99,6 +106,7 @@ def main() -> None:
         out_dir=args.out or CACHE / "results" / time.strftime("%Y%m%d-%H%M%S"),
         keep=args.keep,
         quick=quick,
+        floor_verifications=args.floor or (10 if quick else 30),
     )
     if opts.users < opts.connections:
         parser.error("--users must be at least --connections (one token per connection at least)")

@@ -6,6 +6,8 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from bench.floor import SHARE_CASES, annotate, floor_rps
+
 METRICS = (
     "rps",
     "p50_ms",
@@ -31,7 +33,11 @@ CASE_ORDER = (
 )
 
 
-def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(
+    records: list[dict[str, Any]], floor: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Medians per database, workers, case and server; with the run's ``floor``
+    section (see :mod:`bench.floor`) also the floor, the overhead and the share."""
     groups: dict[tuple[str, int, str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[(record["database"], record["workers"], record["case"], record["server"])].append(
@@ -54,6 +60,7 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[metric] = statistics.median(r[metric] for r in runs)
         loads = [r["load_avg_1m"] for r in runs if "load_avg_1m" in r]
         row["load_avg_1m"] = statistics.median(loads) if loads else None
+        annotate(row, floor)
         rows.append(row)
     rows.sort(
         key=lambda r: (
@@ -79,6 +86,8 @@ def _lat(row: dict[str, Any] | None) -> str:
 def _num(row: dict[str, Any] | None, key: str, fmt: str = "{:.1f}") -> str:
     if row is None:
         return "pending"
+    if key not in row:  # e.g. the overhead in a results file from before the floor
+        return "-"
     text = fmt.format(row[key])
     if key == "rps" and row["ok_fraction"] < 0.99:
         text += f" ({row['ok_fraction']:.0%} ok)"
@@ -111,6 +120,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Defaults: Factorflow {argon['factorflow_default']}; "
         f"privacyIDEA 3.14 {argon['privacyidea_default']}."
     )
+    out.extend(_floor_lines(report.get("floor")))
     for note in report["notes"]:
         out.append(f"\n> {note}")
     configs = sorted({(r["database"], r["workers"]) for r in summary})
@@ -120,10 +130,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.append("")
         out.append(
             "| case | FF req/s | PI req/s | FF/PI | FF p50/p90/p99 ms | PI p50/p90/p99 ms "
-            "| FF CPU ms/req | PI CPU ms/req | FF/PI by CPU | FF DB CPU ms/req | PI DB CPU ms/req "
+            "| FF CPU ms/req | PI CPU ms/req | FF/PI by CPU | FF overhead ms/req "
+            "| PI overhead ms/req | FF DB CPU ms/req | PI DB CPU ms/req "
             "| FF peak RSS MiB/worker | PI peak RSS MiB/worker |"
         )
-        out.append("|" + "---|" * 13)
+        out.append("|" + "---|" * 15)
         cases = [
             c for c in CASE_ORDER if any(k[0] == db and k[1] == workers and k[2] == c for k in idx)
         ]
@@ -135,9 +146,17 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {_lat(ff)} | {_lat(pi)} "
                 f"| {_num(ff, 'server_cpu_ms_per_req')} | {_num(pi, 'server_cpu_ms_per_req')} "
                 f"| {_ratio(pi, ff, 'server_cpu_ms_per_req')} "
+                f"| {_num(ff, 'overhead_ms_per_req', '{:+.1f}')} "
+                f"| {_num(pi, 'overhead_ms_per_req', '{:+.1f}')} "
                 f"| {_db_cpu(ff, db)} | {_db_cpu(pi, db)} "
                 f"| {_num(ff, 'peak_rss_mib', '{:.0f}')} | {_num(pi, 'peak_rss_mib', '{:.0f}')} |"
             )
+        for case in SHARE_CASES:
+            ff = idx.get((db, workers, case, "factorflow"))
+            pi = idx.get((db, workers, case, "privacyidea"))
+            line = _share_line(case, [("FF", ff), ("PI", pi)])
+            if line:
+                out.extend(["", line])
         # Event-definition overhead relative to the plain correct-OTP case.
         base_ff = idx.get((db, workers, "check_ok", "factorflow"))
         base_pi = idx.get((db, workers, "check_ok", "privacyidea"))
@@ -173,16 +192,30 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.append("")
         out.append(
             "| database | workers | case | FF req/s | PI default req/s | FF/PI "
-            "| FF p50/p90/p99 ms | PI p50/p90/p99 ms | PI CPU ms/req | PI peak RSS MiB/worker |"
+            "| FF p50/p90/p99 ms | PI p50/p90/p99 ms | PI CPU ms/req | PI overhead ms/req "
+            "| PI peak RSS MiB/worker |"
         )
-        out.append("|" + "---|" * 10)
+        out.append("|" + "---|" * 11)
         for row in default_rows:
             ff = idx.get((row["database"], row["workers"], row["case"], "factorflow"))
             out.append(
                 f"| {row['database']} | {row['workers']} | {row['case']} | {_num(ff, 'rps')} "
                 f"| {_num(row, 'rps')} | {_ratio(ff, row)} | {_lat(ff)} | {_lat(row)} "
-                f"| {_num(row, 'server_cpu_ms_per_req')} | {_num(row, 'peak_rss_mib', '{:.0f}')} |"
+                f"| {_num(row, 'server_cpu_ms_per_req')} "
+                f"| {_num(row, 'overhead_ms_per_req', '{:+.1f}')} "
+                f"| {_num(row, 'peak_rss_mib', '{:.0f}')} |"
             )
+        for case in SHARE_CASES:
+            line = _share_line(
+                case,
+                [
+                    (f"PI default {r['database']} {r['workers']}w", r)
+                    for r in default_rows
+                    if r["case"] == case
+                ],
+            )
+            if line:
+                out.extend(["", line])
     out.append("")
     return "\n".join(out)
 
@@ -203,3 +236,44 @@ def _tail(row: dict[str, Any] | None) -> str:
     if row is None or not row["p50_ms"]:
         return "-"
     return f"{row['p99_ms'] / row['p50_ms']:.1f}x"
+
+
+def _floor_lines(floor: dict[str, Any] | None) -> list[str]:
+    """The floor of each cost in the run, and what it means (the report's legend)."""
+    if not floor:
+        return []
+    out = ["", f"**Floor** = {floor['definition']}."]
+    for label, cost in floor["costs"].items():
+        out.append(
+            f"- {label}: **{cost['cpu_ms']:.1f} ms** of CPU per verification (median of "
+            f"{cost['verifications']}; {cost['cpu_ms_before']:.1f} ms before the cases, "
+            f"{cost['cpu_ms_after']:.1f} ms after); the {floor['cores']} cores allow "
+            f"{floor_rps(floor['cores'], cost['cpu_ms']):.1f} verifications/s."
+        )
+    out.append("")
+    out.append(
+        "**Overhead** = server CPU per request minus the floor of the server's PIN-hash cost, "
+        "for every case, although the floor is one verification and not every case "
+        "verifies exactly one: a correct or wrong OTP and the definition / policy cases "
+        "verify one PIN per request; `token_init` hashes one new PIN (a hash costs what a "
+        "verification does); `unknown_user` verifies none (Factorflow answers before it "
+        "reads a token: its decoy hashes are for user-store passwords, not for token "
+        "PINs; privacyIDEA's work for an unknown user was not checked here), so a "
+        "negative overhead means the request costs less than one verification. "
+        f"**Floor share** ({', '.join(SHARE_CASES)}) = req/s ÷ (cores ÷ floor): the "
+        "share reached of what the cores would allow if a request cost nothing but the "
+        "floor; the load generator (and PostgreSQL) run on the same cores."
+    )
+    return out
+
+
+def _share_line(case: str, rows: list[tuple[str, dict[str, Any] | None]]) -> str:
+    """``case``'s throughput as a share of what the floor allows, per product."""
+    parts = [
+        f"{name} {row['floor_share']:.0%} ({row['rps']:.1f} of {row['floor_rps']:.1f} req/s)"
+        for name, row in rows
+        if row is not None and "floor_share" in row
+    ]
+    if not parts:
+        return ""
+    return f"{case}, share of the throughput the floor allows on the cores: " + ", ".join(parts)

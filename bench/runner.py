@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import databases, procstat
+from bench import databases, floor, procstat
 from bench.cases import CASES, Case
 from bench.products import (
     FACTORFLOW_DEFAULT_ARGON2,
@@ -52,6 +52,8 @@ class Options:
     out_dir: Path
     keep: bool = False
     quick: bool = False
+    #: argon2 verifications per floor measurement (the run measures before and after the cases)
+    floor_verifications: int = 30
 
 
 @dataclass
@@ -315,10 +317,33 @@ def run_case(
     return records
 
 
+def floor_costs(opts: Options) -> list[Argon2]:
+    """The PIN-hash costs the run's servers use (see :func:`build_servers`)."""
+    costs = [opts.equal_argon2]
+    if "privacyidea" in opts.products and opts.default_cost:
+        costs.append(PRIVACYIDEA_DEFAULT_ARGON2)
+    return list(dict.fromkeys(costs))
+
+
+def measure_floors(costs: list[Argon2], verifications: int, when: str) -> dict[str, list[float]]:
+    """CPU ms of each verification, per cost label (see :mod:`bench.floor`)."""
+    samples: dict[str, list[float]] = {}
+    for cost in costs:
+        samples[cost.label()] = floor.verify_cpu_ms(cost, verifications)
+        log(
+            f"floor {when} the cases, {cost.label()}: "
+            f"{median(samples[cost.label()]):.1f} ms CPU per verification "
+            f"(median of {verifications})"
+        )
+    return samples
+
+
 def run(opts: Options) -> dict[str, Any]:
     started = time.time()
     run_id = time.strftime("%Y%m%d%H%M%S")
     opts.out_dir.mkdir(parents=True, exist_ok=True)
+    costs = floor_costs(opts)
+    floor_before = measure_floors(costs, opts.floor_verifications, "before")
     workdir = Path(tempfile.mkdtemp(prefix="factorflow-bench-"))
     log(f"work directory {workdir}, results in {opts.out_dir}")
     if "privacyidea" in opts.products:
@@ -335,6 +360,7 @@ def run(opts: Options) -> dict[str, Any]:
     user_file = workdir / "users.passwd"
     write_user_file(user_file, make_tokens(opts.users))
     pg_all: list[str] = []
+    floor_after: dict[str, list[float]] = {}
     failed = True
     try:
         for db in opts.databases:
@@ -359,6 +385,7 @@ def run(opts: Options) -> dict[str, Any]:
                         # an interrupted run still leaves what it measured
                         partial = opts.out_dir / "records.partial.json"
                         partial.write_text(json.dumps(records))
+        floor_after = measure_floors(costs, opts.floor_verifications, "after")
         failed = False
     finally:
         for name in pg_all:
@@ -370,7 +397,15 @@ def run(opts: Options) -> dict[str, Any]:
             log(f"failed: logs and data kept in {workdir}")
         elif not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    summary = summarise(records)
+    floor_section = {
+        "definition": floor.DEFINITION,
+        "cores": floor.usable_cores(),
+        "costs": {
+            label: floor.summarise_floor(floor_before[label], floor_after[label])
+            for label in floor_before
+        },
+    }
+    summary = summarise(records, floor_section)
     report = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
@@ -384,6 +419,7 @@ def run(opts: Options) -> dict[str, Any]:
             "connections": opts.connections,
             "users_tokens": opts.users,
             "quick": opts.quick,
+            "floor_verifications": opts.floor_verifications,
         },
         "argon2": {
             "equal_cost": opts.equal_argon2.label(),
@@ -393,6 +429,7 @@ def run(opts: Options) -> dict[str, Any]:
         "factorflow_version": ff_version,
         "machine": machine_info(),
         "notes": notes,
+        "floor": floor_section,
         "summary": summary,
         "records": records,
     }
