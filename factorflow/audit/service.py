@@ -77,10 +77,12 @@ class AuditService:
         self, sessions: sessionmaker[Session], key: bytes, *, anchor_path: Path, node: str
     ) -> None:
         self._sessions = sessions
-        self._signer = ChainSigner(key)
+        #: Signs every entry and anchor under the audit key.
+        self.signer = ChainSigner(key)
         self.anchor_path = anchor_path
-        self._writer = ChainWriter(
-            sessions, self._signer, AnchorFile(anchor_path, self._signer, node)
+        #: Appends entries to the chain, queued writers sharing one transaction.
+        self.writer = ChainWriter(
+            sessions, self.signer, AnchorFile(anchor_path, self.signer, node)
         )
 
     def write(self, record: AuditRecord) -> int:
@@ -88,7 +90,7 @@ class AuditService:
         their own transaction (the request's work is already committed or rolled
         back). Returns the request entry's id (0 if the entry could not be written)."""
         try:
-            return self._writer.append([self._row(item) for item in (record, *record.children)])
+            return self.writer.append([self._row(item) for item in (record, *record.children)])
         except Exception:
             # An audit failure must not turn a finished request into a 500; it is
             # logged loudly for the operator instead.
@@ -185,9 +187,9 @@ class AuditService:
     def _entry_ok(self, entry: AuditEntry, genesis: int, prev: str | None) -> bool:
         row = {name: getattr(entry, name) for name in SIGNED_FIELDS} | {"id": entry.id}
         if entry.id <= genesis:
-            return self._signer.same(entry.signature, self._signer.legacy(row))
-        return prev is not None and self._signer.same(
-            entry.signature, self._signer.entry(row, entry.id, prev)
+            return self.signer.same(entry.signature, self.signer.legacy(row))
+        return prev is not None and self.signer.same(
+            entry.signature, self.signer.entry(row, entry.id, prev)
         )
 
     def entry_ok(self, entry: AuditEntry) -> bool:
@@ -197,7 +199,7 @@ class AuditService:
 
     def anchors(self, extra: Sequence[Path] = ()) -> list[tuple[str, AnchorState]]:
         """This node's anchor and any others given (other nodes' anchor files)."""
-        return [(str(path), read_anchor(path, self._signer)) for path in (self.anchor_path, *extra)]
+        return [(str(path), read_anchor(path, self.signer)) for path in (self.anchor_path, *extra)]
 
     def verify(
         self,
@@ -207,11 +209,11 @@ class AuditService:
         progress: Callable[[int, int], None] | None = None,
     ) -> VerifyReport:
         """Check the whole chain, its head and the anchors (see ``audit/verify.py``)."""
-        return ChainVerifier(self._signer, self.anchors(anchors)).run(session, progress)
+        return ChainVerifier(self.signer, self.anchors(anchors)).run(session, progress)
 
     def close(self) -> None:
-        self._writer.close()
+        self.writer.close()
 
     def reanchor(self) -> ChainPoint | None:
         """Move this node's anchor to the database's (validly signed) head."""
-        return self._writer.reanchor()
+        return self.writer.reanchor()

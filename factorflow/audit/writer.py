@@ -96,10 +96,17 @@ class ChainWriter:
     ) -> None:
         self._sessions = sessions
         self._signer = signer
-        self._anchor = anchor
+        #: The node-wide write lock (and the anchor it keeps): whoever holds it writes.
+        self.anchor = anchor
         self._reported: ChainPoint | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
+
+    @property
+    def waiting(self) -> int:
+        """How many callers' entries wait for the next batch."""
+        with self._queue_lock:
+            return len(self._queue)
 
     def append(self, rows: Sequence[Row]) -> int:
         """Sign and insert ``rows`` (column values without id and signature) as the
@@ -114,7 +121,7 @@ class ChainWriter:
         mine = _Pending(rows)
         with self._queue_lock:
             self._queue.append(mine)
-        with self._anchor.held():
+        with self.anchor.held():
             if not mine.written:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -138,30 +145,30 @@ class ChainWriter:
                     item.error, item.written = single, True
 
     def _write_together(self, batch: list[_Pending]) -> None:
-        state = self._anchor.read()
+        state = self.anchor.read()
         done = self._in_transaction([row for item in batch for row in item.rows], state)
         if done.move_anchor:
-            self._anchor.write(done.head)
+            self.anchor.write(done.head)
         first = done.first
         for item in batch:
             item.first, item.written = first, True
             first += len(item.rows)
 
     def close(self) -> None:
-        self._anchor.close()
+        self.anchor.close()
 
     def reanchor(self) -> ChainPoint | None:
         """Set this node's anchor to the database's head if its signature verifies
         (after a restore from backup, or once a reported divergence is dealt with);
         None if the head is missing or not validly signed."""
-        with self._anchor.held(), transaction(self._sessions) as session:
+        with self.anchor.held(), transaction(self._sessions) as session:
             head = session.get(AuditChainHead, HEAD_ID)
             if head is None or not head.signature:
                 return None
             point = head_point(head)
             if not self._signer.same(head.signature, self._signer.point(HEAD_KIND, point)):
                 return None
-            self._anchor.write(point)
+            self.anchor.write(point)
             self._reported = None
             return point
 

@@ -20,21 +20,22 @@ from factorflow.auth.models import LoginThrottleEntry
 from factorflow.auth.throttle import ThrottleRules
 from factorflow.bootstrap import Services
 from tests.api.conftest import Node
-from tests.auth.helpers import Clock, rules
+from tests.auth.helpers import rules
+from tests.clocks import DatetimeClock
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, USER_PASSWORDS
 
 H = dict[str, str]
 RULES = rules(account=(3, 5), backoff=(10, 40), lockout=900, window=3600)
 
 
-def throttled(services: Services, clock: Clock, chosen: ThrottleRules = RULES) -> None:
+def throttled(services: Services, clock: DatetimeClock, chosen: ThrottleRules = RULES) -> None:
     services.logins.throttle.rules = chosen
     services.logins.throttle.clock = clock
 
 
 @pytest.fixture
-def clock(services: Services) -> Clock:
-    now = Clock()
+def clock(services: Services) -> DatetimeClock:
+    now = DatetimeClock()
     throttled(services, now)
     return now
 
@@ -81,7 +82,7 @@ def test_wrong_passwords_back_off_then_lock_and_the_lock_ends(
     client: TestClient,
     services: Services,
     admin_headers: H,
-    clock: Clock,
+    clock: DatetimeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers = [error_of(auth(client, ADMIN_NAME, f"wrong-{n}")) for n in range(3)]
@@ -107,7 +108,7 @@ def test_wrong_passwords_back_off_then_lock_and_the_lock_ends(
 
 
 def test_a_success_resets_the_account_s_failures(
-    client: TestClient, admin_headers: H, clock: Clock
+    client: TestClient, admin_headers: H, clock: DatetimeClock
 ) -> None:
     for _ in range(2):
         assert error_of(auth(client, ADMIN_NAME, "wrong")) == WRONG
@@ -122,7 +123,7 @@ def test_a_success_resets_the_account_s_failures(
 
 
 def test_unknown_names_answer_exactly_like_an_admin(
-    client: TestClient, admin_headers: H, clock: Clock
+    client: TestClient, admin_headers: H, clock: DatetimeClock
 ) -> None:
     known = [error_of(auth(client, ADMIN_NAME, "wrong")) for _ in range(6)]
     unknown = [error_of(auth(client, "nobody-here", "wrong")) for _ in range(6)]
@@ -130,7 +131,7 @@ def test_unknown_names_answer_exactly_like_an_admin(
 
 
 def test_the_forms_of_a_realm_login_share_one_account(
-    client: TestClient, admin_headers: H, flatfile_realm: str, clock: Clock
+    client: TestClient, admin_headers: H, flatfile_realm: str, clock: DatetimeClock
 ) -> None:
     assert error_of(auth(client, "alice", "wrong")) == WRONG
     assert error_of(auth(client, "alice@realm1", "wrong")) == WRONG
@@ -144,7 +145,7 @@ def test_the_forms_of_a_realm_login_share_one_account(
 
 
 def test_one_client_is_throttled_across_accounts(
-    client: TestClient, services: Services, admin_headers: H, clock: Clock
+    client: TestClient, services: Services, admin_headers: H, clock: DatetimeClock
 ) -> None:
     throttled(services, clock, rules(account=(0, 0), client=(4, 0), backoff=(5, 5)))
     for name in ("a1", "a2", "a3", "a4"):
@@ -157,7 +158,7 @@ def test_one_client_is_throttled_across_accounts(
 
 def test_an_unreachable_user_store_is_not_counted(
     client: TestClient, services: Services, admin_headers: H, flatfile_realm: str,
-    passwd_file: Path, clock: Clock,
+    passwd_file: Path, clock: DatetimeClock,
 ) -> None:  # fmt: skip
     passwd_file.unlink()
     for _ in range(4):
@@ -167,7 +168,7 @@ def test_an_unreachable_user_store_is_not_counted(
 
 
 def test_two_nodes_share_the_throttle(
-    client: TestClient, second_node: Node, admin_headers: H, clock: Clock
+    client: TestClient, second_node: Node, admin_headers: H, clock: DatetimeClock
 ) -> None:
     throttled(second_node.services, clock)
     other = second_node.client
@@ -214,7 +215,7 @@ def test_a_wrong_admin_password_also_pays_the_realm_s_check(
 # -- the admin API --------------------------------------------------------------------
 
 
-def lock_admin(client: TestClient, clock: Clock) -> None:
+def lock_admin(client: TestClient, clock: DatetimeClock) -> None:
     """Five counted failures: three, then one after each backoff."""
     for n in range(5):
         assert error_of(auth(client, ADMIN_NAME, f"wrong-{n}")) in (WRONG, NOW_LOCKED)
@@ -222,7 +223,7 @@ def lock_admin(client: TestClient, clock: Clock) -> None:
 
 
 def test_admins_list_and_clear_lockouts(
-    client: TestClient, services: Services, admin_headers: H, clock: Clock
+    client: TestClient, services: Services, admin_headers: H, clock: DatetimeClock
 ) -> None:
     lock_admin(client, clock)
     listed = client.get("/auth/lockouts/", headers=admin_headers)
@@ -242,7 +243,7 @@ def test_admins_list_and_clear_lockouts(
 
 
 def test_bad_input_to_the_lockout_api_changes_nothing(
-    client: TestClient, services: Services, admin_headers: H, clock: Clock
+    client: TestClient, services: Services, admin_headers: H, clock: DatetimeClock
 ) -> None:
     lock_admin(client, clock)
     before = client.get("/auth/lockouts/", headers=admin_headers).json()["result"]["value"]
@@ -263,7 +264,7 @@ def test_bad_input_to_the_lockout_api_changes_nothing(
 
 
 def test_the_lockout_api_needs_its_rights_under_admin_policies(
-    client: TestClient, services: Services, admin_headers: H, clock: Clock
+    client: TestClient, services: Services, admin_headers: H, clock: DatetimeClock
 ) -> None:
     policy = {"scope": "admin", "action": "auditlog", "adminuser": ADMIN_NAME}
     assert client.post("/policy/auditors", data=policy, headers=admin_headers).status_code == 200
@@ -275,7 +276,7 @@ def test_the_lockout_api_needs_its_rights_under_admin_policies(
 
 
 def test_a_user_cannot_use_the_lockout_api(
-    client: TestClient, admin_headers: H, flatfile_realm: str, clock: Clock
+    client: TestClient, admin_headers: H, flatfile_realm: str, clock: DatetimeClock
 ) -> None:
     token = auth(client, "alice", USER_PASSWORDS["alice"]).json()["result"]["value"]["token"]
     response = client.get("/auth/lockouts/", headers={"Authorization": token})

@@ -133,8 +133,8 @@ def test_queued_writers_share_a_transaction_and_a_bad_entry_costs_only_itself(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(services, 1)
-    # Reaching in: the refusal is injected at signing, the queue is held at the lock.
-    signer = services.audit._signer
+    # The refusal is injected at signing; the writers queue while the test holds the lock.
+    signer = services.audit.signer
     sign = signer.entry
 
     def refuse_poison(row: dict[str, object], seq: int, prev: str) -> str:
@@ -143,9 +143,9 @@ def test_queued_writers_share_a_transaction_and_a_bad_entry_costs_only_itself(
         return sign(row, seq, prev)
 
     monkeypatch.setattr(signer, "entry", refuse_poison)
-    writer = services.audit._writer
+    writer = services.audit.writer
     results: dict[str, int] = {}
-    with writer._anchor.held():
+    with writer.anchor.held():
         threads = [
             threading.Thread(
                 target=lambda label=label: results.__setitem__(
@@ -156,7 +156,7 @@ def test_queued_writers_share_a_transaction_and_a_bad_entry_costs_only_itself(
         ]
         for thread in threads:
             thread.start()
-        while len(writer._queue) < 3:
+        while writer.waiting < 3:
             time.sleep(0.01)
     for thread in threads:
         thread.join()

@@ -1,23 +1,10 @@
-"""Shared by the login throttle tests: an injectable clock and compact rules."""
+"""Shared by the login throttle tests: compact rules (the clock: tests.clocks)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from factorflow.auth.throttle import Limits, ThrottleRules
-
-
-class Clock:
-    """A clock the test moves by hand (no sleeping)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def rules(

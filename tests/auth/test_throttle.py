@@ -23,18 +23,19 @@ from factorflow.auth.throttle import (
 from factorflow.bootstrap import Services, build_services
 from factorflow.db.base import retrying
 from factorflow.settings import Settings
-from tests.auth.helpers import Clock, rules
+from tests.auth.helpers import rules
+from tests.clocks import DatetimeClock
 
 RULES = rules()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
+def clock() -> DatetimeClock:
+    return DatetimeClock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def throttle(clock: Clock) -> LoginThrottle:
+def throttle(clock: DatetimeClock) -> LoginThrottle:
     return LoginThrottle(RULES, clock=clock)
 
 
@@ -70,7 +71,7 @@ def failures(services: Services, scope: str, subject: str) -> int | None:
 
 
 def test_backoff_doubles_then_a_lockout_ends_with_its_time(
-    services: Services, throttle: LoginThrottle, clock: Clock
+    services: Services, throttle: LoginThrottle, clock: DatetimeClock
 ) -> None:
     assert fail(services, throttle, "alice@staff") is None
     assert fail(services, throttle, "alice@staff") is None
@@ -99,7 +100,7 @@ def test_backoff_doubles_then_a_lockout_ends_with_its_time(
 
 
 def test_two_nodes_share_the_count(
-    services: Services, settings: Settings, throttle: LoginThrottle, clock: Clock
+    services: Services, settings: Settings, throttle: LoginThrottle, clock: DatetimeClock
 ) -> None:
     other = build_services(settings, migrate=False)
     try:
@@ -112,7 +113,9 @@ def test_two_nodes_share_the_count(
         other.close()
 
 
-def test_a_success_resets_the_account_but_not_the_client(services: Services, clock: Clock) -> None:
+def test_a_success_resets_the_account_but_not_the_client(
+    services: Services, clock: DatetimeClock
+) -> None:
     throttle = LoginThrottle(rules(account=(3, 0), client=(5, 0)), clock=clock)
     for _ in range(2):
         assert fail(services, throttle, "carol@staff") is None
@@ -125,7 +128,7 @@ def test_a_success_resets_the_account_but_not_the_client(services: Services, clo
 
 
 def test_failures_are_forgotten_when_the_window_ends(
-    services: Services, throttle: LoginThrottle, clock: Clock
+    services: Services, throttle: LoginThrottle, clock: DatetimeClock
 ) -> None:
     for _ in range(2):
         fail(services, throttle, "dave@staff")
@@ -135,7 +138,7 @@ def test_failures_are_forgotten_when_the_window_ends(
 
 
 def test_ended_rows_are_purged_when_the_table_grows(
-    services: Services, throttle: LoginThrottle, clock: Clock
+    services: Services, throttle: LoginThrottle, clock: DatetimeClock
 ) -> None:
     fail(services, throttle, "old@staff")
     clock.advance(601)
@@ -144,7 +147,7 @@ def test_ended_rows_are_purged_when_the_table_grows(
     assert failures(services, ACCOUNT, "new@staff") == 1
 
 
-def test_concurrent_failures_are_all_counted(services: Services, clock: Clock) -> None:
+def test_concurrent_failures_are_all_counted(services: Services, clock: DatetimeClock) -> None:
     throttle = LoginThrottle(rules(account=(1000, 0)), clock=clock)
     errors: list[BaseException] = []
 
@@ -165,7 +168,7 @@ def test_concurrent_failures_are_all_counted(services: Services, clock: Clock) -
 
 
 def test_admins_list_and_clear_blocks(
-    services: Services, throttle: LoginThrottle, clock: Clock
+    services: Services, throttle: LoginThrottle, clock: DatetimeClock
 ) -> None:
     for _ in range(3):
         fail(services, throttle, "frank@staff")

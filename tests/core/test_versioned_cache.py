@@ -10,6 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.core.versioned_cache import OwnChanges, VersionedCache
+from tests.clocks import SecondsClock
 
 
 class Store:
@@ -36,14 +37,6 @@ class Store:
         session.info["bumped"] = True
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def sessions() -> Iterator[sessionmaker[Session]]:
     engine = create_engine("sqlite://")
@@ -52,7 +45,7 @@ def sessions() -> Iterator[sessionmaker[Session]]:
 
 
 def cache_of(
-    store: Store, clock: Clock, own: OwnChanges, sessions: sessionmaker[Session]
+    store: Store, clock: SecondsClock, own: OwnChanges, sessions: sessionmaker[Session]
 ) -> VersionedCache[str]:
     return VersionedCache(
         load=store.load,
@@ -67,7 +60,7 @@ def cache_of(
 
 
 def test_the_marker_is_read_at_most_once_per_interval(sessions: sessionmaker[Session]) -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), SecondsClock(100.0)
     cache = cache_of(store, clock, "cached", sessions)
     assert cache.get() == "snapshot of v1"
     store.version = "v2"
@@ -82,7 +75,7 @@ def test_the_marker_is_read_at_most_once_per_interval(sessions: sessionmaker[Ses
 def test_a_session_that_changed_the_configuration_never_fills_the_cache(
     sessions: sessionmaker[Session], own: OwnChanges, expected: str
 ) -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), SecondsClock(100.0)
     cache = cache_of(store, clock, own, sessions)
     cache.get()
     with sessions() as session:
@@ -99,7 +92,7 @@ def test_a_session_that_changed_the_configuration_never_fills_the_cache(
 
 
 def test_a_dirty_first_load_reads_a_session_of_its_own(sessions: sessionmaker[Session]) -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), SecondsClock(100.0)
     cache = cache_of(store, clock, "cached", sessions)
     with sessions() as session:
         cache.changed(session)
@@ -108,7 +101,7 @@ def test_a_dirty_first_load_reads_a_session_of_its_own(sessions: sessionmaker[Se
 
 
 def test_a_reload_in_progress_is_not_waited_for(sessions: sessionmaker[Session]) -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), SecondsClock(100.0)
     cache = cache_of(store, clock, "cached", sessions)
     cache.get()
     clock.now += 1.0

@@ -12,14 +12,7 @@ from factorflow.events.definition import UnrunnableHandler
 from factorflow.events.models import EventDefinition
 from factorflow.events.service import DefinitionInput
 from factorflow.settings import Settings
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def test_another_process_sees_a_change_within_the_reload_interval(
     services: Services, other: Services
 ) -> None:
     assert other.settings.config_reload_seconds <= 1.0  # "within a second"
-    clock = FakeClock()
+    clock = SecondsClock()
     cache = DefinitionCache(other.sessions, other.events.handlers,
                             other.settings.config_reload_seconds, clock)  # fmt: skip
     assert names(cache, other, "auth") == []

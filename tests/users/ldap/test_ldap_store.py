@@ -17,6 +17,7 @@ from factorflow.users.stores.ldap import (
     string_to_guid,
     substring_filter,
 )
+from tests.clocks import SecondsClock
 from tests.conftest import USER_PASSWORDS
 from tests.users.conftest import PEOPLE
 from tests.users.ldap.conftest import StoreFactory
@@ -296,19 +297,11 @@ def test_a_closed_pooled_connection_is_replaced(make_store: StoreFactory) -> Non
 # -- the lookup cache -------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_changes_are_seen_after_the_cache_expires(
     make_store: StoreFactory, ldap_admin: Connection
 ) -> None:
     store = make_store(CACHE_TIMEOUT="60")
-    clock = FakeClock()
+    clock = SecondsClock()
     store.cache.clock = clock
     dn = f"uid=carol,{PEOPLE_BASE}"
     before = store.find("carol")
