@@ -1,7 +1,11 @@
 """Frozen plug-in registries filled from entry points.
 
 Built-in plug-ins register through the same entry-point groups as third-party
-ones. A duplicate name is a start-up error naming both classes.
+ones. A duplicate name is a start-up error naming both. A registry imports a
+plug-in's module when the plug-in is first asked for, not at start-up: a worker
+whose realms have no LDAP resolver never imports ``ldap3`` (memory per worker is a
+target, ``docs/performance.md``); a module that is not a plug-in of the group's kind
+is an error on that first use.
 
 Two shapes, both read-only mappings from the plug-in's name:
 
@@ -17,8 +21,9 @@ Two shapes, both read-only mappings from the plug-in's name:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
 from factorflow.errors import ServerError
@@ -31,27 +36,29 @@ class DuplicatePluginError(ServerError):
 
 
 class Registry(Mapping[str, type[T]], Generic[T]):
-    """The plug-in classes of ``group``, each a subclass of ``base``, by name."""
+    """The plug-in classes of ``group``, each a subclass of ``base``, by name; given as
+    classes or as entry points, which are loaded on first use."""
 
-    def __init__(self, group: str, base: type[T], plugins: Mapping[str, type[T]]) -> None:
+    def __init__(
+        self, group: str, base: type[T], plugins: Mapping[str, type[T] | EntryPoint]
+    ) -> None:
         self.group = group
         self.base = base
         self._plugins = dict(plugins)
+        self._loading = threading.Lock()
 
     @classmethod
     def from_entry_points(cls, group: str, base: type[T]) -> Registry[T]:
-        found: dict[str, type[T]] = {}
+        found: dict[str, EntryPoint] = {}
         for ep in entry_points(group=group):
-            plugin = ep.load()
-            if not (isinstance(plugin, type) and issubclass(plugin, base)):
-                raise ServerError(f"Entry point {ep.name!r} in {group} is not a {base.__name__}")
-            if ep.name in found and found[ep.name] is not plugin:
+            # The same object registered twice (an editable install beside a built one)
+            # is one plug-in; two objects under one name are a conflict.
+            if ep.name in found and found[ep.name].value != ep.value:
                 raise DuplicatePluginError(
                     f"Plug-in name {ep.name!r} in {group} is claimed by "
-                    f"{found[ep.name].__module__}.{found[ep.name].__qualname__} and "
-                    f"{plugin.__module__}.{plugin.__qualname__}"
+                    f"{found[ep.name].value} and {ep.value}"
                 )
-            found[ep.name] = plugin
+            found[ep.name] = ep
         return cls(group, base, found)
 
     def instances(self, make: Callable[[type[T]], T]) -> Instances[T]:
@@ -60,7 +67,24 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         return Instances(self.group, {name: make(plugin) for name, plugin in self.items()})
 
     def __getitem__(self, name: str) -> type[T]:
-        return self._plugins[name]
+        plugin = self._plugins[name]
+        if isinstance(plugin, EntryPoint):
+            with self._loading:
+                plugin = self._plugins[name]
+                if isinstance(plugin, EntryPoint):
+                    plugin = self._plugins[name] = self._load(plugin)
+        return plugin
+
+    def _load(self, ep: EntryPoint) -> type[T]:
+        plugin = ep.load()
+        if not (isinstance(plugin, type) and issubclass(plugin, self.base)):
+            raise ServerError(
+                f"Entry point {ep.name!r} in {self.group} is not a {self.base.__name__}"
+            )
+        return plugin
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._plugins  # a name is known without importing its module
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._plugins))

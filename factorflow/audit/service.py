@@ -81,9 +81,7 @@ class AuditService:
         self.signer = ChainSigner(key)
         self.anchor_path = anchor_path
         #: Appends entries to the chain, queued writers sharing one transaction.
-        self.writer = ChainWriter(
-            sessions, self.signer, AnchorFile(anchor_path, self.signer, node)
-        )
+        self.writer = ChainWriter(sessions, self.signer, AnchorFile(anchor_path, self.signer, node))
 
     def write(self, record: AuditRecord) -> int:
         """Append the request's entry and then its actions' entries to the chain in

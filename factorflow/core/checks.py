@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from factorflow.errors import ParameterError
+
+if TYPE_CHECKING:
+    import httpx
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
 
@@ -42,6 +44,8 @@ def check_name(kind: str, name: str) -> str:
 def http_url(value: str) -> httpx.URL:
     """``value`` as an http(s) URL with a host; ValueError (a pydantic field error)
     otherwise."""
+    import httpx  # here: configuration checks are rare, and httpx is large (memory)
+
     try:
         url = httpx.URL(value.strip())
     except (httpx.InvalidURL, ValueError) as exc:

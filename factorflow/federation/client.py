@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from factorflow.federation.errors import RemoteAnswerError, RemoteUnreachableError
 
 #: Methods the Federation handler forwards; privacyIDEA forwards GET, POST, DELETE.
@@ -75,6 +73,8 @@ def ask(
     fields = {str(name): wire_value(value) for name, value in params.items()}
     query = fields if method == "GET" else None
     form = None if method == "GET" else fields
+    import httpx  # here, not at the top: a worker that never sends carries no HTTP client (memory)
+
     try:
         with httpx.Client(
             verify=server.tls, timeout=server.timeout, follow_redirects=False

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import httpx
-
 from factorflow.jobs.base import DeliveryError, PermanentDeliveryError
 
 PLACEHOLDERS = frozenset({"phone", "otp", "message"})
@@ -58,6 +56,8 @@ def send(config: SmsSettings, phone: str, message: str, idempotency_key: str) ->
         raise PermanentDeliveryError(f"Invalid phone number: {phone!r}")
     params = {name: render(value, phone, message) for name, value in config.parameters.items()}
     headers = {**config.headers, "Idempotency-Key": idempotency_key}
+    import httpx  # here, not at the top: a worker that never sends carries no HTTP client (memory)
+
     try:
         with httpx.Client(timeout=config.timeout, verify=config.tls_verify) as client:
             if config.method == "GET":

@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import httpx
 from pydantic import Field, field_validator, model_validator
 from standardwebhooks.webhooks import Webhook
 
@@ -269,6 +268,8 @@ class WebHookDeliverer(Deliverer):
         if secret:
             headers.update(signature_headers(secret, job.idempotency_key, body, datetime.now(UTC)))
         timeout = float(p.get("timeout") or 10)
+        import httpx  # here, not at the top: a worker that sends none carries no client
+
         try:
             with httpx.Client(timeout=timeout, follow_redirects=False) as client:
                 response = client.request(method, url, content=body.encode(), headers=headers)
