@@ -340,13 +340,11 @@ class ValidateService:
             raise ParameterError("Invalid serial number.")
         if login is not None and "%" in login:
             raise ParameterError("Invalid user.")
-        user = None
-        if login:
-            user = plan.user if plan is not None and plan.user is not None else None
-            if user is None:
-                user = self.users.resolve(session, login, realm or "")
-            else:
-                self.users.remember(session, login, realm or "", user)
+        user = plan.user if plan is not None else None
+        if login and user is None:
+            user = self.users.resolve(session, login, realm or "")
+        elif login and user is not None:
+            self.users.remember(session, login, realm or "", user)
         if not serial:
             assert user is not None
             return user, self.tokens.access.user_tokens(session, user)
