@@ -80,6 +80,9 @@ class CheckPlan:
     #: The user the request names, as the user store answered (None: not asked yet,
     #: or the request names a serial only).
     user: User | None = None
+    #: The user store said it has no such user (the check answers so without asking
+    #: again).
+    unknown_user: bool = False
     verifications: Verifications = field(default_factory=Verifications)
 
     def serves(self, request: CheckRequest) -> bool:

@@ -45,6 +45,7 @@ from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
 from factorflow.users.errors import UserNotFoundError
 from factorflow.users.identity import User
+from factorflow.users.service import NOT_FOUND
 from factorflow.validate.accounting import (
     accept,
     inc_fail_on_false_pin,
@@ -147,7 +148,8 @@ class ValidateService:
         try:
             user, tokens = self._candidates(session, req, plan)
         except UserNotFoundError:
-            return plan  # the check answers an unknown user; nothing to verify first
+            plan.unknown_user = True  # the check answers it; nothing to verify first
+            return plan
         plan.user = user if req.user else None
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         self._choose(session, plan, user, tokens, decided=decided, moment=moment)
@@ -341,6 +343,8 @@ class ValidateService:
         if login is not None and "%" in login:
             raise ParameterError("Invalid user.")
         user = plan.user if plan is not None else None
+        if login and plan is not None and plan.unknown_user:
+            raise UserNotFoundError(NOT_FOUND)
         if login and user is None:
             user = self.users.resolve(session, login, realm or "")
         elif login and user is not None:

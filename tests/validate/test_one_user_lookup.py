@@ -51,3 +51,14 @@ def test_one_user_lookup_for_the_check_and_its_definitions(
     )
     assert reply.json()["result"]["authentication"] == "ACCEPT"
     assert len(realm_lookups) == 1
+
+
+def test_an_unknown_user_is_looked_up_once(
+    client: TestClient, flatfile_realm: str, realm_lookups: list[str]
+) -> None:
+    reply = client.post(
+        "/validate/check", data={"user": "nobody", "realm": flatfile_realm, "pass": "1234"}
+    )
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["result"]["error"]["code"] == 904
+    assert len(realm_lookups) == 1
