@@ -22,6 +22,7 @@ from bench import databases
 from bench.cases import CASES
 from bench.products import (
     FACTORFLOW_DEFAULT_ARGON2,
+    Argon2,
     Factorflow,
     make_tokens,
     snapshot_factorflow,
@@ -63,6 +64,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=Path("/tmp/factorflow-profile"))
+    parser.add_argument(
+        "--argon2",
+        help="PIN-hash cost T,M_KIB,P (default: Factorflow's default); a cheap one such as "
+        "1,1024,1 makes Factorflow's own work the bulk of the samples",
+    )
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
@@ -75,7 +81,10 @@ def main() -> None:
     if args.database == "postgresql":
         databases.create_postgres(db_name)
         url = databases.url("psycopg", db_name)
-    server = Factorflow("factorflow", "Factorflow", workdir / "ff", url, FACTORFLOW_DEFAULT_ARGON2,
+    argon2 = FACTORFLOW_DEFAULT_ARGON2
+    if args.argon2:
+        argon2 = Argon2(*(int(x) for x in args.argon2.split(",")))
+    server = Factorflow("factorflow", "Factorflow", workdir / "ff", url, argon2,
                         source=snapshot_factorflow(workdir))  # fmt: skip
     tokens = make_tokens(args.users)
     user_file = workdir / "users.passwd"

@@ -3,7 +3,9 @@
 authenticate (the JWT) → in one transaction: the session check (logout, a new
 password, a deleted admin end it), the access check, pre definitions (may change
 the parameters), parameter validation, the service call and post definitions (may
-change the reply; they also run when the call failed) → audit.
+change the reply; they also run when the call failed) and, for a request that
+writes, its audit entries → commit. The audit of a read, and of a request whose
+transaction failed, is written after it.
 
 Routes declare an :class:`Endpoint` (event name, parameter model, access rule,
 handler); nothing here knows HTTP. The pipeline itself uses only its
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.audit.record import AuditRecord
 from factorflow.audit.service import AuditService
+from factorflow.audit.writer import Joined
 from factorflow.auth.service import EXPIRED, AuthService, Credentials
 from factorflow.auth.sessions import SessionGuard
 from factorflow.core.checks import validation_error
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=BaseModel)
 #: The services the handlers get (the composition root's), passed through.
 S = TypeVar("S")
+T = TypeVar("T")
 
 _CONFLICT_RETRIES = 8
 
@@ -167,13 +171,14 @@ class Pipeline(Generic[S]):
     def run(self, inv: Invocation, endpoint: Endpoint[Any, S]) -> Reply:
         started = time.monotonic()
         audit = AuditRecord.begin(inv, node=self.ports.node_name)
+        joined: Joined | None = None
         try:
             credentials = self._authenticate(inv, endpoint.access)
             inv.actor = credentials.actor if credentials is not None else NOBODY
             prepared = self._prepare(inv, endpoint)
-            reply = self._in_transaction(
-                lambda session: self._call(
-                    session, inv, endpoint, audit, credentials, prepared=prepared
+            reply, joined = self._in_transaction(
+                lambda session: self._unit(
+                    session, inv, endpoint, audit, credentials, prepared=prepared, started=started
                 ),
                 write=endpoint.writes,
             )
@@ -185,6 +190,8 @@ class Pipeline(Generic[S]):
             reply = self._failed(exc, audit)
             if not audit.post_started:
                 reply = self._post_after_failure(inv, reply, audit)
+        if joined is not None and joined.written:
+            return reply
         audit.finish(reply, duration=time.monotonic() - started)
         self.ports.audit.write(audit)
         return reply
@@ -205,11 +212,11 @@ class Pipeline(Generic[S]):
             log.debug("prepare of %s skipped", inv.rule, exc_info=True)
             return None
 
-    def _in_transaction(self, work: Callable[[Session], Reply], *, write: bool = True) -> Reply:
+    def _in_transaction(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         """Run ``work`` in one transaction, retrying it whole on a write conflict."""
         return retrying(self.ports.sessions, work, write=write, attempts=_CONFLICT_RETRIES)
 
-    def _call(
+    def _unit(
         self,
         session: Session,
         inv: Invocation,
@@ -217,8 +224,11 @@ class Pipeline(Generic[S]):
         audit: AuditRecord,
         credentials: Credentials | None,
         *,
-        prepared: object | None = None,
-    ) -> Reply:
+        prepared: object | None,
+        started: float,
+    ) -> tuple[Reply, Joined | None]:
+        """The request's unit of work; a writing one ends with its audit entries, so
+        that the change and its audit commit together (ADR 0014)."""
         audit.children.clear()  # a retried unit of work starts its event trail afresh
         audit.post_started = False
         self._check_session(session, inv, endpoint.access, audit, credentials)
@@ -245,7 +255,14 @@ class Pipeline(Generic[S]):
         # Once post definitions started, an abort from one of them must not make
         # them run a second time on the failure path.
         audit.post_started = True
-        return self.events.run_post(inv, reply, session, audit)
+        reply = self.events.run_post(inv, reply, session, audit)
+        if not endpoint.writes:
+            return reply, None
+        # A finished copy: should the commit fail, the request's record is finished
+        # again with the failure and written after the rollback.
+        entry = replace(audit)
+        entry.finish(reply, duration=time.monotonic() - started)
+        return reply, self.ports.audit.write_within(session, entry)
 
     def _check_session(
         self,

@@ -23,7 +23,7 @@ from factorflow.audit.chain import NO_HASH, SIGNED_FIELDS, ChainPoint, ChainSign
 from factorflow.audit.models import COLUMN_LENGTHS, AuditChainHead, AuditEntry
 from factorflow.audit.record import AuditRecord
 from factorflow.audit.verify import ChainVerifier, VerifyReport
-from factorflow.audit.writer import HEAD_ID, ChainWriter, Row
+from factorflow.audit.writer import HEAD_ID, ChainWriter, Joined, Row
 from factorflow.db.base import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,15 @@ class AuditService:
             # logged loudly for the operator instead.
             log.exception("could not write audit entry for %s", record.action)
             return 0
+
+    def write_within(self, session: Session, record: AuditRecord) -> Joined | None:
+        """Append the request's entry and its actions' entries within the request's
+        own write transaction ``session``, as its last statements (see
+        ``ChainWriter.join``): None when this node cannot append there, and then
+        :meth:`write` after the transaction is the way. An error here fails the
+        request's transaction: a change is not committed without its audit entry.
+        """
+        return self.writer.join(session, [self._row(item) for item in (record, *record.children)])
 
     def _row(self, record: AuditRecord) -> Row:
         values = {

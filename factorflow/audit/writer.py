@@ -16,6 +16,10 @@ links to the one before it. The anchor is moved after the commit, and only when 
 head this write extended still contains the anchor's point; otherwise the anchor
 stays where it is — as evidence for ``factorflow audit verify`` — and the write is
 logged as an error.
+
+A request that writes appends its entries within its own transaction instead
+(:meth:`ChainWriter.join`), as that transaction's last two statements, when this
+node's anchor is the head; otherwise, or when that transaction fails, after it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
@@ -32,7 +37,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from factorflow.audit.anchor import AnchorFile, AnchorState
 from factorflow.audit.chain import NO_HASH, ChainPoint, ChainSigner
 from factorflow.audit.models import AUDIT_CHAIN_TABLE, AUDIT_TABLE, AuditChainHead, AuditEntry
-from factorflow.db.base import is_retryable_conflict, transaction
+from factorflow.db.base import (
+    after_commit,
+    is_retryable_conflict,
+    transaction,
+    when_ended,
+    writer_turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,14 @@ class _Pending:
     rows: Sequence[Row]
     first: int = 0
     error: Exception | None = None
+    written: bool = False
+
+
+@dataclass
+class Joined:
+    """Entries appended within a caller's unit of work: ``written`` once it committed."""
+
+    first: int
     written: bool = False
 
 
@@ -121,7 +140,9 @@ class ChainWriter:
         mine = _Pending(rows)
         with self._queue_lock:
             self._queue.append(mine)
-        with self.anchor.held():
+        # The writer's turn before the node lock: a request that appends within its
+        # own write transaction (``join``) holds them in that order.
+        with writer_turn(self._sessions), self.anchor.held():
             if not mine.written:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -153,6 +174,41 @@ class ChainWriter:
         for item in batch:
             item.first, item.written = first, True
             first += len(item.rows)
+
+    def join(self, session: Session, rows: Sequence[Row]) -> Joined | None:
+        """Append ``rows`` within the caller's write transaction ``session``, as its
+        last statements: one conditional ``UPDATE`` of the head and one ``INSERT``.
+
+        Only where this node's anchor is the database head (the usual case on one
+        node); None otherwise, having changed nothing, and the caller appends after
+        its commit instead (:meth:`append`, which can read and check the head). The
+        node lock is held from the head update until ``session``'s transaction ends,
+        and the anchor moves only once it has committed.
+        """
+        turn = ExitStack()
+        turn.enter_context(self.anchor.held())
+        try:
+            state = self.anchor.read()
+            if state.point is None:
+                turn.close()
+                return None
+            signed, head = self._sign(rows, state.point)
+            if not self._claim_from(session, state.point, head):
+                turn.close()
+                return None
+            self._insert(session, signed)
+        except BaseException:
+            turn.close()
+            raise
+        joined = Joined(first=state.point.seq + 1)
+
+        def committed() -> None:
+            self.anchor.write(head)
+            joined.written = True
+
+        after_commit(session, committed)
+        when_ended(session, turn.close)
+        return joined
 
     def close(self) -> None:
         self.anchor.close()

@@ -8,12 +8,13 @@ MariaDB (PyMySQL). Feature packages declare their tables in their own
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -26,6 +27,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -260,26 +263,67 @@ def serialises_writes(factory: sessionmaker[Session]) -> bool:
     return WRITE_GATE in factory.kw.get("info", {})
 
 
+def writer_turn(factory: sessionmaker[Session]) -> AbstractContextManager[None]:
+    """This thread's turn as the writer of ``factory``'s database, where its write
+    transactions take turns (SQLite; re-entered by a write :func:`transaction` of the
+    same thread); nothing elsewhere. Taken first by code that holds another lock
+    across a write transaction, so that every thread takes the two in one order."""
+    gate: SqliteWriteGate | None = factory.kw.get("info", {}).get(WRITE_GATE)
+    return gate.held() if gate is not None else nullcontext()
+
+
+#: Session ``info`` keys of the callbacks :func:`transaction` runs when it ends.
+_AFTER_COMMIT = "factorflow.after_commit"
+_WHEN_ENDED = "factorflow.when_ended"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the :func:`transaction` of ``session`` has committed (not
+    if it rolls back); a callback that raises is logged, the commit stands."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def when_ended(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` when the :func:`transaction` of ``session`` ends, committed or
+    not (after the :func:`after_commit` callbacks): to release what the unit of work
+    took for its commit."""
+    session.info.setdefault(_WHEN_ENDED, []).append(callback)
+
+
+def _run_callbacks(session: Session, key: str) -> None:
+    for callback in session.info.pop(key, ()):
+        try:
+            callback()
+        except Exception:
+            log.exception("a callback at the end of a transaction failed")
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any exception.
 
     ``write`` says the unit of work will write: on SQLite it then passes the factory's
-    :class:`SqliteWriteGate` and begins IMMEDIATE.
+    :class:`SqliteWriteGate` and begins IMMEDIATE. Callbacks registered with
+    :func:`after_commit` and :func:`when_ended` run before the gate is released.
     """
     gate: SqliteWriteGate | None = factory.kw.get("info", {}).get(WRITE_GATE) if write else None
     with gate.held() if gate is not None else nullcontext():
         session = factory()
-        if write:
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
         try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+            if write:
+                session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            _run_callbacks(session, _AFTER_COMMIT)
         finally:
-            session.close()
+            try:
+                session.close()
+            finally:
+                _run_callbacks(session, _WHEN_ENDED)
 
 
 def retrying(
