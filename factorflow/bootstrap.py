@@ -144,6 +144,10 @@ class Services:
         self.engine.dispose()
 
 
+#: privacyIDEA's PI_PEPPER, written by ``factorflow migrate privacyidea`` with its admins.
+PI_PEPPER_FILE = "privacyidea.pepper"
+
+
 def prepare_data_dir(settings: Settings) -> None:
     """Create the data directory and its key files with owner-only permissions."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -182,7 +186,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         enrollment=PolicyEnrollment(policies),
     )
     jobs = JobService(settings, job_kinds, box)
-    admins = AdminService(hasher)
+    admins = AdminService(hasher, settings.data_dir / PI_PEPPER_FILE)
     system = SystemConfigService(settings)
     services = Services(
         settings=settings,

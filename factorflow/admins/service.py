@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,14 +17,20 @@ from factorflow.errors import ParameterError
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,120}$")
 MIN_PASSWORD_LENGTH = 8
+#: Marks a hash imported from privacyIDEA: argon2 over ``PI_PEPPER + password``, the
+#: pepper kept in the data directory's :attr:`AdminService.pepper_file`.
+PEPPERED = "pi-pepper:"
 
 
 class AdminService:
     """Admin accounts. Deleting an admin or setting its password ends its sessions:
     the JWTs carry the admin's credential version (factorflow.auth.sessions)."""
 
-    def __init__(self, hasher: Hasher) -> None:
+    def __init__(self, hasher: Hasher, pepper_file: Path | None = None) -> None:
+        """``pepper_file`` holds privacyIDEA's ``PI_PEPPER`` once admins were imported
+        from it (``factorflow migrate privacyidea``)."""
         self._hasher = hasher
+        self.pepper_file = pepper_file
         # Verifying against a dummy hash when the admin does not exist keeps the
         # response time independent of whether the name is taken.
         self._dummy_hash = hasher.hash("not-a-password")
@@ -71,10 +78,41 @@ class AdminService:
         admin.password_hash = self._hasher.hash(password)
         admin.credential_version = new_credential_version()
 
+    def import_admin(self, session: Session, username: str, pi_hash: str, email: str) -> Admin:
+        """Create or update ``username`` with a password hash taken from privacyIDEA
+        (argon2 over its pepper and the password), so the same password logs in. The
+        hash is replaced by Factorflow's own form at the next successful login."""
+        if not _NAME.match(username):
+            raise ParameterError("Invalid admin name: use letters, digits and _.@+- only")
+        if not pi_hash.startswith("$argon2"):
+            raise ParameterError("Only argon2 password hashes can be imported")
+        admin = self.find(session, username) or Admin(username=username)
+        if admin.password_hash != PEPPERED + pi_hash:
+            admin.password_hash = PEPPERED + pi_hash
+            admin.credential_version = new_credential_version()
+        admin.email = email
+        session.add(admin)
+        session.flush()
+        return admin
+
     def verify_password(self, admin: Admin | None, password: str) -> bool:
         """Whether ``password`` is the password of ``admin``. For no admin (an unknown
-        name) a dummy hash is verified, so both answers cost one argon2 verification."""
+        name) a dummy hash is verified, so both answers cost one argon2 verification.
+        A hash imported from privacyIDEA that matches is rehashed in Factorflow's form
+        (written with the caller's unit of work)."""
         if admin is None:
             self._hasher.verify(self._dummy_hash, password)
             return False
-        return self._hasher.verify(admin.password_hash, password)
+        if not admin.password_hash.startswith(PEPPERED):
+            return self._hasher.verify(admin.password_hash, password)
+        stored = admin.password_hash.removeprefix(PEPPERED)
+        if not self._hasher.verify(stored, self._pepper() + password):
+            return False
+        admin.password_hash = self._hasher.hash(password)
+        return True
+
+    def _pepper(self) -> str:
+        try:
+            return self.pepper_file.read_text(encoding="utf-8") if self.pepper_file else ""
+        except OSError:
+            return ""

@@ -20,6 +20,7 @@ from factorflow.bootstrap import Services, build_services, prepare_data_dir
 from factorflow.cli.audit import audit_app
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
+from factorflow.cli.migrate import migrate_app
 from factorflow.crypto import hashing_threads_per_worker
 from factorflow.db.base import make_engine, transaction
 from factorflow.db.schema import upgrade
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(lockouts_app, name="lockouts")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(event_app, name="event")
+app.add_typer(migrate_app, name="migrate")
 app.command("worker")(worker_command)
 
 console = Console()

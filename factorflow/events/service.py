@@ -57,7 +57,7 @@ from factorflow.events.errors import DefinitionError
 from factorflow.events.handlers.base import EventHandler
 from factorflow.events.legacy import renamed_events
 from factorflow.events.metrics import EventMetrics
-from factorflow.events.models import EventDefinition, EventDefinitionHistory
+from factorflow.events.models import EventCounter, EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
 from factorflow.events.secrets import OptionSecrets
 
@@ -574,6 +574,19 @@ class EventService:
             sweep=snap.get("sweep", ""),
         )
         return self.save(session, data, who)
+
+    @staticmethod
+    def set_counter(session: Session, name: str, node: str, value: int) -> None:
+        """Set the event counter ``name`` of ``node`` (an import: the Counter
+        handler's actions only add to it)."""
+        row = session.scalar(
+            select(EventCounter).where(EventCounter.counter_name == name, EventCounter.node == node)
+        )
+        if row is None:
+            session.add(EventCounter(counter_name=name, node=node, value=value))
+        else:
+            row.value = value
+        session.flush()
 
     def seal_stored_secrets(self, session: Session) -> int:
         """Seal secrets stored in plaintext before they were sealed (see

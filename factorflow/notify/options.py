@@ -20,9 +20,11 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9_.:\-\[\]]{1,255}$")
 SENSITIVE_NAME = re.compile(r"(?i)auth|token|secret|key|pass|pwd|signature|cookie|credential")
 #: privacyIDEA HttpSMSProvider options Factorflow does not implement; refused rather
 #: than silently sent to the gateway as request parameters.
-UNSUPPORTED_SMS_OPTIONS = frozenset(
-    {"USERNAME", "PASSWORD", "PROXY", "HTTP_PROXY", "HTTPS_PROXY", "REGEXP", "RETURN_FAIL"}
-)
+UNSUPPORTED_SMS_OPTIONS = frozenset({"PROXY", "HTTP_PROXY", "HTTPS_PROXY", "REGEXP", "RETURN_FAIL"})
+#: privacyIDEA HttpSMSProvider's HTTP basic authentication. Stored with the parameter
+#: templates (so they list and censor like them; PASSWORD is sealed by its name) but
+#: taken out of the request parameters and sent as the credentials of the request.
+BASIC_AUTH_OPTIONS = ("USERNAME", "PASSWORD")
 #: privacyIDEA's module names for the HTTP provider.
 HTTP_MODULES = frozenset(
     {"http", "privacyidea.lib.smsprovider.HttpSMSProvider.HttpSMSProvider", "HttpSMSProvider"}

@@ -31,6 +31,7 @@ from factorflow.notify.errors import SendTestError, SmsGatewayNotFoundError, Smt
 from factorflow.notify.gateway_secrets import HEADER, OPTION, GatewaySecrets, censored
 from factorflow.notify.models import SmsGateway, SmtpServer
 from factorflow.notify.options import (
+    BASIC_AUTH_OPTIONS,
     SmsGatewayOptions,
     SmtpOptions,
     sms_gateway_options,
@@ -254,14 +255,17 @@ class NotifyService:
     def sms_settings(self, session: Session, identifier: str) -> sms.SmsSettings:
         row = self.get_sms(session, identifier)
         secrets = self.gateway_secrets.opened(row)
+        parameters = {
+            **row.parameters,
+            **{n: v for (p, n), v in secrets.items() if p == OPTION},
+        }
+        username, password = (parameters.pop(name, "") for name in BASIC_AUTH_OPTIONS)
         return sms.SmsSettings(
             url=row.url,
             method=row.method,
             json_body=row.json_body,
-            parameters={
-                **row.parameters,
-                **{n: v for (p, n), v in secrets.items() if p == OPTION},
-            },
+            parameters=parameters,
+            basic_auth=(username, password) if username else None,
             headers={n: v for (p, n), v in secrets.items() if p == HEADER},
             success_status_min=row.success_status_min,
             success_status_max=row.success_status_max,

@@ -34,6 +34,8 @@ class SmsSettings:
     success_regex: str = ""
     tls_verify: bool = True
     timeout: float = 10.0
+    #: (user, password) of HTTP basic authentication, privacyIDEA's USERNAME/PASSWORD.
+    basic_auth: tuple[str, str] | None = None
 
 
 def is_phone(value: str) -> bool:
@@ -59,7 +61,9 @@ def send(config: SmsSettings, phone: str, message: str, idempotency_key: str) ->
     import httpx  # here, not at the top: a worker that never sends carries no HTTP client (memory)
 
     try:
-        with httpx.Client(timeout=config.timeout, verify=config.tls_verify) as client:
+        with httpx.Client(
+            timeout=config.timeout, verify=config.tls_verify, auth=config.basic_auth
+        ) as client:
             if config.method == "GET":
                 response = client.get(config.url, params=params, headers=headers)
             elif config.json_body:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ def test_crud_and_censored_headers(
         ({"option.SUCCESS_STATUS": "200-99"}, "option.SUCCESS_STATUS"),
         ({"option.RETURN_SUCCESS": "(unclosed"}, "option.RETURN_SUCCESS"),
         ({"option.text": "Code {token}"}, "option.text"),
-        ({"option.PASSWORD": "x"}, "option.PASSWORD"),
+        ({"option.PROXY": "http://proxy:3128"}, "option.PROXY"),
         ({"module": "privacyidea.lib.smsprovider.SmtpSMSProvider.SmtpSMSProvider"}, "module"),
         ({"name": "bad name!"}, "name"),
         ({"header.X-Api-Key": "__CENSORED__"}, "header.X-Api-Key"),
@@ -166,3 +167,27 @@ def test_send_test_sms_failures_are_clear_4xx(
         headers=admin_headers,
     )
     assert r.status_code == 404
+
+
+def test_username_and_password_are_basic_auth_not_parameters(
+    client: TestClient, admin_headers: H, sms_gateway: SmsGatewayServer, services: Services
+) -> None:
+    """privacyIDEA's HttpSMSProvider USERNAME/PASSWORD: HTTP basic authentication; the
+    password is stored sealed and listed censored, neither is sent as a parameter."""
+    form = gateway_form(sms_gateway.url, **{"option.USERNAME": "smsuser", "option.PASSWORD": "pw1"})
+    assert client.post("/smsgateway", data=form, headers=admin_headers).status_code == 200
+    (gw,) = client.get("/smsgateway/", headers=admin_headers).json()["result"]["value"]
+    assert gw["options"]["USERNAME"] == "smsuser"
+    assert gw["options"]["PASSWORD"] == "__CENSORED__"
+    with services.sessions() as session:
+        row = services.notify.get_sms(session, "gw1")
+        assert row.parameters["PASSWORD"] != "pw1"
+    r = client.post(
+        "/smsgateway/send_test_sms",
+        data={"identifier": "gw1", "phone": "+49 171 1234567", "message": "123456"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    (request,) = sms_gateway.requests
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"smsuser:pw1").decode()
+    assert "USERNAME" not in request.form and "PASSWORD" not in request.form

@@ -1,0 +1,112 @@
+"""``factorflow migrate privacyidea``: import a privacyIDEA installation.
+
+See :mod:`factorflow.migrate.privacyidea` and docs/migration.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from factorflow.cli.events import DataDir, _services
+from factorflow.errors import FactorflowError
+from factorflow.migrate.items import Report
+from factorflow.migrate.privacyidea import PiInstallation, migrate
+from factorflow.migrate.target import MigrationTarget
+
+if TYPE_CHECKING:
+    from factorflow.bootstrap import Services
+
+migrate_app = typer.Typer(help="Import another MFA server's installation.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def migration_target(services: Services) -> MigrationTarget:
+    from factorflow.bootstrap import PI_PEPPER_FILE
+
+    return MigrationTarget(
+        sessions=services.sessions,
+        users=services.users,
+        tokens=services.tokens,
+        admins=services.admins,
+        policies=services.policies,
+        events=services.events,
+        notify=services.notify,
+        pepper_file=services.settings.data_dir / PI_PEPPER_FILE,
+    )
+
+
+@migrate_app.command("privacyidea")
+def privacyidea_command(
+    pi_config: Annotated[
+        Path, typer.Option("--pi-config", help="privacyIDEA's pi.cfg (read, never run).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would be imported; change nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import privacyIDEA's user stores, realms, tokens, admins, policies, event
+    definitions, SMTP servers, SMS gateways and event counters. A second run imports
+    only what changed in privacyIDEA since."""
+    try:
+        installation = PiInstallation.open(pi_config)
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    services = _services(data_dir)
+    try:
+        target = migration_target(services)
+        items = installation.items(target, services.token_types, services.box)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=len(items) < 200,
+        ) as bar:
+            task = bar.add_task("Importing" if not dry_run else "Checking", total=len(items))
+            report = migrate(
+                installation,
+                target,
+                services.token_types,
+                services.box,
+                dry_run=dry_run,
+                items=items,
+                progress=lambda _item: bar.advance(task),
+            )
+    except FactorflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    finally:
+        installation.close()
+        services.close()
+    print_report(report)
+    if report.total("not imported"):
+        raise typer.Exit(1)
+
+
+def print_report(report: Report) -> None:
+    title = "Dry run: nothing was changed" if report.dry_run else "Imported from privacyIDEA"
+    table = Table("kind", "new", "updated", "unchanged", "not imported", title=title)
+    for kind in report.kinds():
+        table.add_row(
+            kind,
+            *(str(report.counts[kind, o]) for o in ("new", "updated", "unchanged", "not imported")),
+        )
+    console.print(table)
+    if report.not_imported:
+        missing = Table("kind", "name", "why not", title="Not imported")
+        for kind, key, reason in report.not_imported:
+            missing.add_row(kind, key, reason)
+        console.print(missing)
+    for note in report.notes:
+        console.print(f"note: {note}")

@@ -1,0 +1,1 @@
+"""Importing another MFA server's installation (``factorflow migrate ...``)."""

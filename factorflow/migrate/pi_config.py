@@ -1,0 +1,98 @@
+"""Reading privacyIDEA's ``pi.cfg`` without executing it.
+
+``pi.cfg`` is a Python module that privacyIDEA (Flask) imports. A migration must not
+run it: the file may come from another machine, and importing it would execute
+whatever it holds. :func:`read_pi_config` parses it with :mod:`ast` and evaluates only
+assignments of literals (strings, numbers, booleans, None, and lists, tuples, dicts
+and sets of those) to upper-case names. An assignment of anything else to a setting
+the migration needs is refused with the line it is on; other non-literal statements
+(imports, computed values of settings it does not need) are reported and ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from factorflow.migrate.errors import MigrationSourceError
+
+#: The settings a migration reads; a non-literal value of one of these is an error.
+NEEDED = ("SQLALCHEMY_DATABASE_URI", "PI_ENCFILE", "PI_PEPPER")
+KNOWN = (*NEEDED, "PI_AUDIT_KEY_PRIVATE", "PI_AUDIT_KEY_PUBLIC", "SECRET_KEY")
+
+
+@dataclass(frozen=True)
+class PiConfig:
+    """The literal settings of one ``pi.cfg``."""
+
+    path: Path
+    values: dict[str, object]
+    #: ``line N: NAME`` for every setting whose value is not a literal (ignored).
+    ignored: list[str] = field(default_factory=list)
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.values.get(name, default)
+        if not isinstance(value, str):
+            raise MigrationSourceError(f"{self.path}: {name} must be a string")
+        return value
+
+    @property
+    def database_uri(self) -> str:
+        uri = self.text("SQLALCHEMY_DATABASE_URI")
+        if not uri:
+            raise MigrationSourceError(f"{self.path}: SQLALCHEMY_DATABASE_URI is not set")
+        return uri
+
+    @property
+    def encfile(self) -> Path:
+        name = self.text("PI_ENCFILE")
+        if not name:
+            raise MigrationSourceError(f"{self.path}: PI_ENCFILE is not set")
+        path = Path(name)
+        # privacyIDEA resolves a relative path against its working directory; the
+        # config file's directory is the only sensible guess here.
+        return path if path.is_absolute() else self.path.parent / path
+
+    @property
+    def pepper(self) -> str:
+        return self.text("PI_PEPPER")
+
+
+def read_pi_config(path: Path) -> PiConfig:
+    """Parse ``path``; raise :class:`MigrationSourceError` if it cannot be read, is not
+    Python, or gives a needed setting a value that is not a literal."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MigrationSourceError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MigrationSourceError(f"{path} is not UTF-8 text") from None
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise MigrationSourceError(f"{path} line {exc.lineno}: not valid Python") from None
+    values: dict[str, object] = {}
+    ignored: list[str] = []
+    for node in tree.body:
+        for name, value in _assignments(node):
+            try:
+                values[name] = ast.literal_eval(value)
+            except ValueError:
+                if name in NEEDED:
+                    raise MigrationSourceError(
+                        f"{path} line {node.lineno}: {name} is not a literal value; "
+                        "the migration reads pi.cfg without running it"
+                    ) from None
+                ignored.append(f"line {node.lineno}: {name}")
+                values.pop(name, None)
+    return PiConfig(path=path, values=values, ignored=ignored)
+
+
+def _assignments(node: ast.stmt) -> list[tuple[str, ast.expr]]:
+    if isinstance(node, ast.Assign):
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        return [(name, node.value) for name in targets if name.isupper()]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        return [(node.target.id, node.value)] if node.target.id.isupper() else []
+    return []

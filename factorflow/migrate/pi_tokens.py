@@ -1,0 +1,137 @@
+"""privacyIDEA tokens → :class:`~factorflow.tokens.imports.ImportedToken` items.
+
+Facts of privacyIDEA 3.14's schema this relies on: ``token.count`` is the next HOTP
+counter to accept (email and SMS tokens are HOTP underneath); for TOTP it is the
+last time step used (observed: a check at step T leaves ``count = T``), which is
+what Factorflow's TOTP keeps in ``otp_counter`` too. ``pin_hash`` is argon2 over
+the plain PIN (older rows hold a salted SHA-256 with ``pin_seed``, which cannot be
+carried). TOTP settings, validity and the email address / phone number are tokeninfo
+rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from factorflow.crypto import SecretBox
+from factorflow.migrate.items import Item, digest, refused
+from factorflow.migrate.pi_crypto import PiDecryptionError, PiKeys
+from factorflow.migrate.pi_source import PiSource, Row
+from factorflow.registry import Registry
+from factorflow.tokens.base import TokenType
+from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token
+
+#: Types whose stored secret is the password or code itself, not a hex OTP key.
+TEXT_SECRETS = frozenset({"pw", "registration"})
+#: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
+INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})
+
+
+class TokenRows:
+    """The token-related tables, indexed by token id."""
+
+    def __init__(self, source: PiSource) -> None:
+        self.realms = {row["id"]: row["name"] for row in source.rows("realm")}
+        self.resolvers = {row["id"]: row["name"] for row in source.rows("resolver")}
+        self.groups = {row["id"]: row["name"] for row in source.rows("tokengroup")}
+        self.info: dict[int, list[Row]] = defaultdict(list)
+        for row in source.rows("tokeninfo"):
+            self.info[row["token_id"]].append(row)
+        self.owners = {row["token_id"]: row for row in source.rows("tokenowner")}
+        self.token_realms: dict[int, list[str]] = defaultdict(list)
+        for row in source.rows("tokenrealm"):
+            self.token_realms[row["token_id"]].append(self.realms.get(row["realm_id"], ""))
+        self.token_groups: dict[int, list[str]] = defaultdict(list)
+        for row in source.rows("tokentokengroup"):
+            self.token_groups[row["token_id"]].append(self.groups.get(row["tokengroup_id"], ""))
+
+
+def token_items(
+    source: PiSource, keys: PiKeys, types: Registry[TokenType], box: SecretBox
+) -> Iterator[Item]:
+    rows = TokenRows(source)
+    for row in source.rows("token"):
+        yield token_item(row, rows, keys, types, box)
+
+
+def token_item(
+    row: Row, rows: TokenRows, keys: PiKeys, types: Registry[TokenType], box: SecretBox
+) -> Item:
+    serial, tokentype = str(row["serial"]), str(row["tokentype"] or "").lower()
+    if tokentype not in types:
+        return refused("token", serial, f"Factorflow has no {tokentype!r} tokens")
+    pin_hash = str(row.get("pin_hash") or "")
+    if pin_hash and not pin_hash.startswith("$argon2"):
+        return refused("token", serial, "its PIN hash is in an old format (not argon2)")
+    try:
+        data = _imported(row, rows, keys, tokentype, pin_hash)
+    except (PiDecryptionError, ValueError) as exc:
+        return refused("token", serial, f"its secret cannot be read: {exc}")
+
+    def apply(session: Session) -> None:
+        import_token(session, types, box, data)
+
+    return Item("token", serial, digest(_state(row, rows)), apply)
+
+
+def _imported(
+    row: Row, rows: TokenRows, keys: PiKeys, tokentype: str, pin_hash: str
+) -> ImportedToken:
+    text = keys.token_secret(str(row["key_enc"] or ""), str(row["key_iv"] or ""))
+    secret = text.encode() if tokentype in TEXT_SECRETS else bytes.fromhex(text)
+    token_id, count = row["id"], int(row["count"] or 0)
+    owner = rows.owners.get(token_id)
+    return ImportedToken(
+        serial=str(row["serial"]),
+        tokentype=tokentype,
+        secret=secret,
+        pin_hash=pin_hash,
+        description=str(row["description"] or ""),
+        otplen=int(row["otplen"] or 6),
+        otp_counter=count,
+        count_window=int(row["count_window"] or 10),
+        sync_window=int(row["sync_window"] or 1000),
+        failcount=int(row["failcount"] or 0),
+        maxfail=int(row["maxfail"] or 10),
+        active=bool(row["active"]),
+        revoked=bool(row["revoked"]),
+        locked=bool(row["locked"]),
+        rollout_state=str(row["rollout_state"] or "") or "enrolled",
+        info=_info(rows.info.get(token_id, []), keys),
+        owner=None
+        if owner is None
+        else TokenOwnerRef(
+            resolver=str(owner["resolver"]),
+            user_id=str(owner["user_id"]),
+            realm=rows.realms.get(owner["realm_id"], ""),
+        ),
+        realms=tuple(r for r in rows.token_realms.get(token_id, []) if r),
+        groups=tuple(g for g in rows.token_groups.get(token_id, []) if g),
+    )
+
+
+def _info(info_rows: list[Row], keys: PiKeys) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for info in info_rows:
+        key, value = str(info["key"]), str(info["value"] or "")
+        if info.get("type") == "password" and value:
+            value = keys.config_secret(value)
+        if key in INTEGER_INFO:
+            value = str(int(float(value or 0)))
+        out[key] = value
+    return out
+
+
+def _state(row: Row, rows: TokenRows) -> dict[str, Any]:
+    token_id = row["id"]
+    return {
+        "token": row,
+        "info": sorted((str(i["key"]), str(i["value"])) for i in rows.info.get(token_id, [])),
+        "owner": rows.owners.get(token_id),
+        "realms": sorted(rows.token_realms.get(token_id, [])),
+        "groups": sorted(rows.token_groups.get(token_id, [])),
+    }

@@ -1,0 +1,111 @@
+"""Reading pi.cfg without running it, decrypting with PI_ENCFILE, and the CLI's
+answers to bad input (no privacyIDEA needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from typer.testing import CliRunner
+
+from factorflow.cli.main import app
+from factorflow.migrate.errors import MigrationSourceError
+from factorflow.migrate.pi_config import read_pi_config
+from factorflow.migrate.pi_crypto import PiKeys
+
+
+def test_literal_assignments_are_read_and_nothing_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    cfg = tmp_path / "pi.cfg"
+    cfg.write_text(
+        "import os\n"
+        f"os.system('touch {marker}')\n"
+        "SQLALCHEMY_DATABASE_URI = 'sqlite:////x.sqlite'\n"
+        "PI_ENCFILE = 'enckey'\n"
+        "PI_PEPPER: str = 'pep'\n"
+        "PI_HASH_ALGO_PARAMS = {'argon2__rounds': 9}\n"
+        "PI_LOGFILE = os.path.join('/var', 'log')\n"
+    )
+    config = read_pi_config(cfg)
+    assert not marker.exists()
+    assert config.database_uri == "sqlite:////x.sqlite"
+    assert config.encfile == tmp_path / "enckey"
+    assert config.pepper == "pep"
+    assert config.values["PI_HASH_ALGO_PARAMS"] == {"argon2__rounds": 9}
+    assert config.ignored == ["line 7: PI_LOGFILE"]
+
+
+def test_a_needed_setting_that_is_not_literal_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "pi.cfg"
+    cfg.write_text("import os\nPI_PEPPER = os.environ['PEPPER']\n")
+    with pytest.raises(MigrationSourceError, match="line 2: PI_PEPPER is not a literal"):
+        read_pi_config(cfg)
+
+
+def _pkcs7(data: bytes) -> bytes:
+    padder = padding.PKCS7(128).padder()
+    return padder.update(data) + padder.finalize()
+
+
+def _encrypt(key: bytes, iv: bytes, data: bytes) -> str:
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return (encryptor.update(data) + encryptor.finalize()).hex()
+
+
+@pytest.mark.parametrize(
+    "pad",
+    [
+        _pkcs7,
+        lambda d: (d + b"\x01\x02").ljust(-(-(len(d) + 2) // 16) * 16, b"\x00"),
+        lambda d: d.ljust(-(-len(d) // 16) * 16, b"\x00"),
+    ],
+    ids=["pkcs7", "legacy-0102", "zeros"],
+)
+def test_token_secrets_decrypt_with_key_zero_whatever_the_padding(pad: object) -> None:
+    raw = os.urandom(96)
+    iv = os.urandom(16)
+    plain = b"3132333435363738393031323334353637383930"
+    cipher = _encrypt(raw[:32], iv, pad(plain))  # type: ignore[operator]
+    assert PiKeys(raw).token_secret(cipher, iv.hex()) == plain.decode()
+
+
+def test_config_secrets_are_iv_colon_cipher_under_key_one() -> None:
+    raw, iv = os.urandom(96), os.urandom(16)
+    cipher = _encrypt(raw[32:64], iv, _pkcs7(b"smtppw"))
+    assert PiKeys(raw).config_secret(f"{iv.hex()}:{cipher}") == "smtppw"
+
+
+def test_a_key_file_of_the_wrong_size_is_refused() -> None:
+    with pytest.raises(MigrationSourceError, match="has 32 bytes"):
+        PiKeys(os.urandom(32))
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "Cannot read"),
+        ("encfile", "Cannot read the encryption key file"),
+        ("database", "Cannot read the privacyIDEA database"),
+    ],
+)
+def test_bad_input_is_a_clear_error_without_traceback(
+    tmp_path: Path, setup: str, message: str
+) -> None:
+    cfg = tmp_path / "pi.cfg"
+    enc = tmp_path / "enckey"
+    if setup != "encfile":
+        enc.write_bytes(os.urandom(96))
+    if setup != "missing":
+        cfg.write_text(
+            f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{tmp_path / 'nothere.sqlite'}'\n"
+            f"PI_ENCFILE = '{enc}'\n"
+        )
+    result = CliRunner().invoke(
+        app, ["migrate", "privacyidea", "--pi-config", str(cfg), "--data-dir", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
