@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from starlette.testclient import TestClient
 
 import factorflow.models  # noqa: F401
@@ -130,6 +130,20 @@ def services(settings: Settings) -> Iterator[Services]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def statements(services: Services) -> Iterator[list[str]]:
+    """The SQL statements the database receives while the test runs, whitespace
+    collapsed (clear it to count from a point on)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(services.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(services.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
