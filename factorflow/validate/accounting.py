@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from factorflow.core.dates import timestamp
 from factorflow.core.params import is_true
+from factorflow.db.base import began_immediate
 from factorflow.db.models import ConfigSetting
 from factorflow.errors import FactorflowError
 from factorflow.tokens.base import TokenType
@@ -37,10 +38,11 @@ def take_write_lock(session: Session) -> None:
     transaction that read first and then writes after another writer committed gets
     SQLITE_BUSY at once and must start over, and under fifty concurrent checks that
     retry loop starves. Taking the write lock first (a no-op UPDATE) makes checks
-    queue on the busy timeout instead. PostgreSQL and MariaDB lock rows, not the
-    database, and skip this.
+    queue on the busy timeout instead. A unit of work that began ``IMMEDIATE`` (the
+    pipeline's writers) holds the lock already and skips the UPDATE; PostgreSQL and
+    MariaDB lock rows, not the database, and skip this too.
     """
-    if session.get_bind().dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite" and not began_immediate(session):
         session.execute(update(Token).where(false()).values(id=Token.id))
 
 
