@@ -131,13 +131,14 @@ def reset_failcount(session: Session, token: Token) -> None:
 def accept(
     session: Session, token: Token, ttype: TokenType, counter: int, *, now: float, message: str
 ) -> CheckResult:
-    """The success bookkeeping: fail counter reset, ``last_auth``, counters (this
-    attempt's ``count_auth`` too: the caller counts only the attempts that failed),
-    type follow-up; registration tokens delete themselves here."""
+    """The success bookkeeping: fail counter reset, ``last_auth``, counters, type
+    follow-up; registration tokens delete themselves here."""
     reset_failcount(session, token)
-    # One statement for the three keys every success writes (issue 15, target 4).
+    # One statement for the keys every success writes. The attempt's count_auth stays
+    # the caller's, before the OTP claim: every attempt, failed or not, locks that row
+    # before the token's, and a success that locked the token first could deadlock
+    # with a concurrent failure on PostgreSQL and MariaDB.
     write_info(session, token.id, {
-        "count_auth": Increment(),
         "count_auth_success": Increment(),
         "last_auth": timestamp(datetime.fromtimestamp(now, UTC)),
     })  # fmt: skip

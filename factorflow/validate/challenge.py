@@ -214,20 +214,18 @@ class ChallengeFlow:
             if reason:
                 reasons.append(reason)
                 continue
+            bump_info(session, token.id, "count_auth")
             check = ttype.check_answer(otp, row.otp_counter, now)
-            if (
-                check.counter is not None
-                and store.claim_answer(session, row, now)
-                and ttype.commit_answer(session, check.counter)
+            if check.counter is None:
+                failed.append(token)
+            elif store.claim_answer(session, row, now) and ttype.commit_answer(
+                session, check.counter
             ):
                 result = accept(
                     session, token, ttype, check.counter, now=now, message=MSG_CHALLENGE_MATCHED
                 )
                 result.answered = True
                 return result
-            bump_info(session, token.id, "count_auth")  # a success counts it in accept
-            if check.counter is None:
-                failed.append(token)
             else:
                 # A concurrent request with the same answer claimed it first.
                 record_replay(session, token, now)

@@ -430,12 +430,12 @@ class ValidateService:
             if reason:
                 reasons.append(reason)
                 continue
+            bump_info(session, cand.token.id, "count_auth")
             check = cand.ttype.check_otp(cand.otp, now)
             if check.counter is not None and cand.ttype.commit_otp(session, check.counter):
                 return accept(
                     session, cand.token, cand.ttype, check.counter, now=now, message=MSG_MATCHED
                 )
-            bump_info(session, cand.token.id, "count_auth")  # a success counts it in accept
             # A match whose counter another request claimed first is a replay too.
             (replayed if check.replay or check.matched else failed).append(cand)
         for cand in failed:

@@ -14,7 +14,7 @@ from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, init_token
 #: Statements of one correct HOTP check (user + PIN + OTP, every tokeninfo key there)
 #: by dialect, BEGIN included where the driver sends one (SQLite: the prepare's read
 #: transaction, the check's and the audit's BEGIN IMMEDIATE).
-BOUNDS = {"sqlite": 11, "postgresql": 7, "mysql": 7}
+BOUNDS = {"sqlite": 12, "postgresql": 8, "mysql": 8}
 
 
 @pytest.fixture
