@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from starlette.testclient import TestClient
 
 import factorflow.models  # noqa: F401
@@ -130,6 +130,24 @@ def services(settings: Settings) -> Iterator[Services]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def statements(services: Services) -> Iterator[list[str]]:
+    """The SQL statements the database receives while the test runs, whitespace
+    collapsed (clear it to count from a point on). Without the version probes of the
+    per-process caches (``config_setting``): they run at most once a second, whichever
+    request comes then, so the clock, not the request, decides whether they are here."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statement = " ".join(statement.split())
+        if not statement.startswith("SELECT config_setting.value FROM config_setting"):
+            seen.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(services.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -112,6 +112,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SQLITE_BEGIN = "factorflow_sqlite_begin"
 
 
+def began_immediate(session: Session) -> bool:
+    """Whether ``session``'s transaction began ``IMMEDIATE`` (a SQLite writer of
+    :func:`transaction`): it holds the database's write lock since its first statement."""
+    options = session.connection().get_execution_options()
+    return bool(options.get(SQLITE_BEGIN) == "IMMEDIATE")
+
+
 def _sqlite_begin(connection: Any) -> None:
     # A unit of work that will write takes SQLite's write lock up front (IMMEDIATE):
     # concurrent writers then queue on busy_timeout instead of failing when a reader

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload
 
 from factorflow.core.invocation import Actor
 from factorflow.core.params import split_list
 from factorflow.errors import FactorflowError, MissingParameterError
 from factorflow.tokens.errors import InvalidSerialError, TokenNotFoundError
-from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.models import Token, TokenOwner
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
 from factorflow.users.realms import get_realm, normalize
@@ -28,12 +28,30 @@ from factorflow.users.realms import get_realm, normalize
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")
 
 
+#: How a token is loaded to be checked: with its owner (and the owner's realm) and its
+#: tokeninfo in the same statement — an authentication reads all three. The owner's
+#: realm's resolvers, the token realms and groups are loaded only if read (an event
+#: condition may): the check has no use for them, and they were three statements more,
+#: twice on SQLite (prepare and check). ``user_tokens`` fills the owner from its own
+#: join, so the owner must stay first.
+_CHECK_LOAD = (
+    joinedload(Token.owner).joinedload(TokenOwner.realm).lazyload(Realm.members),
+    joinedload(Token.info),
+    lazyload(Token.realms),
+    lazyload(Token.groups),
+)
+
+
 class UserDirectory(Protocol):
     """What the token use cases need from the user service."""
 
     def resolve(self, session: Session, login: str, realm: str) -> User: ...
 
     def get_user(self, session: Session, realm: str, resolver: str, uid: str) -> User | None: ...
+
+    def logins(
+        self, session: Session, owners: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]: ...
 
 
 def check_serial(serial: str) -> str:
@@ -82,6 +100,18 @@ class TokenAccess:
             # A store that is down must not hide the token from administrators.
             return None
 
+    def owner_logins(self, session: Session, tokens: Iterable[Token]) -> dict[int, str]:
+        """The owner's login of each token by token id ("" for none, or an owner the
+        store cannot answer for), the owners looked up together: a page of tokens
+        costs no statement per owner."""
+        owners = {
+            token.id: (owner.resolver, owner.user_id)
+            for token in tokens
+            if (owner := token.owner) is not None
+        }
+        logins = self.users.logins(session, owners.values())
+        return {token_id: logins[owner] for token_id, owner in owners.items()}
+
     @staticmethod
     def user_realm(session: Session, user: User) -> Realm:
         return get_realm(session, user.realm)
@@ -99,12 +129,14 @@ class TokenAccess:
     # -- tokens ------------------------------------------------------------------
     @staticmethod
     def find(session: Session, serial: str) -> Token | None:
-        return session.scalar(select(Token).where(Token.serial == serial))
+        stmt = select(Token).where(Token.serial == serial).options(*_CHECK_LOAD)
+        return session.execute(stmt).unique().scalar_one_or_none()
 
     def user_tokens(self, session: Session, user: User) -> list[Token]:
         if not user.realm:
             return []
-        # One statement: the realm is matched in the join (validate_check's hot path).
+        # One statement: the realm is matched in the join (validate_check's hot path),
+        # and the same joins fill the owner.
         stmt = (
             select(Token)
             .join(TokenOwner, TokenOwner.token_id == Token.id)
@@ -115,15 +147,14 @@ class TokenAccess:
                 Realm.name == normalize(user.realm),
             )
             .order_by(Token.id)
-            # The owner's and the token realms' resolver lists are not needed to
-            # authenticate: load them only if something reads them (two statements
-            # fewer while SQLite's write lock is held).
             .options(
-                selectinload(Token.owner).joinedload(TokenOwner.realm).lazyload(Realm.members),
-                selectinload(Token.realms).joinedload(TokenRealm.realm).lazyload(Realm.members),
+                contains_eager(Token.owner)
+                .contains_eager(TokenOwner.realm)
+                .lazyload(Realm.members),
+                *_CHECK_LOAD[1:],
             )
         )
-        return list(session.scalars(stmt))
+        return list(session.scalars(stmt).unique())
 
     def get(self, session: Session, actor: Actor, serial: str) -> Token:
         """One token by serial, visible to ``actor``; 404 otherwise."""

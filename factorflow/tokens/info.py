@@ -1,16 +1,19 @@
 """Tokeninfo key/values and the date formats privacyIDEA writes into them.
 
 Two ways to write: :func:`set_info` through the ORM collection (management use
-cases, one request per token at a time) and :func:`put_info` / :func:`bump_info`
-as single SQL statements (the validate path, where fifty requests for one token may
-run at once and must neither lose updates nor collide on the unique key).
+cases, one request per token at a time) and :func:`write_info` (:func:`put_info` /
+:func:`bump_info` for one key) as SQL statements (the validate path, where fifty
+requests for one token may run at once and must neither lose updates nor collide on
+the unique key).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, cast, insert, select, update
+from sqlalchemy import ColumnElement, Integer, String, case, cast, insert, literal, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -63,35 +66,73 @@ def delete_info(token: Token, key: str) -> bool:
     return False
 
 
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
+@dataclass(frozen=True)
+class Increment:
+    """A tokeninfo value to raise by ``by`` in the database; a missing key starts at ``by``."""
+
+    by: int = 1
+
+
+#: What :func:`write_info` writes to a key: a value, or an increment.
+InfoWrite = str | Increment
 
 
 def put_info(session: Session, token_id: int, key: str, value: str) -> None:
     """Set one tokeninfo value with SQL only; safe when requests race on the same key."""
-    stmt = update(TokenInfo).where(TokenInfo.token_id == token_id, TokenInfo.key == key)
-    if _rowcount(
-        session.execute(stmt.values(value=value), execution_options={"synchronize_session": False})
-    ):
-        return
-    if not _insert_once(session, token_id, key, value):
-        session.execute(stmt.values(value=value), execution_options={"synchronize_session": False})
+    write_info(session, token_id, {key: value})
 
 
 def bump_info(session: Session, token_id: int, key: str) -> None:
     """Add one to a numeric tokeninfo value in the database (no read-modify-write, so
     concurrent attempts are all counted)."""
-    stmt = (
-        update(TokenInfo)
-        .where(TokenInfo.token_id == token_id, TokenInfo.key == key)
-        .values(value=cast(cast(TokenInfo.value, Integer) + 1, String))
-    )
-    opts = {"synchronize_session": False}
-    if _rowcount(session.execute(stmt, execution_options=opts)):
+    write_info(session, token_id, {key: Increment()})
+
+
+def write_info(session: Session, token_id: int, writes: Mapping[str, InfoWrite]) -> None:
+    """Write several tokeninfo keys of one token with SQL only, in one ``UPDATE`` when
+    they all exist (``SET value = CASE key WHEN ... END``), the success bookkeeping of
+    a check being the hot case. Keys that do not exist yet are inserted; keys not named
+    are left alone. Increments are computed by the database, so concurrent writers
+    lose no update, and a concurrent insert of the same key is no error."""
+    if not writes:
         return
-    if not _insert_once(session, token_id, key, "1"):
-        session.execute(stmt, execution_options=opts)
+    matched = _update(session, token_id, writes)
+    if matched == len(writes):
+        return
+    present: set[str] = set()
+    if matched:  # some exist: which (none matched: all are missing, no need to ask)
+        stmt = select(TokenInfo.key).where(
+            TokenInfo.token_id == token_id, TokenInfo.key.in_(writes)
+        )
+        present.update(session.scalars(stmt))
+    for key, write in writes.items():
+        if key in present:
+            continue
+        first = str(write.by) if isinstance(write, Increment) else write
+        if not _insert_once(session, token_id, key, first):
+            _update(session, token_id, {key: write})  # a concurrent request created it
+
+
+def _new_value(write: InfoWrite) -> ColumnElement[str]:
+    if isinstance(write, Increment):
+        return cast(cast(TokenInfo.value, Integer) + write.by, String)
+    return literal(write, String)
+
+
+def _update(session: Session, token_id: int, writes: Mapping[str, InfoWrite]) -> int:
+    """The ``UPDATE`` of the existing keys among ``writes``; how many rows it matched."""
+    values = {key: _new_value(write) for key, write in writes.items()}
+    if len(values) == 1:
+        [(key, value)] = values.items()
+        stmt = update(TokenInfo).where(TokenInfo.token_id == token_id, TokenInfo.key == key)
+    else:
+        value = case(values, value=TokenInfo.key, else_=TokenInfo.value)
+        stmt = update(TokenInfo).where(TokenInfo.token_id == token_id, TokenInfo.key.in_(values))
+    result = session.execute(
+        stmt.values(value=value), execution_options={"synchronize_session": False}
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def _insert_once(session: Session, token_id: int, key: str, value: str) -> bool:

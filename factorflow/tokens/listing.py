@@ -15,7 +15,7 @@ from collections.abc import Mapping, Set
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factorflow.core.invocation import Actor
 from factorflow.core.params import is_true, split_list
@@ -28,6 +28,16 @@ from factorflow.users.identity import User
 from factorflow.users.models import Realm
 
 _ESCAPE = "!"
+
+#: A page of tokens: owner (with its realm) and tokeninfo joined to the page's own
+#: statement, token realms and groups one statement each for the whole page; the
+#: realms' resolver lists are not shown, so not loaded.
+_LIST_LOAD = (
+    joinedload(Token.owner).joinedload(TokenOwner.realm).lazyload(Realm.members),
+    joinedload(Token.info),
+    selectinload(Token.realms).joinedload(TokenRealm.realm).lazyload(Realm.members),
+    selectinload(Token.groups),
+)
 
 SORT_COLUMNS: dict[str, Any] = {
     "serial": Token.serial,
@@ -176,11 +186,11 @@ def list_tokens(
     column = SORT_COLUMNS.get(req.sortby, Token.serial)
     ordered = column.desc() if req.sortdir == "desc" else column.asc()
     page_stmt = stmt.order_by(ordered, Token.id).offset((req.page - 1) * req.pagesize)
-    tokens = list(session.scalars(page_stmt.limit(req.pagesize)))
-    users: dict[tuple[str, str, str], str] = {}
+    page = page_stmt.limit(req.pagesize).options(*_LIST_LOAD)
+    tokens = list(session.scalars(page).unique())
+    logins = access.owner_logins(session, tokens)
     rows = [
-        token_view(token, _username(session, access, token, users), types.get(token.tokentype))
-        for token in tokens
+        token_view(token, logins.get(token.id, ""), types.get(token.tokentype)) for token in tokens
     ]
     last_page = max(1, -(-total // req.pagesize))
     return {
@@ -190,19 +200,6 @@ def list_tokens(
         "prev": req.page - 1 if req.page > 1 else None,
         "next": req.page + 1 if req.page < last_page else None,
     }
-
-
-def _username(
-    session: Session, access: TokenAccess, token: Token, cache: dict[tuple[str, str, str], str]
-) -> str:
-    owner = token.owner
-    if owner is None:
-        return ""
-    key = (owner.realm.name, owner.resolver, owner.user_id)
-    if key not in cache:
-        user = access.owner_of(session, token)
-        cache[key] = user.login if user is not None else ""
-    return cache[key]
 
 
 def token_view(

@@ -25,13 +25,14 @@ which is guarded by a lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.crypto import Hasher, SecretBox
+from factorflow.errors import FactorflowError
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.users import attributes as custom
@@ -258,6 +259,25 @@ class UserService:
                 f"The user with id {uid[:100]!r} does not exist in resolver {resolver!r}."
             )
         return self._user(session, record, realms.normalize(realm), resolver)
+
+    def logins(
+        self, session: Session, owners: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The login names of (resolver, user id) pairs, as a token list shows its
+        owners: the resolvers read in one statement, no custom attributes (a login is
+        never one). "" for an owner its store does not know or cannot answer for: a
+        store that is down must not hide the tokens from administrators."""
+        wanted = set(owners)
+        rows = {row.name: row for row in self.resolvers.all(session)} if wanted else {}
+        found: dict[tuple[str, str], str] = {}
+        for resolver, uid in wanted:
+            row = rows.get(resolver)
+            try:
+                record = self.resolvers.store(row).get(uid) if row is not None else None
+            except FactorflowError:
+                record = None
+            found[(resolver, uid)] = record.login if record is not None else ""
+        return found
 
     def _user(self, session: Session, record: UserRecord, realm: str, resolver: str) -> User:
         merged = dict(record.attributes)

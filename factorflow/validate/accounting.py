@@ -13,10 +13,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from factorflow.core.dates import timestamp
 from factorflow.core.params import is_true
+from factorflow.db.base import began_immediate
 from factorflow.db.models import ConfigSetting
 from factorflow.errors import FactorflowError
 from factorflow.tokens.base import TokenType
-from factorflow.tokens.info import bump_info, get_info, parse_validity, put_info
+from factorflow.tokens.info import (
+    Increment,
+    bump_info,
+    get_info,
+    parse_validity,
+    put_info,
+    write_info,
+)
 from factorflow.tokens.models import Token
 from factorflow.validate.results import MSG_LOCKED, CheckResult
 
@@ -30,10 +38,11 @@ def take_write_lock(session: Session) -> None:
     transaction that read first and then writes after another writer committed gets
     SQLITE_BUSY at once and must start over, and under fifty concurrent checks that
     retry loop starves. Taking the write lock first (a no-op UPDATE) makes checks
-    queue on the busy timeout instead. PostgreSQL and MariaDB lock rows, not the
-    database, and skip this.
+    queue on the busy timeout instead. A unit of work that began ``IMMEDIATE`` (the
+    pipeline's writers) holds the lock already and skips the UPDATE; PostgreSQL and
+    MariaDB lock rows, not the database, and skip this too.
     """
-    if session.get_bind().dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite" and not began_immediate(session):
         session.execute(update(Token).where(false()).values(id=Token.id))
 
 
@@ -125,8 +134,14 @@ def accept(
     """The success bookkeeping: fail counter reset, ``last_auth``, counters, type
     follow-up; registration tokens delete themselves here."""
     reset_failcount(session, token)
-    put_info(session, token.id, "last_auth", timestamp(datetime.fromtimestamp(now, UTC)))
-    bump_info(session, token.id, "count_auth_success")
+    # One statement for the keys every success writes. The attempt's count_auth stays
+    # the caller's, before the OTP claim: every attempt, failed or not, locks that row
+    # before the token's, and a success that locked the token first could deadlock
+    # with a concurrent failure on PostgreSQL and MariaDB.
+    write_info(session, token.id, {
+        "count_auth_success": Increment(),
+        "last_auth": timestamp(datetime.fromtimestamp(now, UTC)),
+    })  # fmt: skip
     ttype.after_success(session, counter, now)
     result = CheckResult(True, message, token, ttype.type_name)
     if ttype.deletes_after_success:
