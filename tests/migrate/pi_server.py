@@ -17,6 +17,18 @@ from bench.products import PRIVACYIDEA_DEFAULT_ARGON2, PrivacyIdea, pi_venv
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 ADMIN_PASSWORD = "pi-admin-pass-1"
 HELPDESK_PASSWORD = "helpdesk-pass-1"
+TELL_OWNER = {
+    "name": "tell-owner",
+    "event": "token_disable",
+    "handlermodule": "UserNotification",
+    "action": "sendmail",
+    "option.emailconfig": "mail1",
+    "option.To": "tokenowner",
+    "option.subject": "disabled",
+    "option.body": "{serial} was disabled",
+    "position": "post",
+    "ordering": "3",
+}
 
 
 def hotp(key: bytes, counter: int, digits: int = 6) -> str:
@@ -164,22 +176,7 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
             "active": "true",
         },
     )
-    call(
-        "POST",
-        "/event",
-        {
-            "name": "tell-owner",
-            "event": "token_disable",
-            "handlermodule": "UserNotification",
-            "action": "sendmail",
-            "option.emailconfig": "mail1",
-            "option.To": "tokenowner",
-            "option.subject": "disabled",
-            "option.body": "{serial} was disabled",
-            "position": "post",
-            "ordering": "3",
-        },
-    )
+    call("POST", "/event", TELL_OWNER)
     # Used counters: HOTP 0 and 1, TOTP now; a wrong OTP for SMS1's fail counter.
     for counter in (0, 1):
         assert check(server, "HOTP1", "hp1" + hotp(KEY, counter))
