@@ -20,6 +20,7 @@ from factorflow.db.base import transaction, utcnow
 from factorflow.db.models import ImportedItem
 from factorflow.errors import FactorflowError
 from factorflow.events.service import EventService
+from factorflow.federation.service import FederationService
 from factorflow.migrate.items import Item, Report
 from factorflow.notify.service import NotifyService
 from factorflow.policies.service import PolicyService
@@ -38,6 +39,7 @@ class MigrationTarget:
     policies: PolicyService
     events: EventService
     notify: NotifyService
+    federation: FederationService
     #: Where privacyIDEA's pepper is kept for the imported admins' password hashes.
     pepper_file: Path
 

@@ -78,7 +78,8 @@ def install(data_dir: Path, database_url: str) -> PrivacyIdea:
 
 def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     """Users, realm, tokens of each kind with PINs and used counters, a disabled and a
-    revoked token, tokeninfo, a token group, definitions, a policy, SMTP, SMS."""
+    revoked token, tokeninfo, a token group, definitions, a policy, SMTP, SMS, a
+    privacyIDEA server."""
     users_file.write_text(
         "alice:x:1000:1000:Alice A,,,+4912345,alice@example.com:/home/alice:/bin/sh\n"
         "bob:x:1001:1001:Bob B:/home/bob:/bin/sh\n"
@@ -156,6 +157,11 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
             "option.text": "{otp}",
             "option.phone": "{phone}",
         },
+    )
+    call(
+        "POST",
+        "/privacyideaserver/remote1",
+        {"url": "https://mfa.example.org/", "tls": "0", "description": "the other one"},
     )
     call(
         "POST",

@@ -93,7 +93,8 @@ def test_a_second_run_carries_what_changed_in_privacyidea(
     assert second.counts["event", "unchanged"] == 1
     # privacyIDEA's own definition counted the check and the enrolment.
     assert second.counts["event counter", "updated"] == 1
-    for kind in ("resolver", "realm", "token group", "admin", "SMTP server", "SMS gateway"):
+    kinds = ("resolver", "realm", "token group", "admin", "SMTP server", "SMS gateway")
+    for kind in (*kinds, "privacyIDEA server"):
         assert second.counts[kind, "updated"] == second.counts[kind, "new"] == 0, kind
         assert second.counts[kind, "unchanged"] >= 1, kind
     assert second.not_imported == [("token", "MOTP1", "Factorflow has no 'motp' tokens")]
