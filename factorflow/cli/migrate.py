@@ -38,6 +38,7 @@ def migration_target(services: Services) -> MigrationTarget:
         policies=services.policies,
         events=services.events,
         notify=services.notify,
+        federation=services.federation,
         pepper_file=services.settings.data_dir / PI_PEPPER_FILE,
     )
 
@@ -53,8 +54,8 @@ def privacyidea_command(
     data_dir: DataDir = None,
 ) -> None:
     """Import privacyIDEA's user stores, realms, tokens, admins, policies, event
-    definitions, SMTP servers, SMS gateways and event counters. A second run imports
-    only what changed in privacyIDEA since."""
+    definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters.
+    A second run imports only what changed in privacyIDEA since."""
     try:
         installation = PiInstallation.open(pi_config)
     except FactorflowError as exc:

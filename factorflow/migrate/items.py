@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 Apply = Callable[[Session], None]
+#: Writes several items of one kind at once, as their ``apply`` would one by one.
+ApplyMany = Callable[[Session, "list[Item]"], None]
 
 
 def digest(data: object) -> str:
@@ -24,13 +26,16 @@ def digest(data: object) -> str:
 class Item:
     """``kind`` and ``key`` (serial or name) identify the item across runs; ``apply``
     writes it through Factorflow's services. ``refused`` says why it cannot be
-    imported at all (then ``apply`` is None)."""
+    imported at all (then ``apply`` is None). Items that share an ``apply_many``
+    may be written together by it, given ``data`` (what ``apply`` writes)."""
 
     kind: str
     key: str
     digest: str
     apply: Apply | None
     refused: str = ""
+    apply_many: ApplyMany | None = None
+    data: object = None
 
 
 def refused(kind: str, key: str, reason: str) -> Item:

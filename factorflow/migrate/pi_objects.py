@@ -1,5 +1,6 @@
 """privacyIDEA's configuration objects → items: user stores, realms, token groups,
-admins, SMTP servers, SMS gateways, policies, event definitions, event counters.
+admins, SMTP servers, SMS gateways, privacyIDEA servers, policies, event definitions,
+event counters.
 
 Each item calls the service use case that the matching privacyIDEA-compatible API
 call would, with privacyIDEA's own parameter names, so the same validation applies.
@@ -154,6 +155,23 @@ def sms_items(source: PiSource, keys: PiKeys, target: MigrationTarget) -> Iterat
             target.notify.save_sms(session, n, f)
 
         yield Item("SMS gateway", name, digest([gateway, rows]), apply)
+
+
+def server_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:
+    """privacyIDEA server definitions (the Federation handler's targets)."""
+    for row in source.rows("privacyideaserver"):
+        name = str(row["identifier"])
+        fields = {
+            "url": row["url"],
+            # privacyIDEA verifies the certificate unless tls is off; a NULL is on.
+            "tls": row["tls"] is None or bool(row["tls"]),
+            "description": row.get("description") or "",
+        }
+
+        def apply(session: Session, n: str = name, f: Any = fields) -> None:
+            target.federation.save(session, n, f)
+
+        yield Item("privacyIDEA server", name, digest(row), apply)
 
 
 def policy_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from factorflow.crypto import SecretBox
-from factorflow.migrate.items import Item, digest, refused
+from factorflow.migrate.items import ApplyMany, Item, digest, refused
 from factorflow.migrate.pi_crypto import PiDecryptionError, PiKeys
 from factorflow.migrate.pi_source import PiSource, Row
 from factorflow.registry import Registry
 from factorflow.tokens.base import TokenType
-from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token
+from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token, import_tokens
 
 #: Types whose stored secret is the password or code itself, not a hex OTP key.
 TEXT_SECRETS = frozenset({"pw", "registration"})
@@ -54,12 +54,24 @@ def token_items(
     source: PiSource, keys: PiKeys, types: Registry[TokenType], box: SecretBox
 ) -> Iterator[Item]:
     rows = TokenRows(source)
+
+    def apply_many(session: Session, items: list[Item]) -> None:
+        import_tokens(
+            session, types, box, [i.data for i in items if isinstance(i.data, ImportedToken)]
+        )
+
     for row in source.rows("token"):
-        yield token_item(row, rows, keys, types, box)
+        yield token_item(row, rows, keys, types, box, apply_many=apply_many)
 
 
 def token_item(
-    row: Row, rows: TokenRows, keys: PiKeys, types: Registry[TokenType], box: SecretBox
+    row: Row,
+    rows: TokenRows,
+    keys: PiKeys,
+    types: Registry[TokenType],
+    box: SecretBox,
+    *,
+    apply_many: ApplyMany,
 ) -> Item:
     serial, tokentype = str(row["serial"]), str(row["tokentype"] or "").lower()
     if tokentype not in types:
@@ -75,7 +87,7 @@ def token_item(
     def apply(session: Session) -> None:
         import_token(session, types, box, data)
 
-    return Item("token", serial, digest(_state(row, rows)), apply)
+    return Item("token", serial, digest(_state(row, rows)), apply, apply_many=apply_many, data=data)
 
 
 def _imported(

@@ -3,9 +3,10 @@
 Reads ``pi.cfg`` without running it (:mod:`.pi_config`), opens the database it names
 read-only (:mod:`.pi_source`), decrypts with ``PI_ENCFILE`` (:mod:`.pi_crypto`) and
 writes through Factorflow's services (:mod:`.target`), in dependency order: user
-stores, realms, token groups, tokens, admins, SMTP servers, SMS gateways, policies,
-event definitions, event counters. Items are identified by serial or name; another
-run imports only what changed in privacyIDEA since (:class:`ImportedItem`).
+stores, realms, token groups, tokens, admins, SMTP servers, SMS gateways, privacyIDEA
+servers, policies, event definitions, event counters. Items are identified by serial
+or name; another run imports only what changed in privacyIDEA since
+(:class:`ImportedItem`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ SOURCE = "privacyidea"
 #: privacyIDEA tables this version does not carry over, with why (the report says so
 #: when the installation has rows in them).
 NOT_CARRIED = {
-    "privacyideaserver": "privacyIDEA server definitions are not carried yet",
     "radiusserver": "RADIUS server definitions are not carried",
     "caconnector": "CA connectors are not carried (Factorflow has no certificate tokens)",
     "machinetoken": "machine token attachments are not carried",
@@ -66,6 +66,7 @@ class PiInstallation:
                 pi_objects.admin_items(src, target),
                 pi_objects.smtp_items(src, keys, target),
                 pi_objects.sms_items(src, keys, target),
+                pi_objects.server_items(src, target),
                 pi_objects.policy_items(src, target),
                 pi_objects.event_items(src, target),
                 pi_objects.counter_items(src, target),

@@ -17,6 +17,18 @@ from bench.products import PRIVACYIDEA_DEFAULT_ARGON2, PrivacyIdea, pi_venv
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 ADMIN_PASSWORD = "pi-admin-pass-1"
 HELPDESK_PASSWORD = "helpdesk-pass-1"
+TELL_OWNER = {
+    "name": "tell-owner",
+    "event": "token_disable",
+    "handlermodule": "UserNotification",
+    "action": "sendmail",
+    "option.emailconfig": "mail1",
+    "option.To": "tokenowner",
+    "option.subject": "disabled",
+    "option.body": "{serial} was disabled",
+    "position": "post",
+    "ordering": "3",
+}
 
 
 def hotp(key: bytes, counter: int, digits: int = 6) -> str:
@@ -66,7 +78,8 @@ def install(data_dir: Path, database_url: str) -> PrivacyIdea:
 
 def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     """Users, realm, tokens of each kind with PINs and used counters, a disabled and a
-    revoked token, tokeninfo, a token group, definitions, a policy, SMTP, SMS."""
+    revoked token, tokeninfo, a token group, definitions, a policy, SMTP, SMS, a
+    privacyIDEA server."""
     users_file.write_text(
         "alice:x:1000:1000:Alice A,,,+4912345,alice@example.com:/home/alice:/bin/sh\n"
         "bob:x:1001:1001:Bob B:/home/bob:/bin/sh\n"
@@ -147,6 +160,11 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     )
     call(
         "POST",
+        "/privacyideaserver/remote1",
+        {"url": "https://mfa.example.org/", "tls": "0", "description": "the other one"},
+    )
+    call(
+        "POST",
         "/policy/pol1",
         {"scope": "authentication", "action": "passOnNoToken", "realm": "r1", "active": "true"},
     )
@@ -164,22 +182,7 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
             "active": "true",
         },
     )
-    call(
-        "POST",
-        "/event",
-        {
-            "name": "tell-owner",
-            "event": "token_disable",
-            "handlermodule": "UserNotification",
-            "action": "sendmail",
-            "option.emailconfig": "mail1",
-            "option.To": "tokenowner",
-            "option.subject": "disabled",
-            "option.body": "{serial} was disabled",
-            "position": "post",
-            "ordering": "3",
-        },
-    )
+    call("POST", "/event", TELL_OWNER)
     # Used counters: HOTP 0 and 1, TOTP now; a wrong OTP for SMS1's fail counter.
     for counter in (0, 1):
         assert check(server, "HOTP1", "hp1" + hotp(KEY, counter))

@@ -68,6 +68,7 @@ def test_dry_run_reports_and_changes_nothing(
         "token group",
         "SMTP server",
         "SMS gateway",
+        "privacyIDEA server",
         "policy",
         "event counter",
     ):
@@ -173,6 +174,22 @@ def test_config_secrets_are_carried(services: Services, privacyidea: Provisioned
     with services.sessions() as session:
         assert services.notify.smtp_settings(session, "mail1").password == "smtppw"
         assert services.notify.sms_settings(session, "gw1").basic_auth == ("smsuser", "smspw")
+
+
+def test_privacyidea_servers_are_carried(services: Services, privacyidea: ProvisionedPi) -> None:
+    run(services, privacyidea)
+    with services.sessions() as session:
+        servers = services.federation.list_servers(session)
+    assert {k: {**v, "id": 0} for k, v in servers.items()} == {
+        "remote1": {
+            "id": 0,
+            "identifier": "remote1",
+            "url": "https://mfa.example.org",
+            "tls": False,
+            "timeout": 10.0,
+            "description": "the other one",
+        }
+    }
 
 
 def test_a_second_run_imports_only_what_changed(
