@@ -185,6 +185,11 @@ class ChainWriter:
         node lock is held from the head update until ``session``'s transaction ends,
         and the anchor moves only once it has committed.
         """
+        # What the session still holds back goes first: sent at the commit, after the
+        # node lock, it could wait there for a row whose holder waits for the node
+        # lock, a deadlock no database sees. Past this point the transaction takes no
+        # row lock but the chain head's.
+        session.flush()
         turn = ExitStack()
         turn.enter_context(self.anchor.held())
         try:

@@ -11,12 +11,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, text, update
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
-from tests.audit.chain_helpers import head_row, verify, write
+from factorflow.db.base import transaction
+from factorflow.tokens.models import Token
+from tests.audit.chain_helpers import head_row, record, verify, write
 from tests.audit.test_chain_concurrency import other_node
+from tests.conftest import BACKEND
 from tests.factories import audit_entries
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, init_token
 
@@ -174,3 +178,55 @@ def test_reads_and_writes_at_once_take_their_locks_in_one_order(
     assert len(finished) == threads * rounds, "requests are stuck: a lock-order deadlock"
     report = verify(services)
     assert report.ok, report.findings
+
+
+def _lock_wait_limit(session: Session, seconds: int) -> None:
+    # A deadlock through the node lock is invisible to the database: without a limit on
+    # lock waits the failing test would hang (and every later test behind its locks).
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{seconds}s'"))
+    else:
+        session.execute(text(f"SET SESSION innodb_lock_wait_timeout = {seconds}"))
+
+
+@pytest.mark.skipif(
+    BACKEND == "sqlite", reason="SQLite has one writer: no two transactions hold row locks"
+)
+def test_changes_waiting_in_the_session_are_sent_before_the_node_lock(
+    services: Services, hotp_serial: str
+) -> None:
+    """A transaction whose change still waits in the session (ORM state, sent at the
+    commit) must send it before it takes the node lock. Otherwise it holds the node lock
+    while its change waits for a row that another transaction locked, and that one waits
+    for the node lock: a deadlock that only a lock-wait limit ends."""
+    write(services, 1)  # this node's anchor names the head
+    locked = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            with transaction(services.sessions, write=True) as session:
+                session.execute(
+                    update(Token).where(Token.serial == hotp_serial).values(description="first")
+                )
+                locked.set()
+                time.sleep(0.5)  # the other transaction reaches its audit meanwhile
+                outcome["first"] = services.audit.write_within(session, record("first"))
+        except Exception as exc:  # reported by the assertion below
+            outcome["first"] = exc
+
+    thread = threading.Thread(target=first, daemon=True)
+    thread.start()
+    assert locked.wait(10)
+    with transaction(services.sessions, write=True) as session:
+        _lock_wait_limit(session, 5)
+        token = session.scalars(select(Token).where(Token.serial == hotp_serial)).one()
+        token.description = "second"  # pending until the session sends it
+        assert services.audit.write_within(session, record("second")) is not None
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert outcome["first"] is not None and not isinstance(outcome["first"], Exception), outcome
+    with services.sessions.begin() as session:
+        description = session.scalar(select(Token.description).where(Token.serial == hotp_serial))
+    assert description == "second"
+    assert verify(services).ok
