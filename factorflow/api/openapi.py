@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import BaseModel
+
 from factorflow.api.routing import RouteSpec
 
 _PATH_VAR = re.compile(r"{([^}]+)}")
@@ -43,10 +45,22 @@ def _inline(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def _params_schema(model: type[BaseModel]) -> dict[str, Any]:
+    # Generated once per model: every app built in the process (each worker, each
+    # test) mounts the same routes. Callers get copies (``_inline`` builds new dicts).
+    schema = _SCHEMAS.get(model)
+    if schema is None:
+        schema = _SCHEMAS[model] = model.model_json_schema(by_alias=True)
+    return schema
+
+
 def operation_extra(spec: RouteSpec, path: str, method: str) -> dict[str, Any]:
-    model_schema = spec.endpoint.params.model_json_schema(by_alias=True)
-    defs = model_schema.pop("$defs", {})
-    model_schema = _inline(model_schema, defs)
+    generated = _params_schema(spec.endpoint.params)
+    defs = generated.get("$defs", {})
+    model_schema = _inline({k: v for k, v in generated.items() if k != "$defs"}, defs)
     path_vars = set(_PATH_VAR.findall(path))
     properties: dict[str, Any] = {
         k: v for k, v in model_schema.get("properties", {}).items() if k not in path_vars
