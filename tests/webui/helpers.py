@@ -7,10 +7,27 @@ import hashlib
 import hmac
 import struct
 import time
+from typing import Any
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
+
+#: The server under test shares the machine's two cores with the browser and, in CI, with
+#: the other databases' suites: an answer can take seconds there. httpx's default of 5 s
+#: would call that a hang; this is long enough not to and short enough to find one.
+REQUEST_TIMEOUT = 30.0
+
+
+def server_get(url: str, **kwargs: Any) -> httpx.Response:
+    """A GET to the server under test, with :data:`REQUEST_TIMEOUT`."""
+    return httpx.get(url, timeout=REQUEST_TIMEOUT, **kwargs)
+
+
+def server_post(url: str, **kwargs: Any) -> httpx.Response:
+    """A POST to the server under test, with :data:`REQUEST_TIMEOUT`."""
+    return httpx.post(url, timeout=REQUEST_TIMEOUT, **kwargs)
 
 
 def login(page: Page, username: str, password: str, realm: str = "") -> None:

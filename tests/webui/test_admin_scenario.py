@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.webui.conftest import NARROW, LiveServer, shot
-from tests.webui.helpers import login_admin, nav, wrong_otp
+from tests.webui.helpers import login_admin, nav, server_post, wrong_otp
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +117,7 @@ def test_admin_configures_an_event_in_a_few_clicks(
     dry_run(page, serial)
 
     # A real failed authentication with a wrong OTP fires the definition.
-    reply = httpx.post(
+    reply = server_post(
         f"{live_server.url}/validate/check",
         data={"user": "alice", "realm": "realm1", "pass": wrong_otp(secret)},
     ).json()

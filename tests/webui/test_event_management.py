@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
 from tests.webui.conftest import LiveServer, shot
-from tests.webui.helpers import login_admin, nav
+from tests.webui.helpers import login_admin, nav, server_get, server_post
 
 pytestmark = pytest.mark.browser
 
 
 def save(url: str, headers: dict[str, str], **params: str) -> int:
-    r = httpx.post(f"{url}/event", data=params, headers=headers)
+    r = server_post(f"{url}/event", data=params, headers=headers)
     assert r.status_code == 200, r.text
     value: int = r.json()["result"]["value"]
     return value
@@ -26,7 +25,7 @@ def save(url: str, headers: dict[str, str], **params: str) -> int:
 
 def test_list_history_diff_and_rollback(page: Page, live_server: LiveServer) -> None:
     url = live_server.url
-    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    auth = server_post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
     headers = {"Authorization": auth.json()["result"]["value"]["token"]}
     base = {"event": "validate_check", "handlermodule": "Token", "position": "post"}
     first = save(
@@ -105,7 +104,7 @@ def test_export_shows_yaml_and_reimport_changes_nothing(
     page: Page, live_server: LiveServer
 ) -> None:
     url = live_server.url
-    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    auth = server_post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
     headers = {"Authorization": auth.json()["result"]["value"]["token"]}
     save(
         url,
@@ -124,7 +123,7 @@ def test_export_shows_yaml_and_reimport_changes_nothing(
     assert "handlermodule: Token" in area.input_value()
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_text("Imported: 0 created, 0 updated, 1 unchanged.")).to_be_visible()
-    listed = httpx.get(f"{url}/event/", headers=headers).json()["result"]["value"]
+    listed = server_get(f"{url}/event/", headers=headers).json()["result"]["value"]
     assert [d["name"] for d in listed] == ["ship-later"]
 
 
@@ -135,7 +134,7 @@ def test_secret_options_are_password_fields_that_keep_the_stored_secret(
     from tests.events.test_webhook import SECRET
 
     url = live_server.url
-    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    auth = server_post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
     headers = {"Authorization": auth.json()["result"]["value"]["token"]}
     definition_id = save(
         url,

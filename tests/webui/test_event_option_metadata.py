@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login_admin
+from tests.webui.helpers import login_admin, server_get, server_post
 from tests.webui.test_self_service import setup_realm
 
 pytestmark = pytest.mark.browser
@@ -27,10 +26,10 @@ def test_enroll_options_follow_the_token_type(
     url = live_server.url
     headers = setup_realm(url, passwd_file)
     smtp = {"server": "127.0.0.1", "port": "2525", "sender": "mfa@example.org"}
-    assert httpx.post(f"{url}/smtpserver/mail1", data=smtp, headers=headers).status_code == 200
+    assert server_post(f"{url}/smtpserver/mail1", data=smtp, headers=headers).status_code == 200
     gateway = {"name": "gw1", "module": "http", "option.URL": "http://127.0.0.1:9/send",
                "option.HTTP_METHOD": "POST", "option.to": "{phone}", "option.text": "{otp}"}  # fmt: skip
-    assert httpx.post(f"{url}/smsgateway", data=gateway, headers=headers).status_code == 200
+    assert server_post(f"{url}/smsgateway", data=gateway, headers=headers).status_code == 200
 
     login_admin(page)
     page.goto("/#/events/new?module=Token")
@@ -57,7 +56,7 @@ def test_enroll_options_follow_the_token_type(
     page.get_by_role("button", name="Create definition").click()
     expect(page.locator("#toast")).to_contain_text("saved")
 
-    (stored,) = httpx.get(f"{url}/event/", headers=headers).json()["result"]["value"]
+    (stored,) = server_get(f"{url}/event/", headers=headers).json()["result"]["value"]
     options = stored["options"]
     assert options["tokentype"] == "sms" and options["dynamic_phone"] == "True"
     assert options["sms_identifier"] == "gw1"

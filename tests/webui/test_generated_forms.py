@@ -4,12 +4,11 @@ value, and a token type's own fields follow the type chosen."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.webui.conftest import LiveServer, shot
-from tests.webui.helpers import login_admin, nav, session_token
+from tests.webui.helpers import login_admin, nav, server_get, session_token
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +22,7 @@ def card(page: Page, title: str) -> Locator:
 
 
 def api_get(live_server: LiveServer, page: Page, path: str) -> object:
-    reply = httpx.get(f"{live_server.url}{path}", headers={"Authorization": session_token(page)})
+    reply = server_get(f"{live_server.url}{path}", headers={"Authorization": session_token(page)})
     assert reply.status_code == 200, reply.text
     return reply.json()["result"]["value"]
 

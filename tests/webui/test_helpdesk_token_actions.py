@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login_admin
+from tests.webui.helpers import login_admin, server_get, server_post
 from tests.webui.test_self_service import setup_realm
 
 KEY_HEX = "3132333435363738393031323334353637383930"
@@ -22,7 +21,7 @@ def test_lost_token_and_revoke_from_the_token_page(
     page: Page, live_server: LiveServer, passwd_file: Path
 ) -> None:
     admin = setup_realm(live_server.url, passwd_file)
-    r = httpx.post(
+    r = server_post(
         f"{live_server.url}/token/init",
         data={
             "type": "hotp",
@@ -44,7 +43,7 @@ def test_lost_token_and_revoke_from_the_token_page(
     password = notice.locator("code").first.inner_text()
     assert len(password) == 10
 
-    check = httpx.post(
+    check = server_post(
         f"{live_server.url}/validate/check",
         data={"user": "alice", "realm": "realm1", "pass": "4711" + password},
     )
@@ -58,6 +57,6 @@ def test_lost_token_and_revoke_from_the_token_page(
     page.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
     expect(page.get_by_role("button", name="Enable")).to_have_count(0)
-    listing = httpx.get(f"{live_server.url}/token/", params={"serial": "PHONE1"}, headers=admin)
+    listing = server_get(f"{live_server.url}/token/", params={"serial": "PHONE1"}, headers=admin)
     token = listing.json()["result"]["value"]["tokens"][0]
     assert token["revoked"] is True and token["active"] is False

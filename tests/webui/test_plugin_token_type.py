@@ -4,12 +4,11 @@ served description, and what the admin types reaches the type."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login_admin, session_token
+from tests.webui.helpers import login_admin, server_get, session_token
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +36,7 @@ def test_a_plug_in_type_s_field_comes_from_its_description(
     serial = page.get_by_test_id("enrolled-serial").inner_text()
     assert serial.startswith("ACME")
 
-    reply = httpx.get(
+    reply = server_get(
         f"{live_server.url}/token/",
         params={"serial": serial},
         headers={"Authorization": session_token(page)},

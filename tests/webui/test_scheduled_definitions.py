@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,7 +14,7 @@ from factorflow.tokens.info import set_info
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD
 from tests.events.conftest import add_token
 from tests.webui.conftest import LiveServer, shot
-from tests.webui.helpers import login_admin, nav
+from tests.webui.helpers import login_admin, nav, server_get, server_post
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +54,11 @@ def test_admin_creates_a_scheduled_definition(page: Page, live_server: LiveServe
     page.get_by_role("button", name="Create definition").click()
     schedule_field = page.locator(".field[data-param=schedule]")
     expect(schedule_field.locator(".field-error")).to_contain_text("'schedule'")
-    auth = httpx.post(
+    auth = server_post(
         f"{live_server.url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD}
     )
     headers = {"Authorization": auth.json()["result"]["value"]["token"]}
-    assert httpx.get(f"{live_server.url}/event/", headers=headers).json()["result"]["value"] == []
+    assert server_get(f"{live_server.url}/event/", headers=headers).json()["result"]["value"] == []
 
     page.get_by_label("Schedule", exact=True).fill("every 1h")
     # The dry run tries the sweep's tokens and changes nothing.
@@ -79,7 +78,7 @@ def test_admin_creates_a_scheduled_definition(page: Page, live_server: LiveServe
     expect(page.get_by_role("heading", name=f"Definition {NAME}")).to_be_visible()
     expect(page.get_by_label("Trigger", exact=True)).to_have_value("schedule")
     expect(page.get_by_label("Schedule", exact=True)).to_have_value("every 1h")
-    (stored,) = httpx.get(f"{live_server.url}/event/", headers=headers).json()["result"]["value"]
+    (stored,) = server_get(f"{live_server.url}/event/", headers=headers).json()["result"]["value"]
     assert (stored["event"], stored["schedule"], stored["sweep"]) == (
         ["scheduled"],
         "every 1h",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import USER_PASSWORDS
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login, totp
+from tests.webui.helpers import login, server_get, server_post, totp
 from tests.webui.test_generated_forms import api_get
 from tests.webui.test_self_service import setup_realm
 
@@ -60,7 +59,7 @@ def test_a_user_enrols_a_totp_token_with_parameters_from_its_description(
     secret = page.get_by_test_id("otp-secret").get_attribute("data-secret") or ""
     serial = page.get_by_test_id("enrolled-serial").inner_text()
     assert serial.startswith("TOTP")
-    reply = httpx.post(
+    reply = server_post(
         f"{live_server.url}/validate/check",
         data={"user": "alice", "realm": "realm1", "pass": totp(secret, step=60, digits=8)},
     ).json()
@@ -74,7 +73,7 @@ def test_the_form_offers_what_the_user_policies_allow_and_a_plug_in_s_field(
 ) -> None:
     admin = setup_realm(live_server.url, passwd_file)
     policy = {"scope": "user", "action": "enrollTOTP, enrollACME", "realm": "realm1"}
-    r = httpx.post(f"{live_server.url}/policy/self-enrol", data=policy, headers=admin)
+    r = server_post(f"{live_server.url}/policy/self-enrol", data=policy, headers=admin)
     assert r.status_code == 200, r.text
     login(page, "alice", USER_PASSWORDS["alice"], realm="realm1")
     assert set(user_types(live_server, page)) == {"totp", "acme"}
@@ -94,14 +93,14 @@ def test_the_form_offers_what_the_user_policies_allow_and_a_plug_in_s_field(
     expect(page.get_by_role("img", name="QR code to scan")).to_be_visible()
     serial = page.get_by_test_id("enrolled-serial").inner_text()
     assert serial.startswith("ACME")
-    listing = httpx.get(f"{live_server.url}/token/", params={"serial": serial}, headers=admin)
+    listing = server_get(f"{live_server.url}/token/", params={"serial": serial}, headers=admin)
     token = listing.json()["result"]["value"]["tokens"][0]
     assert token["tokentype"] == "acme" and token["username"] == "alice"
     assert token["info"]["device_label"] == "fob #4711"
 
     # A user whose policies grant no enrolment is told so instead of getting a form.
     policy["action"] = "disable, delete"
-    r = httpx.post(f"{live_server.url}/policy/self-enrol", data=policy, headers=admin)
+    r = server_post(f"{live_server.url}/policy/self-enrol", data=policy, headers=admin)
     assert r.status_code == 200, r.text
     page.reload()
     expect(page.get_by_text("Your policies do not let you enrol any token type.")).to_be_visible()

@@ -6,26 +6,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_NAME, ADMIN_PASSWORD, USER_PASSWORDS
 from tests.webui.conftest import NARROW, WIDE, LiveServer, shot
-from tests.webui.helpers import login, totp
+from tests.webui.helpers import login, server_post, totp
 
 
 def setup_realm(url: str, passwd_file: Path) -> dict[str, str]:
     """realm1 on a flat-file store, made through the API as the admin."""
-    auth = httpx.post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
+    auth = server_post(f"{url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD})
     headers = {"Authorization": auth.json()["result"]["value"]["token"]}
-    r = httpx.post(
+    r = server_post(
         f"{url}/resolver/resolver1",
         data={"type": "passwdresolver", "fileName": str(passwd_file)},
         headers=headers,
     )
     assert r.status_code == 200, r.text
-    r = httpx.post(f"{url}/realm/realm1", data={"resolvers": "resolver1"}, headers=headers)
+    r = server_post(f"{url}/realm/realm1", data={"resolvers": "resolver1"}, headers=headers)
     assert r.status_code == 200, r.text
     return headers
 
@@ -36,7 +35,7 @@ def test_user_enrols_totp_and_authenticates(
 ) -> None:
     admin = setup_realm(live_server.url, passwd_file)
     # Bob's token must stay invisible to alice.
-    r = httpx.post(
+    r = server_post(
         f"{live_server.url}/token/init",
         data={"type": "hotp", "genkey": "1", "user": "bob", "realm": "realm1"},
         headers=admin,
@@ -60,7 +59,7 @@ def test_user_enrols_totp_and_authenticates(
     assert serial.startswith("TOTP") and len(secret) >= 16
     shot(page, "self-service-enrolled-390")
 
-    reply = httpx.post(
+    reply = server_post(
         f"{live_server.url}/validate/check",
         data={"user": "alice", "realm": "realm1", "pass": totp(secret)},
     ).json()

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login_admin
+from tests.webui.helpers import login_admin, server_get
 
 pytestmark = pytest.mark.browser
 
 
 def test_index_and_assets_are_served_locally(live_server: LiveServer) -> None:
-    index = httpx.get(f"{live_server.url}/")
+    index = server_get(f"{live_server.url}/")
     assert index.status_code == 200
     assert "default-src 'self'" in index.headers["content-security-policy"]
     assert '<script type="module" src="/static/js/main.js">' in index.text
     assert "http://" not in index.text and "https://" not in index.text
-    assert httpx.get(f"{live_server.url}/static/js/main.js").status_code == 200
+    assert server_get(f"{live_server.url}/static/js/main.js").status_code == 200
     # API routes keep precedence and keep their JSON errors.
-    missing = httpx.get(f"{live_server.url}/static/nope.js")
+    missing = server_get(f"{live_server.url}/static/nope.js")
     assert missing.status_code == 404
-    assert httpx.get(f"{live_server.url}/token/").status_code == 401
+    assert server_get(f"{live_server.url}/token/").status_code == 401
 
 
 def test_admin_logs_in_and_sees_the_dashboard(page: Page) -> None:

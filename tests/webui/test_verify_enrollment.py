@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import USER_PASSWORDS
 from tests.webui.conftest import LiveServer
-from tests.webui.helpers import login, totp, wrong_otp
+from tests.webui.helpers import login, server_get, server_post, totp, wrong_otp
 from tests.webui.test_self_service import setup_realm
 
 
@@ -20,7 +19,7 @@ def test_user_verifies_the_new_totp_token(
     page: Page, live_server: LiveServer, passwd_file: Path
 ) -> None:
     admin = setup_realm(live_server.url, passwd_file)
-    r = httpx.post(
+    r = server_post(
         f"{live_server.url}/policy/verify-totp",
         data={"scope": "enrollment", "action": "verify_enrollment=totp", "realm": "realm1"},
         headers=admin,
@@ -35,7 +34,7 @@ def test_user_verifies_the_new_totp_token(
     serial = page.get_by_test_id("enrolled-serial").inner_text()
 
     def authenticates() -> bool:
-        reply = httpx.post(
+        reply = server_post(
             f"{live_server.url}/validate/check",
             data={"user": "alice", "realm": "realm1", "pass": totp(secret)},
         ).json()
@@ -50,5 +49,5 @@ def test_user_verifies_the_new_totp_token(
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_test_id("enrolment-verified")).to_be_visible()
 
-    listing = httpx.get(f"{live_server.url}/token/", params={"serial": serial}, headers=admin)
+    listing = server_get(f"{live_server.url}/token/", params={"serial": serial}, headers=admin)
     assert listing.json()["result"]["value"]["tokens"][0]["rollout_state"] == "enrolled"
