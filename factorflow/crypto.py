@@ -112,6 +112,8 @@ class Hasher:
         self.backend: PasswordBackend = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
+        #: The cost this hasher hashes at.
+        self.time_cost, self.memory_kib = time_cost, memory_kib
         self.threads = threads or usable_cpus()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
@@ -123,6 +125,21 @@ class Hasher:
     def verify(self, stored: str, secret: str) -> bool:
         """Whether ``secret`` matches the ``stored`` hash."""
         return self._run(self._verify, stored, secret)
+
+    def is_weaker(self, stored: str) -> bool:
+        """Whether ``stored`` was hashed at less cost than this hasher's (fewer passes
+        or less memory) or not as argon2id: a hash carried over from another server,
+        or made before the cost was raised. A stronger one is not weaker: lowering the
+        setting does not weaken the hashes people already have."""
+        try:
+            params = argon2.extract_parameters(stored)
+        except argon2.exceptions.InvalidHashError:
+            return True
+        return (
+            params.type is not argon2.Type.ID
+            or params.time_cost < self.time_cost
+            or params.memory_cost < self.memory_kib
+        )
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:

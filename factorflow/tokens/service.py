@@ -109,6 +109,13 @@ class TokenService:
             return pin == ""
         return self.hasher.verify(token.pin_hash, pin)
 
+    def strengthen_pin(self, token: Token, pin: str) -> None:
+        """After ``pin`` proved right: hash it again at this server's cost if its
+        stored hash is weaker (one imported from privacyIDEA with a lower cost, or
+        made before the cost was raised)."""
+        if token.pin_hash and self.hasher.is_weaker(token.pin_hash):
+            token.pin_hash = self.hasher.hash(pin)
+
     @staticmethod
     def _admin_only(actor: Actor, what: str) -> None:
         if actor.is_user and what not in SELF_SERVICE:

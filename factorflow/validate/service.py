@@ -96,6 +96,8 @@ class _Candidate:
     token: Token
     ttype: TokenType
     otp: str
+    #: The PIN that matched (None: the type checks no PIN here).
+    pin: str | None = None
 
 
 @dataclass
@@ -256,7 +258,7 @@ class ValidateService:
             ttype = self.tokens.type_of(token)
             pin, otp = self._split(ttype, req)
             if pin is None or pin_ok(token, pin):
-                matched.append(_Candidate(token, ttype, otp))
+                matched.append(_Candidate(token, ttype, otp, pin))
         return _Choice(None, tokens, all_tokens, matched=matched)
 
     def _authenticate(
@@ -433,6 +435,8 @@ class ValidateService:
             bump_info(session, cand.token.id, "count_auth")
             check = cand.ttype.check_otp(cand.otp, now)
             if check.counter is not None and cand.ttype.commit_otp(session, check.counter):
+                if cand.pin:
+                    self.tokens.strengthen_pin(cand.token, cand.pin)
                 return accept(
                     session, cand.token, cand.ttype, check.counter, now=now, message=MSG_MATCHED
                 )
