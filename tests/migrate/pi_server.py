@@ -190,6 +190,58 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     return pi
 
 
+def provision_edumfa_names(server: PrivacyIdea) -> None:
+    """Definitions that use what eduMFA renamed: its server definitions' rights, its
+    node column, its webhook handler module, its Federation handler's option."""
+    call = server.call
+    call(
+        "POST",
+        "/event",
+        {
+            "name": "hook",
+            "event": "token_init",
+            "handlermodule": "WebHookHandler",
+            "action": "post_webhook",
+            "option.URL": "http://127.0.0.1:9/hook",
+            "option.content_type": "json",
+            "option.replace": "False",
+            "option.data": "{}",
+            "conditions": "{}",
+            "position": "post",
+        },
+    )
+    call(
+        "POST",
+        "/event",
+        {
+            "name": "forward",
+            "event": "token_unassign",
+            "handlermodule": "Federation",
+            "action": "forward",
+            "option.eduMFA": "remote1",
+            "conditions": "{}",
+            "position": "post",
+        },
+    )
+    call(
+        "POST",
+        "/policy/node-only",
+        {"scope": "authentication", "action": "passOnNoUser", "realm": "r1", "edumfanode": "bench"},
+    )
+    # Last: once an admin policy exists, admins it does not name may do nothing.
+    call(
+        "POST",
+        "/policy/helpdesk-servers",
+        {
+            "scope": "admin",
+            "action": "edumfaserver_read, edumfaserver_write, tokenlist",
+            "realm": "r1",
+            "adminuser": "helpdesk",
+            "active": "true",
+        },
+    )
+
+
 def check(server: PrivacyIdea, serial: str, password: str) -> bool:
     value = server.call("POST", "/validate/check", {"serial": serial, "pass": password}, auth=False)
     return bool(value)
