@@ -360,38 +360,66 @@ class Factorflow(Server):
 PI_CFG = """\
 # Written by the Factorflow benchmark.
 SQLALCHEMY_DATABASE_URI = {database_url!r}
-PI_ENCFILE = {enckey!r}
-PI_AUDIT_KEY_PRIVATE = {audit_private!r}
-PI_AUDIT_KEY_PUBLIC = {audit_public!r}
-PI_PEPPER = {pepper!r}
+{p}ENCFILE = {enckey!r}
+{p}AUDIT_KEY_PRIVATE = {audit_private!r}
+{p}AUDIT_KEY_PUBLIC = {audit_public!r}
+{p}PEPPER = {pepper!r}
 SECRET_KEY = {secret!r}
 # Responses are not signed (Factorflow does not sign them either); audit entries are.
-PI_NO_RESPONSE_SIGN = True
-PI_LOGFILE = {logfile!r}
-PI_LOGLEVEL = 30
-PI_NODE = "bench"
-PI_BASE_URL = "http://127.0.0.1/"
+{p}NO_RESPONSE_SIGN = True
+{p}LOGFILE = {logfile!r}
+{p}LOGLEVEL = 30
+{p}NODE = "bench"
+{p}BASE_URL = "http://127.0.0.1/"
 # PIN hashing: passlib argon2 (type ID), the cost under test.
-PI_HASH_ALGO_LIST = ["argon2"]
-PI_HASH_ALGO_PARAMS = {hash_params!r}
+{p}HASH_ALGO_LIST = ["argon2"]
+{p}HASH_ALGO_PARAMS = {hash_params!r}
 """
 
 PI_WSGI = """\
-from privacyidea.app import create_app
+from {package}.app import create_app
 
 application = create_app(config_name="production", config_file={cfg!r}, silent=True)
 """
 
 
+@dataclass(frozen=True)
+class Flavour:
+    """privacyIDEA or its fork eduMFA: the same server under other names, installed
+    from PyPI into its own venv outside the repository."""
+
+    package: str
+    version: str
+    #: The config file's name and its settings' prefix (``PI_ENCFILE``).
+    cfg_name: str
+    prefix: str
+    config_env: str
+    manage: str
+    #: The manage command's group of the setup commands (``create_tables``, ...).
+    setup_group: tuple[str, ...]
+
+    def venv(self) -> Path:
+        return CACHE / ("pi-venv" if self.package == "privacyidea" else f"{self.package}-venv")
+
+
+PRIVACYIDEA = Flavour(
+    "privacyidea", PI_VERSION, "pi.cfg", "PI_", "PRIVACYIDEA_CONFIGFILE", "pi-manage", ("setup",)
+)
+EDUMFA = Flavour(
+    "edumfa", "2.9.5", "edumfa.cfg", "EDUMFA_", "EDUMFA_CONFIGFILE", "edumfa-manage", ()
+)
+
+
 def pi_venv() -> Path:
-    return CACHE / "pi-venv"
+    return PRIVACYIDEA.venv()
 
 
-def ensure_privacyidea(log: Path | None = None) -> Path:
-    """Install privacyIDEA 3.14, gunicorn and psycopg2 into a venv outside the repository."""
-    venv = pi_venv()
+def ensure_privacyidea(log: Path | None = None, flavour: Flavour = PRIVACYIDEA) -> Path:
+    """Install ``flavour`` (privacyIDEA 3.14 unless told), gunicorn and psycopg2 into a
+    venv outside the repository."""
+    venv = flavour.venv()
     marker = venv / ".factorflow-bench-installed"
-    if marker.is_file() and marker.read_text().strip() == PI_VERSION:
+    if marker.is_file() and marker.read_text().strip() == flavour.version:
         return venv
     CACHE.mkdir(parents=True, exist_ok=True)
     base_python = getattr(sys, "_base_executable", sys.executable)
@@ -405,34 +433,34 @@ def ensure_privacyidea(log: Path | None = None) -> Path:
         "--quiet",
         "--disable-pip-version-check",
     ]
+    wanted = f"{flavour.package}=={flavour.version}"
     output = subprocess.run(
-        [*pip, f"privacyidea=={PI_VERSION}", "gunicorn", "psycopg2-binary"],
-        capture_output=True,
-        text=True,
+        [*pip, wanted, "gunicorn", "psycopg2-binary"], capture_output=True, text=True
     )
     if log is not None:
         log.write_text(output.stdout + output.stderr)
     if output.returncode != 0:
-        raise RuntimeError(
-            f"pip install privacyidea=={PI_VERSION} failed:\n{output.stderr[-2000:]}"
-        )
-    marker.write_text(PI_VERSION)
+        raise RuntimeError(f"pip install {wanted} failed:\n{output.stderr[-2000:]}")
+    marker.write_text(flavour.version)
     return venv
 
 
+@dataclass
 class PrivacyIdea(Server):
+    flavour: Flavour = PRIVACYIDEA
+
     def cfg_path(self) -> Path:
-        return self.data_dir / "pi.cfg"
+        return self.data_dir / self.flavour.cfg_name
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PRIVACYIDEA_CONFIGFILE"] = str(self.cfg_path())
+        env[self.flavour.config_env] = str(self.cfg_path())
         # keep Factorflow's venv off this interpreter's path
         env.pop("VIRTUAL_ENV", None)
         return env
 
     def setup(self) -> None:
-        venv = ensure_privacyidea()
+        ensure_privacyidea(flavour=self.flavour)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         params = {
             "argon2__rounds": self.argon2.time_cost,
@@ -441,33 +469,43 @@ class PrivacyIdea(Server):
         }
         self.cfg_path().write_text(
             PI_CFG.format(
+                p=self.flavour.prefix,
                 database_url=self.database_url or f"sqlite:///{self.data_dir / 'pi.sqlite'}",
                 enckey=str(self.data_dir / "enckey"),
                 audit_private=str(self.data_dir / "private.pem"),
                 audit_public=str(self.data_dir / "public.pem"),
                 pepper=secrets.token_hex(16),
                 secret=secrets.token_hex(32),
-                logfile=str(self.data_dir / "privacyidea.log"),
+                logfile=str(self.data_dir / f"{self.flavour.package}.log"),
                 hash_params=params,
             )
         )
-        (self.data_dir / "piapp.py").write_text(PI_WSGI.format(cfg=str(self.cfg_path())))
-        manage = str(venv / "bin" / "pi-manage")
+        (self.data_dir / "piapp.py").write_text(
+            PI_WSGI.format(package=self.flavour.package, cfg=str(self.cfg_path()))
+        )
+        setup = self.flavour.setup_group
         for args in (
-            ["setup", "create_enckey"],
-            ["setup", "create_audit_keys"],
-            ["setup", "create_tables"],
+            [*setup, "create_enckey"],
+            [*setup, "create_audit_keys"],
+            [*setup, "create_tables"],
             ["admin", "add", "admin", "-p", self.admin_password],
         ):
-            done = subprocess.run(
-                [manage, *args], env=self.env(), cwd=self.data_dir, capture_output=True, text=True
+            self.manage(*args)
+
+    def manage(self, *args: str) -> None:
+        """Run the product's manage command (``pi-manage``, ``edumfa-manage``)."""
+        command = str(self.flavour.venv() / "bin" / self.flavour.manage)
+        done = subprocess.run(
+            [command, *args], env=self.env(), cwd=self.data_dir, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{self.flavour.manage} {' '.join(args[:2])} failed: {done.stderr[-1500:]}"
             )
-            if done.returncode != 0:
-                raise RuntimeError(f"pi-manage {' '.join(args[:2])} failed: {done.stderr[-1500:]}")
 
     def command(self) -> list[str]:
         return [
-            str(pi_venv() / "bin" / "gunicorn"),
+            str(self.flavour.venv() / "bin" / "gunicorn"),
             "--workers",
             str(self.workers),
             "--bind",

@@ -1,4 +1,5 @@
-"""``factorflow migrate privacyidea``: import a privacyIDEA installation.
+"""``factorflow migrate privacyidea``: import a privacyIDEA installation
+(``factorflow migrate edumfa``: an eduMFA 2.x one).
 
 See :mod:`factorflow.migrate.privacyidea` and docs/migration.md.
 """
@@ -16,6 +17,7 @@ from rich.table import Table
 from factorflow.cli.events import DataDir, _services
 from factorflow.errors import FactorflowError
 from factorflow.migrate.items import Report
+from factorflow.migrate.names import EDUMFA, PRIVACYIDEA, SourceNames
 from factorflow.migrate.privacyidea import PiInstallation, migrate
 from factorflow.migrate.target import MigrationTarget
 
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 migrate_app = typer.Typer(help="Import another MFA server's installation.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Report what would be imported; change nothing.")
+]
 
 
 def migration_target(services: Services) -> MigrationTarget:
@@ -48,16 +53,33 @@ def privacyidea_command(
     pi_config: Annotated[
         Path, typer.Option("--pi-config", help="privacyIDEA's pi.cfg (read, never run).")
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Report what would be imported; change nothing.")
-    ] = False,
+    dry_run: DryRun = False,
     data_dir: DataDir = None,
 ) -> None:
     """Import privacyIDEA's user stores, realms, tokens, admins, policies, event
     definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters.
     A second run imports only what changed in privacyIDEA since."""
+    import_installation(pi_config, PRIVACYIDEA, dry_run=dry_run, data_dir=data_dir)
+
+
+@migrate_app.command("edumfa")
+def edumfa_command(
+    config: Annotated[
+        Path, typer.Option("--config", help="eduMFA's edumfa.cfg (read, never run).")
+    ],
+    dry_run: DryRun = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import an eduMFA 2.x installation: what `migrate privacyidea` imports, read
+    under eduMFA's names (edumfa.cfg, EDUMFA_ENCFILE, EDUMFA_PEPPER, eduMFA servers)."""
+    import_installation(config, EDUMFA, dry_run=dry_run, data_dir=data_dir)
+
+
+def import_installation(
+    config: Path, names: SourceNames, *, dry_run: bool, data_dir: Path | None
+) -> None:
     try:
-        installation = PiInstallation.open(pi_config)
+        installation = PiInstallation.open(config, names)
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
@@ -90,13 +112,13 @@ def privacyidea_command(
     finally:
         installation.close()
         services.close()
-    print_report(report)
+    print_report(report, names.product)
     if report.total("not imported"):
         raise typer.Exit(1)
 
 
-def print_report(report: Report) -> None:
-    title = "Dry run: nothing was changed" if report.dry_run else "Imported from privacyIDEA"
+def print_report(report: Report, product: str = PRIVACYIDEA.product) -> None:
+    title = "Dry run: nothing was changed" if report.dry_run else f"Imported from {product}"
     table = Table("kind", "new", "updated", "unchanged", "not imported", title=title)
     for kind in report.kinds():
         table.add_row(

@@ -1,4 +1,4 @@
-"""Reading privacyIDEA's ``pi.cfg`` without executing it.
+"""Reading privacyIDEA's ``pi.cfg`` (eduMFA's ``edumfa.cfg``) without executing it.
 
 ``pi.cfg`` is a Python module that privacyIDEA (Flask) imports. A migration must not
 run it: the file may come from another machine, and importing it would execute
@@ -16,10 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from factorflow.migrate.errors import MigrationSourceError
+from factorflow.migrate.names import PRIVACYIDEA, SourceNames
 
 #: The settings a migration reads; a non-literal value of one of these is an error.
 NEEDED = ("SQLALCHEMY_DATABASE_URI", "PI_ENCFILE", "PI_PEPPER")
 KNOWN = (*NEEDED, "PI_AUDIT_KEY_PRIVATE", "PI_AUDIT_KEY_PUBLIC", "SECRET_KEY")
+
+
+def needed(names: SourceNames) -> tuple[str, ...]:
+    """:data:`NEEDED` under the source's names (eduMFA: ``EDUMFA_ENCFILE``, ...)."""
+    return ("SQLALCHEMY_DATABASE_URI", names.encfile_setting, names.pepper_setting)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class PiConfig:
     values: dict[str, object]
     #: ``line N: NAME`` for every setting whose value is not a literal (ignored).
     ignored: list[str] = field(default_factory=list)
+    names: SourceNames = PRIVACYIDEA
 
     def text(self, name: str, default: str = "") -> str:
         value = self.values.get(name, default)
@@ -46,9 +53,10 @@ class PiConfig:
 
     @property
     def encfile(self) -> Path:
-        name = self.text("PI_ENCFILE")
+        setting = self.names.encfile_setting
+        name = self.text(setting)
         if not name:
-            raise MigrationSourceError(f"{self.path}: PI_ENCFILE is not set")
+            raise MigrationSourceError(f"{self.path}: {setting} is not set")
         path = Path(name)
         # privacyIDEA resolves a relative path against its working directory; the
         # config file's directory is the only sensible guess here.
@@ -56,10 +64,10 @@ class PiConfig:
 
     @property
     def pepper(self) -> str:
-        return self.text("PI_PEPPER")
+        return self.text(self.names.pepper_setting)
 
 
-def read_pi_config(path: Path) -> PiConfig:
+def read_pi_config(path: Path, names: SourceNames = PRIVACYIDEA) -> PiConfig:
     """Parse ``path``; raise :class:`MigrationSourceError` if it cannot be read, is not
     Python, or gives a needed setting a value that is not a literal."""
     try:
@@ -79,14 +87,14 @@ def read_pi_config(path: Path) -> PiConfig:
             try:
                 values[name] = ast.literal_eval(value)
             except ValueError:
-                if name in NEEDED:
+                if name in needed(names):
                     raise MigrationSourceError(
                         f"{path} line {node.lineno}: {name} is not a literal value; "
-                        "the migration reads pi.cfg without running it"
+                        f"the migration reads {names.config_file} without running it"
                     ) from None
                 ignored.append(f"line {node.lineno}: {name}")
                 values.pop(name, None)
-    return PiConfig(path=path, values=values, ignored=ignored)
+    return PiConfig(path=path, values=values, ignored=ignored, names=names)
 
 
 def _assignments(node: ast.stmt) -> list[tuple[str, ast.expr]]:

@@ -3,7 +3,9 @@ admins, SMTP servers, SMS gateways, privacyIDEA servers, policies, event definit
 event counters.
 
 Each item calls the service use case that the matching privacyIDEA-compatible API
-call would, with privacyIDEA's own parameter names, so the same validation applies.
+call would, with privacyIDEA's own parameter names, so the same validation applies;
+values eduMFA renamed (handler modules, policy actions, ...) are handed on under
+privacyIDEA's names (:attr:`PiSource.names`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from factorflow.migrate.pi_crypto import PiDecryptionError, PiKeys
 from factorflow.migrate.pi_source import PiSource, Row
 from factorflow.migrate.target import MigrationTarget
 
-WHO = "migrate:privacyidea"
 #: Policy columns Factorflow cannot honour; a policy using one is not imported (it
 #: would apply more widely than it did).
 UNSUPPORTED_POLICY_FIELDS = ("pinode", "user_agents")
@@ -137,7 +138,7 @@ def sms_items(source: PiSource, keys: PiKeys, target: MigrationTarget) -> Iterat
         name = str(gateway["identifier"])
         rows = options.get(gateway["id"], [])
         fields: dict[str, Any] = {
-            "module": gateway["providermodule"],
+            "module": source.names.pi_name(str(gateway["providermodule"])),
             "description": gateway.get("description") or "",
         }
         try:
@@ -182,14 +183,16 @@ def policy_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:
         name = str(row["name"])
         used = [f for f in UNSUPPORTED_POLICY_FIELDS if row.get(f)]
         if used:
-            yield refused("policy", name, f"Factorflow has no policy condition {used[0]!r}")
+            column = source.names.source_column(used[0])
+            yield refused("policy", name, f"Factorflow has no policy condition {column!r}")
             continue
         if row.get("check_all_resolvers"):
             yield refused("policy", name, "Factorflow has no 'check_all_resolvers'")
             continue
+        action = row["action"]
         params: dict[str, Any] = {
             "scope": row["scope"],
-            "action": row["action"],
+            "action": source.names.pi_actions(action) if isinstance(action, str) else action,
             "priority": row.get("priority") or 1,
             "active": bool(row["active"]),
             "description": row.get("description") or "",
@@ -215,6 +218,8 @@ def event_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:
     options: dict[int, list[Row]] = defaultdict(list)
     for row in source.rows("eventhandleroption"):
         options[row["eventhandler_id"]].append(row)
+    names = source.names
+    who = f"migrate:{names.marker}"
     for row in source.rows("eventhandler"):
         name, pi_id = str(row["name"]), row["id"]
         conds, opts = conditions.get(pi_id, []), options.get(pi_id, [])
@@ -223,18 +228,18 @@ def event_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:
             yield refused("event", name, f"condition {odd[0]!r} uses a comparator other than equal")
             continue
         # The same privacyIDEA definition keeps one Factorflow definition across runs.
-        uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"privacyidea:eventhandler:{pi_id}"))
+        uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{names.marker}:eventhandler:{pi_id}"))
         data = DefinitionInput(
             uid=uid,
             name=name,
             events=[e.strip() for e in str(row["event"] or "").split(",") if e.strip()],
-            handlermodule=row["handlermodule"],
+            handlermodule=names.pi_name(str(row["handlermodule"])),
             action=row["action"],
             position=row.get("position") or "post",
             ordering=int(row.get("ordering") or 0),
             active=bool(row["active"]),
             abort_on_error=bool(row.get("abort_on_error")),
-            options={str(o["key"]): o["value"] for o in opts},
+            options={names.pi_name(str(o["key"])): o["value"] for o in opts},
             conditions={str(c["key"]): c["value"] for c in conds},
             clear_options=True,
         )
@@ -242,7 +247,7 @@ def event_items(source: PiSource, target: MigrationTarget) -> Iterator[Item]:
         def apply(session: Session, d: DefinitionInput = data) -> None:
             existing = target.events.by_uid(session, d.uid or "")
             given = DefinitionInput(**{**vars(d), "id": existing.id if existing else None})
-            target.events.save(session, given, WHO)
+            target.events.save(session, given, who)
 
         yield Item("event", name, digest([row, conds, opts]), apply)
 

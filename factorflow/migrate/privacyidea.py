@@ -6,7 +6,8 @@ writes through Factorflow's services (:mod:`.target`), in dependency order: user
 stores, realms, token groups, tokens, admins, SMTP servers, SMS gateways, privacyIDEA
 servers, policies, event definitions, event counters. Items are identified by serial
 or name; another run imports only what changed in privacyIDEA since
-(:class:`ImportedItem`).
+(:class:`ImportedItem`). eduMFA 2.x installations are read the same way, under
+eduMFA's names (:data:`~factorflow.migrate.names.EDUMFA`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from factorflow.crypto import SecretBox
 from factorflow.migrate import pi_objects
 from factorflow.migrate.items import Item, Report
+from factorflow.migrate.names import PRIVACYIDEA, SourceNames
 from factorflow.migrate.pi_config import PiConfig, read_pi_config
 from factorflow.migrate.pi_crypto import PiKeys
 from factorflow.migrate.pi_source import PiSource
@@ -27,7 +29,7 @@ from factorflow.migrate.target import MigrationTarget, Progress, run
 from factorflow.registry import Registry
 from factorflow.tokens.base import TokenType
 
-SOURCE = "privacyidea"
+SOURCE = PRIVACYIDEA.marker
 #: privacyIDEA tables this version does not carry over, with why (the report says so
 #: when the installation has rows in them).
 NOT_CARRIED = {
@@ -48,10 +50,10 @@ class PiInstallation:
     source: PiSource
 
     @classmethod
-    def open(cls, pi_cfg: Path) -> PiInstallation:
-        config = read_pi_config(pi_cfg)
+    def open(cls, pi_cfg: Path, names: SourceNames = PRIVACYIDEA) -> PiInstallation:
+        config = read_pi_config(pi_cfg, names)
         keys = PiKeys.load(config.encfile)
-        return cls(config, keys, PiSource(config.database_uri))
+        return cls(config, keys, PiSource(config.database_uri, names))
 
     def items(
         self, target: MigrationTarget, types: Registry[TokenType], box: SecretBox
@@ -75,7 +77,7 @@ class PiInstallation:
 
     def notes(self) -> list[str]:
         notes = [
-            f"pi.cfg {entry} is not a literal value and was ignored"
+            f"{self.config.names.config_file} {entry} is not a literal value and was ignored"
             for entry in self.config.ignored
         ]
         for table, why in NOT_CARRIED.items():
@@ -101,7 +103,8 @@ def migrate(
     """Import what is new or changed; with ``dry_run`` change nothing and report
     what a run would do."""
     planned = items if items is not None else installation.items(target, types, box)
-    report = run(target, SOURCE, planned, dry_run=dry_run, progress=progress)
+    source = installation.config.names.marker
+    report = run(target, source, planned, dry_run=dry_run, progress=progress)
     report.notes.extend(installation.notes())
     imported_admins = report.counts["admin", "new"] + report.counts["admin", "updated"]
     if not dry_run and imported_admins and installation.config.pepper:

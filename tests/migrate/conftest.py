@@ -1,5 +1,6 @@
 """privacyIDEA installations to migrate from, one per source database (SQLite and
-PostgreSQL), each set up, provisioned and stopped once per session.
+PostgreSQL), and an eduMFA 2.x one on SQLite, each set up, provisioned and stopped once
+per session.
 
 The checks run against Factorflow on SQLite only: they test reading privacyIDEA's
 databases, and Factorflow's own storage is tested on every database elsewhere, so the
@@ -14,19 +15,23 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bench.products import ensure_privacyidea
+from bench.products import EDUMFA, PRIVACYIDEA, Flavour, ensure_privacyidea
 from tests.conftest import BACKEND, PG_ADMIN_URL, create_database, drop_database
-from tests.migrate.pi_server import ProvisionedPi, install, provision
+from tests.migrate.pi_server import ProvisionedPi, install, provision, provision_edumfa_names
 
 collect_ignore_glob = [] if BACKEND == "sqlite" else ["test_*.py"]
 
 
+def venv_ready(flavour: Flavour, label: str) -> None:
+    try:
+        ensure_privacyidea(flavour=flavour)
+    except (RuntimeError, OSError) as exc:
+        pytest.skip(f"{label} cannot be installed from PyPI: {str(exc)[-300:]}")
+
+
 @pytest.fixture(scope="session")
 def pi_venv_ready() -> None:
-    try:
-        ensure_privacyidea()
-    except (RuntimeError, OSError) as exc:
-        pytest.skip(f"privacyIDEA 3.14 cannot be installed from PyPI: {str(exc)[-300:]}")
+    venv_ready(PRIVACYIDEA, "privacyIDEA 3.14")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -53,3 +58,19 @@ def privacyidea(
     yield pi
     if name:
         drop_database(PG_ADMIN_URL, name)
+
+
+@pytest.fixture(scope="session")
+def edumfa(tmp_path_factory: pytest.TempPathFactory) -> ProvisionedPi:
+    """A provisioned, stopped eduMFA 2.x on SQLite: what the privacyIDEA installations
+    hold, and what eduMFA names after itself."""
+    venv_ready(EDUMFA, f"eduMFA {EDUMFA.version}")
+    base = tmp_path_factory.mktemp("edumfa")
+    server = install(base / "edumfa", "", EDUMFA)
+    server.start(1)
+    try:
+        pi = provision(server, base / "users.passwd")
+        provision_edumfa_names(server)
+    finally:
+        server.stop()
+    return pi

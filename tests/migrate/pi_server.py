@@ -1,18 +1,18 @@
-"""A privacyIDEA 3.14 installation for the migration tests: installed from PyPI into
-the benchmark's cached venv, set up with ``pi-manage``, started with gunicorn (the
-benchmark's :class:`bench.products.PrivacyIdea`), provisioned through its REST API."""
+"""A privacyIDEA 3.14 (or eduMFA 2.x) installation for the migration tests: installed
+from PyPI into the benchmark's cached venv, set up with ``pi-manage`` (``edumfa-manage``),
+started with gunicorn (the benchmark's :class:`bench.products.PrivacyIdea`), provisioned
+through its REST API."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import struct
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.products import PRIVACYIDEA_DEFAULT_ARGON2, PrivacyIdea, pi_venv
+from bench.products import PRIVACYIDEA, PRIVACYIDEA_DEFAULT_ARGON2, Flavour, PrivacyIdea
 
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 ADMIN_PASSWORD = "pi-admin-pass-1"
@@ -28,6 +28,8 @@ TELL_OWNER = {
     "option.body": "{serial} was disabled",
     "position": "post",
     "ordering": "3",
+    # eduMFA requires the conditions (privacyIDEA takes none as none).
+    "conditions": "{}",
 }
 
 
@@ -54,25 +56,18 @@ class ProvisionedPi:
         return self.server.cfg_path()
 
 
-def install(data_dir: Path, database_url: str) -> PrivacyIdea:
+def install(data_dir: Path, database_url: str, flavour: Flavour = PRIVACYIDEA) -> PrivacyIdea:
     server = PrivacyIdea(
-        name="privacyidea",
-        label="privacyIDEA 3.14",
+        name=flavour.package,
+        label=f"{flavour.package} {flavour.version}",
         data_dir=data_dir,
         database_url=database_url,
         argon2=PRIVACYIDEA_DEFAULT_ARGON2,
         admin_password=ADMIN_PASSWORD,
+        flavour=flavour,
     )
     server.setup()
-    done = subprocess.run(
-        [str(pi_venv() / "bin" / "pi-manage"), "admin", "add", "helpdesk", "-p", HELPDESK_PASSWORD],
-        env=server.env(),
-        check=False,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-1000:]
+    server.manage("admin", "add", "helpdesk", "-p", HELPDESK_PASSWORD)
     return server
 
 
@@ -86,6 +81,8 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
         "carol:x:1002:1002:Carol C:/home/carol:/bin/sh\n"
     )
     pi = ProvisionedPi(server, users_file)
+    # eduMFA names privacyIDEA's server definitions and SMS modules after itself.
+    package = server.flavour.package
     server.login()
     call = server.call
     call("POST", "/resolver/users", {"type": "passwdresolver", "fileName": str(users_file)})
@@ -149,7 +146,7 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
         "/smsgateway",
         {
             "name": "gw1",
-            "module": "privacyidea.lib.smsprovider.HttpSMSProvider.HttpSMSProvider",
+            "module": f"{package}.lib.smsprovider.HttpSMSProvider.HttpSMSProvider",
             "option.URL": "http://127.0.0.1:9/sms",
             "option.HTTP_METHOD": "POST",
             "option.USERNAME": "smsuser",
@@ -160,7 +157,7 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     )
     call(
         "POST",
-        "/privacyideaserver/remote1",
+        f"/{package}server/remote1",
         {"url": "https://mfa.example.org/", "tls": "0", "description": "the other one"},
     )
     call(
@@ -191,6 +188,58 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
     assert not check(server, "SMS1", "smp1000000")
     assert not check(server, "HOTPDIS", "dis1" + hotp(KEY, 0))
     return pi
+
+
+def provision_edumfa_names(server: PrivacyIdea) -> None:
+    """Definitions that use what eduMFA renamed: its server definitions' rights, its
+    node column, its webhook handler module, its Federation handler's option."""
+    call = server.call
+    call(
+        "POST",
+        "/event",
+        {
+            "name": "hook",
+            "event": "token_init",
+            "handlermodule": "WebHookHandler",
+            "action": "post_webhook",
+            "option.URL": "http://127.0.0.1:9/hook",
+            "option.content_type": "json",
+            "option.replace": "False",
+            "option.data": "{}",
+            "conditions": "{}",
+            "position": "post",
+        },
+    )
+    call(
+        "POST",
+        "/event",
+        {
+            "name": "forward",
+            "event": "token_unassign",
+            "handlermodule": "Federation",
+            "action": "forward",
+            "option.eduMFA": "remote1",
+            "conditions": "{}",
+            "position": "post",
+        },
+    )
+    call(
+        "POST",
+        "/policy/node-only",
+        {"scope": "authentication", "action": "passOnNoUser", "realm": "r1", "edumfanode": "bench"},
+    )
+    # Last: once an admin policy exists, admins it does not name may do nothing.
+    call(
+        "POST",
+        "/policy/helpdesk-servers",
+        {
+            "scope": "admin",
+            "action": "edumfaserver_read, edumfaserver_write, tokenlist",
+            "realm": "r1",
+            "adminuser": "helpdesk",
+            "active": "true",
+        },
+    )
 
 
 def check(server: PrivacyIdea, serial: str, password: str) -> bool:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from factorflow.cli.main import app
 from factorflow.migrate.errors import MigrationSourceError
+from factorflow.migrate.names import EDUMFA
 from factorflow.migrate.pi_config import read_pi_config
 from factorflow.migrate.pi_crypto import PiKeys
 
@@ -43,6 +44,28 @@ def test_a_needed_setting_that_is_not_literal_is_refused(tmp_path: Path) -> None
     cfg.write_text("import os\nPI_PEPPER = os.environ['PEPPER']\n")
     with pytest.raises(MigrationSourceError, match="line 2: PI_PEPPER is not a literal"):
         read_pi_config(cfg)
+
+
+def test_edumfa_cfg_is_read_under_edumfa_names(tmp_path: Path) -> None:
+    cfg = tmp_path / "edumfa.cfg"
+    cfg.write_text(
+        "SQLALCHEMY_DATABASE_URI = 'sqlite:////x.sqlite'\n"
+        "PI_ENCFILE = '/not/this'\n"
+        "EDUMFA_ENCFILE = 'enckey'\n"
+        "EDUMFA_PEPPER = 'pep'\n"
+    )
+    config = read_pi_config(cfg, EDUMFA)
+    assert (config.encfile, config.pepper) == (tmp_path / "enckey", "pep")
+    cfg.write_text("import os\nEDUMFA_PEPPER = os.environ['PEPPER']\n")
+    with pytest.raises(MigrationSourceError, match=r"reads edumfa\.cfg without running it"):
+        read_pi_config(cfg, EDUMFA)
+
+
+def test_edumfa_action_names_are_renamed_and_values_left_alone() -> None:
+    given = "edumfaserver_read, tokenlist,edumfaserver_write , x=edumfaserver_read"
+    assert EDUMFA.pi_actions(given) == (
+        "privacyideaserver_read, tokenlist,privacyideaserver_write , x=edumfaserver_read"
+    )
 
 
 def _pkcs7(data: bytes) -> bytes:
@@ -91,9 +114,15 @@ def test_a_key_file_of_the_wrong_size_is_refused() -> None:
         ("database", "Cannot read the privacyIDEA database"),
     ],
 )
+@pytest.mark.parametrize(
+    ("command", "option", "prefix"),
+    [("privacyidea", "--pi-config", "PI_"), ("edumfa", "--config", "EDUMFA_")],
+)
 def test_bad_input_is_a_clear_error_without_traceback(
-    tmp_path: Path, setup: str, message: str
+    tmp_path: Path, setup: str, message: str, command: str, option: str, prefix: str
 ) -> None:
+    if command == "edumfa":
+        message = message.replace("privacyIDEA", "eduMFA")
     cfg = tmp_path / "pi.cfg"
     enc = tmp_path / "enckey"
     if setup != "encfile":
@@ -101,10 +130,10 @@ def test_bad_input_is_a_clear_error_without_traceback(
     if setup != "missing":
         cfg.write_text(
             f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{tmp_path / 'nothere.sqlite'}'\n"
-            f"PI_ENCFILE = '{enc}'\n"
+            f"{prefix}ENCFILE = '{enc}'\n"
         )
     result = CliRunner().invoke(
-        app, ["migrate", "privacyidea", "--pi-config", str(cfg), "--data-dir", str(tmp_path / "d")]
+        app, ["migrate", command, option, str(cfg), "--data-dir", str(tmp_path / "d")]
     )
     assert result.exit_code == 2
     assert message in result.output

@@ -14,6 +14,7 @@ from factorflow.bootstrap import Services
 from factorflow.cli.migrate import migration_target
 from factorflow.events.models import EventCounter
 from factorflow.migrate.items import Report
+from factorflow.migrate.names import PRIVACYIDEA, SourceNames
 from factorflow.migrate.privacyidea import PiInstallation, migrate
 from tests.migrate.pi_server import ADMIN_PASSWORD, HELPDESK_PASSWORD, KEY, ProvisionedPi, hotp
 
@@ -31,11 +32,17 @@ IMPORTED_TOKENS = {
 }
 
 
-def run(services: Services, pi: ProvisionedPi, *, dry_run: bool = False) -> Report:
+def run(
+    services: Services,
+    pi: ProvisionedPi,
+    *,
+    dry_run: bool = False,
+    names: SourceNames = PRIVACYIDEA,
+) -> Report:
     services.events.set_available_events(
         [spec.endpoint.event for routes in collect_routes() for spec in routes.specs]
     )
-    installation = PiInstallation.open(pi.pi_cfg)
+    installation = PiInstallation.open(pi.pi_cfg, names)
     try:
         target = migration_target(services)
         return migrate(installation, target, services.token_types, services.box, dry_run=dry_run)
@@ -84,17 +91,24 @@ def test_tokens_take_their_pin_and_next_otp_and_refuse_used_ones(
     services: Services, privacyidea: ProvisionedPi, client: TestClient
 ) -> None:
     run(services, privacyidea)
-    assert not check(client, "HOTP1", "hp1" + hotp(KEY, 1)), "used in privacyIDEA"
+    check_tokens(client, privacyidea)
+
+
+def check_tokens(client: TestClient, pi: ProvisionedPi) -> None:
+    """The provisioned tokens take their PIN and next OTP, and refuse used ones."""
+    assert not check(client, "HOTP1", "hp1" + hotp(KEY, 1)), "used in the source"
     assert not check(client, "HOTP1", "hp2" + hotp(KEY, 2)), "wrong PIN"
     assert check(client, "HOTP1", "hp1" + hotp(KEY, 2))
-    step = privacyidea.totp_step
-    assert not check(client, "TOTP1", "tp1" + hotp(KEY, step)), "used in privacyIDEA"
+    assert not check(client, "HOTP1", "hp1" + hotp(KEY, 2)), "used here"
+    step = pi.totp_step
+    assert not check(client, "TOTP1", "tp1" + hotp(KEY, step)), "used in the source"
     later = max(step + 1, int(time.time() // 30))
     assert check(client, "TOTP1", "tp1" + hotp(KEY, later))
     assert check(client, "SPASS1", "sp1secret")
     assert check(client, "PW1", "pwtokenpass")
-    assert check(client, "REG1", privacyidea.registration_code)
-    assert not check(client, "HOTPDIS", "dis1" + hotp(KEY, 0)), "disabled"
+    assert check(client, "REG1", pi.registration_code)
+    # eduMFA moved HOTPDIS's counter past 0 at the refused check; 1 is refused as disabled.
+    assert not check(client, "HOTPDIS", "dis1" + hotp(KEY, 1)), "disabled"
     assert not check(client, "HOTPREV", "rev1" + hotp(KEY, 0)), "revoked"
 
 
@@ -135,17 +149,22 @@ def test_admins_log_in_with_their_privacyidea_passwords(
     services: Services, privacyidea: ProvisionedPi, client: TestClient
 ) -> None:
     run(services, privacyidea)
+    check_admin_logins(client)
+    with services.sessions() as session:
+        # Rehashed in Factorflow's own form at the first success.
+        assert services.admins.get(session, "admin").password_hash.startswith("$argon2")
+    r = client.post("/auth", data={"username": "admin", "password": ADMIN_PASSWORD})
+    assert r.status_code == 200, r.text
+
+
+def check_admin_logins(client: TestClient) -> None:
+    """Both provisioned admins log in with their old passwords, a wrong one does not."""
     for name, password in (("admin", ADMIN_PASSWORD), ("helpdesk", HELPDESK_PASSWORD)):
         r = client.post("/auth", data={"username": name, "password": password})
         assert r.status_code == 200, r.text
         assert r.json()["result"]["value"]["role"] == "admin"
     r = client.post("/auth", data={"username": "helpdesk", "password": "wrong-pass-1"})
     assert r.status_code == 401
-    with services.sessions() as session:
-        # Rehashed in Factorflow's own form at the first success.
-        assert services.admins.get(session, "admin").password_hash.startswith("$argon2")
-    r = client.post("/auth", data={"username": "admin", "password": ADMIN_PASSWORD})
-    assert r.status_code == 200, r.text
 
 
 def test_definitions_fire_and_policies_apply(
