@@ -39,6 +39,7 @@ def migration_target(services: Services) -> MigrationTarget:
         events=services.events,
         notify=services.notify,
         federation=services.federation,
+        audit=services.audit,
         pepper_file=services.settings.data_dir / PI_PEPPER_FILE,
     )
 
@@ -51,13 +52,22 @@ def privacyidea_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would be imported; change nothing.")
     ] = False,
+    with_audit: Annotated[
+        bool,
+        typer.Option(
+            "--with-audit",
+            help="Also import privacyIDEA's audit log into Factorflow's audit chain "
+            "(entries newer than those imported before).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Import privacyIDEA's user stores, realms, tokens, admins, policies, event
-    definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters.
-    A second run imports only what changed in privacyIDEA since."""
+    definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters
+    (and, with --with-audit, its audit log). A second run imports only what changed in
+    privacyIDEA since."""
     try:
-        installation = PiInstallation.open(pi_config)
+        installation = PiInstallation.open(pi_config, with_audit=with_audit)
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
@@ -72,9 +82,10 @@ def privacyidea_command(
             TimeElapsedColumn(),
             console=err,
             transient=True,
-            disable=len(items) < 200,
+            disable=len(items) < 200 and not with_audit,
         ) as bar:
             task = bar.add_task("Importing" if not dry_run else "Checking", total=len(items))
+            audit_task = bar.add_task("Audit entries", total=None, visible=False)
             report = migrate(
                 installation,
                 target,
@@ -83,6 +94,9 @@ def privacyidea_command(
                 dry_run=dry_run,
                 items=items,
                 progress=lambda _item: bar.advance(task),
+                audit_progress=lambda done, total: bar.update(
+                    audit_task, completed=done, total=total, visible=True
+                ),
             )
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
@@ -109,5 +123,11 @@ def print_report(report: Report) -> None:
         for kind, key, reason in report.not_imported:
             missing.add_row(kind, key, reason)
         console.print(missing)
+    if report.signatures:
+        checked = ", ".join(
+            f"{report.signatures[verdict]} {verdict}"
+            for verdict in ("valid", "invalid", "not checked")
+        )
+        console.print(f"privacyIDEA audit signatures: {checked}")
     for note in report.notes:
         console.print(f"note: {note}")

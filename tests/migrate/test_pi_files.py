@@ -4,6 +4,7 @@ answers to bad input (no privacyIDEA needed)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,45 @@ def test_bad_input_is_a_clear_error_without_traceback(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def _installation(tmp_path: Path, cfg_extra: str = "") -> Path:
+    """A pi.cfg, a key file and a database with privacyIDEA's token and admin tables
+    only (no audit table)."""
+    enc = tmp_path / "enckey"
+    enc.write_bytes(os.urandom(96))
+    db = tmp_path / "pi.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE token (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE admin (id INTEGER PRIMARY KEY)")
+    cfg = tmp_path / "pi.cfg"
+    cfg.write_text(f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{db}'\nPI_ENCFILE = '{enc}'\n{cfg_extra}")
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("cfg_extra", "message"),
+    [
+        ("", "The privacyIDEA database has no audit table (pidea_audit)"),
+        (
+            "PI_AUDIT_MODULE = 'privacyidea.lib.auditmodules.loggeraudit'\n",
+            "only privacyIDEA's SQL audit log can be imported",
+        ),
+        ("import os\nPI_AUDIT_SQL_URI = os.environ['X']\n", "PI_AUDIT_SQL_URI is not a literal"),
+        (
+            "PI_AUDIT_SQL_URI = 'sqlite:////nonexistent/audit.sqlite'\n",
+            "Cannot read the privacyIDEA",
+        ),
+    ],
+    ids=["no-table", "logger-module", "computed-uri", "unreadable-audit-db"],
+)
+def test_with_audit_an_unreadable_audit_log_is_a_clear_error(
+    tmp_path: Path, cfg_extra: str, message: str
+) -> None:
+    cfg = _installation(tmp_path, cfg_extra)
+    args = ["migrate", "privacyidea", "--pi-config", str(cfg), "--data-dir", str(tmp_path / "d")]
+    result = CliRunner().invoke(app, [*args, "--with-audit"])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "d").exists(), "refused before anything was written"

@@ -31,11 +31,13 @@ IMPORTED_TOKENS = {
 }
 
 
-def run(services: Services, pi: ProvisionedPi, *, dry_run: bool = False) -> Report:
+def run(
+    services: Services, pi: ProvisionedPi, *, dry_run: bool = False, with_audit: bool = False
+) -> Report:
     services.events.set_available_events(
         [spec.endpoint.event for routes in collect_routes() for spec in routes.specs]
     )
-    installation = PiInstallation.open(pi.pi_cfg)
+    installation = PiInstallation.open(pi.pi_cfg, with_audit=with_audit)
     try:
         target = migration_target(services)
         return migrate(installation, target, services.token_types, services.box, dry_run=dry_run)
