@@ -134,9 +134,11 @@ def to_record(row: Row, verdict: str) -> AuditRecord:
 
 def _public_key(config: PiConfig) -> tuple[rsa.RSAPublicKey | None, str]:
     """privacyIDEA's audit public key, or None and why not."""
+    if config.values.get("PI_AUDIT_NO_SIGN") is True:
+        return None, "privacyIDEA does not sign its audit log (PI_AUDIT_NO_SIGN)"
     path = config.audit_public_key
     if path is None:
-        return None, "privacyIDEA does not sign its audit log (no PI_AUDIT_KEY_PUBLIC)"
+        return None, "PI_AUDIT_KEY_PUBLIC is not set"
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except OSError as exc:

@@ -80,11 +80,9 @@ class PiConfig:
     @property
     def audit_public_key(self) -> Path | None:
         """``PI_AUDIT_KEY_PUBLIC``, the key privacyIDEA's audit signatures verify
-        with; None if unset or audit signing is off (``PI_AUDIT_NO_SIGN``)."""
+        with (None if unset)."""
         name = self.text("PI_AUDIT_KEY_PUBLIC")
-        if not name or self.values.get("PI_AUDIT_NO_SIGN") is True:
-            return None
-        return self._file(name)
+        return self._file(name) if name else None
 
     @property
     def pepper(self) -> str:
