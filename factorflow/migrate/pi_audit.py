@@ -223,9 +223,10 @@ class PiAuditLog:
         if self.unchecked_why and report.counts[KIND, "new"]:
             report.notes.append(f"audit signatures not checked: {self.unchecked_why}")
         if report.signatures[INVALID]:
+            verb = "would be imported" if dry_run else "were imported"
             report.notes.append(
                 f"{report.signatures[INVALID]} audit entries whose privacyIDEA signature "
-                f"does not verify were imported, flagged: GET /audit/?info={INVALID_MARK}*"
+                f"does not verify {verb}, flagged: GET /audit/?info={INVALID_MARK}*"
             )
 
     def close(self) -> None:
