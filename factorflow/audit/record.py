@@ -31,6 +31,9 @@ class AuditRecord:
     policies: str = ""
     trace: str = ""
     duration: float = 0.0
+    #: When the entry was written; None: at the write. Set only for entries another
+    #: server wrote (a migration keeps their own dates).
+    date: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
     #: Entries of the event actions this request ran, written after it, linked by request_id.
     children: list[AuditRecord] = field(default_factory=list)

@@ -104,6 +104,27 @@ class AuditService:
         """
         return self.writer.join(session, [self._row(item) for item in (record, *record.children)])
 
+    def import_entries(self, records: Sequence[AuditRecord]) -> int:
+        """Append entries another server wrote (a migration) as the next entries of the
+        chain, in their order, with their own dates, signed and linked under this
+        installation's key like any other; returns the first one's id. Unlike
+        :meth:`write`, a failure is raised: the importer reports it."""
+        return self.writer.append([self._row(record) for record in records])
+
+    def newest_with_request_id(self, session: Session, prefix: str) -> str | None:
+        """The request id of the newest entry whose request id starts with ``prefix``
+        (an importer's mark), None if there is none. A range on the request id index,
+        not a scan of the log."""
+        column = AuditEntry.request_id
+        newest = session.scalar(
+            select(func.max(AuditEntry.id)).where(
+                column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            )
+        )
+        if newest is None:
+            return None
+        return session.scalar(select(column).where(AuditEntry.id == newest))
+
     def _row(self, record: AuditRecord) -> Row:
         values = {
             "action": record.action,
@@ -125,7 +146,7 @@ class AuditService:
         }
         row: Row = {k: _truncate(k, v) for k, v in values.items()}
         row.update(
-            date=utcnow(),
+            date=record.date or utcnow(),
             startdate=record.startdate,
             duration=round(record.duration, 6),
             success=record.success,

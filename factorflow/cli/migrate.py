@@ -44,6 +44,7 @@ def migration_target(services: Services) -> MigrationTarget:
         events=services.events,
         notify=services.notify,
         federation=services.federation,
+        audit=services.audit,
         pepper_file=services.settings.data_dir / PI_PEPPER_FILE,
     )
 
@@ -54,12 +55,23 @@ def privacyidea_command(
         Path, typer.Option("--pi-config", help="privacyIDEA's pi.cfg (read, never run).")
     ],
     dry_run: DryRun = False,
+    with_audit: Annotated[
+        bool,
+        typer.Option(
+            "--with-audit",
+            help="Also import privacyIDEA's audit log into Factorflow's audit chain "
+            "(entries newer than those imported before).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Import privacyIDEA's user stores, realms, tokens, admins, policies, event
-    definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters.
-    A second run imports only what changed in privacyIDEA since."""
-    import_installation(pi_config, PRIVACYIDEA, dry_run=dry_run, data_dir=data_dir)
+    definitions, SMTP servers, SMS gateways, privacyIDEA servers and event counters
+    (and, with --with-audit, its audit log). A second run imports only what changed in
+    privacyIDEA since."""
+    import_installation(
+        pi_config, PRIVACYIDEA, dry_run=dry_run, with_audit=with_audit, data_dir=data_dir
+    )
 
 
 @migrate_app.command("edumfa")
@@ -71,15 +83,16 @@ def edumfa_command(
     data_dir: DataDir = None,
 ) -> None:
     """Import an eduMFA 2.x installation: what `migrate privacyidea` imports, read
-    under eduMFA's names (edumfa.cfg, EDUMFA_ENCFILE, EDUMFA_PEPPER, eduMFA servers)."""
-    import_installation(config, EDUMFA, dry_run=dry_run, data_dir=data_dir)
+    under eduMFA's names (edumfa.cfg, EDUMFA_ENCFILE, EDUMFA_PEPPER, eduMFA servers),
+    without its audit log."""
+    import_installation(config, EDUMFA, dry_run=dry_run, with_audit=False, data_dir=data_dir)
 
 
 def import_installation(
-    config: Path, names: SourceNames, *, dry_run: bool, data_dir: Path | None
+    config: Path, names: SourceNames, *, dry_run: bool, with_audit: bool, data_dir: Path | None
 ) -> None:
     try:
-        installation = PiInstallation.open(config, names)
+        installation = PiInstallation.open(config, names, with_audit=with_audit)
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
@@ -94,9 +107,10 @@ def import_installation(
             TimeElapsedColumn(),
             console=err,
             transient=True,
-            disable=len(items) < 200,
+            disable=len(items) < 200 and not with_audit,
         ) as bar:
             task = bar.add_task("Importing" if not dry_run else "Checking", total=len(items))
+            audit_task = bar.add_task("Audit entries", total=None, visible=False)
             report = migrate(
                 installation,
                 target,
@@ -105,6 +119,9 @@ def import_installation(
                 dry_run=dry_run,
                 items=items,
                 progress=lambda _item: bar.advance(task),
+                audit_progress=lambda done, total: bar.update(
+                    audit_task, completed=done, total=total, visible=True
+                ),
             )
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
@@ -131,5 +148,11 @@ def print_report(report: Report, product: str = PRIVACYIDEA.product) -> None:
         for kind, key, reason in report.not_imported:
             missing.add_row(kind, key, reason)
         console.print(missing)
+    if report.signatures:
+        checked = ", ".join(
+            f"{report.signatures[verdict]} {verdict}"
+            for verdict in ("valid", "invalid", "not checked")
+        )
+        console.print(f"privacyIDEA audit signatures: {checked}")
     for note in report.notes:
         console.print(f"note: {note}")

@@ -45,10 +45,12 @@ def refused(kind: str, key: str, reason: str) -> Item:
 @dataclass
 class Report:
     """Counts per kind and outcome (``new``, ``updated``, ``unchanged``,
-    ``not imported``), and every item not imported with the reason."""
+    ``not imported``), every item not imported with the reason, and how the source's
+    audit signatures checked (``valid``, ``invalid``, ``not checked``)."""
 
     dry_run: bool = False
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    signatures: Counter[str] = field(default_factory=Counter)
     not_imported: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

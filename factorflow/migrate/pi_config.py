@@ -21,6 +21,9 @@ from factorflow.migrate.names import PRIVACYIDEA, SourceNames
 #: The settings a migration reads; a non-literal value of one of these is an error.
 NEEDED = ("SQLALCHEMY_DATABASE_URI", "PI_ENCFILE", "PI_PEPPER")
 KNOWN = (*NEEDED, "PI_AUDIT_KEY_PRIVATE", "PI_AUDIT_KEY_PUBLIC", "SECRET_KEY")
+#: Where privacyIDEA's audit log is; needed (as literals) only to import it.
+AUDIT_SETTINGS = ("PI_AUDIT_MODULE", "PI_AUDIT_SQL_URI")
+SQL_AUDIT_MODULE = "privacyidea.lib.auditmodules.sqlaudit"
 
 
 def needed(names: SourceNames) -> tuple[str, ...]:
@@ -57,10 +60,37 @@ class PiConfig:
         name = self.text(setting)
         if not name:
             raise MigrationSourceError(f"{self.path}: {setting} is not set")
+        return self._file(name)
+
+    def _file(self, name: str) -> Path:
         path = Path(name)
         # privacyIDEA resolves a relative path against its working directory; the
         # config file's directory is the only sensible guess here.
         return path if path.is_absolute() else self.path.parent / path
+
+    @property
+    def audit_uri(self) -> str:
+        """The database of privacyIDEA's SQL audit module (``PI_AUDIT_SQL_URI``, else
+        the main database); refused if the audit log is not kept in SQL."""
+        for entry in self.ignored:
+            if entry.endswith(tuple(f": {name}" for name in AUDIT_SETTINGS)):
+                raise MigrationSourceError(
+                    f"{self.path} {entry} is not a literal value; the audit log cannot be found"
+                )
+        module = self.text("PI_AUDIT_MODULE", SQL_AUDIT_MODULE)
+        if module != SQL_AUDIT_MODULE:
+            raise MigrationSourceError(
+                f"{self.path}: PI_AUDIT_MODULE is {module}: only privacyIDEA's SQL audit "
+                "log can be imported"
+            )
+        return self.text("PI_AUDIT_SQL_URI") or self.database_uri
+
+    @property
+    def audit_public_key(self) -> Path | None:
+        """``PI_AUDIT_KEY_PUBLIC``, the key privacyIDEA's audit signatures verify
+        with (None if unset)."""
+        name = self.text("PI_AUDIT_KEY_PUBLIC")
+        return self._file(name) if name else None
 
     @property
     def pepper(self) -> str:

@@ -4,10 +4,11 @@ Reads ``pi.cfg`` without running it (:mod:`.pi_config`), opens the database it n
 read-only (:mod:`.pi_source`), decrypts with ``PI_ENCFILE`` (:mod:`.pi_crypto`) and
 writes through Factorflow's services (:mod:`.target`), in dependency order: user
 stores, realms, token groups, tokens, admins, SMTP servers, SMS gateways, privacyIDEA
-servers, policies, event definitions, event counters. Items are identified by serial
-or name; another run imports only what changed in privacyIDEA since
-(:class:`ImportedItem`). eduMFA 2.x installations are read the same way, under
-eduMFA's names (:data:`~factorflow.migrate.names.EDUMFA`).
+servers, policies, event definitions, event counters; then, if asked, the audit log
+(:mod:`.pi_audit`). Items are identified by serial or name; another run imports only
+what changed in privacyIDEA since (:class:`ImportedItem`), and only audit entries
+newer than those imported before. eduMFA 2.x installations are read the same way,
+under eduMFA's names (:data:`~factorflow.migrate.names.EDUMFA`; not its audit log).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 
 from factorflow.crypto import SecretBox
 from factorflow.migrate import pi_objects
+from factorflow.migrate.errors import MigrationSourceError
 from factorflow.migrate.items import Item, Report
 from factorflow.migrate.names import PRIVACYIDEA, SourceNames
+from factorflow.migrate.pi_audit import AuditProgress, PiAuditLog
 from factorflow.migrate.pi_config import PiConfig, read_pi_config
 from factorflow.migrate.pi_crypto import PiKeys
 from factorflow.migrate.pi_source import PiSource
@@ -48,12 +51,24 @@ class PiInstallation:
     config: PiConfig
     keys: PiKeys
     source: PiSource
+    #: The audit log to import, when asked for (``--with-audit``).
+    audit: PiAuditLog | None = None
 
     @classmethod
-    def open(cls, pi_cfg: Path, names: SourceNames = PRIVACYIDEA) -> PiInstallation:
+    def open(
+        cls, pi_cfg: Path, names: SourceNames = PRIVACYIDEA, *, with_audit: bool = False
+    ) -> PiInstallation:
+        """Read ``pi_cfg``, its key file and database (and, ``with_audit``, find the
+        audit log): every check that can refuse the installation, before any change."""
         config = read_pi_config(pi_cfg, names)
         keys = PiKeys.load(config.encfile)
-        return cls(config, keys, PiSource(config.database_uri, names))
+        source = PiSource(config.database_uri, names)
+        try:
+            audit = PiAuditLog.open(config, source) if with_audit else None
+        except MigrationSourceError:
+            source.close()
+            raise
+        return cls(config, keys, source, audit)
 
     def items(
         self, target: MigrationTarget, types: Registry[TokenType], box: SecretBox
@@ -87,6 +102,8 @@ class PiInstallation:
         return notes
 
     def close(self) -> None:
+        if self.audit is not None:
+            self.audit.close()
         self.source.close()
 
 
@@ -99,12 +116,17 @@ def migrate(
     dry_run: bool,
     progress: Progress | None = None,
     items: list[Item] | None = None,
+    audit_progress: AuditProgress | None = None,
 ) -> Report:
-    """Import what is new or changed; with ``dry_run`` change nothing and report
-    what a run would do."""
+    """Import what is new or changed, then the audit log if the installation was
+    opened with it; with ``dry_run`` change nothing and report what a run would do."""
     planned = items if items is not None else installation.items(target, types, box)
-    source = installation.config.names.marker
-    report = run(target, source, planned, dry_run=dry_run, progress=progress)
+    report = run(target, installation.config.names.marker, planned, dry_run=dry_run,
+                 progress=progress)  # fmt: skip
+    if installation.audit is not None:
+        # After the items' unit of work has ended: the audit chain is written in
+        # transactions of its own, a batch in each.
+        installation.audit.import_into(target, report, dry_run=dry_run, progress=audit_progress)
     report.notes.extend(installation.notes())
     imported_admins = report.counts["admin", "new"] + report.counts["admin", "updated"]
     if not dry_run and imported_admins and installation.config.pepper:

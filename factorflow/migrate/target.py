@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.admins.service import AdminService
+from factorflow.audit.service import AuditService
 from factorflow.db.base import transaction, utcnow
 from factorflow.db.models import ImportedItem
 from factorflow.errors import FactorflowError
@@ -40,6 +41,7 @@ class MigrationTarget:
     events: EventService
     notify: NotifyService
     federation: FederationService
+    audit: AuditService
     #: Where privacyIDEA's pepper is kept for the imported admins' password hashes.
     pepper_file: Path
 

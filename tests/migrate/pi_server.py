@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import shutil
 import struct
 import time
 from dataclasses import dataclass, field
@@ -54,6 +55,23 @@ class ProvisionedPi:
     @property
     def pi_cfg(self) -> Path:
         return self.server.cfg_path()
+
+
+def copy_installation(original: Path, copy: Path) -> PrivacyIdea:
+    """A copy of the SQLite installation in ``original`` (not started), its files
+    naming their new place."""
+    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("*.log"))
+    for name in ("pi.cfg", "piapp.py"):
+        path = copy / name
+        path.write_text(path.read_text().replace(str(original), str(copy)))
+    return PrivacyIdea(
+        name="privacyidea",
+        label="privacyIDEA 3.14",
+        data_dir=copy,
+        database_url="",
+        argon2=PRIVACYIDEA_DEFAULT_ARGON2,
+        admin_password=ADMIN_PASSWORD,
+    )
 
 
 def install(data_dir: Path, database_url: str, flavour: Flavour = PRIVACYIDEA) -> PrivacyIdea:

@@ -5,14 +5,22 @@ times at 100,000 tokens), at 2,000 tokens: a privacyIDEA 3.14 schema made by
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bench.hotp import hotp
 from bench.migrate import PIN, BenchInstallation, build_installation, otp_key, serial
+from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
+from factorflow.migrate.pi_audit import signed_text
+from factorflow.migrate.target import BATCH
 from tests.migrate.test_privacyidea import check, run
 
 #: Four batches (target.BATCH).
@@ -74,3 +82,78 @@ def test_thousands_of_tokens_are_imported_in_batches(
         assert token is not None and token.description == "changed"
         assert token.owner is not None and token.owner.user_id == "10007"
         assert [r.realm.name for r in token.realms] == ["r1"]
+
+
+#: Three batches of audit entries (target.BATCH), the last one short.
+AUDIT_ENTRIES = 2 * BATCH + 1
+
+
+def fill_audit(installation: BenchInstallation, count: int) -> None:
+    """``count`` audit entries as privacyIDEA 3.14 writes and signs them."""
+    key_file = installation.pi_cfg.parent / "private.pem"
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
+    start = datetime(2026, 11, 30, 8, 0, 0)
+    rows = []
+    for n in range(1, count + 1):
+        row: dict[str, object] = {
+            "id": n,
+            "date": start + timedelta(seconds=n, microseconds=250000),
+            "startdate": start + timedelta(seconds=n),
+            "duration": datetime(1970, 1, 1, 0, 0, 0, 250000),
+            "action": "POST /validate/check",
+            "success": n % 2,
+            "serial": serial(n % TOKENS),
+            "token_type": "hotp",
+            "user": f"u{n % TOKENS}",
+            "realm": "r1",
+            "administrator": "",
+            "action_detail": "",
+            "info": "",
+            "privacyidea_server": "bench",
+            "client": "127.0.0.1",
+            "loglevel": "default",
+            "clearance_level": "default",
+        }
+        signature = key.sign(signed_text(row).encode(), pss, hashes.SHA256())
+        row["signature"] = f"rsa_sha256_pss:{signature.hex()}"
+        rows.append({k: str(v) if isinstance(v, datetime) else v for k, v in row.items()})
+    columns = list(rows[0])
+    db = pi_db(installation)
+    with db:
+        db.executemany(
+            f"INSERT INTO pidea_audit ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            [[row[c] for c in columns] for row in rows],
+        )
+    db.close()
+
+
+def test_a_big_audit_log_is_imported_in_batches(
+    services: Services, bulk_pi: BenchInstallation
+) -> None:
+    fill_audit(bulk_pi, AUDIT_ENTRIES)
+    pi = _Pi(bulk_pi.pi_cfg)
+    dry = run(services, pi, dry_run=True, with_audit=True)
+    assert dry.counts["audit entry", "new"] == AUDIT_ENTRIES
+    assert dry.signatures == Counter(valid=AUDIT_ENTRIES)
+
+    first = run(services, pi, with_audit=True)
+    assert first.counts["audit entry", "new"] == AUDIT_ENTRIES
+    assert first.signatures == Counter(valid=AUDIT_ENTRIES)
+    with services.sessions() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.request_id.startswith("pi-audit-"))
+        ).all()
+        assert [e.request_id for e in entries] == [
+            f"pi-audit-{n}" for n in range(1, AUDIT_ENTRIES + 1)
+        ]
+        assert entries[-1].date == datetime(2026, 11, 30, 8, 0, 0).astimezone(UTC) + timedelta(
+            seconds=AUDIT_ENTRIES, microseconds=250000
+        )
+        assert services.audit.verify(session).ok
+
+    second = run(services, pi, with_audit=True)
+    assert second.counts["audit entry", "new"] == 0
+    assert second.counts["audit entry", "unchanged"] == AUDIT_ENTRIES

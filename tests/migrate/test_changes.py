@@ -7,16 +7,15 @@ SQLite installation, so the shared installation stays as provisioned.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from bench.products import PRIVACYIDEA_DEFAULT_ARGON2, PrivacyIdea
+from bench.products import PrivacyIdea
 from factorflow.bootstrap import Services
-from tests.migrate.pi_server import ADMIN_PASSWORD, KEY, TELL_OWNER, ProvisionedPi, hotp
+from tests.migrate.pi_server import KEY, TELL_OWNER, ProvisionedPi, copy_installation, hotp
 from tests.migrate.pi_server import check as pi_check
 from tests.migrate.test_privacyidea import IMPORTED_TOKENS, check, pi_admin, run, token
 
@@ -24,20 +23,7 @@ from tests.migrate.test_privacyidea import IMPORTED_TOKENS, check, pi_admin, run
 @pytest.fixture
 def pi_copy(privacyidea: ProvisionedPi, tmp_path: Path) -> Iterator[ProvisionedPi]:
     """A copy of the provisioned SQLite installation, running (stopped at the end)."""
-    original = privacyidea.server.data_dir
-    copy = tmp_path / "pi"
-    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("*.log"))
-    for name in ("pi.cfg", "piapp.py"):
-        path = copy / name
-        path.write_text(path.read_text().replace(str(original), str(copy)))
-    server = PrivacyIdea(
-        name="privacyidea",
-        label="privacyIDEA 3.14",
-        data_dir=copy,
-        database_url="",
-        argon2=PRIVACYIDEA_DEFAULT_ARGON2,
-        admin_password=ADMIN_PASSWORD,
-    )
+    server = copy_installation(privacyidea.server.data_dir, tmp_path / "pi")
     server.start(1)
     try:
         yield ProvisionedPi(

@@ -3,17 +3,23 @@ answers to bad input (no privacyIDEA needed)."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from typer.testing import CliRunner
 
 from factorflow.cli.main import app
 from factorflow.migrate.errors import MigrationSourceError
 from factorflow.migrate.names import EDUMFA
+from factorflow.migrate.pi_audit import PiAuditLog, signed_text, to_record
 from factorflow.migrate.pi_config import read_pi_config
 from factorflow.migrate.pi_crypto import PiKeys
 
@@ -138,3 +144,109 @@ def test_bad_input_is_a_clear_error_without_traceback(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def _installation(tmp_path: Path, cfg_extra: str = "") -> Path:
+    """A pi.cfg, a key file and a database with privacyIDEA's token and admin tables
+    only (no audit table)."""
+    enc = tmp_path / "enckey"
+    enc.write_bytes(os.urandom(96))
+    db = tmp_path / "pi.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE token (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE admin (id INTEGER PRIMARY KEY)")
+    cfg = tmp_path / "pi.cfg"
+    cfg.write_text(f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{db}'\nPI_ENCFILE = '{enc}'\n{cfg_extra}")
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("cfg_extra", "message"),
+    [
+        ("", "The privacyIDEA database has no audit table (pidea_audit)"),
+        (
+            "PI_AUDIT_MODULE = 'privacyidea.lib.auditmodules.loggeraudit'\n",
+            "only privacyIDEA's SQL audit log can be imported",
+        ),
+        ("import os\nPI_AUDIT_SQL_URI = os.environ['X']\n", "PI_AUDIT_SQL_URI is not a literal"),
+        (
+            "PI_AUDIT_SQL_URI = 'sqlite:////nonexistent/audit.sqlite'\n",
+            "Cannot read the privacyIDEA",
+        ),
+    ],
+    ids=["no-table", "logger-module", "computed-uri", "unreadable-audit-db"],
+)
+def test_with_audit_an_unreadable_audit_log_is_a_clear_error(
+    tmp_path: Path, cfg_extra: str, message: str
+) -> None:
+    cfg = _installation(tmp_path, cfg_extra)
+    args = ["migrate", "privacyidea", "--pi-config", str(cfg), "--data-dir", str(tmp_path / "d")]
+    result = CliRunner().invoke(app, [*args, "--with-audit"])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "d").exists(), "refused before anything was written"
+
+
+def _audit_row(**changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": 7,
+        "date": datetime(2026, 1, 2, 3, 4, 5, 600000),
+        "startdate": datetime(2026, 1, 2, 3, 4, 5),
+        # SQLite keeps privacyIDEA's Interval as a date after the epoch.
+        "duration": datetime(1970, 1, 1, 0, 0, 0, 600000),
+        "action": "POST /validate/check",
+        "success": 1,
+        "serial": "HOTP1",
+        "token_type": "hotp",
+        "user": "alice",
+        "realm": "r1",
+        "administrator": None,
+        "action_detail": "",
+        "info": "matching 1 tokens",
+        "privacyidea_server": "pi1",
+        "client": "10.0.0.1",
+        "loglevel": "default",
+        "clearance_level": "default",
+        "container_serial": None,
+        "container_type": None,
+    }
+    return row | changes
+
+
+def test_audit_signatures_valid_invalid_and_not_checked(tmp_path: Path) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pss = asym_padding.PSS(
+        mgf=asym_padding.MGF1(hashes.SHA256()), salt_length=asym_padding.PSS.MAX_LENGTH
+    )
+
+    def signed(row: dict[str, object]) -> dict[str, object]:
+        signature = private.sign(signed_text(row).encode(), pss, hashes.SHA256())
+        return row | {"signature": f"rsa_sha256_pss:{signature.hex()}"}
+
+    row = _audit_row()
+    assert signed_text(row) == (
+        "id=7,date=2026-01-02 03:04:05.600000,action=POST /validate/check,succ=1,"
+        "serial=HOTP1,t=hotp,u=alice,r=r1,adm=None,ad=,i=matching 1 tokens,ps=pi1,"
+        "c=10.0.0.1,l=default,cl=default,2026-01-02 03:04:05,0:00:00.600000"
+    )
+    log = PiAuditLog(source=None, key=private.public_key())  # type: ignore[arg-type]
+    assert log.verdict(signed(row)) == "valid"
+    assert log.verdict(signed(row) | {"info": "changed"}) == "invalid"
+    assert log.verdict(row | {"signature": ""}) == "invalid", "a removed signature"
+    assert log.verdict(row | {"signature": "12345678901234567890"}) == "not checked"
+    unchecked = PiAuditLog(source=None, key=None)  # type: ignore[arg-type]
+    assert unchecked.verdict(signed(row)) == "not checked"
+
+    record = to_record(signed(row) | {"info": "changed"}, "invalid")
+    assert record.info == "privacyIDEA signature INVALID: changed"
+    assert record.request_id == "pi-audit-7"
+    assert record.date == datetime(2026, 1, 2, 3, 4, 5, 600000).astimezone(UTC)
+    assert (record.duration, record.success, record.administrator) == (0.6, True, "")
+    assert json.loads(record.trace) == {
+        "imported_from": "privacyIDEA",
+        "entry": 7,
+        "signature": "invalid",
+        "loglevel": "default",
+        "clearance_level": "default",
+    }

@@ -39,11 +39,12 @@ def run(
     *,
     dry_run: bool = False,
     names: SourceNames = PRIVACYIDEA,
+    with_audit: bool = False,
 ) -> Report:
     services.events.set_available_events(
         [spec.endpoint.event for routes in collect_routes() for spec in routes.specs]
     )
-    installation = PiInstallation.open(pi.pi_cfg, names)
+    installation = PiInstallation.open(pi.pi_cfg, names, with_audit=with_audit)
     try:
         target = migration_target(services)
         return migrate(installation, target, services.token_types, services.box, dry_run=dry_run)
