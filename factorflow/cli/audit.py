@@ -16,20 +16,12 @@ from rich.progress import (
 )
 
 from factorflow.audit.verify import TAMPER_TEXT, VerifyReport
-from factorflow.bootstrap import Services
-from factorflow.cli.jobs import DataDir
+from factorflow.cli.common import DataDir, open_services
 from factorflow.db.base import transaction
 
 audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-
-def _services(data_dir: Path | None) -> Services:
-    # Imported here: factorflow.cli.main imports this module to register it.
-    from factorflow.cli.main import open_services
-
-    return open_services(data_dir)
 
 
 Anchors = Annotated[
@@ -49,7 +41,7 @@ def audit_verify(data_dir: DataDir = None, anchor: Anchors = None) -> None:
     6 head or anchor rolled back / chain rewritten, 7 no usable anchor (several kinds:
     the gravest, 6 > 5 > 4 > 3).
     """
-    services = _services(data_dir)
+    services = open_services(data_dir)
     columns = (
         TextColumn("verifying audit log"),
         BarColumn(),
@@ -115,7 +107,7 @@ def audit_reanchor(
     if not yes:
         err.print("[red]error:[/red] pass --yes: verify first, the anchor then trusts the head.")
         raise typer.Exit(1)
-    services = _services(data_dir)
+    services = open_services(data_dir)
     try:
         point = services.audit.reanchor()
     finally:

@@ -23,45 +23,21 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
+from factorflow.cli.common import DataDir, open_services, progress_bar
 from factorflow.db.base import transaction, utcnow
 from factorflow.errors import FactorflowError
 from factorflow.events import transfer
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    pass
 
 event_app = typer.Typer(help="Event definitions as configuration.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: $FACTORFLOW_DATA_DIR or ./factorflow-data)."
-    ),
-]
-
-
-def _services(data_dir: Path | None) -> Services:
-    # Imported here: factorflow.cli.main imports this module to register it.
-    from factorflow.api.app import collect_routes
-    from factorflow.cli.main import open_services
-
-    services = open_services(data_dir)
-    # Event names are declared by the routes; import checks them as POST /event does.
-    services.events.set_available_events(
-        [spec.endpoint.event for routes in collect_routes() for spec in routes.specs]
-    )
-    return services
 
 
 def _who() -> str:
@@ -90,7 +66,7 @@ def export_command(
     data_dir: DataDir = None,
 ) -> None:
     """Export event definitions as YAML (all, or those matching --name / --id)."""
-    services = _services(data_dir)
+    services = open_services(data_dir, with_events=True)
     try:
         with transaction(services.sessions) as session:
             chosen = transfer.select_definitions(
@@ -131,7 +107,7 @@ def import_command(
     except (OSError, UnicodeDecodeError) as exc:
         err.print(f"[red]error:[/red] cannot read {file}: {exc}")
         raise typer.Exit(2) from None
-    services = _services(data_dir)
+    services = open_services(data_dir, with_events=True)
     try:
         entries = transfer.import_entries(text)
         with transaction(services.sessions) as session:
@@ -170,7 +146,7 @@ def run_scheduled_command(
     """Run scheduled definitions that are due (or, with --now, all of them / the one)."""
     from factorflow.events.scheduler import RunReport, Scheduler
 
-    services = _services(data_dir)
+    services = open_services(data_dir, with_events=True)
     reports: list[RunReport] = []
     try:
         scheduler = Scheduler(services.event_ports)
@@ -178,14 +154,7 @@ def run_scheduled_command(
             ids = [definition]
         else:
             ids = scheduler.scheduled_ids(due_by=None if now else utcnow())
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with progress_bar() as progress:
             for definition_id in ids:
                 task = progress.add_task(f"definition {definition_id}", total=None)
 

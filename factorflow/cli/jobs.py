@@ -10,30 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from factorflow.cli.common import DataDir, load_settings, open_services
 from factorflow.db.base import transaction
 from factorflow.errors import FactorflowError
 from factorflow.jobs.service import describe_job
 
 if TYPE_CHECKING:
-    from factorflow.bootstrap import Services
+    pass
 
 jobs_app = typer.Typer(help="The durable job queue (emails, SMS, webhooks).", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: $FACTORFLOW_DATA_DIR or ./factorflow-data)."
-    ),
-]
-
-
-def _services(data_dir: Path | None) -> Services:
-    # Imported here: factorflow.cli.main imports this module to register it.
-    from factorflow.cli.main import open_services
-
-    return open_services(data_dir)
 
 
 @jobs_app.command("list")
@@ -47,7 +34,7 @@ def jobs_list(
     data_dir: DataDir = None,
 ) -> None:
     """List jobs, newest first."""
-    services = _services(data_dir)
+    services = open_services(data_dir)
     try:
         with transaction(services.sessions) as session:
             found = services.jobs.list(
@@ -85,7 +72,7 @@ def jobs_list(
 @jobs_app.command("show")
 def jobs_show(job_id: int, data_dir: DataDir = None) -> None:
     """Show a job's metadata, last error and every attempt (never its payload)."""
-    services = _services(data_dir)
+    services = open_services(data_dir)
     try:
         with transaction(services.sessions) as session:
             data = describe_job(services.jobs.get(session, job_id), attempts=True)
@@ -111,7 +98,7 @@ def jobs_show(job_id: int, data_dir: DataDir = None) -> None:
 
 
 def _change(job_id: int, data_dir: Path | None, verb: str) -> None:
-    services = _services(data_dir)
+    services = open_services(data_dir)
     try:
         with transaction(services.sessions) as session:
             action = services.jobs.retry if verb == "retry" else services.jobs.discard
@@ -145,7 +132,6 @@ def worker_command(
     ] = None,
 ) -> None:
     """Deliver queued jobs until stopped (SIGTERM/SIGINT), in one or more processes."""
-    from factorflow.cli.main import load_settings
     from factorflow.worker.process import run_worker, run_worker_processes
 
     settings = load_settings(data_dir)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from factorflow.auth.throttle import client_subject
-from factorflow.bootstrap import Services, build_services, prepare_data_dir
+from factorflow.bootstrap import Services, prepare_data_dir
 from factorflow.cli.audit import audit_app
+from factorflow.cli.common import DataDir, load_settings, open_services
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
 from factorflow.cli.migrate import migrate_app
@@ -25,7 +25,6 @@ from factorflow.crypto import hashing_threads_per_worker
 from factorflow.db.base import make_engine, transaction
 from factorflow.db.schema import upgrade
 from factorflow.errors import FactorflowError
-from factorflow.settings import Settings
 
 app = typer.Typer(help="Factorflow MFA server.", no_args_is_help=True, add_completion=False)
 admin_app = typer.Typer(help="Manage local administrators.", no_args_is_help=True)
@@ -42,27 +41,6 @@ app.command("worker")(worker_command)
 
 console = Console()
 err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: $FACTORFLOW_DATA_DIR or ./factorflow-data)."
-    ),
-]
-
-
-def load_settings(data_dir: Path | None) -> Settings:
-    if data_dir is not None:
-        os.environ["FACTORFLOW_DATA_DIR"] = str(data_dir.resolve())
-    return Settings()
-
-
-def open_services(data_dir: Path | None) -> Services:
-    try:
-        return build_services(load_settings(data_dir))
-    except FactorflowError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from None
 
 
 def ensure_first_admin(services: Services, name: str, password: str | None) -> str | None:

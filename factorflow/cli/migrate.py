@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from factorflow.cli.events import DataDir, _services
+from factorflow.cli.common import DataDir, open_services, progress_bar
 from factorflow.errors import FactorflowError
 from factorflow.migrate.items import Report
 from factorflow.migrate.names import EDUMFA, PRIVACYIDEA, SourceNames
@@ -96,19 +95,11 @@ def import_installation(
     except FactorflowError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
-    services = _services(data_dir)
+    services = open_services(data_dir, with_events=True)
     try:
         target = migration_target(services)
         items = installation.items(target, services.token_types, services.box)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=len(items) < 200 and not with_audit,
-        ) as bar:
+        with progress_bar(disable=len(items) < 200 and not with_audit) as bar:
             task = bar.add_task("Importing" if not dry_run else "Checking", total=len(items))
             audit_task = bar.add_task("Audit entries", total=None, visible=False)
             report = migrate(
