@@ -34,6 +34,15 @@ def stored_count(services: Services) -> int:
         return session.scalar(select(func.count()).select_from(SmsGateway)) or 0
 
 
+def send_test_sms(client: TestClient, headers: dict[str, str]) -> None:
+    r = client.post(
+        "/smsgateway/send_test_sms",
+        data={"identifier": "gw1", "phone": "+49 171 1234567", "message": "123456"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+
+
 def test_crud_and_censored_headers(
     client: TestClient, admin_headers: H, services: Services
 ) -> None:
@@ -111,12 +120,7 @@ def test_send_test_sms_fills_the_templates(
         **{"option.HTTP_METHOD": method, "option.SEND_DATA_AS_JSON": json_body},
     )
     assert client.post("/smsgateway", data=form, headers=admin_headers).status_code == 200
-    r = client.post(
-        "/smsgateway/send_test_sms",
-        data={"identifier": "gw1", "phone": "+49 171 1234567", "message": "123456"},
-        headers=admin_headers,
-    )
-    assert r.status_code == 200, r.text
+    send_test_sms(client, admin_headers)
     (request,) = sms_gateway.requests
     assert request.method == method
     sent = (
@@ -182,12 +186,7 @@ def test_username_and_password_are_basic_auth_not_parameters(
     with services.sessions() as session:
         row = services.notify.get_sms(session, "gw1")
         assert row.parameters["PASSWORD"] != "pw1"
-    r = client.post(
-        "/smsgateway/send_test_sms",
-        data={"identifier": "gw1", "phone": "+49 171 1234567", "message": "123456"},
-        headers=admin_headers,
-    )
-    assert r.status_code == 200, r.text
+    send_test_sms(client, admin_headers)
     (request,) = sms_gateway.requests
     assert request.headers["authorization"] == "Basic " + base64.b64encode(b"smsuser:pw1").decode()
     assert "USERNAME" not in request.form and "PASSWORD" not in request.form
