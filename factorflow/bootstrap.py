@@ -159,7 +159,11 @@ def prepare_data_dir(settings: Settings) -> None:
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     prepare_data_dir(settings)
-    engine = make_engine(settings.effective_database_url, pool_size=settings.pool_size)
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=settings.pool_size,
+        lock_timeout=settings.database_lock_timeout_seconds,
+    )
     if migrate:
         upgrade(engine)
     sessions = make_session_factory(engine)

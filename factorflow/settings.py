@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL; empty means SQLite in the data directory (pi.cfg SQLALCHEMY_DATABASE_URI).
     database_url: str = ""
+    #: How long a statement waits for a row or table lock before it fails (PostgreSQL,
+    #: which waits for ever otherwise; SQLite waits 30 s, MariaDB its innodb default).
+    database_lock_timeout_seconds: float = Field(default=30.0, ge=0)
     #: pi.cfg PI_ENCFILE: the AES-256-GCM key for secrets at rest.
     encryption_key_file: Path | None = None
     #: pi.cfg SECRET_KEY: the HS256 key for JWTs.

@@ -71,8 +71,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
-    """Create an engine with the per-backend settings Factorflow relies on."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 20, lock_timeout: float = 30.0
+) -> Engine:
+    """Create an engine with the per-backend settings Factorflow relies on.
+
+    ``lock_timeout`` (seconds, 0: none) bounds each statement's wait for a lock on
+    PostgreSQL: a lock cycle the database cannot see (one of its locks and one of the
+    process's) then fails a request instead of stopping every request behind it."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -92,6 +98,16 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql" and lock_timeout:
+        statement = f"SET lock_timeout = {int(lock_timeout * 1000)}"
+
+        def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+            dbapi_connection.commit()
+
+        event.listen(engine, "connect", _postgresql_session)
     return engine
 
 
