@@ -114,6 +114,12 @@ class Hasher:
         )
         #: The cost this hasher hashes at.
         self.time_cost, self.memory_kib = time_cost, memory_kib
+        # How this hasher's own hashes begin: the usual stored PIN, told apart from
+        # weaker ones without parsing it on every successful check.
+        self._own_prefix = (
+            f"$argon2id$v={argon2.low_level.ARGON2_VERSION}"
+            f"$m={memory_kib},t={time_cost},p={parallelism}$"
+        )
         self.threads = threads or usable_cpus()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
@@ -131,6 +137,8 @@ class Hasher:
         or less memory) or not as argon2id: a hash carried over from another server,
         or made before the cost was raised. A stronger one is not weaker: lowering the
         setting does not weaken the hashes people already have."""
+        if stored.startswith(self._own_prefix):
+            return False
         try:
             params = argon2.extract_parameters(stored)
         except argon2.exceptions.InvalidHashError:
