@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bench.products import PRIVACYIDEA_DEFAULT_ARGON2, PrivacyIdea
 from factorflow.bootstrap import Services
-from factorflow.cli.events import _services
+from factorflow.cli.common import open_services
 from factorflow.cli.migrate import migration_target
 from factorflow.migrate.items import Report
 from factorflow.migrate.privacyidea import PiInstallation, migrate
@@ -184,7 +184,7 @@ def migrate_once(installation: BenchInstallation, services: Services) -> tuple[f
 
 def migrate_into(installation: BenchInstallation, data_dir: Path) -> Timing:
     """Migrate into a new Factorflow data directory twice; check both reports."""
-    services = _services(data_dir)
+    services = open_services(data_dir, with_events=True)
     try:
         first, report = migrate_once(installation, services)
         assert report.counts["token", "new"] == installation.tokens, report.counts
