@@ -18,7 +18,7 @@ from factorflow.tokens.access import TokenAccess
 from factorflow.tokens.models import Token
 from factorflow.users.identity import User
 from factorflow.users.models import Realm, RealmResolver, ResolverConfig
-from factorflow.users.realms import find_realm, normalize
+from factorflow.users.realms import normalize
 from factorflow.users.service import UserService
 
 
@@ -102,10 +102,7 @@ class DbObjects:
         return realms, token.owner.realm.name if token.owner else None
 
     def realm_resolvers(self, realm: str) -> frozenset[str]:
-        found = find_realm(self.session, realm) if realm else None
-        if found is None:
-            return frozenset()
-        return frozenset(member.resolver.name for member in found.members)
+        return self.users.realm_resolvers(self.session, realm)
 
     def _resolve(self, login: str, realm: str) -> User | None:
         try:

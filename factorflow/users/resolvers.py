@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -49,7 +49,18 @@ def options_error(type_name: str, exc: ValidationError) -> ParameterError:
     return ParameterError(f"Invalid option {name!r} for resolver type {type_name}: {message}")
 
 
-def _missing(name: str) -> ResolverNotFoundError:
+class StoredConfig(Protocol):
+    """A resolver's stored configuration: the row itself, or a cached copy of it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def config(self) -> str: ...
+
+
+def missing_resolver(name: str) -> ResolverNotFoundError:
     return ResolverNotFoundError(f"The resolver {name[:130]!r} does not exist.")
 
 
@@ -68,7 +79,7 @@ class ResolverCatalog:
 
     def __init__(self, box: SecretBox, stores: Registry[UserStore], hasher: Hasher) -> None:
         self._secrets = SealedValues(box, "resolver")
-        self._rows = NamedConfigs(ResolverConfig, _missing, column="name")
+        self._rows = NamedConfigs(ResolverConfig, missing_resolver, column="name")
         self._stores = stores
         self._hasher = hasher
         self._lock = threading.Lock()
@@ -121,7 +132,7 @@ class ResolverCatalog:
     def all(self, session: Session) -> list[ResolverConfig]:
         return self._rows.all(session)
 
-    def plaintext(self, row: ResolverConfig) -> dict[str, Any]:
+    def plaintext(self, row: StoredConfig) -> dict[str, Any]:
         config: dict[str, Any] = json.loads(row.config or "{}")
         for key in self.store_class(row.type).secret_names():
             if isinstance(config.get(key), str):
@@ -151,7 +162,8 @@ class ResolverCatalog:
     def save(
         self, session: Session, name: str, type_name: str, fields: Mapping[str, Any]
     ) -> tuple[ResolverConfig, bool]:
-        """Create or update; returns the row and whether it was created.
+        """Create or update; returns the row and whether its stored configuration
+        changed (created, or other options than before).
 
         An update merges the given options into the stored ones and validates the
         result as a whole; the type of an existing resolver cannot change."""
@@ -170,9 +182,11 @@ class ResolverCatalog:
             if isinstance(config.get(key), str):
                 config[key] = self._secrets.seal(config[key], name, key)
         values = {"type": type_name, "config": json.dumps(config, sort_keys=True)}
-        return self._rows.save(session, name, values, row=row), row is None
+        before = None if row is None else (row.type, row.config)
+        saved = self._rows.save(session, name, values, row=row)
+        return saved, before != (saved.type, saved.config)
 
-    def describe(self, row: ResolverConfig) -> dict[str, Any]:
+    def describe(self, row: StoredConfig) -> dict[str, Any]:
         cls = self.store_class(row.type)
         data: dict[str, Any] = json.loads(row.config or "{}")
         censored = sorted(key for key in cls.secret_names() if key in data)
@@ -199,7 +213,7 @@ class ResolverCatalog:
 
     # -- the cache of store instances ---------------------------------------------------
 
-    def store(self, row: ResolverConfig) -> UserStore:
+    def store(self, row: StoredConfig) -> UserStore:
         """The (cached) store for a stored configuration; thread-safe."""
         key = hashlib.sha256(f"{row.type}\0{row.config}".encode()).hexdigest()
         with self._lock:

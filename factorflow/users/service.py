@@ -25,7 +25,8 @@ which is guarded by a lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,14 +40,16 @@ from factorflow.users import attributes as custom
 from factorflow.users import realms
 from factorflow.users.base import STANDARD_ATTRIBUTES, StoreTestResult, UserRecord, UserStore
 from factorflow.users.errors import (
+    RealmNotFoundError,
     ResolverNotFoundError,
     StoreNotEditableError,
     StoreUnavailableError,
     UserNotFoundError,
 )
 from factorflow.users.identity import User
-from factorflow.users.models import Realm, ResolverConfig
-from factorflow.users.resolvers import CENSORED, ResolverCatalog
+from factorflow.users.models import ResolverConfig
+from factorflow.users.realm_cache import RealmCache, RealmView, Snapshot, StoredResolver
+from factorflow.users.resolvers import CENSORED, ResolverCatalog, missing_resolver
 
 NOT_FOUND = "The user can not be found in any resolver in this realm!"
 #: Users returned per resolver by a listing (a store may lower it further).
@@ -86,9 +89,11 @@ class UserService:
         stores: Registry[UserStore],
         settings: Settings,
         hasher: Hasher | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.realm_cache = RealmCache(settings.config_reload_seconds, clock)
         self.resolvers = ResolverCatalog(
             box,
             stores,
@@ -107,8 +112,11 @@ class UserService:
         self, session: Session, name: str, type_name: str, fields: Mapping[str, Any]
     ) -> int:
         """Create or update a resolver from privacyIDEA option names; returns its id."""
-        _changed(session)
-        row, _ = self.resolvers.save(session, name, type_name, fields)
+        row, changed = self.resolvers.save(session, name, type_name, fields)
+        if changed:
+            self._configured(session)
+        else:
+            _changed(session)
         return row.id
 
     def list_resolvers(
@@ -128,8 +136,18 @@ class UserService:
         return found
 
     def delete_resolver(self, session: Session, name: str) -> None:
-        _changed(session)
         self.resolvers.delete(session, name)
+        self._configured(session)
+
+    def _configured(self, session: Session) -> None:
+        """``session`` changed realms or resolvers: its later lookups ask the stores
+        again and see its own configuration; other units of work see it once it
+        commits (other processes within ``config_reload_seconds``)."""
+        _changed(session)
+        self.realm_cache.changed(session)
+
+    def _snapshot(self, session: Session) -> Snapshot:
+        return self.realm_cache.snapshot(session)
 
     def test_resolver(
         self, session: Session, type_name: str, fields: Mapping[str, Any], name: str = ""
@@ -162,7 +180,6 @@ class UserService:
     ) -> tuple[list[str], list[str]]:
         """Create a realm or replace its resolvers; returns (added, failed) resolver names.
         Unknown resolvers are reported as failed; with none known, nothing changes."""
-        _changed(session)
         rows: list[ResolverConfig] = []
         failed: list[str] = []
         for resolver in dict.fromkeys(resolvers):
@@ -174,6 +191,7 @@ class UserService:
         if resolvers and not rows:
             raise ResolverNotFoundError(f"None of the resolvers exist: {', '.join(failed)[:300]}")
         realms.save_realm(session, name, rows, priorities or {})
+        self._configured(session)
         return [row.name for row in rows], failed
 
     def list_realms(self, session: Session) -> dict[str, dict[str, Any]]:
@@ -182,11 +200,11 @@ class UserService:
     def delete_realm(
         self, session: Session, name: str, *, delete_custom_attributes: bool = False
     ) -> None:
-        _changed(session)
         realms.delete_realm(session, name, delete_custom_attributes=delete_custom_attributes)
+        self._configured(session)
 
     def default_realm(self, session: Session) -> str:
-        realm = realms.default_realm(session)
+        realm = self._snapshot(session).default
         return realm.name if realm else ""
 
     def get_default_realm(self, session: Session) -> dict[str, dict[str, Any]]:
@@ -194,15 +212,20 @@ class UserService:
         return {realm.name: realms.describe_realm(realm)} if realm else {}
 
     def set_default_realm(self, session: Session, name: str) -> None:
-        _changed(session)
         realms.set_default_realm(session, name)
+        self._configured(session)
 
     def clear_default_realm(self, session: Session) -> None:
-        _changed(session)
         realms.clear_default_realm(session)
+        self._configured(session)
 
     def realm_exists(self, session: Session, name: str) -> bool:
-        return realms.find_realm(session, name) is not None
+        return self._snapshot(session).realm(name) is not None
+
+    def realm_resolvers(self, session: Session, name: str) -> frozenset[str]:
+        """The names of the resolvers of realm ``name``; empty if it does not exist."""
+        found = self._snapshot(session).realm(name)
+        return frozenset(m.resolver.name for m in found.members) if found else frozenset()
 
     # -- resolution ------------------------------------------------------------------
 
@@ -210,15 +233,22 @@ class UserService:
         """``user@realm`` → (user, realm) when splitting is on and the realm exists."""
         if self.settings.split_at_sign and "@" in login:
             head, _, tail = login.rpartition("@")
-            if head and realms.find_realm(session, tail) is not None:
+            if head and self.realm_exists(session, tail):
                 return head, realm or tail
         return login, realm
 
-    def _realm(self, session: Session, realm: str) -> Realm | None:
-        return realms.find_realm(session, realm) if realm else realms.default_realm(session)
+    def _realm(self, session: Session, realm: str) -> RealmView | None:
+        snapshot = self._snapshot(session)
+        return snapshot.realm(realm) if realm else snapshot.default
+
+    def _resolver(self, session: Session, name: str) -> StoredResolver | None:
+        return self._snapshot(session).resolvers.get(name)
 
     def store_for(self, session: Session, resolver: str) -> UserStore:
-        return self.resolvers.store(self.resolvers.get(session, resolver))
+        row = self._resolver(session, resolver)
+        if row is None:
+            raise missing_resolver(resolver)
+        return self.resolvers.store(row)
 
     def resolve(self, session: Session, login: str, realm: str = "") -> User:
         """The user ``login`` of ``realm`` (the default realm if empty). The store's
@@ -245,14 +275,14 @@ class UserService:
         found = self._realm(session, realm)
         if found is None or not login:
             return None
-        for member in realms.ordered_members(found):
+        for member in found.members:
             record = self.resolvers.store(member.resolver).find(login)
             if record is not None:
                 return self._user(session, record, found.name, member.resolver.name)
         return None
 
     def get_user(self, session: Session, realm: str, resolver: str, uid: str) -> User:
-        row = self.resolvers.find(session, resolver)
+        row = self._resolver(session, resolver)
         record = self.resolvers.store(row).get(uid) if row is not None else None
         if record is None:
             raise UserNotFoundError(
@@ -268,7 +298,7 @@ class UserService:
         never one). "" for an owner its store does not know or cannot answer for: a
         store that is down must not hide the tokens from administrators."""
         wanted = set(owners)
-        rows = {row.name: row for row in self.resolvers.all(session)} if wanted else {}
+        rows = self._snapshot(session).resolvers if wanted else {}
         found: dict[tuple[str, str], str] = {}
         for resolver, uid in wanted:
             row = rows.get(resolver)
@@ -281,7 +311,8 @@ class UserService:
 
     def _user(self, session: Session, record: UserRecord, realm: str, resolver: str) -> User:
         merged = dict(record.attributes)
-        merged.update(custom.get_attributes(session, resolver, record.uid, realm))
+        if realm in self._snapshot(session).with_attributes:
+            merged.update(custom.get_attributes(session, resolver, record.uid, realm))
         return User(
             login=record.login, realm=realm, resolver=resolver, uid=record.uid, attributes=merged
         )
@@ -298,7 +329,7 @@ class UserService:
         a user of the realm's first store would (that store's decoy, if it has one)."""
         login, realm = self.split_login(session, login, realm)
         found = self._realm(session, realm)
-        members = realms.ordered_members(found) if found is not None else []
+        members = found.members if found is not None else ()
         if not members or not password:
             return
         try:
@@ -329,22 +360,25 @@ class UserService:
         wanted = {
             k: v for k, v in (filters or {}).items() if k in SEARCHABLE and v not in ("", "*")
         }
+        snapshot = self._snapshot(session)
+        rows: list[StoredResolver]
         if realm:
-            found = realms.get_realm(session, realm)
-            rows = [
-                m.resolver
-                for m in realms.ordered_members(found)
-                if not resolver or m.resolver.name == resolver
-            ]
+            found = snapshot.realm(realm)
+            if found is None:
+                raise RealmNotFoundError(f"The realm {realm[:130]!r} does not exist.")
+            rows = [m.resolver for m in found.members if resolver in ("", m.resolver.name)]
             realm_name = found.name
+        elif resolver:
+            if resolver not in snapshot.resolvers:
+                raise missing_resolver(resolver)
+            rows = [snapshot.resolvers[resolver]]
+            realm_name = ""
         else:
-            rows = (
-                [self.resolvers.get(session, resolver)] if resolver else self.resolvers.all(session)
-            )
+            rows = sorted(snapshot.resolvers.values(), key=lambda row: row.name)
             realm_name = ""
         # Without a realm, users of the default realm's resolvers are shown in it (as
         # privacyIDEA lists them); users of other resolvers in none.
-        in_default = self._default_realm_of(session) if not realm else {}
+        in_default = _resolvers_of(snapshot.default) if not realm else {}
         extra = (
             custom.realm_attributes(session, realm_name, [r.name for r in rows])
             if include_custom
@@ -364,14 +398,6 @@ class UserService:
                 user = User(record.login, shown_in, row.name, record.uid)
                 listing.users.append(_info(attrs, user, store.editable))
         return listing
-
-    @staticmethod
-    def _default_realm_of(session: Session) -> dict[str, str]:
-        """resolver name → the default realm's name, for its resolvers."""
-        found = realms.default_realm(session)
-        if found is None:
-            return {}
-        return {member.resolver.name: found.name for member in realms.ordered_members(found)}
 
     # -- administration in editable stores ------------------------------------------
 
@@ -417,13 +443,25 @@ class UserService:
         return custom.get_attributes(session, user.resolver, user.uid, user.realm)
 
     def set_custom_attribute(self, session: Session, user: User, key: str, value: str) -> None:
+        # Asked before the write, which the snapshot would otherwise read back.
+        marked = user.realm in self._snapshot(session).with_attributes
         custom.set_attribute(session, user, key, value)
         _changed(session)  # later lookups in this unit of work see the new attribute
+        if not marked:
+            # The realm's first: its lookups start reading the attribute table. (The
+            # last one deleted leaves the realm marked: one statement too many, never
+            # an attribute missed.)
+            self.realm_cache.changed(session)
 
     def delete_custom_attribute(self, session: Session, user: User, key: str) -> bool:
         deleted = custom.delete_attribute(session, user, key)
         _changed(session)
         return deleted
+
+
+def _resolvers_of(realm: RealmView | None) -> dict[str, str]:
+    """resolver name → the realm's name, for the realm's resolvers."""
+    return {m.resolver.name: realm.name for m in realm.members} if realm else {}
 
 
 def _info(attributes: Mapping[str, str], who: User, editable: bool) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, init_token
 #: by dialect, BEGIN included where the driver sends one (SQLite: the prepare's read
 #: transaction and the check's BEGIN IMMEDIATE; the audit entries are the last two
 #: statements of the check's transaction, ADR 0014).
-BOUNDS = {"sqlite": 11, "postgresql": 8, "mysql": 8}
+BOUNDS = {"sqlite": 9, "postgresql": 6, "mysql": 6}
 
 
 @pytest.fixture
