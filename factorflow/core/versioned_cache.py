@@ -16,8 +16,11 @@ at once (:meth:`VersionedCache.changed`); a rolled-back one never reaches it.
   ones to its end).
 * The reload lock is never waited for while the caller holds a database connection:
   the holder may itself be waiting for a pool connection held by a waiter, a deadlock
-  that only the pool timeout would end. While another thread reloads, the snapshot at
-  hand (at most one reload period old) is good enough.
+  that only the pool timeout would end. While another thread reloads because the
+  period ran out, the snapshot at hand (at most one reload period old) is good enough.
+  After this process committed a change, it is not: a request that starts after the
+  commit must see it (a policy just tightened, a type just withdrawn), so a caller that
+  finds the reload lock taken then reloads for itself instead of serving the old one.
 """
 
 from __future__ import annotations
@@ -64,9 +67,16 @@ class VersionedCache(Generic[T]):
         self._lock = threading.Lock()
         self._current: tuple[str, T] | None = None
         self._checked_at = float("-inf")
+        # Bumped by every invalidation; the snapshot is known stale while the
+        # generation it was checked at is older (a reload that started before an
+        # invalidation does not count as seeing it).
+        self._generation = 0
+        self._checked_generation = 0
 
     def invalidate(self) -> None:
-        """Check the database's marker on the next lookup."""
+        """Check the database's marker on the next lookup, and let no lookup serve
+        the snapshot at hand until a check has seen the marker again."""
+        self._generation += 1
         self._checked_at = float("-inf")
 
     def changed(self, session: Session) -> None:
@@ -92,21 +102,27 @@ class VersionedCache(Generic[T]):
         if current is not None and self._fresh():
             return current[1]
         if not self._lock.acquire(blocking=False):
-            if current is not None:
-                return current[1]
-            return self._reload(session, None)  # the first load: do it ourselves
+            if current is not None and self._checked_generation == self._generation:
+                return current[1]  # only the period ran out: the one at hand will do
+            # The first load, or a change this process committed: do it ourselves.
+            return self._reload(session, current)
         try:
             current = self._current
             if current is not None and self._fresh():
                 return current[1]
+            generation = self._generation
             value = self._reload(session, current)
             self._checked_at = self._clock()
+            self._checked_generation = generation
             return value
         finally:
             self._lock.release()
 
     def _fresh(self) -> bool:
-        return self._clock() - self._checked_at < self._reload_seconds
+        return (
+            self._checked_generation == self._generation
+            and self._clock() - self._checked_at < self._reload_seconds
+        )
 
     def _reload(self, session: Session | None, current: tuple[str, T] | None) -> T:
         if session is not None:

@@ -119,3 +119,31 @@ def test_a_reload_in_progress_is_not_waited_for(sessions: sessionmaker[Session])
         release.set()
         reloader.join(5)
     assert cache.get() == "snapshot of v2"
+
+
+def test_after_this_process_committed_a_change_a_busy_reload_does_not_serve_the_old_one(
+    sessions: sessionmaker[Session],
+) -> None:
+    store, clock = Store(), SecondsClock(100.0)
+    cache = cache_of(store, clock, "cached", sessions)
+    cache.get()
+    entered, release = threading.Event(), threading.Event()
+    store.stall = (entered, release)
+    clock.now += 1.0
+    reloader = threading.Thread(target=cache.get)  # reloads for the period, and stalls
+    reloader.start()
+    try:
+        assert entered.wait(5)
+        store.stall = None
+        with sessions() as session:
+            store.version = "v2"
+            cache.changed(session)
+            session.commit()
+        # A request that starts after the commit sees it, though a reload is under way.
+        assert cache.get() == "snapshot of v2"
+    finally:
+        release.set()
+        reloader.join(5)
+    # The stalled reload read its marker before the commit: it does not count as a check.
+    store.version = "v3"
+    assert cache.get() == "snapshot of v3"
