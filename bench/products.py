@@ -298,6 +298,12 @@ def snapshot_factorflow(dest: Path) -> Path:
 
     for info in Path(sysconfig.get_paths()["purelib"]).glob("factorflow-*.dist-info"):
         shutil.copytree(info, target / info.name)
+    # Compiled as an installed package is: a worker that compiles its imports (the
+    # environment may forbid writing bytecode) spends seconds of CPU on it and keeps
+    # the compiler's garbage in its heap, which the peak RSS would then report.
+    import compileall
+
+    compileall.compile_dir(target / "factorflow", quiet=1)
     return target
 
 
