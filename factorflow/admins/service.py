@@ -32,8 +32,10 @@ class AdminService:
         self._hasher = hasher
         self.pepper_file = pepper_file
         # Verifying against a dummy hash when the admin does not exist keeps the
-        # response time independent of whether the name is taken.
-        self._dummy_hash = hasher.hash("not-a-password")
+        # response time independent of whether the name is taken. Made at the first
+        # such login, not at start: a hash holds argon2_memory_kib while it runs, and
+        # a worker that never sees an admin login need not pay it.
+        self._dummy_hash: str | None = None
 
     def add(self, session: Session, username: str, password: str, email: str = "") -> Admin:
         if not _NAME.match(username):
@@ -101,6 +103,8 @@ class AdminService:
         A hash imported from privacyIDEA that matches is rehashed in Factorflow's form
         (written with the caller's unit of work)."""
         if admin is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash("not-a-password")
             self._hasher.verify(self._dummy_hash, password)
             return False
         if not admin.password_hash.startswith(PEPPERED):
