@@ -95,16 +95,54 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop_database(admin_url, name)
 
 
+# Tables whose id counter moved since it was last reset (rows may be gone again, but
+# the next test expects ids from 1): a sequence read at least once on PostgreSQL, an
+# AUTO_INCREMENT past 1 on MariaDB (both read live, not from statistics).
+_MOVED_COUNTERS = {
+    "postgresql": (
+        "SELECT t.relname FROM pg_class s"
+        " JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass"
+        " AND d.refclassid = 'pg_class'::regclass"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        " JOIN pg_sequences q ON q.schemaname = current_schema() AND q.sequencename = s.relname"
+        " WHERE s.relkind = 'S' AND q.last_value IS NOT NULL"
+    ),
+    "mysql": (
+        "SELECT table_name FROM information_schema.tables"
+        " WHERE table_schema = DATABASE() AND auto_increment > 1"
+    ),
+}
+
+
+def touched_tables(conn: Any, names: list[str]) -> set[str]:
+    """The tables of ``names`` that hold rows or whose id counter moved: one round trip
+    each, so a test that wrote three tables empties three, not all of them."""
+    quote = conn.dialect.identifier_preparer.quote
+    holding = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {quote(name)})" for name in names
+    )
+    found = {row[0] for row in conn.execute(text(holding))}
+    moved = {row[0] for row in conn.execute(text(_MOVED_COUNTERS[conn.dialect.name]))}
+    return found | (moved & set(names))
+
+
 def empty_tables(engine: Engine) -> None:
+    """Every table as a fresh database has it, ids from 1. On PostgreSQL and MariaDB
+    only the tables the last test touched are truncated: truncating all of them took
+    0.4 s per test, a third of the suite's time on those databases."""
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            touched = touched_tables(conn, [t.name for t in tables])
+            if touched:
+                names = ", ".join(f'"{name}"' for name in sorted(touched))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         elif engine.dialect.name == "mysql":
+            touched = touched_tables(conn, [t.name for t in tables])
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
             for table in tables:
-                conn.execute(text(f"TRUNCATE TABLE `{table.name}`"))
+                if table.name in touched:
+                    conn.execute(text(f"TRUNCATE TABLE `{table.name}`"))
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
         else:
             for table in tables:
