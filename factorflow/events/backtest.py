@@ -9,36 +9,37 @@ kept. Nothing runs and nothing is written (a SAVEPOINT that is rolled back makes
 Contract of the answer: counts per day of the window (every day, also empty ones, oldest
 first), per audited action (``POST /validate/check`` ...: the endpoint the event maps
 to), per condition (matched / not matched / unknown, the condition's own answer before
-``unknown_is_match``), the action with how often it would have run, and the latest few
-entries that would have fired.
+``unknown_is_match``), the action with how often it would have run, and the newest
+entries of the last few distinct requests that would have fired.
 
 What the audit does not keep, the replay cannot know: request parameters other than
 user, realm and serial, and the response's detail; conditions on them answer unknown.
 Conditions about tokens, users and counters see their *current* state, and ``{now}`` is
 the time of the backtest, as in a dry run of one audit entry.
 
-Why it stays fast on a large audit: the database filters the window and the events
-(``action IN (...)``, the audit's own column) and hands rows over in id order in batches
-of ``batch`` (keyset pagination: bounded memory, and no open cursor while conditions
-query the same connection, which MariaDB's unbuffered cursors forbid). Only the columns
-a replay reads are selected. Since every fact is a function of those columns (the
-current state does not change during the run), entries that agree on them share one
-evaluation: a busy audit repeats the same user, client and result over and over.
+Why it stays fast on a large audit: a replay reads only a few columns, and every fact
+is a function of them (the current state does not change during the run), so entries
+that agree on them are one replay. The database filters the window and the events
+(``action IN (...)``, the audit's own column) and counts equal entries per day
+(``GROUP BY``), one range of :data:`SPAN` ids at a time in id order: bounded memory
+and result sets, and no cursor left open while conditions query the same connection
+(MariaDB's unbuffered cursors forbid it). Each distinct replay is evaluated once, also
+across ranges (a bounded memory of verdicts): a busy audit repeats the same user,
+client and result over and over.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from factorflow.audit.models import AUDIT_TABLE
+from factorflow.audit.models import AUDIT_TABLE, AuditEntry
 from factorflow.audit.record import AuditRecord
 from factorflow.errors import ParameterError
 from factorflow.events.conditions.base import Verdict
@@ -51,17 +52,16 @@ if TYPE_CHECKING:
 
 #: The longest window (days) a backtest replays.
 MAX_DAYS = 366
-#: Audit rows fetched per query.
-BATCH = 2000
+#: Audit ids per query: a query answers at most this many groups (bounded memory).
+SPAN = 50_000
 #: Entries that would have fired, listed in the answer (the latest).
 SAMPLES = 5
 #: Distinct replays remembered; beyond it the memory starts again (bounded memory).
 MEMO_LIMIT = 100_000
 
-#: The audit columns a replay reads (see ``sample_from_entry``).
-_COLUMNS = (
-    AUDIT_TABLE.c.id,
-    AUDIT_TABLE.c.date,
+#: Exactly the audit columns a replay reads (``sample_from_entry``): entries equal in
+#: them are replayed once (the key of a group and of the evaluations' memory).
+_REPLAYED = (
     AUDIT_TABLE.c.action,
     AUDIT_TABLE.c.success,
     AUDIT_TABLE.c.authentication,
@@ -72,6 +72,7 @@ _COLUMNS = (
     AUDIT_TABLE.c.client,
     AUDIT_TABLE.c.user_agent,
 )
+ONE_DAY = timedelta(days=1)
 _VERDICTS: tuple[Verdict, ...] = ("matched", "not_matched", "unknown")
 
 
@@ -90,11 +91,13 @@ def audit_actions(rule_events: dict[str, str], events: Sequence[str]) -> list[st
 
 
 def stream(
-    session: Session, actions: Sequence[str], since: datetime, *, batch: int = BATCH
+    session: Session, actions: Sequence[str], since: datetime, *, span: int = SPAN
 ) -> Iterator[Any]:
-    """The audit rows (the selected columns as attributes) of ``actions`` dated ``since``
-    or later, in id order, up to the newest entry when the stream started (entries
-    written meanwhile are not replayed)."""
+    """The audited requests of ``actions`` dated ``since`` or later, up to the newest
+    entry when the stream started (entries written meanwhile are not replayed), as
+    groups of equal entries: per range of ``span`` ids in id order, one row per day and
+    :data:`_REPLAYED` values with ``day`` (``YYYY-MM-DD``, UTC), ``entries`` (how many)
+    and ``newest`` (the highest id) besides those columns as attributes."""
     if not actions:
         return
     table = AUDIT_TABLE
@@ -105,23 +108,37 @@ def stream(
     last = session.scalar(select(func.max(table.c.id)))
     if first is None or last is None:
         return
+    # Dates are stored as UTC without a zone on every backend: DATE() is the UTC day.
+    day = func.date(table.c.date).label("day")
+    replayed: Sequence[Any] = _REPLAYED
+    if session.get_bind().dialect.name == "mysql":
+        # MariaDB compares text without case and trailing blanks: 'HOTP1' and 'hotp1'
+        # would be one group, though conditions tell them apart.
+        replayed = [
+            column.collate("utf8mb4_nopad_bin").label(column.name)
+            if column.name != "success"
+            else column
+            for column in _REPLAYED
+        ]
     after = first - 1
-    while True:
-        rows: Sequence[Any] = session.execute(
-            select(*_COLUMNS)
+    while after < last:
+        upto = min(after + span, last)
+        yield from session.execute(
+            select(
+                day,
+                *replayed,
+                func.count().label("entries"),
+                func.max(table.c.id).label("newest"),
+            )
             .where(
                 table.c.id > after,
-                table.c.id <= last,
+                table.c.id <= upto,
                 table.c.date >= since,
                 table.c.action.in_(actions),
             )
-            .order_by(table.c.id)
-            .limit(batch)
+            .group_by(day, *replayed)
         ).all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = rows[-1].id
+        after = upto
 
 
 @dataclass
@@ -129,9 +146,9 @@ class _Tally:
     evaluated: int = 0
     fired: int = 0
 
-    def add(self, fires: bool) -> None:
-        self.evaluated += 1
-        self.fired += fires
+    def add(self, fires: bool, entries: int) -> None:
+        self.evaluated += entries
+        self.fired += entries if fires else 0
 
     def as_dict(self) -> dict[str, int]:
         return {"evaluated": self.evaluated, "fired": self.fired}
@@ -139,13 +156,12 @@ class _Tally:
 
 @dataclass
 class _Result:
-    days: dict[str, _Tally]
+    days: list[_Tally]
     actions: dict[str, _Tally] = field(default_factory=dict)
     conditions: list[Counter[Verdict]] = field(default_factory=list)
-    samples: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=SAMPLES))
 
 
-def _sample_entry(row: Row[Any]) -> dict[str, Any]:
+def _sample_entry(row: AuditEntry) -> dict[str, Any]:
     return {
         "id": row.id,
         "date": row.date.astimezone(UTC).isoformat(),
@@ -159,23 +175,6 @@ def _sample_entry(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _memo_key(sample: Sample) -> tuple[Any, ...]:
-    result = sample.result or {}
-    return (
-        sample.event,
-        result.get("status"),
-        result.get("value"),
-        result.get("authentication"),
-        sample.params.get("user"),
-        sample.params.get("realm"),
-        sample.audit_serial,
-        sample.actor.role,
-        sample.actor.username,
-        sample.client_ip,
-        sample.user_agent,
-    )
-
-
 def backtest(
     ports: EventPorts,
     session: Session,
@@ -183,7 +182,7 @@ def backtest(
     *,
     days: int,
     now: datetime | None = None,
-    batch: int = BATCH,
+    span: int = SPAN,
 ) -> dict[str, Any]:
     """Replay the window through ``definition``'s conditions; see the module docstring."""
     if definition.scheduled:
@@ -195,34 +194,64 @@ def backtest(
     rule_events = ports.events.rule_events
     actions = audit_actions(rule_events, definition.events)
     result = _Result(
-        days={(since + timedelta(days=n)).date().isoformat(): _Tally() for n in range(days)},
+        days=[_Tally() for _ in range(days)],
         actions={action: _Tally() for action in actions},
         conditions=[Counter() for _ in definition.conditions],
     )
     memo: dict[tuple[Any, ...], tuple[bool, tuple[Verdict, ...]]] = {}
+    day_index = {day["day"]: n for n, day in enumerate(_days(since, days))}
+    newest_fired: dict[tuple[Any, ...], int] = {}
     savepoint = session.begin_nested()
     try:
-        for row in stream(session, actions, since, batch=batch):
-            event = rule_events[row.action]
-            sample = sample_from_entry(row, event)
-            key = _memo_key(sample)
+        for group in stream(session, actions, since, span=span):
+            key = tuple(group[1 : 1 + len(_REPLAYED)])
             known = memo.get(key)
             if known is None:
+                sample = sample_from_entry(group, rule_events[group.action])
                 known = _evaluate(ports, session, definition, sample, now)
                 if len(memo) >= MEMO_LIMIT:
                     memo.clear()
                 memo[key] = known
             fires, verdicts = known
-            day = row.date.astimezone(UTC).date().isoformat()
-            result.days.setdefault(day, _Tally()).add(fires)
-            result.actions[row.action].add(fires)
+            entries = int(group.entries)
+            # An entry dated after today (a skewed clock) counts on the last day.
+            day = day_index.get(str(group.day)[:10], days - 1)
+            result.days[day].add(fires, entries)
+            result.actions[group.action].add(fires, entries)
             for counter, verdict in zip(result.conditions, verdicts, strict=True):
-                counter[verdict] += 1
+                counter[verdict] += entries
             if fires:
-                result.samples.append(_sample_entry(row))
+                _keep_newest(newest_fired, key, int(group.newest))
+        samples = _samples(session, sorted(newest_fired.values(), reverse=True))
     finally:
         savepoint.rollback()
-    return _answer(definition, result, days=days, since=since, now=now, rules=rule_events)
+    return _answer(definition, result, samples, days=days, since=since, now=now, rules=rule_events)
+
+
+def _keep_newest(newest: dict[tuple[Any, ...], int], key: tuple[Any, ...], number: int) -> None:
+    """Keep the newest id of the :data:`SAMPLES` distinct requests seen last that fire
+    (ranges come in id order, the groups of one range in any order)."""
+    if key in newest:
+        newest[key] = max(newest[key], number)
+    elif len(newest) < SAMPLES:
+        newest[key] = number
+    else:
+        oldest = min(newest, key=newest.__getitem__)
+        if number > newest[oldest]:
+            del newest[oldest]
+            newest[key] = number
+
+
+def _days(since: datetime, days: int) -> list[dict[str, Any]]:
+    return [{"day": (since + n * ONE_DAY).date().isoformat()} for n in range(days)]
+
+
+def _samples(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.id.in_(ids)))
+    by_id = {entry.id: entry for entry in entries}
+    return [_sample_entry(by_id[number]) for number in ids if number in by_id]
 
 
 def _evaluate(
@@ -241,6 +270,7 @@ def _evaluate(
 def _answer(
     definition: Definition,
     result: _Result,
+    samples: list[dict[str, Any]],
     *,
     days: int,
     since: datetime,
@@ -261,7 +291,10 @@ def _answer(
         "until": now.astimezone(UTC).isoformat(),
         "evaluated": evaluated,
         "fired": fired,
-        "per_day": [{"day": day, **t.as_dict()} for day, t in sorted(result.days.items())],
+        "per_day": [
+            {**day, **tally.as_dict()}
+            for day, tally in zip(_days(since, days), result.days, strict=True)
+        ],
         "per_action": [
             {"action": action, "event": rules[action], **t.as_dict()}
             for action, t in result.actions.items()
@@ -281,5 +314,5 @@ def _answer(
             "options": definition.redacted_options(),
             "would_run": fired,
         },
-        "samples": list(reversed(result.samples)),
+        "samples": samples,
     }

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from factorflow.api.routes.event import definition_input
 from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
-from factorflow.events.backtest import audit_actions, window_start
+from factorflow.events.backtest import audit_actions, backtest, window_start
 from factorflow.events.models import EventDefinition
 from tests.events.conftest import DefinitionMaker
 
@@ -92,9 +93,20 @@ def test_counts_on_a_hand_computed_audit(
     ]  # fmt: skip
     assert answer["action"] == {"module": "Logging", "action": "logging",
                                 "options": {}, "would_run": 7000}  # fmt: skip
-    samples = answer["samples"]
-    assert len(samples) == 5 and all(s["authentication"] == "REJECT" for s in samples)
-    assert [s["id"] for s in samples] == sorted((s["id"] for s in samples), reverse=True)
+    # One sample per distinct request that fires (the newest of each), newest first.
+    first, second = answer["samples"]
+    assert first["id"] > second["id"]
+    assert [(s["authentication"], s["serial"], s["date"][:10]) for s in (first, second)] == [
+        ("REJECT", "HOTP1", today.isoformat()),
+        ("REJECT", "HOTP1", (today - timedelta(days=3)).isoformat()),
+    ]
+    # Short id ranges split the groups: the same counts, the same samples.
+    with services.sessions() as session:
+        definition = services.events.transient(session, definition_input(GUESSED))
+        split = backtest(services.event_ports, session, definition, days=7, span=3000)
+    assert {k: v for k, v in split.items() if k not in ("since", "until")} == {
+        k: v for k, v in answer.items() if k not in ("since", "until")
+    }
     # A window of one day sees today's rows only.
     one = value(client.post("/event/backtest", json={"definition": GUESSED, "days": 1},
                             headers=admin_headers))  # fmt: skip
@@ -173,3 +185,22 @@ def test_window_and_actions() -> None:
     rules = {CHECK: "validate_check", "GET /validate/check": "validate_check",
              "GET /token/": "token_list"}  # fmt: skip
     assert audit_actions(rules, ["validate_check"]) == ["GET /validate/check", CHECK]
+
+
+def test_entries_that_differ_only_in_case_are_replayed_apart(
+    client: TestClient, admin_headers: dict[str, str], services: Services
+) -> None:
+    """MariaDB's collation would group them; the serial condition tells them apart."""
+    now = datetime.now(UTC)
+    rows = [audit_row(date=now, startdate=now, action=CHECK, authentication="REJECT",
+                      serial=serial, client="10.0.0.5") for serial in ("HOTP9", "hotp9", "HOTP9 ")]  # fmt: skip
+    services.audit.writer.append(rows)
+    answer = value(client.post("/event/backtest", json={"definition": GUESSED, "days": 1},
+                               headers=admin_headers))  # fmt: skip
+    assert (answer["evaluated"], answer["fired"]) == (3, 2)
+    assert answer["conditions"][2] == {"condition": "serial", "value": "^HOTP", "matched": 2,
+                                       "not_matched": 1, "unknown": 0}  # fmt: skip
+    exactly = {**GUESSED, "conditions": {"serial": "^HOTP9$"}}
+    exact = value(client.post("/event/backtest", json={"definition": exactly, "days": 1},
+                              headers=admin_headers))  # fmt: skip
+    assert exact["fired"] == 2  # serials are compared stripped
