@@ -11,6 +11,7 @@ import { link, pageHeader, section } from "../ui.js";
 import { conditionBuilder } from "./conditions.js";
 import { optionParams, renderOptions } from "../options.js";
 import { testPanel } from "./test-panel.js";
+import { backtestPanel } from "./backtest-panel.js";
 
 async function moduleMeta(module) {
   const m = seg(module);
@@ -73,8 +74,10 @@ export async function render(ctx) {
       ? `${f.handlermodule.control.value} acts on a request or response and cannot run on a schedule.`
       : "Request events fire with API requests; a schedule sweeps every token or user at set times.";
     panel?.refreshEvents();
+    backtest?.setScheduled(on);
   }
   let panel = null;
+  let backtest = null;
   let meta = null;
   let builder = null;
 
@@ -146,6 +149,7 @@ export async function render(ctx) {
   });
 
   panel = testPanel({ definition, events });
+  backtest = backtestPanel({ definition });
   f.event.control.addEventListener("change", panel.refreshEvents);
   f.trigger.control.addEventListener("change", showTrigger);
   showTrigger();
@@ -155,5 +159,6 @@ export async function render(ctx) {
       link("All definitions", "#/events"), d ? link("History", `#/events/${d.id}/history`, "button") : null),
     form,
     panel,
+    backtest,
   ];
 }
