@@ -25,6 +25,7 @@ from factorflow.events.definition import Definition
 from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_from_audit
 from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
+from factorflow.events.templates import templates
 from factorflow.pipeline import Access
 
 routes = Routes("event")
@@ -408,6 +409,13 @@ def metrics(call: Call[NoParams]) -> Outcome:
         raw_body=call.services.events.metrics.render(),
         raw_media_type=CONTENT_TYPE,
     )
+
+
+@routes.route("GET", "/event/templates", event="event_list", params=NoParams)
+def list_templates(call: Call[NoParams]) -> Outcome:
+    """The documentation's examples as definition bodies to start from, each checked
+    as ``POST /event`` would check it here (``valid``, ``problem``)."""
+    return Outcome(value=templates(_configured(call), lambda body: _inline(call, body)))
 
 
 @routes.route("GET", "/event/{eventid}/history", event="event_list", params=IdParams)
