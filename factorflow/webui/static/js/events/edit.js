@@ -30,7 +30,10 @@ export async function render(ctx) {
     get("/event/handlermodules"), get("/event/available"), id ? get(`/event/${seg(id)}`) : null,
   ]);
   // GET /event/<id> answers as privacyIDEA does: a list of one, [] for an unknown id.
-  const d = existing ? existing[0] : null;
+  // A template (?template=<id>) pre-fills a new definition; nothing is stored before Save.
+  const template = !id && ctx.query.template
+    ? (await get("/event/templates")).find((t) => t.id === ctx.query.template) : null;
+  const d = existing ? existing[0] : template?.definition || null;
   if (id && !d) {
     return [pageHeader("Definition not found", link("All definitions", "#/events")),
       h("p", { class: "notice", role: "status" }, `There is no event definition with id ${id}.`)];
@@ -155,8 +158,10 @@ export async function render(ctx) {
   showTrigger();
 
   return [
-    pageHeader(d ? `Definition ${d.name}` : "New event definition",
-      link("All definitions", "#/events"), d ? link("History", `#/events/${d.id}/history`, "button") : null),
+    pageHeader(id ? `Definition ${d.name}` : "New event definition",
+      link("All definitions", "#/events"), id ? link("History", `#/events/${d.id}/history`, "button") : null),
+    template ? h("p", { class: "notice", role: "status" }, `From the template “${template.title}”: `, template.description,
+      template.valid ? " It starts disabled: backtest it, then enable it." : ` Before saving: ${template.problem}`) : null,
     form,
     panel,
     backtest,
