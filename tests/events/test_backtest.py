@@ -204,3 +204,23 @@ def test_entries_that_differ_only_in_case_are_replayed_apart(
     exact = value(client.post("/event/backtest", json={"definition": exactly, "days": 1},
                               headers=admin_headers))  # fmt: skip
     assert exact["fired"] == 2  # serials are compared stripped
+
+
+def test_the_benchmarks_audit_is_replayed(client: TestClient, services: Services) -> None:
+    """``python -m bench.backtest`` in small: its rows, its definition, its answer."""
+    from bench.backtest import CONDITIONS, DAYS, fill, row
+
+    now = datetime.now(UTC)
+    fill(services, 3000, now)
+    since = window_start(now, DAYS)
+    rows = [r for r in (row(n, now, 3000) for n in range(3000)) if r["date"] >= since]
+    checks = [r for r in rows if r["action"] == CHECK]
+    fires = [r for r in checks
+             if r["authentication"] == "REJECT" and not r["client"].startswith("10.")]  # fmt: skip
+    with services.sessions() as session:
+        body = {"event": "validate_check", "handlermodule": "Logging", "action": "logging",
+                "unknown_is_match": False, "conditions": CONDITIONS}  # fmt: skip
+        definition = services.events.transient(session, definition_input(body))
+        answer = backtest(services.event_ports, session, definition, days=DAYS, now=now)
+    assert (answer["evaluated"], answer["fired"]) == (len(checks), len(fires))
+    assert len(checks) > 2000 and len(fires) > 50
