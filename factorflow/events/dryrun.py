@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,19 @@ class Sample:
     limit: int = 10
 
 
+class AuditedRequest(Protocol):
+    """The audit columns a replay reads (an :class:`AuditEntry` or a selected row)."""
+
+    success: bool
+    authentication: str
+    serial: str
+    user: str
+    realm: str
+    administrator: str
+    client: str
+    user_agent: str
+
+
 def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sample:
     """Rebuild a sample from an audited request (its number in ``GET /audit/``)."""
     entry = session.get(AuditEntry, number)
@@ -70,6 +83,11 @@ def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sampl
     event = ports.events.rule_events.get(entry.action, "")
     if not event:
         raise ParameterError(f"Audit entry {number} ({entry.action!r}) is not a request")
+    return sample_from_entry(entry, event)
+
+
+def sample_from_entry(entry: AuditedRequest, event: str) -> Sample:
+    """The sample an audited request of ``event`` replays as (dry runs, backtests)."""
     result: dict[str, Any] = {"status": entry.success or bool(entry.authentication)}
     if entry.authentication:
         result.update(value=entry.authentication == "ACCEPT", authentication=entry.authentication)
@@ -88,7 +106,8 @@ def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sampl
     )
 
 
-def _reply(result: dict[str, Any] | None) -> Reply | None:
+def reply_of(result: dict[str, Any] | None) -> Reply | None:
+    """The reply a sample's ``result`` stands for; None: no response (pre position)."""
     if result is None:
         return None
     error = result.get("error")
@@ -112,7 +131,8 @@ def _reply(result: dict[str, Any] | None) -> Reply | None:
     )
 
 
-def _invocation(sample: Sample) -> Invocation:
+def invocation_of(sample: Sample) -> Invocation:
+    """The request a sample stands for."""
     params = dict(sample.params)
     for key in ("user", "realm", "serial"):
         value = getattr(sample, key)
@@ -167,7 +187,7 @@ def dry_run(
 ) -> dict[str, Any]:
     """Evaluate ``definitions`` against ``sample`` inside a SAVEPOINT that is rolled back
     (conditions only read; the rollback makes sure of it)."""
-    inv = _invocation(sample)
+    inv = invocation_of(sample)
     audit = AuditRecord.begin(inv, node=ports.settings.node_name)
     audit.serial = sample.audit_serial
     results = []
@@ -178,7 +198,7 @@ def dry_run(
                 results.append(_describe_scheduled(ports, session, definition, sample))
                 continue
             # Pre definitions never see a response, post ones see the sample's.
-            reply = _reply(sample.result) if definition.position == "post" else None
+            reply = reply_of(sample.result) if definition.position == "post" else None
             facts = ports.facts(session, inv, audit, reply=reply)
             results.append(describe(definition, facts))
     finally:

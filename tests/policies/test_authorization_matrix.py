@@ -219,6 +219,10 @@ MATRIX: tuple[Endpoint, ...] = (
         allow(event="token_init", serial="A-OWN"), deny(event="token_init", serial="B-OWN"),
         allow(event="token_init", **ALICE), deny(event="token_init", **DAVE),
     )),
+    Endpoint("POST", "/event/backtest", (  # names no object: the audit is not narrowed
+        allow(days=1, definition={"event": "validate_check", "handlermodule": "Logging",
+                                  "action": "logging"}),
+    )),
     Endpoint("GET", "/policy/check", (  # a question about a request, nothing touched
         allow(scope="admin", action="disable", **DAVE),
     )),

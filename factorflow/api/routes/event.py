@@ -19,10 +19,13 @@ from factorflow.core.params import is_true, split_list
 from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.errors import AuthError, ParameterError
 from factorflow.events import transfer
+from factorflow.events.backtest import MAX_DAYS, backtest
 from factorflow.events.conditions.base import ConditionRegistry
+from factorflow.events.definition import Definition
 from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_from_audit
 from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
+from factorflow.events.templates import templates
 from factorflow.pipeline import Access
 
 routes = Routes("event")
@@ -257,19 +260,23 @@ def _sample(call: Call[Any], params: dict[str, Any], event: str) -> Sample:
     )
 
 
+def _inline(call: Call[Any], inline: dict[str, Any]) -> Definition:
+    """An unsaved definition body (``POST /event``'s fields), validated as a save is."""
+    data = definition_input(
+        {**inline, **{f"option.{k}": v for k, v in (inline.get("options") or {}).items()}}
+    )
+    return call.services.events.transient(call.session, data)
+
+
 @routes.route("POST", "/event/test", event="event_test", params=SaveParams)
 def test(call: Call[SaveParams]) -> Outcome:
     """Dry run: evaluate definitions against a sample and change nothing (a scheduled
     definition: against ``serial`` / ``user`` or the first ``limit`` items of its sweep)."""
     params = call.inv.params
-    events = call.services.events
     definition_id = _int(params, "eventid")
     inline = _json_object(params.get("definition"), "definition")
     if inline is not None:
-        data = definition_input(
-            {**inline, **{f"option.{k}": v for k, v in (inline.get("options") or {}).items()}}
-        )
-        definitions = [events.transient(call.session, data)]
+        definitions = [_inline(call, inline)]
         event = _str(params, "event") or (definitions[0].events or ("",))[0]
     else:
         event = _str(params, "event") or ""
@@ -282,6 +289,37 @@ def test(call: Call[SaveParams]) -> Outcome:
             event = definitions[0].events[0] if definitions[0].events else ""
     sample = _sample(call, params, event)
     return Outcome(value=dry_run(call.services.event_ports, call.session, definitions, sample))
+
+
+class BacktestParams(BaseModel):
+    """``eventid`` (a stored definition, enabled or not) or ``definition`` (an unsaved
+    body, as ``/event/test`` takes it), and the window in days."""
+
+    model_config = ConfigDict(extra="allow")
+
+    eventid: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    days: int = Field(default=7, ge=1, le=MAX_DAYS)
+
+
+# A read: it never writes, so on SQLite it does not hold the writers' gate while it
+# replays a long window.
+@routes.route("POST", "/event/backtest", event="event_test", params=BacktestParams, writes=False)
+def backtest_definition(call: Call[BacktestParams]) -> Outcome:
+    """Backtest: what one definition would have done on the audited requests of the
+    last ``days`` days (counts per day, audited action and condition; samples)."""
+    inline = _json_object(call.inv.params.get("definition"), "definition")
+    if inline is not None:
+        definition = _inline(call, inline)
+    elif call.params.eventid is not None:
+        ports = call.services.event_ports
+        [definition] = definitions_for(
+            ports, call.session, definition_id=call.params.eventid, event=""
+        )
+    else:
+        raise ParameterError("Missing parameter: 'eventid' or 'definition'")
+    value = backtest(call.services.event_ports, call.session, definition, days=call.params.days)
+    call.audit.info = f"{value['name']}: {value['fired']} of {value['evaluated']} would fire"
+    return Outcome(value=value)
 
 
 @routes.route("POST", "/event/enable/{eventid}", event="event_enable", params=IdParams)
@@ -371,6 +409,13 @@ def metrics(call: Call[NoParams]) -> Outcome:
         raw_body=call.services.events.metrics.render(),
         raw_media_type=CONTENT_TYPE,
     )
+
+
+@routes.route("GET", "/event/templates", event="event_list", params=NoParams)
+def list_templates(call: Call[NoParams]) -> Outcome:
+    """The documentation's examples as definition bodies to start from, each checked
+    as ``POST /event`` would check it here (``valid``, ``problem``)."""
+    return Outcome(value=templates(_configured(call), lambda body: _inline(call, body)))
 
 
 @routes.route("GET", "/event/{eventid}/history", event="event_list", params=IdParams)

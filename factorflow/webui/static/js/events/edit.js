@@ -11,6 +11,7 @@ import { link, pageHeader, section } from "../ui.js";
 import { conditionBuilder } from "./conditions.js";
 import { optionParams, renderOptions } from "../options.js";
 import { testPanel } from "./test-panel.js";
+import { backtestPanel } from "./backtest-panel.js";
 
 async function moduleMeta(module) {
   const m = seg(module);
@@ -29,7 +30,10 @@ export async function render(ctx) {
     get("/event/handlermodules"), get("/event/available"), id ? get(`/event/${seg(id)}`) : null,
   ]);
   // GET /event/<id> answers as privacyIDEA does: a list of one, [] for an unknown id.
-  const d = existing ? existing[0] : null;
+  // A template (?template=<id>) pre-fills a new definition; nothing is stored before Save.
+  const template = !id && ctx.query.template
+    ? (await get("/event/templates")).find((t) => t.id === ctx.query.template) : null;
+  const d = existing ? existing[0] : template?.definition || null;
   if (id && !d) {
     return [pageHeader("Definition not found", link("All definitions", "#/events")),
       h("p", { class: "notice", role: "status" }, `There is no event definition with id ${id}.`)];
@@ -73,8 +77,10 @@ export async function render(ctx) {
       ? `${f.handlermodule.control.value} acts on a request or response and cannot run on a schedule.`
       : "Request events fire with API requests; a schedule sweeps every token or user at set times.";
     panel?.refreshEvents();
+    backtest?.setScheduled(on);
   }
   let panel = null;
+  let backtest = null;
   let meta = null;
   let builder = null;
 
@@ -146,14 +152,18 @@ export async function render(ctx) {
   });
 
   panel = testPanel({ definition, events });
+  backtest = backtestPanel({ definition });
   f.event.control.addEventListener("change", panel.refreshEvents);
   f.trigger.control.addEventListener("change", showTrigger);
   showTrigger();
 
   return [
-    pageHeader(d ? `Definition ${d.name}` : "New event definition",
-      link("All definitions", "#/events"), d ? link("History", `#/events/${d.id}/history`, "button") : null),
+    pageHeader(id ? `Definition ${d.name}` : "New event definition",
+      link("All definitions", "#/events"), id ? link("History", `#/events/${d.id}/history`, "button") : null),
+    template ? h("p", { class: "notice", role: "status" }, `From the template “${template.title}”: `, template.description,
+      template.valid ? " It starts disabled: backtest it, then enable it." : ` Before saving: ${template.problem}`) : null,
     form,
     panel,
+    backtest,
   ];
 }

@@ -69,8 +69,21 @@ function compare(key, dir) {
   };
 }
 
+/** "New from template": the server's templates, each opening the editor pre-filled. */
+function templateMenu(templates) {
+  if (!templates.length) return null;
+  return h("details", { class: "template-menu" },
+    h("summary", { class: "button" }, "New from template"),
+    h("ul", { class: "template-list", "aria-label": "Templates" }, templates.map((t) => h("li", {},
+      link(t.title, `#/events/new?template=${encodeURIComponent(t.id)}`),
+      h("p", { class: "help" }, t.description),
+      t.valid ? null : h("p", { class: "help" }, badge("needs configuration", "warn"), " ",
+        t.requires.length ? `Needs ${t.requires.join(", ")}.` : t.problem)))));
+}
+
 export async function render(ctx) {
-  const [definitions, stats] = await Promise.all([get("/event/"), firingStats()]);
+  const [definitions, stats, templates] = await Promise.all([get("/event/"), firingStats(),
+    get("/event/templates").catch(() => [])]);
   for (const d of definitions) {
     const s = stats.get(d.name);
     d.last_fired ??= s?.last || "";
@@ -104,6 +117,7 @@ export async function render(ctx) {
   return [
     pageHeader("Event definitions",
       link("New definition", "#/events/new", "button primary"),
+      templateMenu(templates),
       link("Export / import", "#/events/transfer", "button")),
     h("p", { class: "muted" }, "Every API request is an event. A definition binds events to an action of a handler module, under conditions."),
     h("div", { class: "filters" },
