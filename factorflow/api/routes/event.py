@@ -27,6 +27,7 @@ from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
 from factorflow.events.templates import templates
 from factorflow.pipeline import Access
+from factorflow.policies.decide import RequestPolicies
 
 routes = Routes("event")
 
@@ -317,7 +318,13 @@ def backtest_definition(call: Call[BacktestParams]) -> Outcome:
         )
     else:
         raise ParameterError("Missing parameter: 'eventid' or 'definition'")
-    value = backtest(call.services.event_ports, call.session, definition, days=call.params.days)
+    # A realm-limited admin replays its realms' requests only (the samples are audit
+    # entries, which it could not read otherwise).
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    realms = policies.admin_realms(call.actor, "eventhandling_read")
+    value = backtest(
+        call.services.event_ports, call.session, definition, days=call.params.days, realms=realms
+    )
     call.audit.info = f"{value['name']}: {value['fired']} of {value['evaluated']} would fire"
     return Outcome(value=value)
 
