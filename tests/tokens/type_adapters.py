@@ -81,6 +81,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
     "sms": TypeAdapter(
         params={"otpkey": RFC_KEY_HEX, "phone": "+4917111"}, otp=_rfc_hotp, setup=_sms
     ),
+    "tan": TypeAdapter(params={"tantoken_count": "5"}, otp=_printed),
 }
 
 
