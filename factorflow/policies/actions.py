@@ -267,6 +267,15 @@ def _pin_settings(scope: str) -> list[ActionDef]:
                   desc=f"Force the hash algorithm of TOTP tokens {who} enrols."),
         ActionDef(name="totp_timestep", type="int", choices=("30", "60"), group="totp",
                   desc=f"Force the time step of TOTP tokens {who} enrols."),
+        ActionDef(name="daypassword_otplen", type="int", choices=("6", "8"),
+                  group="daypassword",
+                  desc=f"Force the OTP length of day password tokens {who} enrols."),
+        ActionDef(name="daypassword_hashlib", type="str", choices=HASHLIBS, group="daypassword",
+                  desc=f"Force the hash algorithm of day password tokens {who} enrols."),
+        ActionDef(name="daypassword_timestep", type="str", pattern=r"^\d{1,9}[smhdySMHDY]?$",
+                  group="daypassword",
+                  desc=f"Force the time step of day password tokens {who} enrols: seconds "
+                  "or a number with s, m, h, d or y (24h)."),
     ]  # fmt: skip
 
 

@@ -17,7 +17,9 @@ and every ``/token/setpin`` takes the same decision:
   others): ``cn`` needs each class, ``+cn`` any of them, ``-s`` none of them,
   ``[0123456789]`` only these characters;
 * ``hotp_otplen``, ``hotp_hashlib``, ``totp_otplen``, ``totp_hashlib``,
-  ``totp_timestep`` (admin / user scope): forced values that replace the request's;
+  ``totp_timestep``, ``daypassword_otplen``, ``daypassword_hashlib``,
+  ``daypassword_timestep`` (admin / user scope): forced values that replace the
+  request's;
 * ``tokenissuer`` / ``tokenlabel``: the issuer and label of the ``otpauth://`` URL
   and QR code, with the tags ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``,
   ``{surname}``, ``{type}``;
@@ -48,6 +50,7 @@ _CLASSES = {
 TYPE_PARAMS = {"otplen": "otplen", "hashlib": "hashlib", "timestep": "timeStep"}
 _FORCED = (
     "hotp_otplen", "hotp_hashlib", "totp_otplen", "totp_hashlib", "totp_timestep",
+    "daypassword_otplen", "daypassword_hashlib", "daypassword_timestep",
 )  # fmt: skip
 
 

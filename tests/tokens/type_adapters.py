@@ -48,6 +48,10 @@ def _current_totp(detail: dict[str, Any], n: int) -> str:
     return totp(offset_steps=n)
 
 
+def _day_password(detail: dict[str, Any], n: int) -> str:
+    return totp(step=86400)  # the same value all day long, n or not
+
+
 def _printed(detail: dict[str, Any], n: int) -> str:
     return str(detail["otps"][str(n)])
 
@@ -82,6 +86,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         params={"otpkey": RFC_KEY_HEX, "phone": "+4917111"}, otp=_rfc_hotp, setup=_sms
     ),
     "tan": TypeAdapter(params={"tantoken_count": "5"}, otp=_printed),
+    "daypassword": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_day_password),
 }
 
 
