@@ -11,6 +11,8 @@ a new type cannot skip the suite silently.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +54,15 @@ def _day_password(detail: dict[str, Any], n: int) -> str:
     return totp(step=86400)  # the same value all day long, n or not
 
 
+#: motp.sourceforge.net's example init-secret and a PIN.
+MOTP_SECRET, MOTP_PIN = "e3152afee62599c8", "1234"
+
+
+def _current_motp(detail: dict[str, Any], n: int) -> str:
+    step = int(time.time() // 10) + n
+    return hashlib.md5(f"{step}{MOTP_SECRET}{MOTP_PIN}".encode()).hexdigest()[:6]
+
+
 def _printed(detail: dict[str, Any], n: int) -> str:
     return str(detail["otps"][str(n)])
 
@@ -87,6 +98,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
     ),
     "tan": TypeAdapter(params={"tantoken_count": "5"}, otp=_printed),
     "daypassword": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_day_password),
+    "motp": TypeAdapter(params={"otpkey": MOTP_SECRET, "motppin": MOTP_PIN}, otp=_current_motp),
 }
 
 
