@@ -105,6 +105,15 @@ class EnrollContext:
 
 
 @dataclass(frozen=True)
+class CheckContext:
+    """What :meth:`TokenType.used_for` may know of an authentication request: the
+    parameters that decide which tokens take part (privacyIDEA's ``service_id`` of
+    application-specific passwords)."""
+
+    service_id: str = ""
+
+
+@dataclass(frozen=True)
 class ChallengeContext:
     """What :meth:`TokenType.create_challenge` may use.
 
@@ -268,6 +277,12 @@ class TokenType:
         raise NotImplementedError
 
     # -- authentication ----------------------------------------------------------
+    def used_for(self, ctx: CheckContext) -> bool:
+        """Whether this token takes part in an authentication request like ``ctx``
+        (privacyIDEA's ``use_for_authentication``). A token left out is not tried at
+        all: its PIN is not checked and nothing is counted. Default: always."""
+        return True
+
     def split_pass(self, passw: str) -> tuple[str, str]:
         """Split ``pass`` into (PIN, OTP) according to :attr:`pin_mode`."""
         if self.pin_mode is PinMode.WHOLE:
@@ -368,6 +383,7 @@ def claim_time_step(session: Session, token: Token, step: int) -> bool:
 __all__ = [
     "ChallengeContext",
     "ChallengeError",
+    "CheckContext",
     "Delivery",
     "EnrollContext",
     "InitializeContext",

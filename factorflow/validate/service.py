@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
-from factorflow.tokens.base import ChallengeError, PinMode, TokenType
+from factorflow.tokens.base import ChallengeError, CheckContext, PinMode, TokenType
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
@@ -233,7 +233,7 @@ class ValidateService:
         passwords = plan.verifications.passwords(self.users)
         if user is not None and not tokens and not req.serial:
             return _Choice(without_tokens(decided, passwords, session, user, req.password))
-        tokens = self._ready(tokens, req.type)
+        tokens = self._used_for(self._ready(tokens, req.type), req)
         if not tokens:
             return _Choice(CheckResult(False, MSG_NO_SUITABLE, user=user))
         all_tokens = tokens
@@ -358,6 +358,11 @@ class ValidateService:
         if token is None or (user is not None and not self.tokens.access.owned_by(token, user)):
             return user, []
         return user or self.tokens.access.owner_of(session, token), [token]
+
+    def _used_for(self, tokens: list[Token], req: CheckRequest) -> list[Token]:
+        """The tokens whose type takes part in this request (``TokenType.used_for``)."""
+        ctx = CheckContext(service_id=req.service_id or "")
+        return [token for token in tokens if self.tokens.type_of(token).used_for(ctx)]
 
     @staticmethod
     def _ready(tokens: list[Token], type_name: str | None) -> list[Token]:

@@ -40,6 +40,8 @@ class TypeAdapter:
     otp: OtpSource = lambda detail, n: ""
     #: Configuration the type needs before it is enrolled (an SMTP server...).
     setup: Callable[[TestClient, H], None] = _no_setup
+    #: ``/validate/check`` parameters besides user, realm and pass (a ``service_id``).
+    check_params: dict[str, str] = field(default_factory=dict)
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
