@@ -12,7 +12,7 @@ from tests.tokens.type_adapters import ADAPTERS
 
 H = dict[str, str]
 #: The types of issue 19 (the built-ins are covered by tests/events).
-TYPES = ["tan", "daypassword", "motp"]
+TYPES = ["tan", "daypassword", "motp", "applspec"]
 
 
 @pytest.mark.parametrize("type_name", TYPES)
@@ -35,7 +35,8 @@ def test_tokentype_condition_matches_the_type(
         action="set tokeninfo", position="post", conditions={"tokentype": "hotp"},
         options={"key": "other", "value": "ran"},
     )  # fmt: skip
-    response = client.post("/validate/check", data={"serial": serial, "pass": "pin-wrong"})
+    data = {"serial": serial, "pass": "pin-wrong", **adapter.check_params}
+    response = client.post("/validate/check", data=data)
     assert response.status_code == 200, response.text
     token = factories.token_of(client, admin_headers, serial)
     assert token["description"] == "matched"

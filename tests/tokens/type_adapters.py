@@ -101,6 +101,11 @@ ADAPTERS: dict[str, TypeAdapter] = {
     "tan": TypeAdapter(params={"tantoken_count": "5"}, otp=_printed),
     "daypassword": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_day_password),
     "motp": TypeAdapter(params={"otpkey": MOTP_SECRET, "motppin": MOTP_PIN}, otp=_current_motp),
+    "applspec": TypeAdapter(
+        params={"otpkey": PASSWORD, "service_id": "Mail"},
+        otp=lambda detail, n: PASSWORD,
+        check_params={"service_id": "mail"},
+    ),
 }
 
 
