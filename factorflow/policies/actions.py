@@ -298,6 +298,13 @@ def _authentication() -> list[ActionDef]:
             desc="Token types (space separated) that answer a PIN alone with a challenge.",
         ),
         ActionDef(name="challenge_text", type="str", desc="The text of a challenge."),
+        ActionDef(name="indexedsecret_count", type="int", minimum=1, maximum=100,
+                  group="indexedsecret",
+                  desc="How many positions of the secret an indexed secret token asks for "
+                  "(default 2)."),
+        ActionDef(name="indexedsecret_challenge_text", type="str", group="indexedsecret",
+                  desc="The challenge of an indexed secret token; {0} stands for the "
+                  "positions asked (a comma in the text is written \\,)."),
         _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
         ActionDef(
             name="auth_cache", type="str", pattern=AUTH_CACHE_PATTERN,

@@ -119,13 +119,16 @@ class ChallengeContext:
 
     ``owner`` is the token owner as the user store reports it *now* (dynamic email
     addresses and phone numbers are read from it), None for unassigned tokens;
-    ``validity`` is the challenge lifetime in seconds.
+    ``validity`` is the challenge lifetime in seconds. ``options`` holds the values
+    of the authentication policies for token types that apply to the request
+    (``indexedsecret_count``, ... — see ``policies.actions``); a type reads its own.
     """
 
     transaction_id: str
     owner: User | None
     now: float
     validity: int
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,14 @@ class TokenType:
         """Compare the answer to one of this token's challenges; ``sent_counter`` is
         what :meth:`create_challenge` recorded. Pure. Default: the normal OTP check."""
         return self.check_otp(otp, now)
+
+    def check_challenge_answer(
+        self, otp: str, sent_counter: int | None, data: Mapping[str, Any], now: float
+    ) -> OtpCheck:
+        """Compare the answer to one of this token's challenges, given what
+        :meth:`create_challenge` stored with it (``IssuedChallenge.data``: the
+        positions or the question asked). Pure. Default: :meth:`check_answer`."""
+        return self.check_answer(otp, sent_counter, now)
 
     def commit_answer(self, session: Session, counter: int) -> bool:
         """Claim a matched answer (the challenge row itself is claimed separately by

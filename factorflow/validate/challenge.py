@@ -158,15 +158,18 @@ class ChallengeFlow:
         user: User | None,
         now: float,
         request_id: str = "",
+        *,
+        options: Mapping[str, str] | None = None,
     ) -> Issued:
         """Create a challenge for each of ``tokens`` (already checked: PIN, usable)
-        under one new transaction id and enqueue their messages."""
+        under one new transaction id and enqueue their messages. ``options``: the
+        token-type authentication policy values (``ChallengeContext.options``)."""
         issued = Issued(store.new_transaction_id())
         for token in tokens:
             ttype = self.tokens.type_of(token)
             owner = user if user is not None else self.tokens.access.owner_of(session, token)
             validity = self.validity(session, ttype)
-            ctx = ChallengeContext(issued.transaction_id, owner, now, validity)
+            ctx = ChallengeContext(issued.transaction_id, owner, now, validity, options or {})
             try:
                 challenge = ttype.create_challenge(session, ctx)
             except ChallengeError as exc:
@@ -215,7 +218,7 @@ class ChallengeFlow:
                 reasons.append(reason)
                 continue
             bump_info(session, token.id, "count_auth")
-            check = ttype.check_answer(otp, row.otp_counter, now)
+            check = ttype.check_challenge_answer(otp, row.otp_counter, row.data or {}, now)
             if check.counter is None:
                 failed.append(token)
             elif store.claim_answer(session, row, now) and ttype.commit_answer(

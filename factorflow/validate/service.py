@@ -284,8 +284,9 @@ class ValidateService:
             )
         elif choice.challenged:
             result = self._challenge(
-                session, choice.challenged, req, user, now=moment, request_id=request_id
-            )
+                session, choice.challenged, req, user, now=moment, request_id=request_id,
+                options=decided.type_options,
+            )  # fmt: skip
         elif not choice.matched:
             if inc_fail_on_false_pin(session):
                 for token in choice.tokens:
@@ -397,12 +398,13 @@ class ValidateService:
         *,
         now: float,
         request_id: str,
+        options: Mapping[str, str],
     ) -> CheckResult:
         """Challenges for the tokens whose PIN is the whole ``pass``."""
         usable = [token for token in matched if not unusable_reason(token, now)]
         if not usable:
             return self._rejected(matched, unusable_reason(matched[0], now))
-        issued = self.challenges.issue(session, usable, user, now, request_id)
+        issued = self.challenges.issue(session, usable, user, now, request_id, options=options)
         if not issued.items:
             if req.exception:
                 raise ChallengeError(issued.errors[0])
