@@ -106,6 +106,8 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=lambda detail, n: PASSWORD,
         check_params={"service_id": "mail"},
     ),
+    # One character throughout: every challenge (two positions by default) has one answer.
+    "indexedsecret": TypeAdapter(params={"otpkey": "qqqqqqqq"}, otp=lambda detail, n: "qq"),
 }
 
 
