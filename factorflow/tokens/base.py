@@ -340,6 +340,15 @@ class TokenType:
         positions or the question asked). Pure. Default: :meth:`check_answer`."""
         return self.check_answer(otp, sent_counter, now)
 
+    def next_challenge(
+        self, session: Session, data: Mapping[str, Any], ctx: ChallengeContext
+    ) -> IssuedChallenge | None:
+        """After a right answer to the challenge that stored ``data``: a further
+        challenge in the same transaction (privacyIDEA's ``has_further_challenge``,
+        e.g. the next question of a questionnaire), or None — the authentication
+        succeeds. Default: None."""
+        return None
+
     def commit_answer(self, session: Session, counter: int) -> bool:
         """Claim a matched answer (the challenge row itself is claimed separately by
         the validate service). Default: :meth:`commit_otp`."""

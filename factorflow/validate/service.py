@@ -280,8 +280,9 @@ class ValidateService:
         req = plan.request
         if req.transaction_id:
             result = self.challenges.answer(
-                session, choice.tokens, req.transaction_id, req.password, moment
-            )
+                session, choice.tokens, req.transaction_id, req.password, moment,
+                options=decided.type_options,
+            )  # fmt: skip
         elif choice.challenged:
             result = self._challenge(
                 session, choice.challenged, req, user, now=moment, request_id=request_id,
