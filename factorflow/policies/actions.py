@@ -305,6 +305,9 @@ def _authentication() -> list[ActionDef]:
         ActionDef(name="indexedsecret_challenge_text", type="str", group="indexedsecret",
                   desc="The challenge of an indexed secret token; {0} stands for the "
                   "positions asked (a comma in the text is written \\,)."),
+        ActionDef(name="question_number", type="int", minimum=1, maximum=30, group="question",
+                  desc="How many questions of a questionnaire token must be answered in a "
+                  "row (default 1)."),
         _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
         ActionDef(
             name="auth_cache", type="str", pattern=AUTH_CACHE_PATTERN,

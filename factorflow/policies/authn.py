@@ -34,7 +34,7 @@ MSG_LASTAUTH = "The last successful authentication was too long ago."
 MSG_TOKENTYPE = "You are not allowed to login with this token type."
 MSG_SERIAL = "You are not allowed to login with this serial."
 #: Authentication actions of token types, handed to their challenges as they are.
-TYPE_ACTIONS = ("indexedsecret_count", "indexedsecret_challenge_text")
+TYPE_ACTIONS = ("indexedsecret_count", "indexedsecret_challenge_text", "question_number")
 
 
 @dataclass(frozen=True)

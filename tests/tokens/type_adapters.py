@@ -12,6 +12,7 @@ a new type cannot skip the suite silently.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,11 @@ ADAPTERS: dict[str, TypeAdapter] = {
     ),
     # One character throughout: every challenge (two positions by default) has one answer.
     "indexedsecret": TypeAdapter(params={"otpkey": "qqqqqqqq"}, otp=lambda detail, n: "qq"),
+    # One answer to every question: whichever is asked, the user knows it.
+    "question": TypeAdapter(
+        params={"questions": json.dumps({f"Question {i}?": "Answer" for i in range(5)})},
+        otp=lambda detail, n: "Answer",
+    ),
 }
 
 
