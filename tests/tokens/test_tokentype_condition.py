@@ -12,7 +12,7 @@ from tests.tokens.type_adapters import ADAPTERS
 
 H = dict[str, str]
 #: The types of issue 19 (the built-ins are covered by tests/events).
-TYPES = ["tan", "daypassword", "motp", "applspec", "indexedsecret", "question"]
+TYPES = ["tan", "daypassword", "motp", "applspec", "indexedsecret", "question", "yubikey"]
 
 
 @pytest.mark.parametrize("type_name", TYPES)

@@ -22,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
-from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
 
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
@@ -64,6 +64,14 @@ MOTP_SECRET, MOTP_PIN = "e3152afee62599c8", "1234"
 def _current_motp(detail: dict[str, Any], n: int) -> str:
     step = int(time.time() // 10) + n
     return hashlib.md5(f"{step}{MOTP_SECRET}{MOTP_PIN}".encode()).hexdigest()[:6]
+
+
+#: Yubico's test-vector key and private id (developers.yubico.com/OTP/Specifications).
+YUBIKEY_KEY, YUBIKEY_UID = bytes(range(16)), bytes(range(1, 7))
+
+
+def _yubikey(detail: dict[str, Any], n: int) -> str:
+    return yubikey_otp(YUBIKEY_KEY, YUBIKEY_UID, usage=n + 1, session=0)
 
 
 def _printed(detail: dict[str, Any], n: int) -> str:
@@ -113,6 +121,10 @@ ADAPTERS: dict[str, TypeAdapter] = {
     "question": TypeAdapter(
         params={"questions": json.dumps({f"Question {i}?": "Answer" for i in range(5)})},
         otp=lambda detail, n: "Answer",
+    ),
+    "yubikey": TypeAdapter(
+        params={"otpkey": YUBIKEY_KEY.hex(), "yubikey.tokenid": YUBIKEY_UID.hex()},
+        otp=_yubikey,
     ),
 }
 
