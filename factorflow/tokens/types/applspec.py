@@ -56,7 +56,6 @@ class ApplspecToken(PwToken):
     type_name = "applspec"
     serial_prefix = "ASPW"
     InitParams: ClassVar[type[TokenInitParams]] = ApplspecInitParams
-    self_service = True
     owned_info_keys = TokenType.owned_info_keys | {SERVICE_ID}
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:

@@ -68,7 +68,6 @@ class DayPasswordToken(TokenType):
     type_name = "daypassword"
     serial_prefix = "DYPW"
     InitParams: ClassVar[type[TokenInitParams]] = DayPasswordInitParams
-    self_service = True
     #: The password of the current step is accepted again until the step ends.
     one_time_values = False
     owned_info_keys = TokenType.owned_info_keys | {"timeStep"}

@@ -78,7 +78,6 @@ class IndexedSecretToken(TokenType):
     type_name = "indexedsecret"
     serial_prefix = "PIIX"
     InitParams: ClassVar[type[TokenInitParams]] = IndexedSecretInitParams
-    self_service = True
     challenge_response = True
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:

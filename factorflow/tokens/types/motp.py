@@ -99,7 +99,6 @@ class MotpToken(TokenType):
     type_name = "motp"
     serial_prefix = "PIMO"
     InitParams: ClassVar[type[TokenInitParams]] = MotpInitParams
-    self_service = True
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
         assert isinstance(params, MotpInitParams)

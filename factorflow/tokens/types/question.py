@@ -81,7 +81,6 @@ class QuestionToken(TokenType):
     type_name = "question"
     serial_prefix = "QUST"
     InitParams: ClassVar[type[TokenInitParams]] = QuestionInitParams
-    self_service = True
     challenge_response = True
     challenge_validity_keys = ("QuestionChallengeValidityTime",)
 

@@ -101,7 +101,6 @@ class TanToken(TokenType):
     type_name = "tan"
     serial_prefix = "PITN"
     InitParams: ClassVar[type[TokenInitParams]] = TanInitParams
-    self_service = True
     owned_info_keys = _OwnedKeys(TokenType.owned_info_keys)
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
