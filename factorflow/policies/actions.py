@@ -366,6 +366,9 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
                   "letters, n digits, s specials, 8 the Base58 alphabet (default Ccn)."),
         ActionDef(name="losttoken_valid", type="int", minimum=1, maximum=60,
                   desc="Days a lost token's replacement is valid (default 10)."),
+        ActionDef(name="tantoken_count", type="int", minimum=1, maximum=1000,
+                  desc="How many TANs a TAN token is enrolled with when the server "
+                  "generates them (default 100)."),
     ]  # fmt: skip
 
 

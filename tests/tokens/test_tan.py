@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
+from tests.policies.conftest import policy_data
 from tests.tokens.helpers import assert_error, check, get_token
 
 H = dict[str, str]
@@ -102,3 +103,12 @@ def test_bad_tans_are_refused_and_create_nothing(
     assert_error(client.post("/token/init", data=data, headers=admin_headers), 400)
     tokens = factories.ok_value(client.get("/token/", headers=admin_headers))["tokens"]
     assert tokens == []
+
+
+def test_the_enrollment_policy_sets_the_number_of_tans(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    data = policy_data({"scope": "enrollment", "action": {"tantoken_count": "7"}})
+    factories.ok_value(client.post("/policy/tans", data=data, headers=admin_headers))
+    detail = factories.enrol(client, admin_headers, "tan", tantoken_count="20", **USER)
+    assert len(detail["otps"]) == 7
