@@ -233,10 +233,11 @@ class ValidateService:
         passwords = plan.verifications.passwords(self.users)
         if user is not None and not tokens and not req.serial:
             return _Choice(without_tokens(decided, passwords, session, user, req.password))
-        tokens = self._used_for(self._ready(tokens, req.type), req)
+        ready = self._ready(tokens, req.type)
+        tokens = self._used_for(ready, req)
         if not tokens:
             return _Choice(CheckResult(False, MSG_NO_SUITABLE, user=user))
-        all_tokens = tokens
+        all_tokens = ready  # reset_all_user_tokens resets those left out here too
         tokens, refused = allowed_tokens(decided, tokens, moment)
         if refused is not None:
             refused.user = user

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
+from tests.policies.conftest import policy_data
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, assert_error, check, get_token
 
 H = dict[str, str]
@@ -79,3 +80,18 @@ def test_bad_enrolment_input_is_refused_and_creates_nothing(
     data = {"type": "applspec", "pin": "pin", **USER, **params}
     assert_error(client.post("/token/init", data=data, headers=admin_headers), 400)
     assert factories.ok_value(client.get("/token/", headers=admin_headers))["tokens"] == []
+
+
+def test_reset_all_user_tokens_resets_it_too(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    data = policy_data({"scope": "authentication", "action": {"reset_all_user_tokens": True}})
+    factories.ok_value(client.post("/policy/reset", data=data, headers=admin_headers))
+    detail = factories.enrol(client, admin_headers, "applspec", pin="pin", otpkey="pw-3",
+                             service_id="vpn", **USER)  # fmt: skip
+    serial = str(detail["serial"])
+    factories.enrol(client, admin_headers, "hotp", pin="hpin", otpkey=RFC_KEY_HEX, **USER)
+    assert not value(client, **{"pass": "pinwrong", "service_id": "vpn"})
+    assert get_token(client, admin_headers, serial)["failcount"] == 1
+    assert value(client, **{"pass": "hpin" + RFC4226_OTPS[0]})  # no service_id
+    assert get_token(client, admin_headers, serial)["failcount"] == 0
