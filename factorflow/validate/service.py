@@ -302,10 +302,16 @@ class ValidateService:
         return result
 
     def trigger(
-        self, session: Session, req: TriggerRequest, now: float | None = None, request_id: str = ""
+        self,
+        session: Session,
+        req: TriggerRequest,
+        now: float | None = None,
+        request_id: str = "",
+        policies: AuthDecider | None = None,
     ) -> Issued:
         """``/validate/triggerchallenge``: a challenge for every usable token of the
-        user (or the serial) that the selector picks, without a PIN. Raises
+        user (or the serial) that the selector picks, without a PIN; ``policies``
+        give the challenges their type policy values. Raises
         :class:`ChallengeError` when tokens qualified but none could be sent to."""
         moment = time.time() if now is None else now
         take_write_lock(session)
@@ -316,7 +322,10 @@ class ValidateService:
             if self.selector(session, self.tokens.type_of(token), user)
             and not unusable_reason(token, moment)
         ]
-        issued = self.challenges.issue(session, chosen, user, moment, request_id)
+        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
+        issued = self.challenges.issue(
+            session, chosen, user, moment, request_id, options=decided.type_options
+        )
         if not issued.items and issued.errors:
             raise ChallengeError(issued.errors[0])
         return issued

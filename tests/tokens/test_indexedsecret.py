@@ -103,3 +103,18 @@ def test_bad_enrolment_input_is_refused_and_creates_nothing(
     data = {"type": "indexedsecret", "pin": "pin", **USER, **params}
     assert_error(client.post("/token/init", data=data, headers=admin_headers), 400)
     assert factories.ok_value(client.get("/token/", headers=admin_headers))["tokens"] == []
+
+
+def test_triggered_challenges_follow_the_policies_too(
+    client: TestClient, admin_headers: H, serial: str
+) -> None:
+    data = policy_data({"scope": "authentication", "action": {"indexedsecret_count": "3"}})
+    factories.ok_value(client.post("/policy/piix", data=data, headers=admin_headers))
+    response = client.post("/validate/triggerchallenge", data=USER, headers=admin_headers)
+    body = response.json()
+    assert response.status_code == 200 and body["result"]["value"] == 1, body
+    positions = body["detail"]["multi_challenge"][0]["attributes"]["random_positions"]
+    assert len(positions) == 3
+    transaction_id = body["detail"]["transaction_id"]
+    answer = check(client, **USER, transaction_id=transaction_id, **{"pass": answer_of(positions)})
+    assert answer["result"]["value"] is True
