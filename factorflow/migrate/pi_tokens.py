@@ -7,10 +7,20 @@ what Factorflow's TOTP keeps in ``otp_counter`` too. ``pin_hash`` is argon2 over
 the plain PIN (older rows hold a salted SHA-256 with ``pin_seed``, which cannot be
 carried). TOTP settings, validity and the email address / phone number are tokeninfo
 rows.
+
+Types whose secret is not one OTP key: ``pw``, ``registration``, ``applspec`` and
+``indexedsecret`` keep the password, code or secret itself in ``key_enc``; an
+``motp`` token its init-secret there and the mOTP PIN in ``user_pin`` (encrypted
+with the token key, IV in ``user_pin_iv``); a ``question`` token its answers as
+tokeninfo of type ``password`` keyed by the question. Factorflow keeps these
+together in the token's encrypted secret. ``tan`` tokens are refused: privacyIDEA
+keeps salted SHA-256 hashes of the TANs, which Factorflow's TAN check (keyed HMACs)
+cannot read.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +36,9 @@ from factorflow.tokens.base import TokenType
 from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token, import_tokens
 
 #: Types whose stored secret is the password or code itself, not a hex OTP key.
-TEXT_SECRETS = frozenset({"pw", "registration"})
+TEXT_SECRETS = frozenset({"pw", "registration", "applspec", "indexedsecret"})
+#: Types whose stored values Factorflow cannot use, and why.
+NOT_CARRIED = {"tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list"}
 #: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
 INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})
 
@@ -76,6 +88,8 @@ def token_item(
     serial, tokentype = str(row["serial"]), str(row["tokentype"] or "").lower()
     if tokentype not in types:
         return refused("token", serial, f"Factorflow has no {tokentype!r} tokens")
+    if tokentype in NOT_CARRIED:
+        return refused("token", serial, NOT_CARRIED[tokentype])
     pin_hash = str(row.get("pin_hash") or "")
     if pin_hash and not pin_hash.startswith("$argon2"):
         return refused("token", serial, "its PIN hash is in an old format (not argon2)")
@@ -93,9 +107,19 @@ def token_item(
 def _imported(
     row: Row, rows: TokenRows, keys: PiKeys, tokentype: str, pin_hash: str
 ) -> ImportedToken:
-    text = keys.token_secret(str(row["key_enc"] or ""), str(row["key_iv"] or ""))
-    secret = text.encode() if tokentype in TEXT_SECRETS else bytes.fromhex(text)
     token_id, count = row["id"], int(row["count"] or 0)
+    info_rows = rows.info.get(token_id, [])
+    info = _info(info_rows, keys)
+    if tokentype == "question":
+        answers = {str(i["key"]): info.pop(str(i["key"])) for i in info_rows if _is_password(i)}
+        secret = json.dumps(answers).encode()
+    else:
+        text = keys.token_secret(str(row["key_enc"] or ""), str(row["key_iv"] or ""))
+        if tokentype == "motp":
+            pin = keys.token_secret(str(row["user_pin"] or ""), str(row["user_pin_iv"] or ""))
+            secret = json.dumps({"secret": text, "pin": pin}).encode()
+        else:
+            secret = text.encode() if tokentype in TEXT_SECRETS else bytes.fromhex(text)
     owner = rows.owners.get(token_id)
     return ImportedToken(
         serial=str(row["serial"]),
@@ -113,7 +137,7 @@ def _imported(
         revoked=bool(row["revoked"]),
         locked=bool(row["locked"]),
         rollout_state=str(row["rollout_state"] or "") or "enrolled",
-        info=_info(rows.info.get(token_id, []), keys),
+        info=info,
         owner=None
         if owner is None
         else TokenOwnerRef(
@@ -130,12 +154,25 @@ def _info(info_rows: list[Row], keys: PiKeys) -> dict[str, str]:
     out: dict[str, str] = {}
     for info in info_rows:
         key, value = str(info["key"]), str(info["value"] or "")
-        if info.get("type") == "password" and value:
+        if _is_password(info) and value:
             value = keys.config_secret(value)
         if key in INTEGER_INFO:
-            value = str(int(float(value or 0)))
+            value = _integer(value)
         out[key] = value
     return out
+
+
+def _is_password(info: Row) -> bool:
+    return info.get("type") == "password"
+
+
+def _integer(value: str) -> str:
+    """A float privacyIDEA wrote as the integer Factorflow reads; other values (a day
+    password's ``timeStep`` of ``24h``) as they are, for their type to read."""
+    try:
+        return str(int(float(value or 0)))
+    except ValueError:
+        return value
 
 
 def _state(row: Row, rows: TokenRows) -> dict[str, Any]:

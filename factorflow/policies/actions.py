@@ -267,6 +267,15 @@ def _pin_settings(scope: str) -> list[ActionDef]:
                   desc=f"Force the hash algorithm of TOTP tokens {who} enrols."),
         ActionDef(name="totp_timestep", type="int", choices=("30", "60"), group="totp",
                   desc=f"Force the time step of TOTP tokens {who} enrols."),
+        ActionDef(name="daypassword_otplen", type="int", choices=("6", "8"),
+                  group="daypassword",
+                  desc=f"Force the OTP length of day password tokens {who} enrols."),
+        ActionDef(name="daypassword_hashlib", type="str", choices=HASHLIBS, group="daypassword",
+                  desc=f"Force the hash algorithm of day password tokens {who} enrols."),
+        ActionDef(name="daypassword_timestep", type="str", pattern=r"^\d{1,9}[smhdySMHDY]?$",
+                  group="daypassword",
+                  desc=f"Force the time step of day password tokens {who} enrols: seconds "
+                  "or a number with s, m, h, d or y (24h)."),
     ]  # fmt: skip
 
 
@@ -289,6 +298,16 @@ def _authentication() -> list[ActionDef]:
             desc="Token types (space separated) that answer a PIN alone with a challenge.",
         ),
         ActionDef(name="challenge_text", type="str", desc="The text of a challenge."),
+        ActionDef(name="indexedsecret_count", type="int", minimum=1, maximum=100,
+                  group="indexedsecret",
+                  desc="How many positions of the secret an indexed secret token asks for "
+                  "(default 2)."),
+        ActionDef(name="indexedsecret_challenge_text", type="str", group="indexedsecret",
+                  desc="The challenge of an indexed secret token; {0} stands for the "
+                  "positions asked (a comma in the text is written \\,)."),
+        ActionDef(name="question_number", type="int", minimum=1, maximum=30, group="question",
+                  desc="How many questions of a questionnaire token must be answered in a "
+                  "row (default 1)."),
         _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
         ActionDef(
             name="auth_cache", type="str", pattern=AUTH_CACHE_PATTERN,
@@ -347,6 +366,9 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
                   "letters, n digits, s specials, 8 the Base58 alphabet (default Ccn)."),
         ActionDef(name="losttoken_valid", type="int", minimum=1, maximum=60,
                   desc="Days a lost token's replacement is valid (default 10)."),
+        ActionDef(name="tantoken_count", type="int", minimum=1, maximum=1000,
+                  desc="How many TANs a TAN token is enrolled with when the server "
+                  "generates them (default 100)."),
     ]  # fmt: skip
 
 

@@ -17,11 +17,14 @@ never touches the database. Built by :meth:`RequestPolicies.authentication`
 * ``auth_max_success`` / ``auth_max_fail``: at most N successful / failed
   authentications of the user per time window (:class:`RateLimit`), counted in the
   audit log.
+* the token types' own actions (``indexedsecret_count``, ...: ``TYPE_ACTIONS``):
+  their values, as the challenge a type creates reads them (``type_options``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +33,8 @@ from factorflow.core.compare import ComparisonError, parse_date, parse_duration
 MSG_LASTAUTH = "The last successful authentication was too long ago."
 MSG_TOKENTYPE = "You are not allowed to login with this token type."
 MSG_SERIAL = "You are not allowed to login with this serial."
+#: Authentication actions of token types, handed to their challenges as they are.
+TYPE_ACTIONS = ("indexedsecret_count", "indexedsecret_challenge_text", "question_number")
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class AuthPolicy:
     auth_cache: AuthCacheRule | None = None
     auth_max_success: RateLimit | None = None
     auth_max_fail: RateLimit | None = None
+    #: The values of ``TYPE_ACTIONS`` that apply ({action: value}).
+    type_options: Mapping[str, str] = field(default_factory=dict)
     #: Names of the policies that decided something, for the audit.
     names: tuple[str, ...] = field(default_factory=tuple)
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from factorflow.core.invocation import Actor
-from factorflow.policies.authn import AuthCacheRule, AuthPolicy, RateLimit, duration
+from factorflow.policies.authn import TYPE_ACTIONS, AuthCacheRule, AuthPolicy, RateLimit, duration
 from factorflow.policies.matching import CompiledPolicy, MatchContext, PolicyView
 from factorflow.policies.service import PolicyService
 from factorflow.tokens.base import TokenType
@@ -160,6 +160,11 @@ class RequestPolicies:
             auth_cache=AuthCacheRule.parse(_str(authn, "auth_cache")),
             auth_max_success=RateLimit.parse(_str(authz, "auth_max_success")),
             auth_max_fail=RateLimit.parse(_str(authz, "auth_max_fail")),
+            type_options={
+                action: value
+                for action in TYPE_ACTIONS
+                if (value := _str(authn, action)) is not None
+            },
             names=names,
         )
 

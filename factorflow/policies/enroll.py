@@ -17,7 +17,9 @@ and every ``/token/setpin`` takes the same decision:
   others): ``cn`` needs each class, ``+cn`` any of them, ``-s`` none of them,
   ``[0123456789]`` only these characters;
 * ``hotp_otplen``, ``hotp_hashlib``, ``totp_otplen``, ``totp_hashlib``,
-  ``totp_timestep`` (admin / user scope): forced values that replace the request's;
+  ``totp_timestep``, ``daypassword_otplen``, ``daypassword_hashlib``,
+  ``daypassword_timestep`` (admin / user scope): forced values that replace the
+  request's;
 * ``tokenissuer`` / ``tokenlabel``: the issuer and label of the ``otpauth://`` URL
   and QR code, with the tags ``{user}``, ``{realm}``, ``{serial}``, ``{givenname}``,
   ``{surname}``, ``{type}``;
@@ -26,7 +28,9 @@ and every ``/token/setpin`` takes the same decision:
 * ``change_pin_on_first_use``: a token an administrator enrols for a user records
   (tokeninfo ``next_pin_change``) that its PIN must change;
 * ``verify_enrollment``: token types whose enrolment takes a second step, an OTP
-  proving that the user's device holds the key.
+  proving that the user's device holds the key;
+* ``tantoken_count``: the number of TANs a generated TAN list has (forced, as
+  privacyIDEA's prepolicy sets it).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ _CLASSES = {
 TYPE_PARAMS = {"otplen": "otplen", "hashlib": "hashlib", "timestep": "timeStep"}
 _FORCED = (
     "hotp_otplen", "hotp_hashlib", "totp_otplen", "totp_hashlib", "totp_timestep",
+    "daypassword_otplen", "daypassword_hashlib", "daypassword_timestep",
 )  # fmt: skip
 
 
@@ -84,6 +89,13 @@ class EnrollPolicy:
         names = [*view.names, *(settings.pop("names", ()))]
         if not view.matched and not names:
             return cls()
+        tans = _int(view.value("tantoken_count"))
+        if tans is not None:  # privacyIDEA's enrollment action, forced like the role values
+            forced = dict(settings.get("forced", {}))
+            settings["forced"] = {
+                **forced,
+                "tan": {**forced.get("tan", {}), "tantoken_count": tans},
+            }
         return cls(
             max_token_per_user=_highest(view, "max_token_per_user"),
             max_token_per_realm=_highest(view, "max_token_per_realm"),

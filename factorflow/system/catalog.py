@@ -18,6 +18,8 @@ from factorflow.settings import Settings
 
 #: The longest challenge lifetime Factorflow accepts (``validate/challenge.py``).
 MAX_VALIDITY_SECONDS = 24 * 3600
+#: The largest count a COUNT setting takes.
+MAX_COUNT = 1000
 TIMESTAMP_KEY = "__timestamp__"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -27,6 +29,7 @@ class Kind(Enum):
     BOOL = "bool"
     SECONDS = "seconds"
     NAME = "name"
+    COUNT = "count"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class SystemKey:
                 raise ParameterError(
                     f"Invalid value for {self.name!r}: seconds, 1-{MAX_VALIDITY_SECONDS}"
                 )
+            return str(int(text))
+        if self.kind is Kind.COUNT:
+            if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
+                raise ParameterError(f"Invalid value for {self.name!r}: a number, 1-{MAX_COUNT}")
             return str(int(text))
         if not text or len(text) > 120:
             raise ParameterError(f"Invalid value for {self.name!r}: a configuration name")
@@ -107,6 +114,18 @@ KEYS: dict[str, SystemKey] = {
             "SMSChallengeValidityTime",
             Kind.SECONDS,
             "Lifetime of an SMS challenge (tokens/types/sms.py).",
+        ),
+        SystemKey(
+            "question.num_answers",
+            Kind.COUNT,
+            "The least number of answers a questionnaire token is enrolled with "
+            "(tokens/types/question.py).",
+            default="5",
+        ),
+        SystemKey(
+            "QuestionChallengeValidityTime",
+            Kind.SECONDS,
+            "Lifetime of a questionnaire challenge (tokens/types/question.py).",
         ),
         SystemKey(
             "email.identifier",

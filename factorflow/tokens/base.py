@@ -105,18 +105,30 @@ class EnrollContext:
 
 
 @dataclass(frozen=True)
+class CheckContext:
+    """What :meth:`TokenType.used_for` may know of an authentication request: the
+    parameters that decide which tokens take part (privacyIDEA's ``service_id`` of
+    application-specific passwords)."""
+
+    service_id: str = ""
+
+
+@dataclass(frozen=True)
 class ChallengeContext:
     """What :meth:`TokenType.create_challenge` may use.
 
     ``owner`` is the token owner as the user store reports it *now* (dynamic email
     addresses and phone numbers are read from it), None for unassigned tokens;
-    ``validity`` is the challenge lifetime in seconds.
+    ``validity`` is the challenge lifetime in seconds. ``options`` holds the values
+    of the authentication policies for token types that apply to the request
+    (``indexedsecret_count``, ... — see ``policies.actions``); a type reads its own.
     """
 
     transaction_id: str
     owner: User | None
     now: float
     validity: int
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -268,6 +280,12 @@ class TokenType:
         raise NotImplementedError
 
     # -- authentication ----------------------------------------------------------
+    def used_for(self, ctx: CheckContext) -> bool:
+        """Whether this token takes part in an authentication request like ``ctx``
+        (privacyIDEA's ``use_for_authentication``). A token left out is not tried at
+        all: its PIN is not checked and nothing is counted. Default: always."""
+        return True
+
     def split_pass(self, passw: str) -> tuple[str, str]:
         """Split ``pass`` into (PIN, OTP) according to :attr:`pin_mode`."""
         if self.pin_mode is PinMode.WHOLE:
@@ -313,6 +331,23 @@ class TokenType:
         """Compare the answer to one of this token's challenges; ``sent_counter`` is
         what :meth:`create_challenge` recorded. Pure. Default: the normal OTP check."""
         return self.check_otp(otp, now)
+
+    def check_challenge_answer(
+        self, otp: str, sent_counter: int | None, data: Mapping[str, Any], now: float
+    ) -> OtpCheck:
+        """Compare the answer to one of this token's challenges, given what
+        :meth:`create_challenge` stored with it (``IssuedChallenge.data``: the
+        positions or the question asked). Pure. Default: :meth:`check_answer`."""
+        return self.check_answer(otp, sent_counter, now)
+
+    def next_challenge(
+        self, session: Session, data: Mapping[str, Any], ctx: ChallengeContext
+    ) -> IssuedChallenge | None:
+        """After a right answer to the challenge that stored ``data``: a further
+        challenge in the same transaction (privacyIDEA's ``has_further_challenge``,
+        e.g. the next question of a questionnaire), or None — the authentication
+        succeeds. Default: None."""
+        return None
 
     def commit_answer(self, session: Session, counter: int) -> bool:
         """Claim a matched answer (the challenge row itself is claimed separately by
@@ -368,6 +403,7 @@ def claim_time_step(session: Session, token: Token, step: int) -> bool:
 __all__ = [
     "ChallengeContext",
     "ChallengeError",
+    "CheckContext",
     "Delivery",
     "EnrollContext",
     "InitializeContext",

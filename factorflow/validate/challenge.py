@@ -32,7 +32,7 @@ from factorflow.tokens.base import (
     TokenType,
 )
 from factorflow.tokens.info import bump_info
-from factorflow.tokens.models import Token
+from factorflow.tokens.models import Challenge, Token
 from factorflow.tokens.sent import system_setting
 from factorflow.tokens.service import TokenService
 from factorflow.users.identity import User
@@ -158,15 +158,18 @@ class ChallengeFlow:
         user: User | None,
         now: float,
         request_id: str = "",
+        *,
+        options: Mapping[str, str] | None = None,
     ) -> Issued:
         """Create a challenge for each of ``tokens`` (already checked: PIN, usable)
-        under one new transaction id and enqueue their messages."""
+        under one new transaction id and enqueue their messages. ``options``: the
+        token-type authentication policy values (``ChallengeContext.options``)."""
         issued = Issued(store.new_transaction_id())
         for token in tokens:
             ttype = self.tokens.type_of(token)
             owner = user if user is not None else self.tokens.access.owner_of(session, token)
             validity = self.validity(session, ttype)
-            ctx = ChallengeContext(issued.transaction_id, owner, now, validity)
+            ctx = ChallengeContext(issued.transaction_id, owner, now, validity, options or {})
             try:
                 challenge = ttype.create_challenge(session, ctx)
             except ChallengeError as exc:
@@ -188,11 +191,21 @@ class ChallengeFlow:
         return issued
 
     def answer(
-        self, session: Session, tokens: Sequence[Token], transaction_id: str, otp: str, now: float
+        self,
+        session: Session,
+        tokens: Sequence[Token],
+        transaction_id: str,
+        otp: str,
+        now: float,
+        *,
+        options: Mapping[str, str] | None = None,
     ) -> CheckResult:
         """Check ``otp`` against the challenges of ``transaction_id`` that belong to
         ``tokens``. A wrong answer counts as a failure of its token; expired or
-        answered challenges are refused without looking at the OTP."""
+        answered challenges are refused without looking at the OTP. A right answer
+        whose type asks a further question (:meth:`TokenType.next_challenge`, given
+        ``options`` as when issuing) is a new challenge in the same transaction
+        instead of an acceptance."""
         by_id = {token.id: token for token in tokens}
         rows = [
             row for row in store.for_transaction(session, transaction_id) if row.token_id in by_id
@@ -215,12 +228,15 @@ class ChallengeFlow:
                 reasons.append(reason)
                 continue
             bump_info(session, token.id, "count_auth")
-            check = ttype.check_answer(otp, row.otp_counter, now)
+            check = ttype.check_challenge_answer(otp, row.otp_counter, row.data or {}, now)
             if check.counter is None:
                 failed.append(token)
             elif store.claim_answer(session, row, now) and ttype.commit_answer(
                 session, check.counter
             ):
+                further = self._further(session, token, ttype, row, now=now, options=options or {})
+                if further is not None:
+                    return further
                 result = accept(
                     session, token, ttype, check.counter, now=now, message=MSG_CHALLENGE_MATCHED
                 )
@@ -238,6 +254,31 @@ class ChallengeFlow:
             only = by_id[rows[0].token_id]
             return CheckResult(False, message, only, only.tokentype)
         return CheckResult(False, message)
+
+    def _further(
+        self,
+        session: Session,
+        token: Token,
+        ttype: TokenType,
+        row: Challenge,
+        *,
+        now: float,
+        options: Mapping[str, str],
+    ) -> CheckResult | None:
+        """The CHALLENGE answer of a further challenge after a right answer, or None."""
+        validity = self.validity(session, ttype)
+        owner = self.tokens.access.owner_of(session, token)
+        ctx = ChallengeContext(row.transaction_id, owner, now, validity, options)
+        follow = ttype.next_challenge(session, row.data or {}, ctx)
+        if follow is None:
+            return None
+        # The answered step is done with: gone, it reads neither as a replay of the
+        # next answer nor as the transaction's outcome when polled.
+        session.delete(row)
+        store.add_challenge(session, token, row.transaction_id, follow, now=now, validity=validity)
+        issued = Issued(row.transaction_id, [(token, follow)])
+        detail = issued.detail()
+        return CheckResult(False, detail["message"], challenge=detail)
 
     def initialize(
         self, session: Session, type_name: str, params: Mapping[str, Any], now: float

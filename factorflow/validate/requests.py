@@ -30,6 +30,8 @@ class CheckRequest(_Request):
     credential_id: Annotated[str, Field(max_length=1024)] | None = None
     #: Raise an error (400) instead of a REJECT when a challenge cannot be sent.
     exception: PiBool = False
+    #: The service an application-specific password (``applspec``) must be bound to.
+    service_id: Annotated[str, Field(max_length=255)] | None = None
 
 
 class TriggerRequest(_Request):

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
-from factorflow.tokens.base import ChallengeError, PinMode, TokenType
+from factorflow.tokens.base import ChallengeError, CheckContext, PinMode, TokenType
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
@@ -233,10 +233,11 @@ class ValidateService:
         passwords = plan.verifications.passwords(self.users)
         if user is not None and not tokens and not req.serial:
             return _Choice(without_tokens(decided, passwords, session, user, req.password))
-        tokens = self._ready(tokens, req.type)
+        ready = self._ready(tokens, req.type)
+        tokens = self._used_for(ready, req)
         if not tokens:
             return _Choice(CheckResult(False, MSG_NO_SUITABLE, user=user))
-        all_tokens = tokens
+        all_tokens = ready  # reset_all_user_tokens resets those left out here too
         tokens, refused = allowed_tokens(decided, tokens, moment)
         if refused is not None:
             refused.user = user
@@ -280,12 +281,14 @@ class ValidateService:
         req = plan.request
         if req.transaction_id:
             result = self.challenges.answer(
-                session, choice.tokens, req.transaction_id, req.password, moment
-            )
+                session, choice.tokens, req.transaction_id, req.password, moment,
+                options=decided.type_options,
+            )  # fmt: skip
         elif choice.challenged:
             result = self._challenge(
-                session, choice.challenged, req, user, now=moment, request_id=request_id
-            )
+                session, choice.challenged, req, user, now=moment, request_id=request_id,
+                options=decided.type_options,
+            )  # fmt: skip
         elif not choice.matched:
             if inc_fail_on_false_pin(session):
                 for token in choice.tokens:
@@ -299,10 +302,16 @@ class ValidateService:
         return result
 
     def trigger(
-        self, session: Session, req: TriggerRequest, now: float | None = None, request_id: str = ""
+        self,
+        session: Session,
+        req: TriggerRequest,
+        now: float | None = None,
+        request_id: str = "",
+        policies: AuthDecider | None = None,
     ) -> Issued:
         """``/validate/triggerchallenge``: a challenge for every usable token of the
-        user (or the serial) that the selector picks, without a PIN. Raises
+        user (or the serial) that the selector picks, without a PIN; ``policies``
+        give the challenges their type policy values. Raises
         :class:`ChallengeError` when tokens qualified but none could be sent to."""
         moment = time.time() if now is None else now
         take_write_lock(session)
@@ -313,7 +322,10 @@ class ValidateService:
             if self.selector(session, self.tokens.type_of(token), user)
             and not unusable_reason(token, moment)
         ]
-        issued = self.challenges.issue(session, chosen, user, moment, request_id)
+        decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
+        issued = self.challenges.issue(
+            session, chosen, user, moment, request_id, options=decided.type_options
+        )
         if not issued.items and issued.errors:
             raise ChallengeError(issued.errors[0])
         return issued
@@ -359,6 +371,11 @@ class ValidateService:
             return user, []
         return user or self.tokens.access.owner_of(session, token), [token]
 
+    def _used_for(self, tokens: list[Token], req: CheckRequest) -> list[Token]:
+        """The tokens whose type takes part in this request (``TokenType.used_for``)."""
+        ctx = CheckContext(service_id=req.service_id or "")
+        return [token for token in tokens if self.tokens.type_of(token).used_for(ctx)]
+
     @staticmethod
     def _ready(tokens: list[Token], type_name: str | None) -> list[Token]:
         if type_name:
@@ -392,12 +409,13 @@ class ValidateService:
         *,
         now: float,
         request_id: str,
+        options: Mapping[str, str],
     ) -> CheckResult:
         """Challenges for the tokens whose PIN is the whole ``pass``."""
         usable = [token for token in matched if not unusable_reason(token, now)]
         if not usable:
             return self._rejected(matched, unusable_reason(matched[0], now))
-        issued = self.challenges.issue(session, usable, user, now, request_id)
+        issued = self.challenges.issue(session, usable, user, now, request_id, options=options)
         if not issued.items:
             if req.exception:
                 raise ChallengeError(issued.errors[0])

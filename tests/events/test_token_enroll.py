@@ -101,3 +101,17 @@ def test_a_configuration_that_does_not_exist_is_refused_on_save(
                 "option.tokentype": "email", f"option.{option}": "nowhere"}  # fmt: skip
         response = client.post("/event", data=data, headers=admin_headers)
         assert response.status_code == 400 and option in response.text, response.text
+
+
+def test_an_motp_token_gets_its_motppin(
+    client: TestClient, admin_headers: dict[str, str], define: DefinitionMaker,
+    flatfile_realm: str, services: Services,
+) -> None:  # fmt: skip
+    enrol_on_auth(define, tokentype="motp", motppin="4711")
+    log_in(client)
+    (token,) = tokens_of(client, admin_headers)
+    assert token["tokentype"] == "motp" and token["serial"].startswith("PIMO")
+    with services.sessions() as session:
+        row = session.scalar(select(Token).where(Token.serial == token["serial"]))
+        assert row is not None
+        assert json.loads(services.tokens.type_of(row).load_secret())["pin"] == "4711"

@@ -16,6 +16,8 @@ from pathlib import Path
 from bench.products import PRIVACYIDEA, PRIVACYIDEA_DEFAULT_ARGON2, Flavour, PrivacyIdea
 
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
+#: The mOTP token's init-secret and mOTP PIN.
+MOTP_SECRET, MOTP_PIN = "1234567890123456", "1234"
 ADMIN_PASSWORD = "pi-admin-pass-1"
 HELPDESK_PASSWORD = "helpdesk-pass-1"
 TELL_OWNER = {
@@ -131,7 +133,8 @@ def provision(server: PrivacyIdea, users_file: Path) -> ProvisionedPi:
         {"type": "hotp", "otpkey": key, "pin": "dis1", "serial": "HOTPDIS"},
         {"type": "hotp", "otpkey": key, "pin": "rev1", "serial": "HOTPREV"},
         {"type": "pw", "otpkey": "pwtokenpass", "serial": "PW1"},
-        {"type": "motp", "otpkey": "1234567890123456", "motppin": "1234", "serial": "MOTP1"},
+        {"type": "motp", "otpkey": MOTP_SECRET, "motppin": MOTP_PIN, "serial": "MOTP1"},
+        {"type": "tan", "tans": "111111 222222", "serial": "TAN1"},
     ]
     for params in enrol:
         call(

@@ -188,7 +188,7 @@ def test_the_cli_reports_audit_entries_and_signatures(
     rows = len(pi_audit_rows(privacyidea.pi_cfg))
     args = ["migrate", "privacyidea", "--pi-config", str(privacyidea.pi_cfg), "--with-audit"]
     result = CliRunner().invoke(app, [*args, "--dry-run"])
-    assert result.exit_code == 1, result.output  # MOTP1 is not imported
+    assert result.exit_code == 1, result.output  # TAN1 is not imported
     assert f"privacyIDEA audit signatures: {rows} valid, 0 invalid, 0 not checked" in (
         result.output
     )

@@ -17,7 +17,14 @@ from bench.products import PrivacyIdea
 from factorflow.bootstrap import Services
 from tests.migrate.pi_server import KEY, TELL_OWNER, ProvisionedPi, copy_installation, hotp
 from tests.migrate.pi_server import check as pi_check
-from tests.migrate.test_privacyidea import IMPORTED_TOKENS, check, pi_admin, run, token
+from tests.migrate.test_privacyidea import (
+    IMPORTED_TOKENS,
+    TAN_REFUSED,
+    check,
+    pi_admin,
+    run,
+    token,
+)
 
 
 @pytest.fixture
@@ -83,7 +90,7 @@ def test_a_second_run_carries_what_changed_in_privacyidea(
     for kind in (*kinds, "privacyIDEA server"):
         assert second.counts[kind, "updated"] == second.counts[kind, "new"] == 0, kind
         assert second.counts[kind, "unchanged"] >= 1, kind
-    assert second.not_imported == [("token", "MOTP1", "Factorflow has no 'motp' tokens")]
+    assert second.not_imported == [TAN_REFUSED]
 
     headers = pi_admin(client)
     assert token(client, headers, "EMAIL1")["description"] == "changed in privacyIDEA"

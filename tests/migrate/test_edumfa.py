@@ -20,6 +20,7 @@ from factorflow.migrate.pi_config import read_pi_config
 from tests.migrate.pi_server import ProvisionedPi
 from tests.migrate.test_privacyidea import (
     IMPORTED_TOKENS,
+    TAN_REFUSED,
     check_admin_logins,
     check_tokens,
     run,
@@ -27,7 +28,7 @@ from tests.migrate.test_privacyidea import (
 
 NOT_IMPORTED = [
     ("policy", "node-only", "Factorflow has no policy condition 'edumfanode'"),
-    ("token", "MOTP1", "Factorflow has no 'motp' tokens"),
+    TAN_REFUSED,
 ]
 DEFINITIONS = {"count-logins", "tell-owner", "hook", "forward"}
 
@@ -154,6 +155,6 @@ def test_the_command_reads_edumfa_cfg(
     # 1: some items are not imported (and listed).
     assert result.exit_code == 1, result.output
     assert ("Dry run" if dry_run else "Imported from eduMFA") in result.output
-    assert "MOTP1" in result.output and "edumfanode" in result.output
+    assert "TAN1" in result.output and "edumfanode" in result.output
     assert (tmp_path / "ffdata" / "privacyidea.pepper").exists() is not dry_run
     assert edumfa_db_stamp(edumfa) == stamp

@@ -17,7 +17,16 @@ from factorflow.events.models import EventCounter
 from factorflow.migrate.items import Report
 from factorflow.migrate.names import PRIVACYIDEA, SourceNames
 from factorflow.migrate.privacyidea import PiInstallation, migrate
-from tests.migrate.pi_server import ADMIN_PASSWORD, HELPDESK_PASSWORD, KEY, ProvisionedPi, hotp
+from factorflow.tokens.types.motp import motp_value
+from tests.migrate.pi_server import (
+    ADMIN_PASSWORD,
+    HELPDESK_PASSWORD,
+    KEY,
+    MOTP_PIN,
+    MOTP_SECRET,
+    ProvisionedPi,
+    hotp,
+)
 
 H = dict[str, str]
 IMPORTED_TOKENS = {
@@ -30,7 +39,10 @@ IMPORTED_TOKENS = {
     "HOTPREV",
     "PW1",
     "REG1",
+    "MOTP1",
 }
+#: What is refused: privacyIDEA's TAN hashes (salted SHA-256) cannot be carried.
+TAN_REFUSED = ("token", "TAN1", "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list")
 
 
 def run(
@@ -72,7 +84,7 @@ def test_dry_run_reports_and_changes_nothing(
 ) -> None:
     report = run(services, privacyidea, dry_run=True)
     assert report.counts["token", "new"] == len(IMPORTED_TOKENS)
-    assert report.not_imported == [("token", "MOTP1", "Factorflow has no 'motp' tokens")]
+    assert report.not_imported == [TAN_REFUSED]
     for kind in (
         "resolver",
         "realm",
@@ -112,6 +124,9 @@ def check_tokens(client: TestClient, pi: ProvisionedPi) -> None:
     assert check(client, "SPASS1", "sp1secret")
     assert check(client, "PW1", "pwtokenpass")
     assert check(client, "REG1", pi.registration_code)
+    motp = motp_value(MOTP_SECRET, MOTP_PIN, int(time.time() // 10))
+    assert check(client, "MOTP1", motp), "secret and mOTP PIN carried"
+    assert not check(client, "MOTP1", motp), "used here"
     # eduMFA moved HOTPDIS's counter past 0 at the refused check; 1 is refused as disabled.
     assert not check(client, "HOTPDIS", "dis1" + hotp(KEY, 1)), "disabled"
     assert not check(client, "HOTPREV", "rev1" + hotp(KEY, 0)), "revoked"

@@ -27,6 +27,20 @@ def totp(key: bytes = RFC_KEY, *, offset_steps: int = 0, step: int = 30, digits:
     return hotp(int(time.time() // step) + offset_steps, key, digits)
 
 
+def yubikey_otp(
+    key: bytes, uid: bytes, *, usage: int, session: int, public_id: str = "cccccccccccb"
+) -> str:
+    """What a YubiKey in Yubico OTP mode types: ``public_id`` and the modhex of the
+    AES-128 block (private id, counters, the timestamp of Yubico's first test vector,
+    random 0, CRC-16)."""
+    from factorflow.tokens.types.yubikey import aes_ecb, crc16, modhex_encode
+
+    body = uid + usage.to_bytes(2, "little") + (0x010001).to_bytes(3, "little")
+    body += bytes([session]) + bytes(2)
+    block = body + (~crc16(body) & 0xFFFF).to_bytes(2, "little")
+    return public_id + modhex_encode(aes_ecb(key, block, decrypt=False))
+
+
 def ok(response: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

@@ -80,8 +80,9 @@ def enrolled(
     return Enrolled(type_cls, adapter, str(detail["serial"]), detail)
 
 
-def check(client: TestClient, **params: str) -> dict[str, Any]:
-    response = client.post("/validate/check", data={**USER, **params})
+def check(client: TestClient, adapter: TypeAdapter, **params: str) -> dict[str, Any]:
+    data = {**USER, **adapter.check_params, **params}
+    response = client.post("/validate/check", data=data)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -98,7 +99,7 @@ def login_pass(type_cls: type[TokenType], otp: str) -> str:
 
 def challenge(client: TestClient, token: Enrolled) -> str:
     """The PIN alone: a challenge-response type answers with a challenge."""
-    body = check(client, **{"pass": PIN})
+    body = check(client, token.adapter, **{"pass": PIN})
     assert body["result"]["authentication"] == "CHALLENGE", body
     assert body["detail"]["serial"] == token.serial, body
     transaction_id: str = body["detail"]["transaction_id"]
@@ -110,9 +111,9 @@ def answer(client: TestClient, token: Enrolled, otp: str, transaction_id: str = 
     given one). Whether the server accepted."""
     if token.type_cls.challenge_response:
         transaction_id = transaction_id or challenge(client, token)
-        body = check(client, transaction_id=transaction_id, **{"pass": otp})
+        body = check(client, token.adapter, transaction_id=transaction_id, **{"pass": otp})
     else:
-        body = check(client, **{"pass": login_pass(token.type_cls, otp)})
+        body = check(client, token.adapter, **{"pass": login_pass(token.type_cls, otp)})
     accepted = body["result"]["value"] is True
     assert body["result"]["authentication"] == ("ACCEPT" if accepted else "REJECT"), body
     return accepted
@@ -218,7 +219,8 @@ def test_enrols_through_the_api_and_answers_like_its_users(
     right = enrolled.otp()
     transaction_id = challenge(client, enrolled) if type_cls.challenge_response else ""
     if type_cls.pin_mode is PinMode.WHOLE:  # the PIN is all there is
-        assert check(client, **{"pass": mutated(PIN)})["result"]["value"] is False
+        wrong = check(client, enrolled.adapter, **{"pass": mutated(PIN)})
+        assert wrong["result"]["value"] is False
     else:
         assert answer(client, enrolled, mutated(right), transaction_id) is False
     assert factories.token_of(client, admin_headers, enrolled.serial)["failcount"] == 1

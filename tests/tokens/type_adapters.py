@@ -11,6 +11,9 @@ a new type cannot skip the suite silently.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
-from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
 
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
@@ -38,6 +41,8 @@ class TypeAdapter:
     otp: OtpSource = lambda detail, n: ""
     #: Configuration the type needs before it is enrolled (an SMTP server...).
     setup: Callable[[TestClient, H], None] = _no_setup
+    #: ``/validate/check`` parameters besides user, realm and pass (a ``service_id``).
+    check_params: dict[str, str] = field(default_factory=dict)
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
@@ -46,6 +51,27 @@ def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
 
 def _current_totp(detail: dict[str, Any], n: int) -> str:
     return totp(offset_steps=n)
+
+
+def _day_password(detail: dict[str, Any], n: int) -> str:
+    return totp(step=86400)  # the same value all day long, n or not
+
+
+#: motp.sourceforge.net's example init-secret and a PIN.
+MOTP_SECRET, MOTP_PIN = "e3152afee62599c8", "1234"
+
+
+def _current_motp(detail: dict[str, Any], n: int) -> str:
+    step = int(time.time() // 10) + n
+    return hashlib.md5(f"{step}{MOTP_SECRET}{MOTP_PIN}".encode()).hexdigest()[:6]
+
+
+#: Yubico's test-vector key and private id (developers.yubico.com/OTP/Specifications).
+YUBIKEY_KEY, YUBIKEY_UID = bytes(range(16)), bytes(range(1, 7))
+
+
+def _yubikey(detail: dict[str, Any], n: int) -> str:
+    return yubikey_otp(YUBIKEY_KEY, YUBIKEY_UID, usage=n + 1, session=0)
 
 
 def _printed(detail: dict[str, Any], n: int) -> str:
@@ -80,6 +106,25 @@ ADAPTERS: dict[str, TypeAdapter] = {
     ),
     "sms": TypeAdapter(
         params={"otpkey": RFC_KEY_HEX, "phone": "+4917111"}, otp=_rfc_hotp, setup=_sms
+    ),
+    "tan": TypeAdapter(params={"tantoken_count": "5"}, otp=_printed),
+    "daypassword": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_day_password),
+    "motp": TypeAdapter(params={"otpkey": MOTP_SECRET, "motppin": MOTP_PIN}, otp=_current_motp),
+    "applspec": TypeAdapter(
+        params={"otpkey": PASSWORD, "service_id": "Mail"},
+        otp=lambda detail, n: PASSWORD,
+        check_params={"service_id": "mail"},
+    ),
+    # One character throughout: every challenge (two positions by default) has one answer.
+    "indexedsecret": TypeAdapter(params={"otpkey": "qqqqqqqq"}, otp=lambda detail, n: "qq"),
+    # One answer to every question: whichever is asked, the user knows it.
+    "question": TypeAdapter(
+        params={"questions": json.dumps({f"Question {i}?": "Answer" for i in range(5)})},
+        otp=lambda detail, n: "Answer",
+    ),
+    "yubikey": TypeAdapter(
+        params={"otpkey": YUBIKEY_KEY.hex(), "yubikey.tokenid": YUBIKEY_UID.hex()},
+        otp=_yubikey,
     ),
 }
 

@@ -117,8 +117,9 @@ def radiuscheck(call: Call[CheckRequest]) -> Outcome:
 )  # fmt: skip
 def triggerchallenge(call: Call[TriggerRequest]) -> Outcome:
     """Create challenges for a user's (or a serial's) tokens without their PIN."""
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
     issued = call.services.validate.trigger(
-        call.session, call.params, request_id=call.inv.request_id
+        call.session, call.params, request_id=call.inv.request_id, policies=policies
     )
     detail = issued.detail()
     if call.params.user:

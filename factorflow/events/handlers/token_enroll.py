@@ -10,7 +10,8 @@ tokens for a user get the user's ``mobile`` / ``email`` (read once), or with
 ``dynamic_phone`` / ``dynamic_email`` the address is read from the user store at
 each authentication (tokeninfo ``dynamic_phone`` / ``dynamic_email``);
 ``sms_identifier`` / ``smtp_identifier`` name the SMS gateway / SMTP server the
-token uses (tokeninfo ``sms.identifier`` / ``email.identifier``; empty: the default).
+token uses (tokeninfo ``sms.identifier`` / ``email.identifier``; empty: the default);
+``motppin`` is the mOTP PIN of an mOTP token.
 
 Unlike privacyIDEA (#2201) the enrollment policies apply, through the token
 service's one enrollment hook: the user's ``max_token_per_user``, the realm's
@@ -87,6 +88,12 @@ class EnrollOptions(ActionOptions):
         description="The SMS gateway the SMS token sends through (empty: the default)",
         json_schema_extra={CHOICES_FROM: "sms_gateways", VISIBLE_IF: ["tokentype", "sms"]},
     )
+    motppin: str = Field(
+        default="",
+        max_length=64,
+        description="The mOTP PIN of an mOTP token (the PIN its app asks for)",
+        json_schema_extra={VISIBLE_IF: ["tokentype", "motp"]},
+    )
     additional_params: str = Field(
         default="",
         max_length=4000,
@@ -160,6 +167,8 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
     if options.realm:
         params["tokenrealm"] = options.realm
     params.update(_delivery_params(options, type_cls.type_name, user))
+    if options.motppin and type_cls.type_name == "motp":
+        params["motppin"] = options.motppin
     params.update(extra)
     try:
         request = InitRequest.model_validate(params)

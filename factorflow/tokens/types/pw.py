@@ -10,7 +10,7 @@ until the token's validity period ends.
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -31,7 +31,7 @@ class PwInitParams(TokenInitParams):
 class PwToken(TokenType):
     type_name = "pw"
     serial_prefix = "PW"
-    InitParams = PwInitParams
+    InitParams: ClassVar[type[TokenInitParams]] = PwInitParams
     one_time_values = False
 
     def enroll(self, params: TokenInitParams, ctx: EnrollContext) -> dict[str, Any]:
