@@ -67,6 +67,10 @@ def _sms(client: TestClient, headers: H) -> None:
 
 
 PASSWORD = "lost-token-pw-1"
+#: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
+SSH_ED25519 = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINBRzTZul2eZqRaYXrEaMkN79N+5WsES7VWfjKbF0Mqq alice@laptop"
+)
 
 ADAPTERS: dict[str, TypeAdapter] = {
     "hotp": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_rfc_hotp),
@@ -81,6 +85,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
     "sms": TypeAdapter(
         params={"otpkey": RFC_KEY_HEX, "phone": "+4917111"}, otp=_rfc_hotp, setup=_sms
     ),
+    "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
 }
 
 
