@@ -123,6 +123,7 @@ class Services:
             box=self.box,
             remote_servers=self.federation,
             settings=self.settings,
+            machines=self.machines,
         )
 
     @cached_property
