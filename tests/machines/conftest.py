@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
+from tests.users.conftest import slapd  # noqa: F401  (the session's throw-away slapd)
 
 H = dict[str, str]
 
