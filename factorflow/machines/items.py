@@ -9,7 +9,9 @@ and ``{"offline": [{"serial", "user", "username", "refilltoken",
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from typing import Any
 
 from sqlalchemy import update
@@ -50,6 +52,39 @@ def ssh_items(tokens: TokenService, links: list[MachineToken], user: str) -> lis
         if user and account != user:
             continue
         items.append({"sshkey": ttype.public_key(), "username": account})
+    return items
+
+
+#: The challenge a LUKS client gets when it sends none (bytes).
+LUKS_CHALLENGE_BYTES = 32
+
+
+def luks_items(
+    tokens: TokenService, links: list[MachineToken], challenge: str
+) -> list[dict[str, Any]]:
+    """Challenge-response material to unlock a LUKS slot with a HMAC-SHA1 token (a
+    YubiKey in challenge-response mode): ``response`` = HMAC-SHA1(key, challenge), both
+    hex (RFC 2104). ``challenge`` (hex) is the client's, or random."""
+    if challenge:
+        try:
+            data = bytes.fromhex(challenge)
+        except ValueError:
+            raise ParameterError("The challenge must be hexadecimal.") from None
+    else:
+        data = secrets.token_bytes(LUKS_CHALLENGE_BYTES)
+    items: list[dict[str, Any]] = []
+    for link in links:
+        if not usable(link.token) or link.token.tokentype not in APPLICATIONS["luks"].token_types:
+            continue
+        options = parsed(APPLICATIONS["luks"], options_of(link))
+        key = tokens.type_of(link.token).load_secret()
+        items.append({
+            "serial": link.token.serial,
+            "slot": str(options.slot),
+            "partition": options.partition,
+            "challenge": data.hex(),
+            "response": hmac.new(key, data, hashlib.sha1).hexdigest(),
+        })  # fmt: skip
     return items
 
 

@@ -18,7 +18,13 @@ from factorflow.machines.applications import APPLICATIONS, application, check_op
 from factorflow.machines.base import Machine, MachineFilter, MachineResolver
 from factorflow.machines.catalog import MachineResolverCatalog
 from factorflow.machines.errors import MachineNotFoundError
-from factorflow.machines.items import REFILL_REFUSED, offline_item, refill, ssh_items
+from factorflow.machines.items import (
+    REFILL_REFUSED,
+    luks_items,
+    offline_item,
+    refill,
+    ssh_items,
+)
 from factorflow.machines.links import (
     LinkFilter,
     add_link,
@@ -253,11 +259,13 @@ class MachineService:
         hostname: str = "",
         service_id: str = "",
         user: str = "",
+        challenge: str = "",
     ) -> dict[str, list[dict[str, Any]]]:
         """``GET /machine/authitem[/<application>]`` for the machine ``hostname`` names
-        (exactly one) or the ``service_id``: ssh keys and (fetching moves counters)
-        offline values."""
-        apps = [application(application_name).name] if application_name else ["ssh", "offline"]
+        (exactly one) or the ``service_id``: ssh keys, (fetching moves counters)
+        offline values, and LUKS challenge-response material (for ``challenge``)."""
+        every = ["ssh", "offline", "luks"]
+        apps = [application(application_name).name] if application_name else every
         if not (hostname or service_id):
             raise ParameterError("Missing parameter: 'hostname' or 'service_id'")
         machines: tuple[tuple[int, str], ...] = ()
@@ -280,6 +288,9 @@ class MachineService:
                 for link in links
                 if _usable_hotp(link) and (not user or _owner_login(self, session, link) == user)
             ]
+        if "luks" in apps and hostname:
+            links = find_links(session, LinkFilter(application="luks", machines=machines))
+            items["luks"] = luks_items(self.tokens, links, challenge)
         return items
 
     def offline_after_check(

@@ -65,7 +65,9 @@ def test_keys_attached_to_a_host(client: TestClient, admin_headers: H, hosts_res
         client.get("/machine/authitem", params={"hostname": "web1.example.org"},
                    headers=admin_headers)
     )  # fmt: skip
-    assert everything == {"ssh": [{"sshkey": keys.SK_ED25519, "username": "deploy"}], "offline": []}
+    assert everything == {
+        "ssh": [{"sshkey": keys.SK_ED25519, "username": "deploy"}], "offline": [], "luks": []
+    }  # fmt: skip
     [link] = links(client, admin_headers, hostname="web1.example.org")
     assert (link["machine_id"], link["resolver"], link["hostname"]) == (
         "10.0.0.5",
@@ -116,3 +118,6 @@ def test_bad_attachments_are_refused_and_change_nothing(
     refused(client.delete(f"/machine/token/{ssh}/10.0.0.6/net/ssh", headers=admin_headers), 404)
     refused(client.delete("/machineresolver/net", headers=admin_headers))  # still used
     assert len(links(client, admin_headers)) == 1
+    factories.ok_value(client.delete(f"/token/{ssh}", headers=admin_headers))
+    assert links(client, admin_headers) == []  # a deleted token's links go with it
+    factories.ok_value(client.delete("/machineresolver/net", headers=admin_headers))

@@ -147,8 +147,9 @@ def token_option(call: Call[TokenOptionParams]) -> Outcome:
 def _auth_items(call: Call[AuthItemParams]) -> Outcome:
     p = call.params
     items: dict[str, Any] = call.services.machines.auth_items(
-        call.session, p.application, hostname=p.hostname, service_id=p.service_id, user=p.user
-    )
+        call.session, p.application, hostname=p.hostname, service_id=p.service_id,
+        user=p.user, challenge=p.challenge,
+    )  # fmt: skip
     return Outcome(value=items)
 
 
@@ -159,5 +160,5 @@ def _auth_items(call: Call[AuthItemParams]) -> Outcome:
 )  # fmt: skip
 def auth_items(call: Call[AuthItemParams]) -> Outcome:
     """The authentication items of a machine (hostname) or service id: ssh keys,
-    offline values."""
+    offline values, LUKS challenge-response material."""
     return _auth_items(call)
