@@ -242,7 +242,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         policies=policies,
         federation=FederationService(naming=EventService.naming),
         machine_resolvers=machine_resolvers,
-        machines=MachineService(box, machine_resolvers, tokens),
+        machines=MachineService(box, machine_resolvers, tokens, settings.config_reload_seconds),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
         session_guard=SessionGuard(),
         system=system,

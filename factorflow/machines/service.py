@@ -35,6 +35,7 @@ from factorflow.machines.links import (
     set_options,
 )
 from factorflow.machines.models import MachineResolverConfig, MachineToken, ServiceId
+from factorflow.machines.offline_cache import OfflineTokens
 from factorflow.registry import Registry
 from factorflow.tokens.errors import TokenNotFoundError
 from factorflow.tokens.models import Token
@@ -70,10 +71,15 @@ class AttachRequest:
 
 class MachineService:
     def __init__(
-        self, box: SecretBox, types: Registry[MachineResolver], tokens: TokenService
+        self,
+        box: SecretBox,
+        types: Registry[MachineResolver],
+        tokens: TokenService,
+        reload_seconds: float,
     ) -> None:
         self.resolvers = MachineResolverCatalog(box, types)
         self.tokens = tokens
+        self.offline_tokens = OfflineTokens(reload_seconds)
         self._serviceids = NamedConfigs(ServiceId, missing_serviceid, column="name")
 
     # -- machines -----------------------------------------------------------------------
@@ -160,7 +166,10 @@ class MachineService:
         machine = self.machine(session, req.target) if req.target.given else None
         if app.needs_target and machine is None and not service_id:
             raise ParameterError(f"The application {app.name} needs a hostname or a service_id.")
-        return add_link(session, token, app.name, machine, options)
+        link = add_link(session, token, app.name, machine, options)
+        if app.name == "offline":
+            self.offline_tokens.changed(session)
+        return link
 
     def detach(
         self,
@@ -187,6 +196,8 @@ class MachineService:
         for link in links:
             session.delete(link)
         session.flush()
+        if application_name == "offline":
+            self.offline_tokens.changed(session)
         return len(links)
 
     def links(
@@ -294,12 +305,15 @@ class MachineService:
         return items
 
     def offline_after_check(
-        self, session: Session, serial: str, client_ip: str
+        self, session: Session, token: Token, client_ip: str
     ) -> dict[str, list[dict[str, Any]]] | None:
-        """The ``auth_items`` a successful ``/validate/check`` of ``serial`` carries:
+        """The ``auth_items`` a successful ``/validate/check`` of ``token`` carries:
         offline values when the token is attached for offline use to any machine or to
-        the machine at ``client_ip`` (privacyIDEA's offline post-policy)."""
-        links = find_links(session, LinkFilter(serial=serial, application="offline"))
+        the machine at ``client_ip`` (privacyIDEA's offline post-policy). Tokens
+        without an offline link cost no query (:mod:`factorflow.machines.offline_cache`)."""
+        if not self.offline_tokens.attached(session, token.id):
+            return None
+        links = find_links(session, LinkFilter(serial=token.serial, application="offline"))
         for link in links:
             if _usable_hotp(link) and (
                 link.machine_id is None or self._at(session, link, client_ip)

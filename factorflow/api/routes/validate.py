@@ -82,7 +82,7 @@ def _offline_items(call: Call[CheckRequest], result: CheckResult) -> dict[str, A
     if not result.accepted or result.token is None:
         return None
     return call.services.machines.offline_after_check(
-        call.session, result.token.serial, call.inv.client_ip
+        call.session, result.token, call.inv.client_ip
     )
 
 
