@@ -41,6 +41,8 @@ class Machine:
     id: str
     hostname: str
     ips: tuple[str, ...] = ()
+    #: Other names of the machine; a hostname filter matches them too.
+    aliases: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """privacyIDEA's ``GET /machine/`` entry."""
@@ -63,7 +65,8 @@ class MachineFilter:
     any: str = ""
 
     def matches(self, machine: Machine) -> bool:
-        if self.hostname and machine.hostname.lower() != self.hostname.lower():
+        names = {machine.hostname.lower(), *(alias.lower() for alias in machine.aliases)}
+        if self.hostname and self.hostname.lower() not in names:
             return False
         if self.ip and self.ip not in machine.ips:
             return False

@@ -33,6 +33,7 @@ def test_a_hosts_resolver_lists_its_machines(
     ]
     for params, found in (
         ({"hostname": "WEB1.example.org"}, ["10.0.0.5"]),
+        ({"hostname": "web1"}, ["10.0.0.5"]),  # an alias
         ({"ip": "10.0.0.6"}, ["10.0.0.6"]),
         ({"id": "10.0.0.5", "resolver": "net"}, ["10.0.0.5"]),
         ({"any": "db1"}, ["10.0.0.6"]),

@@ -2,7 +2,8 @@
 
 Each line is an IP address, the canonical hostname and optional aliases; ``#`` starts
 a comment. The machine id is the IP address, as in privacyIDEA's hosts resolver; an
-address on several lines is one machine under its first hostname. The file is read on
+address on several lines is one machine under its first line's names. A hostname
+filter matches the canonical name or an alias. The file is read on
 every lookup, so an edit takes effect at once.
 """
 
@@ -34,7 +35,7 @@ class HostsOptions(MachineResolverOptions):
 def parse_hosts(text: str, resolver: str) -> list[Machine]:
     """The machines of a hosts file; malformed lines (no valid address, no name) are
     skipped, as the resolver library skips them."""
-    by_ip: dict[str, tuple[str, list[str]]] = {}
+    by_ip: dict[str, tuple[str, tuple[str, ...]]] = {}
     for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split()
         if len(fields) < 2:
@@ -44,8 +45,10 @@ def parse_hosts(text: str, resolver: str) -> list[Machine]:
         except ValueError:
             continue
         if ip not in by_ip:
-            by_ip[ip] = (fields[1], fields[2:])
-    return [Machine(resolver, ip, hostname, (ip,)) for ip, (hostname, _) in by_ip.items()]
+            by_ip[ip] = (fields[1], tuple(fields[2:]))
+    return [
+        Machine(resolver, ip, hostname, (ip,), aliases) for ip, (hostname, aliases) in by_ip.items()
+    ]
 
 
 class HostsMachineResolver(MachineResolver):
