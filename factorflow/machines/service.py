@@ -100,6 +100,8 @@ class MachineService:
 
     def machine(self, session: Session, target: Target) -> tuple[MachineResolverConfig, Machine]:
         """The one machine ``target`` names; 404 for none, 400 for several."""
+        if not target.given:
+            raise ParameterError("Missing parameter: 'hostname' or 'machineid' and 'resolver'")
         if target.machineid or target.resolver:
             if not (target.machineid and target.resolver):
                 raise ParameterError("Give machineid and resolver together, or a hostname.")
