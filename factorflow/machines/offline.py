@@ -12,10 +12,8 @@ proves which value the user typed last and tops the machine up to ``count`` agai
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
+from typing import Any
 
 from factorflow.tokens.oath import hotp_value
 
@@ -25,40 +23,27 @@ DEFAULT_ROUNDS = 6549
 SALT_BYTES = 16
 #: The refill token a machine presents to get more values (hex).
 REFILLTOKEN_BYTES = 32
-PREFIX = "$pbkdf2-sha512$"
 
 
-def ab64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=").replace("+", ".")
+def _pbkdf2_sha512() -> Any:
+    # Imported when first needed: an API worker that hands out no offline values
+    # never loads passlib (tests/test_worker_imports.py).
+    from passlib.hash import pbkdf2_sha512
+
+    return pbkdf2_sha512
 
 
-def ab64_decode(text: str) -> bytes:
-    padded = text.replace(".", "+") + "=" * (-len(text) % 4)
-    return base64.b64decode(padded)
-
-
-def hash_value(otp: str, rounds: int, salt: bytes | None = None) -> str:
-    """``otp`` hashed as passlib's ``pbkdf2_sha512`` hashes it."""
-    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
-    checksum = hashlib.pbkdf2_hmac("sha512", otp.encode(), salt, rounds)
-    return f"{PREFIX}{rounds}${ab64(salt)}${ab64(checksum)}"
+def hash_value(otp: str, rounds: int) -> str:
+    """``otp`` hashed with passlib's ``pbkdf2_sha512`` (a fresh 16-byte salt)."""
+    return str(_pbkdf2_sha512().using(rounds=rounds, salt_size=SALT_BYTES).hash(otp))
 
 
 def verify_value(otp: str, hashed: str) -> bool:
     """Whether ``otp`` is the value ``hashed`` stands for (what the machine does)."""
-    if not hashed.startswith(PREFIX):
-        return False
     try:
-        rounds_text, salt_text, checksum_text = hashed[len(PREFIX) :].split("$")
-        rounds, salt, checksum = (
-            int(rounds_text),
-            ab64_decode(salt_text),
-            ab64_decode(checksum_text),
-        )
-    except ValueError:
+        return bool(_pbkdf2_sha512().verify(otp, hashed))
+    except ValueError:  # not a pbkdf2-sha512 hash
         return False
-    computed = hashlib.pbkdf2_hmac("sha512", otp.encode(), salt, rounds)
-    return hmac.compare_digest(computed, checksum)
 
 
 def hashed_values(

@@ -4,6 +4,8 @@ offline, refills with its refill token, and the server never accepts them online
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from passlib.hash import pbkdf2_sha512
@@ -38,12 +40,20 @@ def _counter(client: TestClient, headers: H, serial: str) -> int:
     return int(factories.token_of(client, headers, serial)["count"])
 
 
+def _ab64(text: str) -> bytes:
+    return base64.b64decode(text.replace(".", "+") + "=" * (-len(text) % 4))
+
+
 def test_the_hash_format_is_passlibs() -> None:
+    """``$pbkdf2-sha512$<rounds>$<salt>$<checksum>``, salt and checksum in passlib's
+    ab64: what a client without passlib recomputes with PBKDF2 itself."""
     hashed = hash_value("755224", 1000)
-    assert hashed.startswith("$pbkdf2-sha512$1000$")
+    prefix, rounds, salt, checksum = hashed.split("$")[1:]
+    assert (prefix, rounds, len(_ab64(salt))) == ("pbkdf2-sha512", "1000", 16)
+    expected = hashlib.pbkdf2_hmac("sha512", b"755224", _ab64(salt), 1000)
+    assert _ab64(checksum) == expected
     assert pbkdf2_sha512.verify("755224", hashed) and not pbkdf2_sha512.verify("755225", hashed)
-    theirs = pbkdf2_sha512.using(rounds=1000).hash("287082")
-    assert verify_value("287082", theirs) and not verify_value("287083", theirs)
+    assert verify_value("755224", hashed) and not verify_value("755224", "$md5$x")
 
 
 def test_check_hands_out_values_verified_offline_and_refused_online(
