@@ -31,6 +31,8 @@ from factorflow.events.service import EventService
 from factorflow.federation.service import FederationService
 from factorflow.jobs.base import Deliverer, DeliveryPorts
 from factorflow.jobs.service import JobService
+from factorflow.machines.base import MachineResolver
+from factorflow.machines.service import MachineService
 from factorflow.notify.service import NotifyService
 from factorflow.pipeline import PipelinePorts
 from factorflow.policies.actions import build_catalog
@@ -74,6 +76,9 @@ class Services:
     notify: NotifyService
     policies: PolicyService
     federation: FederationService
+    machine_resolvers: Registry[MachineResolver]
+    #: Machine resolvers, service ids and token links (factorflow.machines).
+    machines: MachineService
     #: POST /auth: admins and realm users, throttled (factorflow.auth.login).
     logins: LoginService
     #: Ends sessions before their JWT expires (factorflow.auth.sessions).
@@ -118,6 +123,7 @@ class Services:
             box=self.box,
             remote_servers=self.federation,
             settings=self.settings,
+            machines=self.machines,
         )
 
     @cached_property
@@ -177,6 +183,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     user_stores = Registry.from_entry_points("factorflow.user_stores", UserStore)  # type: ignore[type-abstract]
     token_types = Registry.from_entry_points("factorflow.token_types", TokenType)
     job_kinds = Registry.from_entry_points("factorflow.job_kinds", Deliverer)  # type: ignore[type-abstract]
+    machine_resolvers = Registry.from_entry_points("factorflow.machine_resolvers", MachineResolver)  # type: ignore[type-abstract]
     # The handler modules: one instance each, configured once, shared by every request.
     handlers = handler_classes().instances(lambda cls: cls.create(settings))
     users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
@@ -234,6 +241,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         notify=NotifyService(box),
         policies=policies,
         federation=FederationService(naming=EventService.naming),
+        machine_resolvers=machine_resolvers,
+        machines=MachineService(box, machine_resolvers, tokens, settings.config_reload_seconds),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
         session_guard=SessionGuard(),
         system=system,

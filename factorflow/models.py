@@ -9,6 +9,7 @@ from factorflow.db import models as config
 from factorflow.events import models as events
 from factorflow.federation import models as federation
 from factorflow.jobs import models as jobs
+from factorflow.machines import models as machines
 from factorflow.notify import models as notify
 from factorflow.policies import models as policies
 from factorflow.tokens import models as tokens
@@ -23,6 +24,7 @@ __all__ = [
     "events",
     "federation",
     "jobs",
+    "machines",
     "notify",
     "policies",
     "tokens",

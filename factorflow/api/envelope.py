@@ -31,6 +31,8 @@ def envelope(reply: Reply, *, nonce: str | None = None) -> dict[str, Any]:
         body["result"] = result
         if outcome.detail:
             body["detail"] = {**outcome.detail, "threadid": threading.get_ident()}
+        if outcome.auth_items is not None:
+            body["auth_items"] = outcome.auth_items
     body["version"] = f"Factorflow {__version__}"
     if reply.error is None:  # privacyIDEA's error envelopes have no versionnumber
         body["versionnumber"] = API_VERSION

@@ -57,6 +57,8 @@ class Outcome:
     value: Any
     detail: dict[str, Any] = field(default_factory=dict)
     authentication: str | None = None
+    #: privacyIDEA's top-level ``auth_items`` (offline values after /validate/check).
+    auth_items: dict[str, Any] | None = None
     #: An HTTP status other than 200 (``/validate/radiuscheck`` answers 204/400).
     status: int = 200
     #: A body that is not the JSON envelope (``/validate/radiuscheck``, CSV export).

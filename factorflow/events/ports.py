@@ -28,6 +28,7 @@ from factorflow.crypto import SecretBox
 from factorflow.events.facts import Facts
 from factorflow.federation.service import FederationService
 from factorflow.jobs.service import JobService
+from factorflow.machines.service import MachineService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.tokens.base import TokenType
@@ -58,6 +59,8 @@ class ActionPorts:
     #: The stored privacyIDEA servers a Federation action forwards to.
     remote_servers: FederationService
     settings: Settings
+    #: Machine applications (``attach application``: the use case of /machine/token).
+    machines: MachineService
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,15 @@ def _admin_rights() -> list[ActionDef]:
         ("jobs_write", "Retry or discard jobs (Factorflow).", "system"),
         ("loginlockout_read", "List login backoffs and lockouts (Factorflow).", "system"),
         ("loginlockout_write", "Clear login backoffs and lockouts (Factorflow).", "system"),
+        ("machineresolverread", "Read machine resolver definitions.", "machine"),
+        ("machineresolverwrite", "Write machine resolver definitions.", "machine"),
+        ("machineresolverdelete", "Delete machine resolver definitions.", "machine"),
+        ("machinelist", "List machines.", "machine"),
+        ("manage_machine_tokens", "Attach tokens to machines and applications.", "machine"),
+        ("fetch_authentication_items", "Fetch the authentication items of machines.", "machine"),
+        ("serviceid_list", "List service ids.", "machine"),
+        ("serviceid_add", "Add and change service ids.", "machine"),
+        ("serviceid_delete", "Delete service ids.", "machine"),
     ]
     return _rights(rights) + _custom_attribute_rights("The admin") + _pin_settings("admin")
 

@@ -27,7 +27,7 @@ def _both(name: str) -> Right:
 #: Events that never need a right (public endpoints; the caller is not an admin/user).
 PUBLIC = frozenset(
     {"auth", "validate_check", "validate_poll_transaction", "validate_initialize",
-     "validate_capabilities"}
+     "validate_capabilities", "validate_offlinerefill"}
 )  # fmt: skip
 
 RIGHTS: dict[str, Right] = {
@@ -122,6 +122,19 @@ RIGHTS: dict[str, Right] = {
     "job_get": Right("jobs_read"),
     "job_retry": Right("jobs_write"),
     "job_discard": Right("jobs_write"),
+    "machineresolver_list": Right("machineresolverread"),
+    "machineresolver_write": Right("machineresolverwrite"),
+    "machineresolver_test": Right("machineresolverwrite"),
+    "machineresolver_delete": Right("machineresolverdelete"),
+    "machine_list": Right("machinelist"),
+    "machine_token_attach": Right("manage_machine_tokens"),
+    "machine_token_detach": Right("manage_machine_tokens"),
+    "machine_token_list": Right("manage_machine_tokens"),
+    "machine_tokenoption": Right("manage_machine_tokens"),
+    "machine_authitem": Right("fetch_authentication_items"),
+    "serviceid_list": Right("serviceid_list"),
+    "serviceid_add": Right("serviceid_add"),
+    "serviceid_delete": Right("serviceid_delete"),
     # Logging out needs no right: any principal may end its own session.
     "auth_logout": Right(None, None),
     "auth_lockout_list": Right("loginlockout_read"),

@@ -255,6 +255,7 @@ class NotTargets(Spec):
 
 
 FILTERS = "filters of a listing that the route narrows to the admin's realms"
+MACHINES = "a machine resolver or an account on a machine, not a user store or user"
 SELECTION = (Tokens("serial", "serials"), User("user"))
 ONE_TOKEN = (Tokens("serial"),)
 
@@ -338,6 +339,21 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "job_get": (),
     "job_retry": (),
     "job_discard": (),
+    # Machines: "resolver" is a machine resolver and "user" an account on an SSH
+    # server, neither a user store nor a user of this server; a link touches its token.
+    "machineresolver_list": (NotTargets("resolver", why=MACHINES),),
+    "machineresolver_write": (NotTargets("resolver", why=MACHINES),),
+    "machineresolver_test": (NotTargets("resolver", why=MACHINES),),
+    "machineresolver_delete": (NotTargets("resolver", why=MACHINES),),
+    "machine_list": (NotTargets("resolver", why=MACHINES),),
+    "machine_token_attach": (Tokens("serial"), NotTargets("resolver", "user", why=MACHINES)),
+    "machine_token_detach": (Tokens("serial"), NotTargets("resolver", why=MACHINES)),
+    "machine_token_list": (NotTargets("serial", "resolver", why=FILTERS),),
+    "machine_tokenoption": (Tokens("serial"), NotTargets("resolver", "user", why=MACHINES)),
+    "machine_authitem": (NotTargets("user", why=MACHINES),),
+    "serviceid_list": (),
+    "serviceid_add": (),
+    "serviceid_delete": (),
     # The caller's own enrolment rights, the types' descriptions and a resolver type's
     # defaults: no object.
     "auth_rights": (),

@@ -200,6 +200,10 @@ class TokenType:
     #: False for static passwords (spass, pw), valid until they are changed. The
     #: contract suite holds each type to what it declares here.
     one_time_values: ClassVar[bool] = True
+    #: The type logs users in through ``/validate/check``. False for key material
+    #: handed to other systems (sshkey): such tokens are never candidates of a check,
+    #: so no ``pass`` is accepted for them nor counted against them.
+    authenticates: ClassVar[bool] = True
     #: Tokeninfo keys the type manages; generic info writes (/token/info) refuse them.
     owned_info_keys: ClassVar[frozenset[str]] = frozenset(
         {

@@ -376,11 +376,18 @@ class ValidateService:
         ctx = CheckContext(service_id=req.service_id or "")
         return [token for token in tokens if self.tokens.type_of(token).used_for(ctx)]
 
-    @staticmethod
-    def _ready(tokens: list[Token], type_name: str | None) -> list[Token]:
+    def _ready(self, tokens: list[Token], type_name: str | None) -> list[Token]:
         if type_name:
             tokens = [t for t in tokens if t.tokentype == type_name.lower()]
-        return [t for t in tokens if t.rollout_state not in NOT_READY]
+        return [
+            t
+            for t in tokens
+            if t.rollout_state not in NOT_READY and self._authenticates(t.tokentype)
+        ]
+
+    def _authenticates(self, type_name: str) -> bool:
+        type_cls = self.tokens.types.get(type_name)
+        return type_cls is None or type_cls.authenticates
 
     def _challenged(
         self,

@@ -180,10 +180,12 @@ ADAPTERS: dict[str, HandlerAdapter] = {
             f"{HANDLERS}::test_token_enable_obeys_revocation",
             f"{HANDLERS}::test_token_random_pin_obeys_the_pin_rules_of_the_type",
             "tests/policies/test_enrollment_hook.py::test_token_handler_enroll_obeys_max_token_per_user_unless_told_not_to",
+            "tests/machines/test_attach_event.py::test_an_attachment_that_fails_leaves_the_enrolment",
         ),
         options={
             "enroll": {"tokentype": "hotp"},
             "change failcounter": {"change fail counter": "+1"},
+            "attach application": {"application": "offline"},
         },
         failures=(users_unreachable("disable", "fails"),),
     ),

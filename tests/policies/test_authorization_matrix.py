@@ -104,6 +104,10 @@ def lists_nothing_of_beta(body: Any) -> None:
     assert "B-OWN" not in _serials(body)
 
 
+def lists_no_link_of_beta(body: Any) -> None:
+    assert not {link["serial"] for link in body["result"]["value"]} & {"B-OWN", "B-SPARE"}
+
+
 def finds(serial: str | None) -> Check:
     def check(body: Any) -> None:
         assert body["result"]["value"]["serial"] == serial, body
@@ -288,6 +292,26 @@ MATRIX: tuple[Endpoint, ...] = (
         allow(resolver="res-none"), allow(400, resolver="res-a"),  # still in a realm
         deny(resolver="res-b"), deny(resolver="res-ab"),
     )),
+    # -- machines: a link touches its token; "resolver" is a machine resolver -----------
+    per_token("POST", "/machine/token", application="base"),
+    per_token("POST", "/machine/tokenoption", {s: 404 for s, _ in TOKENS},
+              application="ssh", user="root"),  # never attached for ssh
+    per_token("DELETE", "/machine/token/{serial}/{application}/{mtid}",
+              {s: 404 for s, _ in TOKENS}, application="ssh", mtid=999999),
+    Endpoint("GET", "/machine/token", (
+        allow(check=lists_no_link_of_beta), allow(check=lists_no_link_of_beta, serial="B-OWN"),
+    )),
+    Endpoint("GET", "/machine/", (allow(), allow(resolver="", hostname="x"))),
+    Endpoint("GET", "/machine/authitem", (allow(400, user="root"),)),  # no hostname
+    Endpoint("GET", "/machineresolver/", (allow(),)),
+    Endpoint("GET", "/machineresolver/types", (allow(),)),
+    Endpoint("POST", "/machineresolver/test", (
+        allow(400, type="hosts", filename="/nonexistent/hosts"),
+    )),
+    Endpoint("POST", "/machineresolver/{resolver}", (
+        allow(400, resolver="mres", type="hosts", filename="/nonexistent/hosts"),
+    )),
+    Endpoint("DELETE", "/machineresolver/{resolver}", (allow(404, resolver="nope"),)),
 )
 # fmt: on
 

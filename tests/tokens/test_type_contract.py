@@ -172,6 +172,7 @@ def check_description(
     assert issubclass(type_cls.InitParams, TokenInitParams)
     assert isinstance(type_cls.InitParams.model_json_schema()["properties"], dict)
     assert isinstance(type_cls.one_time_values, bool)
+    assert isinstance(type_cls.authenticates, bool)
     rights = factories.ok_value(client.get("/auth/rights", headers=admin_headers))
     assert isinstance(rights[type_name], str) and rights[type_name].strip(), rights
     enroll = factories.ok_value(client.get("/event/actions/Token", headers=admin_headers))["enroll"]
@@ -206,7 +207,8 @@ def test_enrols_through_the_api_and_answers_like_its_users(
     """One story per type, as a user lives it (one enrolment keeps the suite fast): the
     token is listed as enrolled; a wrong answer is refused and counted, the right one
     accepted; the same answer again is refused exactly when the type declares
-    one-time values, and the next value still works."""
+    one-time values, and the next value still works. A type that declares it does not
+    authenticate (``authenticates``) refuses every ``pass`` and counts no failure."""
     type_cls = enrolled.type_cls
     token = factories.token_of(client, admin_headers, enrolled.serial)
     assert token["tokentype"] == type_cls.type_name
@@ -216,6 +218,12 @@ def test_enrols_through_the_api_and_answers_like_its_users(
     assert token["info"]["tokenkind"] in ("software", "hardware", "virtual")
     assert PIN not in json.dumps(enrolled.detail) + json.dumps(token)
 
+    if not type_cls.authenticates:  # key material for other systems (sshkey)
+        for passw in (PIN, PIN + "123456", ""):
+            body = client.post("/validate/check", data={**USER, "pass": passw}).json()
+            assert body["result"]["value"] is False, body
+        assert factories.token_of(client, admin_headers, enrolled.serial)["failcount"] == 0
+        return
     right = enrolled.otp()
     transaction_id = challenge(client, enrolled) if type_cls.challenge_response else ""
     if type_cls.pin_mode is PinMode.WHOLE:  # the PIN is all there is

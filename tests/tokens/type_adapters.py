@@ -93,6 +93,10 @@ def _sms(client: TestClient, headers: H) -> None:
 
 
 PASSWORD = "lost-token-pw-1"
+#: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
+SSH_ED25519 = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINBRzTZul2eZqRaYXrEaMkN79N+5WsES7VWfjKbF0Mqq alice@laptop"
+)
 
 ADAPTERS: dict[str, TypeAdapter] = {
     "hotp": TypeAdapter(params={"otpkey": RFC_KEY_HEX}, otp=_rfc_hotp),
@@ -126,6 +130,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         params={"otpkey": YUBIKEY_KEY.hex(), "yubikey.tokenid": YUBIKEY_UID.hex()},
         otp=_yubikey,
     ),
+    "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
 from factorflow.errors import AuthError
@@ -66,8 +68,43 @@ def check(call: Call[CheckRequest]) -> Outcome:
     """Authenticate a user or serial with PIN + OTP, or start/answer a challenge."""
     result = _check(call)
     return Outcome(
-        value=result.accepted, detail=_detail(call, result), authentication=result.authentication
+        value=result.accepted,
+        detail=_detail(call, result),
+        authentication=result.authentication,
+        auth_items=_offline_items(call, result),
     )
+
+
+def _offline_items(call: Call[CheckRequest], result: CheckResult) -> dict[str, Any] | None:
+    """privacyIDEA's offline post-policy: a successful check of a token attached for
+    offline use (to any machine, or to the client's) carries the machine's first
+    offline values in ``auth_items``."""
+    if not result.accepted or result.token is None:
+        return None
+    return call.services.machines.offline_after_check(
+        call.session, result.token, call.inv.client_ip
+    )
+
+
+class OfflineRefillParams(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    serial: str = Field(min_length=1, max_length=64)
+    refilltoken: str = Field(min_length=1, max_length=200)
+    password: str = Field(default="", alias="pass", max_length=1024)
+
+
+@routes.route(
+    "POST", "/validate/offlinerefill", event="validate_offlinerefill",
+    params=OfflineRefillParams, access=Access.PUBLIC,
+)  # fmt: skip
+def offlinerefill(call: Call[OfflineRefillParams]) -> Outcome:
+    """New offline values for a machine that presents its refill token and the last
+    PIN + OTP the user entered; a new refill token replaces the old one."""
+    p = call.params
+    call.audit.note_token(p.serial)
+    items = call.services.machines.refill(call.session, p.serial, p.password, p.refilltoken)
+    return Outcome(value=True, auth_items=items)
 
 
 def _detail(call: Call[CheckRequest], result: CheckResult) -> dict[str, Any]:

@@ -8,8 +8,8 @@ check used. A user with several tokens and no serial: the action fails ("No toke
 serials found"), as in privacyIDEA. Unlike privacyIDEA, a misconfigured sub-action
 (unknown realm or token group, a non-integer tokeninfo value) fails visibly in the
 audit instead of logging a warning and reporting success. Texts may carry tags
-describing the handled token and its owner. Not yet: ``attach application`` (no
-machine applications yet).
+describing the handled token and its owner. ``attach application`` is in
+:mod:`factorflow.events.handlers.token_attach`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ from factorflow.events.handlers.base import (
     EventHandler,
     NoOptions,
     Template,
+)
+from factorflow.events.handlers.token_attach import (
+    AttachOptions,
+    attach,
+    check_attach_references,
 )
 from factorflow.events.handlers.token_enroll import (
     EnrollOptions,
@@ -215,11 +220,14 @@ class TokenHandler(EventHandler):
         "set random pin": RandomPinOptions,
         "add tokengroup": TokenGroupOptions,
         "remove tokengroup": TokenGroupOptions,
+        "attach application": AttachOptions,
     }
 
     def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
             check_enroll_references(session, options)
+        elif isinstance(options, AttachOptions):
+            check_attach_references(session, options)
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
@@ -279,6 +287,8 @@ class TokenHandler(EventHandler):
             token.maxfail = o.max_failcount
         elif isinstance(o, TokenGroupOptions):
             self._tokengroup(ctx, action, o, token)
+        elif isinstance(o, AttachOptions):
+            attach(ctx, o, token)
 
     def _validity(self, ctx: ActionContext, o: ValidityOptions, token: Token) -> None:
         for text, key in (

@@ -1,0 +1,1 @@
+"""The built-in machine resolvers (registered under ``factorflow.machine_resolvers``)."""
