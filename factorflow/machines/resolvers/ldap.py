@@ -15,8 +15,6 @@ from typing import Any
 
 from ldap3 import SUBTREE
 from ldap3.core import exceptions as ldap_errors
-from ldap3.core.exceptions import LDAPInvalidFilterError
-from ldap3.operation.search import parse_filter
 from ldap3.utils.conv import escape_filter_chars
 from pydantic import Field, ValidationError, field_validator
 
@@ -26,7 +24,7 @@ from factorflow.machines.base import Machine, MachineFilter, MachineResolver, Ma
 from factorflow.machines.errors import MachineResolverError
 from factorflow.users.errors import StoreUnavailableError
 from factorflow.users.stores.ldap_connect import LdapConnector, describe_failure
-from factorflow.users.stores.ldap_options import LdapOptions
+from factorflow.users.stores.ldap_options import LdapOptions, checked_filter
 
 ID_DN = "DN"
 
@@ -83,14 +81,7 @@ class LdapMachineOptions(MachineResolverOptions):
     @field_validator("search_filter")
     @classmethod
     def _check_filter(cls, value: str) -> str:
-        try:
-            parse_filter(
-                f"(&{value})", None, auto_escape=False, auto_encode=False, validator=None,
-                check_names=False,
-            )  # fmt: skip
-        except LDAPInvalidFilterError:
-            raise ValueError("is not an LDAP filter, e.g. (objectClass=computer)") from None
-        return value
+        return checked_filter(value, "(objectClass=computer)")
 
     def connection_options(self) -> LdapOptions:
         """The LDAP user store's connection options for the same server."""

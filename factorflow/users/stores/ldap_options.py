@@ -36,6 +36,19 @@ _OUR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
 
 
+def checked_filter(value: str, example: str) -> str:
+    """``value`` if it is a privacyIDEA search filter: a sequence of parenthesised terms
+    that all must hold (``example`` is named in the refusal)."""
+    try:
+        parse_filter(
+            f"(&{value})", None, auto_escape=False, auto_encode=False, validator=None,
+            check_names=False,
+        )  # fmt: skip
+    except LDAPInvalidFilterError:
+        raise ValueError(f"is not an LDAP filter, e.g. {example}") from None
+    return value
+
+
 class LdapServer:
     """One entry of ``LDAPURI``: scheme, host and port."""
 
@@ -307,15 +320,7 @@ class LdapOptions(StoreOptions):
     @field_validator("search_filter")
     @classmethod
     def _check_filter(cls, value: str) -> str:
-        # privacyIDEA's filter is a sequence of parenthesised terms that all must hold.
-        try:
-            parse_filter(
-                f"(&{value})", None, auto_escape=False, auto_encode=False, validator=None,
-                check_names=False,
-            )  # fmt: skip
-        except LDAPInvalidFilterError:
-            raise ValueError("is not an LDAP filter, e.g. (objectClass=inetOrgPerson)") from None
-        return value
+        return checked_filter(value, "(objectClass=inetOrgPerson)")
 
     @field_validator("userinfo")
     @classmethod
