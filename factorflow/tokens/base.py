@@ -217,6 +217,9 @@ class TokenType:
             "replay_count",
             "last_replay",
             "hashlib",
+            # The offline application's refill token (factorflow.machines): whoever
+            # sets it may top up a laptop's offline values.
+            "refilltoken",
         }
     )
     #: Tokeninfo keys ``POST /token/set`` may change although the type owns them.

@@ -133,3 +133,21 @@ def test_a_machine_fetches_values_by_hostname(
         client.get("/machine/authitem/offline", params=other, headers=admin_headers)
     )
     assert value == {"offline": []}
+
+
+def test_the_refill_token_is_not_set_through_token_info(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    """Whoever sets the refill token may top up the machine's values: it is the offline
+    application's own, as the counter is (POST/DELETE /token/info refuse it)."""
+    serial = _offline_token(client, admin_headers)
+    item = _check(client, PIN + RFC4226_OTPS[0])["auth_items"]["offline"][0]
+    set_it = client.post(f"/token/info/{serial}/refilltoken", data={"value": "0" * 64},
+                         headers=admin_headers)  # fmt: skip
+    assert set_it.status_code in (400, 403) and set_it.json()["result"]["status"] is False
+    drop_it = client.delete(f"/token/info/{serial}/refilltoken", headers=admin_headers)
+    assert drop_it.status_code in (400, 403) and drop_it.json()["result"]["status"] is False
+    assert (
+        factories.token_of(client, admin_headers, serial)["info"]["refilltoken"]
+        == (item["refilltoken"])
+    )
