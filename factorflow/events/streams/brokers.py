@@ -65,7 +65,14 @@ async def _nats(options: NatsOptions, event_id: str, body: bytes) -> str:
         kwargs["token"] = options.token
     if options.url.startswith("tls://"):
         kwargs["tls"] = _tls(options.tls_verify)
-    client = await nats.connect(options.url, **kwargs)
+
+    async def quiet(exc: Exception) -> None:
+        del exc  # the failure is raised below, not logged once per retry
+
+    # nats-py goes on trying a refused first connection: bounded by the timeout.
+    client = await asyncio.wait_for(
+        nats.connect(options.url, error_cb=quiet, **kwargs), options.timeout
+    )
     try:
         ack = await client.jetstream().publish(
             options.subject,
@@ -82,6 +89,8 @@ async def _nats(options: NatsOptions, event_id: str, body: bytes) -> str:
 def publish_nats(options: NatsOptions, event_id: str, body: bytes) -> str:
     try:
         return asyncio.run(_nats(options, event_id, body))
+    except TimeoutError:
+        raise DeliveryError(f"no answer from {options.url} within {options.timeout} s") from None
     except Exception as exc:
         raise _failed(exc) from None
 

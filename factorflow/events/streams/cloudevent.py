@@ -1,14 +1,16 @@
 """The CloudEvent of one request (CloudEvents 1.0, structured JSON mode).
 
-Attributes: ``id`` (the job's idempotency key: the same on every delivery attempt, so
-a subscriber drops a redelivered duplicate by it), ``source``
-(``<base url>/<node>``), ``type`` ``org.factorflow.event.<event name>``, ``subject``
-(the token's serial, else the user as ``user@realm``, else the event name), ``time``
-(when the request started), ``datacontenttype`` ``application/json``. ``data`` holds
-the request (method, route, parameters with secret ones censored, client), the
-outcome (HTTP status, success, the error's code and message, a scalar result value
-such as /validate/check's), the actor, the token, the user and realm, and the
-definitions that ran (name, action, success).
+Attributes: ``id`` (the job's idempotency key: the same on every delivery attempt,
+so a subscriber drops a redelivered duplicate by it), ``source``
+(``<base url>/<node>``), ``type`` ``org.factorflow.event.<event name>``,
+``subject`` (the token's serial, as audited or else the ``serial`` parameter; else
+the user as ``user@realm``; else the event name), ``time`` (when the request
+started), ``datacontenttype`` ``application/json``.
+
+``data`` holds the request (method, route, parameters with secret ones censored,
+client), the outcome (HTTP status, success, the error's code and message, a scalar
+result value such as /validate/check's), the actor, the token, the user and realm,
+and the definitions that ran (name, action, success).
 
 The event is built in the request's transaction and stored in the job as its JSON
 text: what was true at request time is what subscribers get, however late the
@@ -76,7 +78,7 @@ def event_data(inv: Invocation, reply: Reply, audit: AuditRecord) -> dict[str, A
         "outcome": _outcome(reply),
         "actor": {"role": actor.role, "username": actor.username, "realm": actor.realm},
         "user": {"username": audit.user, "realm": audit.realm, "resolver": audit.resolver},
-        "token": {"serial": audit.serial, "type": audit.token_type},
+        "token": {"serial": _serial(inv, audit), "type": audit.token_type},
         "definitions": [
             {"action": child.action, "name": child.info, "success": child.success}
             for child in audit.children
@@ -84,12 +86,19 @@ def event_data(inv: Invocation, reply: Reply, audit: AuditRecord) -> dict[str, A
     }
 
 
-def subject(audit: AuditRecord, event: str) -> str:
-    if audit.serial:
-        return audit.serial
+def _serial(inv: Invocation, audit: AuditRecord) -> str:
+    """The request's token: as audited, else the ``serial`` parameter."""
+    param = inv.params.get("serial")
+    return audit.serial or (param if isinstance(param, str) else "")
+
+
+def subject(inv: Invocation, audit: AuditRecord) -> str:
+    serial = _serial(inv, audit)
+    if serial:
+        return serial[:250]
     if audit.user:
         return f"{audit.user}@{audit.realm}" if audit.realm else audit.user
-    return event
+    return inv.event
 
 
 def build(event_id: str, source: str, inv: Invocation, reply: Reply, audit: AuditRecord) -> str:
@@ -103,7 +112,7 @@ def build(event_id: str, source: str, inv: Invocation, reply: Reply, audit: Audi
             "id": event_id,
             "source": source,
             "type": TYPE_PREFIX + inv.event,
-            "subject": subject(audit, inv.event),
+            "subject": subject(inv, audit),
             "time": audit.startdate,
             "datacontenttype": "application/json",
         },

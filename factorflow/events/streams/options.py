@@ -7,7 +7,7 @@ would be stored and answered readable, so a URL with a user or password is refus
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -106,7 +106,7 @@ class MqttOptions(BrokerOptions):
     host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
     port: int = Field(default=1883, ge=1, le=65535)
     topic: str = Field(min_length=1, max_length=250, pattern=r"^[^#+\x00-\x1f]+$")
-    qos: Literal[0, 1, 2] = 1
+    qos: int = Field(default=1, ge=0, le=2, description="MQTT QoS: 0, 1 or 2")
     tls: bool = False
 
     def target(self) -> str:
