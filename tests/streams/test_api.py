@@ -121,3 +121,32 @@ def test_rights_in_the_policy_catalog(client: TestClient, admin_headers: H) -> N
     value = r.json()["result"]["value"]
     names = set(value) if isinstance(value, dict) else set()
     assert {"eventstream_read", "eventstream_write"} <= names
+
+
+def test_a_failed_request_is_published_with_its_error(
+    client: TestClient, admin_headers: H, services: Services
+) -> None:
+    from tests.streams.test_brokers import job_body
+
+    configure(client, admin_headers, "all", **REDIS, events="token_disable")
+    r = client.post("/token/disable", data={"serial": "NOSUCH"}, headers=admin_headers)
+    assert r.status_code >= 400
+    assert len(jobs(services)) == 1
+    event = json.loads(job_body(services)[1])
+    assert event["type"] == "org.factorflow.event.token_disable"
+    outcome = event["data"]["outcome"]
+    assert outcome["success"] is False and outcome["status"] == r.status_code
+    assert outcome["error"]["code"] == r.json()["result"]["error"]["code"]
+    assert event["data"]["actor"] == {"role": "admin", "username": "admin", "realm": ""}
+
+
+def test_a_deleted_stream_sends_its_queued_events_to_the_dead_letters(
+    client: TestClient, admin_headers: H, services: Services
+) -> None:
+    from tests.streams.conftest import deliver
+
+    configure(client, admin_headers, "gone", **REDIS, events="validate_check")
+    trigger(client)
+    assert client.delete("/eventstream/gone", headers=admin_headers).status_code == 200
+    deliver(services, lambda: jobs(services)[0].state == "dead")
+    assert "no longer exists" in jobs(services)[0].last_error
