@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -50,8 +51,12 @@ def reachable(kind: str) -> bool:
 
 
 def need(kind: str) -> None:
+    """Skip without the broker; under CI (which starts the brokers) fail instead."""
     if not reachable(kind):
-        pytest.skip(f"no {kind} broker on {BROKERS[kind][0]}:{BROKERS[kind][1]}")
+        message = f"no {kind} broker on {BROKERS[kind][0]}:{BROKERS[kind][1]}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def unique(prefix: str) -> str:

@@ -23,6 +23,9 @@ from factorflow.pipeline import Access
 
 routes = Routes("eventstream")
 
+#: Not stream fields: the path parameter and the envelope's echo (privacyIDEA's nonce).
+_NOT_FIELDS = frozenset({"identifier", "nonce"})
+
 
 class ListParams(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -41,7 +44,7 @@ class NoParams(BaseModel):
 
 
 def _fields(params: BaseModel) -> dict[str, Any]:
-    return {k: v for k, v in (params.model_extra or {}).items() if k != "identifier"}
+    return {k: v for k, v in (params.model_extra or {}).items() if k not in _NOT_FIELDS}
 
 
 # Before GET /eventstream/{identifier}: a stream named "options" is read with ?identifier=.
