@@ -19,7 +19,6 @@ from cloudevents.core.formats.json import JSONFormat
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
-from factorflow.events.streams import brokers
 from factorflow.events.streams.service import stored_options
 from tests.streams.conftest import (
     H,
@@ -55,7 +54,7 @@ def redeliver(services: Services, name: str, job_key: str, body: str) -> str:
     with services.sessions() as session:
         options = stored_options(session, services.box, name)
     assert options is not None
-    return brokers.publish(options, job_key, body.encode())
+    return options.publish(job_key, body.encode())
 
 
 def job_body(services: Services, index: int = 0) -> tuple[str, str]:

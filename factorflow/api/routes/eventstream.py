@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Call, Routes
 from factorflow.core.describe import describe_options
 from factorflow.core.invocation import Outcome
-from factorflow.events.streams.options import KINDS
 from factorflow.pipeline import Access
 
 routes = Routes("eventstream")
@@ -54,7 +53,8 @@ def _fields(params: BaseModel) -> dict[str, Any]:
 )  # fmt: skip
 def stream_options(call: Call[NoParams]) -> Outcome:
     """The descriptors of each broker kind's options."""
-    return Outcome(value={kind: describe_options(model) for kind, model in KINDS.items()})
+    kinds = call.services.streams.kinds
+    return Outcome(value={kind: describe_options(model) for kind, model in kinds.items()})
 
 
 @routes.route(

@@ -1,6 +1,7 @@
-"""Publishing one CloudEvent (structured JSON) to each broker kind, with the broker's
-own client. Each function connects, publishes, waits for the broker's acknowledgement
-and disconnects (one event per job: no connection outlives a delivery); it raises
+"""Publishing one CloudEvent (structured JSON) to each built-in broker kind, with the
+broker's own client (each kind's ``BrokerOptions.publish`` calls its function here).
+Each function connects, publishes, waits for the broker's acknowledgement and
+disconnects (one event per job: no connection outlives a delivery); it raises
 :class:`DeliveryError` for what a retry may fix (refused connection, timeout, no
 acknowledgement, unroutable) and returns a short note.
 
@@ -28,12 +29,11 @@ from typing import Any
 from factorflow.events.streams.cloudevent import CONTENT_TYPE
 from factorflow.events.streams.options import (
     AmqpOptions,
-    BrokerOptions,
     MqttOptions,
     NatsOptions,
     RedisOptions,
 )
-from factorflow.jobs.base import DeliveryError, PermanentDeliveryError
+from factorflow.jobs.base import DeliveryError
 
 
 def _tls(verify: bool) -> ssl.SSLContext:
@@ -225,17 +225,4 @@ def publish_mqtt(options: MqttOptions, event_id: str, body: bytes) -> str:
     return f"published with QoS {options.qos}"
 
 
-def publish(options: BrokerOptions, event_id: str, body: bytes) -> str:
-    """Publish ``body`` (the CloudEvent's JSON) with the options' broker kind."""
-    if isinstance(options, NatsOptions):
-        return publish_nats(options, event_id, body)
-    if isinstance(options, AmqpOptions):
-        return publish_amqp(options, event_id, body)
-    if isinstance(options, RedisOptions):
-        return publish_redis(options, event_id, body)
-    if isinstance(options, MqttOptions):
-        return publish_mqtt(options, event_id, body)
-    raise PermanentDeliveryError(f"no publisher for broker kind {options.kind!r}")
-
-
-__all__ = ["publish", "publish_amqp", "publish_mqtt", "publish_nats", "publish_redis"]
+__all__ = ["publish_amqp", "publish_mqtt", "publish_nats", "publish_redis"]

@@ -13,13 +13,23 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from factorflow.db.base import transaction
-from factorflow.events.streams import brokers
+from factorflow.events.streams.options import broker_kinds
 from factorflow.events.streams.service import JOB_KIND, stored_options
-from factorflow.jobs.base import Deliverer, DeliveryError, JobView, PermanentDeliveryError
+from factorflow.jobs.base import (
+    Deliverer,
+    DeliveryError,
+    DeliveryPorts,
+    JobView,
+    PermanentDeliveryError,
+)
 
 
 class EventStreamDeliverer(Deliverer):
     kind = JOB_KIND
+
+    def __init__(self, ports: DeliveryPorts) -> None:
+        super().__init__(ports)
+        self.kinds = broker_kinds()
 
     @classmethod
     def recipient(cls, payload: Mapping[str, Any]) -> str:
@@ -32,7 +42,7 @@ class EventStreamDeliverer(Deliverer):
             raise PermanentDeliveryError("Job payload needs stream and cloudevent")
         try:
             with transaction(self.ports.sessions) as session:
-                options = stored_options(session, self.ports.box, stream)
+                options = stored_options(session, self.ports.box, stream, self.kinds)
         except SQLAlchemyError as exc:
             raise DeliveryError(f"the database is unavailable: {type(exc).__name__}") from None
         except Exception as exc:
@@ -41,7 +51,7 @@ class EventStreamDeliverer(Deliverer):
             ) from None
         if options is None:
             raise PermanentDeliveryError(f"the event stream {stream!r} no longer exists")
-        return brokers.publish(options, job.idempotency_key, body.encode())
+        return options.publish(job.idempotency_key, body.encode())
 
 
 __all__ = ["EventStreamDeliverer"]

@@ -1,4 +1,22 @@
-"""The options of each broker kind, validated on save (a bad one is a 400).
+"""The options of each broker kind, validated on save (a bad one is a 400), and the
+broker plug-in API: a kind is a :class:`BrokerOptions` subclass that names its
+``kind`` and implements :meth:`BrokerOptions.publish`, registered under the
+entry-point group ``factorflow.stream_brokers`` (the built-ins register the same
+way)::
+
+    class KafkaOptions(BrokerOptions):
+        kind = "kafka"
+        bootstrap_servers: str
+        topic: str
+
+        def publish(self, event_id: str, body: bytes) -> str:
+            ...  # send body keyed by event_id, wait for the acknowledgement
+            return "acknowledged"
+
+``publish`` follows the deliverer's contract (``factorflow.jobs.base``): it runs in a
+worker thread, may run again for the same ``event_id`` (pass it on so that the
+broker or the subscriber drops the duplicate), raises ``DeliveryError`` for what a
+retry may fix, and finishes within ``timeout``.
 
 Secret options (``password``, ``token``) are sealed at rest and answered as
 ``__CENSORED__``; :data:`SECRET_OPTIONS` names them. URLs carry no credentials: they
@@ -7,10 +25,13 @@ would be stored and answered readable, so a URL with a user or password is refus
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from factorflow.registry import Registry
 
 #: Options kept sealed, in every kind that has them.
 SECRET_OPTIONS = frozenset({"password", "token"})
@@ -48,6 +69,10 @@ class BrokerOptions(BaseModel):
         """Where messages go, for the job listing."""
         return ""
 
+    def publish(self, event_id: str, body: bytes) -> str:
+        """Publish ``body`` (the CloudEvent's JSON) as ``event_id``; a short note."""
+        raise NotImplementedError
+
 
 class NatsOptions(BrokerOptions):
     kind = "nats"
@@ -66,6 +91,11 @@ class NatsOptions(BrokerOptions):
     def target(self) -> str:
         return f"{urlsplit(self.url).hostname} {self.subject}"
 
+    def publish(self, event_id: str, body: bytes) -> str:
+        from factorflow.events.streams.brokers import publish_nats
+
+        return publish_nats(self, event_id, body)
+
 
 class AmqpOptions(BrokerOptions):
     kind = "amqp"
@@ -81,6 +111,11 @@ class AmqpOptions(BrokerOptions):
 
     def target(self) -> str:
         return f"{urlsplit(self.url).hostname} {self.exchange}/{self.routing_key}"
+
+    def publish(self, event_id: str, body: bytes) -> str:
+        from factorflow.events.streams.brokers import publish_amqp
+
+        return publish_amqp(self, event_id, body)
 
 
 class RedisOptions(BrokerOptions):
@@ -100,6 +135,11 @@ class RedisOptions(BrokerOptions):
     def target(self) -> str:
         return f"{urlsplit(self.url).hostname} {self.stream_key}"
 
+    def publish(self, event_id: str, body: bytes) -> str:
+        from factorflow.events.streams.brokers import publish_redis
+
+        return publish_redis(self, event_id, body)
+
 
 class MqttOptions(BrokerOptions):
     kind = "mqtt"
@@ -112,27 +152,37 @@ class MqttOptions(BrokerOptions):
     def target(self) -> str:
         return f"{self.host} {self.topic}"
 
+    def publish(self, event_id: str, body: bytes) -> str:
+        from factorflow.events.streams.brokers import publish_mqtt
 
-KINDS: dict[str, type[BrokerOptions]] = {
-    cls.kind: cls for cls in (NatsOptions, AmqpOptions, RedisOptions, MqttOptions)
-}
+        return publish_mqtt(self, event_id, body)
 
 
-def parse_options(kind: str, values: dict[str, Any]) -> BrokerOptions:
+GROUP = "factorflow.stream_brokers"
+
+
+def broker_kinds() -> Registry[BrokerOptions]:
+    """The installed broker kinds (loaded on first use)."""
+    return Registry.from_entry_points(GROUP, BrokerOptions)
+
+
+def parse_options(
+    kinds: Mapping[str, type[BrokerOptions]], kind: str, values: dict[str, Any]
+) -> BrokerOptions:
     """``values`` validated as options of ``kind`` (ValueError / ValidationError)."""
-    model = KINDS.get(kind)
-    if model is None:
-        raise ValueError(f"kind must be one of {', '.join(sorted(KINDS))}")
-    return model.model_validate(values)
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {', '.join(sorted(kinds))}")
+    return kinds[kind].model_validate(values)
 
 
 __all__ = [
-    "KINDS",
+    "GROUP",
     "SECRET_OPTIONS",
     "AmqpOptions",
     "BrokerOptions",
     "MqttOptions",
     "NatsOptions",
     "RedisOptions",
+    "broker_kinds",
     "parse_options",
 ]

@@ -46,7 +46,12 @@ from factorflow.events.evaluate import evaluate_definition
 from factorflow.events.facts import Facts
 from factorflow.events.streams import cloudevent
 from factorflow.events.streams.models import EventStream
-from factorflow.events.streams.options import KINDS, SECRET_OPTIONS, BrokerOptions, parse_options
+from factorflow.events.streams.options import (
+    SECRET_OPTIONS,
+    BrokerOptions,
+    broker_kinds,
+    parse_options,
+)
 from factorflow.jobs.service import JobService
 
 JOB_KIND = "eventstream"
@@ -138,7 +143,10 @@ class StreamService:
         source: str,
         conditions: ConditionRegistry = CONDITIONS,
         known_events: Callable[[], frozenset[str]] | None = None,
+        kinds: Mapping[str, type[BrokerOptions]] | None = None,
     ) -> None:
+        #: The broker kinds (``factorflow.stream_brokers``), options models by name.
+        self.kinds = kinds if kinds is not None else broker_kinds()
         self.jobs = jobs
         self.source = source
         self._conditions = conditions
@@ -162,8 +170,9 @@ class StreamService:
         check_identifier(identifier)
         row = self.rows.find(session, identifier)
         kind = str(fields.get("kind") or (row.kind if row is not None else ""))
-        if kind not in KINDS:
-            raise ParameterError(f"Invalid parameter 'kind': one of {', '.join(sorted(KINDS))}")
+        if kind not in self.kinds:
+            names = ", ".join(sorted(self.kinds))
+            raise ParameterError(f"Invalid parameter 'kind': one of {names}")
         broker = {k: v for k, v in fields.items() if k not in _KEYS}
         stored = dict(row.options) if row is not None and row.kind == kind else {}
         for name in SECRET_OPTIONS:
@@ -171,7 +180,7 @@ class StreamService:
                 if not stored.get(name):
                     raise ParameterError(f"Invalid parameter {name!r}: nothing is stored")
                 broker[name] = ""  # validated as empty, the stored ciphertext is kept
-        options: BrokerOptions = validated(KINDS[kind], broker, {})
+        options: BrokerOptions = validated(self.kinds[kind], broker, {})
         values = options.model_dump()
         for name in SECRET_OPTIONS & set(values):
             if fields.get(name) == CENSORED:
@@ -299,7 +308,12 @@ class StreamService:
         return enqueued
 
 
-def stored_options(session: Session, box: SecretBox, identifier: str) -> BrokerOptions | None:
+def stored_options(
+    session: Session,
+    box: SecretBox,
+    identifier: str,
+    kinds: Mapping[str, type[BrokerOptions]] | None = None,
+) -> BrokerOptions | None:
     """The stream's broker options with its secrets opened (for the deliverer); None
     when the stream no longer exists."""
     row = NamedConfigs(EventStream, _missing).find(session, identifier)
@@ -309,7 +323,7 @@ def stored_options(session: Session, box: SecretBox, identifier: str) -> BrokerO
     values = dict(row.options or {})
     for name in SECRET_OPTIONS & set(values):
         values[name] = secrets.open(str(values[name]), identifier, name)
-    return parse_options(row.kind, values)
+    return parse_options(broker_kinds() if kinds is None else kinds, row.kind, values)
 
 
 __all__ = ["JOB_KIND", "CompiledStream", "StreamService", "filter_definition", "stored_options"]
