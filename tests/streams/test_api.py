@@ -150,3 +150,29 @@ def test_a_deleted_stream_sends_its_queued_events_to_the_dead_letters(
     assert client.delete("/eventstream/gone", headers=admin_headers).status_code == 200
     deliver(services, lambda: jobs(services)[0].state == "dead")
     assert "no longer exists" in jobs(services)[0].last_error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": ["redis"], "url": "redis://127.0.0.1", "stream_key": "k"},
+        {**REDIS, "events": [1, 2]},
+        {**REDIS, "events": {"a": 1}},
+        {**REDIS, "conditions": ["serial"]},
+        {**REDIS, "conditions": {"serial": {"nested": 1}}},
+        {**REDIS, "maxlen": "1e400"},
+        {**REDIS, "timeout": "abc"},
+        {**REDIS, "description": {"a": 1}},
+        {**REDIS, "condition_expression": "serial AND ("},
+        {**REDIS, "unknown_is_match": [True]},
+        {"kind": "mqtt", "host": "x", "topic": "t", "port": 10**30},
+        {"kind": None},
+    ],
+)
+def test_odd_json_is_a_4xx(
+    client: TestClient, admin_headers: H, services: Services, body: dict[str, object]
+) -> None:
+    r = client.post("/eventstream/odd", json=body, headers=admin_headers)
+    assert 400 <= r.status_code < 500, r.text
+    with services.sessions() as session:
+        assert session.scalar(select(EventStream)) is None

@@ -83,7 +83,7 @@ def filter_definition(
     registry: ConditionRegistry,
 ) -> Definition | None:
     """The filter compiled with the definitions' own code (DefinitionError if bad)."""
-    if not conditions:
+    if not conditions and not expression.strip():
         return None
     compiled = compile_conditions(conditions, registry)
     node = compile_expression(expression, frozenset(c.name for c in compiled))
@@ -129,7 +129,15 @@ def _conditions(value: Any) -> dict[str, str]:
             raise ParameterError("Invalid parameter 'conditions': a JSON object") from None
     if not isinstance(value, dict):
         raise ParameterError("Invalid parameter 'conditions': a JSON object")
+    if not all(v is None or isinstance(v, str | int | float) for v in value.values()):
+        raise ParameterError("Invalid parameter 'conditions': each value is a string")
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ParameterError(f"Invalid parameter {name!r}: expected a string")
+    return value
 
 
 class StreamService:
@@ -190,8 +198,9 @@ class StreamService:
         known = self._known_events() if self._known_events is not None else None
         events = _events(fields.get("events", row.events if row else ""), known)
         conditions = _conditions(fields.get("conditions", row.conditions if row else {}))
-        expression = str(
-            fields.get("condition_expression", row.condition_expression if row else "")
+        expression = _text(
+            fields.get("condition_expression", row.condition_expression if row else ""),
+            "condition_expression",
         )
         unknown_is_match = _bool(
             fields.get("unknown_is_match", row.unknown_is_match if row else False),
@@ -214,7 +223,9 @@ class StreamService:
                 "condition_expression": expression,
                 "unknown_is_match": unknown_is_match,
                 "active": _bool(fields.get("active", row.active if row else True), "active"),
-                "description": str(fields.get("description", row.description if row else "")),
+                "description": _text(
+                    fields.get("description", row.description if row else ""), "description"
+                ),
             },
             row=row,
         )
