@@ -28,6 +28,7 @@ from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.handlers import handler_classes
 from factorflow.events.ports import ActionPorts, EventPorts
 from factorflow.events.service import EventService
+from factorflow.events.streams.service import StreamService
 from factorflow.federation.service import FederationService
 from factorflow.jobs.base import Deliverer, DeliveryPorts
 from factorflow.jobs.service import JobService
@@ -74,6 +75,8 @@ class Services:
     job_kinds: Registry[Deliverer]
     jobs: JobService
     notify: NotifyService
+    #: The event streams (/eventstream/): every event as a CloudEvent to a broker.
+    streams: StreamService
     policies: PolicyService
     federation: FederationService
     machine_resolvers: Registry[MachineResolver]
@@ -136,6 +139,7 @@ class Services:
             audit=self.audit,
             settings=self.settings,
             actions=self.action_ports,
+            streams=self.streams,
         )
 
     @cached_property
@@ -148,6 +152,12 @@ class Services:
         self.audit.close()
         self.health.close()
         self.engine.dispose()
+
+
+def stream_source(settings: Settings) -> str:
+    """The CloudEvents ``source`` of this node's events."""
+    base = settings.base_url.rstrip("/") or "urn:factorflow"
+    return f"{base}/{settings.node_name}" if settings.node_name else base
 
 
 #: privacyIDEA's PI_PEPPER, written by ``factorflow migrate privacyidea`` with its admins.
@@ -199,6 +209,13 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     jobs = JobService(settings, job_kinds, box)
     admins = AdminService(hasher, settings.data_dir / PI_PEPPER_FILE)
     system = SystemConfigService(settings)
+    events = EventService(
+        sessions,
+        handlers,
+        settings.config_reload_seconds,
+        box=box,
+        conditions=build_conditions(),
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -229,16 +246,19 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             challenge_validity=settings.challenge_validity_seconds,
             selector=PolicyChallengeSelector(policies),
         ),
-        events=EventService(
-            sessions,
-            handlers,
-            settings.config_reload_seconds,
-            box=box,
-            conditions=build_conditions(),
-        ),
+        events=events,
         job_kinds=job_kinds,
         jobs=jobs,
         notify=NotifyService(box),
+        streams=StreamService(
+            sessions,
+            box,
+            jobs,
+            settings.config_reload_seconds,
+            source=stream_source(settings),
+            conditions=events.conditions,
+            known_events=lambda: frozenset(events.available_events),
+        ),
         policies=policies,
         federation=FederationService(naming=EventService.naming),
         machine_resolvers=machine_resolvers,

@@ -7,6 +7,7 @@ from factorflow.audit import models as audit
 from factorflow.auth import models as auth
 from factorflow.db import models as config
 from factorflow.events import models as events
+from factorflow.events.streams import models as streams
 from factorflow.federation import models as federation
 from factorflow.jobs import models as jobs
 from factorflow.machines import models as machines
@@ -27,6 +28,7 @@ __all__ = [
     "machines",
     "notify",
     "policies",
+    "streams",
     "tokens",
     "users",
     "validate",

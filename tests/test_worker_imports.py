@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-LAZY = ("ldap3", "httpx", "segno", "passlib", "rich", "click", "alembic")
+LAZY = (
+    "ldap3", "httpx", "segno", "passlib", "rich", "click", "alembic",
+    "cloudevents", "nats", "pika", "redis", "paho",
+)  # fmt: skip
 
 
 def probe(tmp_path: Path, code: str) -> dict[str, bool]:

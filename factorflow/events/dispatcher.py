@@ -65,6 +65,7 @@ class Dispatcher:
         self, inv: Invocation, reply: Reply, session: Session, audit: AuditRecord
     ) -> Reply:
         definitions = self.ports.events.cache.for_event(session, inv.event, "post")
+        facts: Facts | None = None
         if definitions:
             facts = self.ports.facts(session, inv, audit, reply=reply)
             try:
@@ -75,6 +76,15 @@ class Dispatcher:
                 raise
             assert facts.reply is not None
             reply = facts.reply
+        if self.ports.streams is not None:
+            # After the post definitions, in the request's transaction: the event says
+            # what they did, and its jobs commit or roll back with the request.
+            final = reply
+
+            def stream_facts() -> Facts:
+                return facts or self.ports.facts(session, inv, audit, reply=final)
+
+            self.ports.streams.publish(session, inv, final, audit, stream_facts)
         self._count_request(inv, reply.status, audit)
         return reply
 

@@ -39,6 +39,7 @@ from factorflow.users.service import UserService
 if TYPE_CHECKING:
     # The definitions service imports the handlers, whose context names these ports.
     from factorflow.events.service import EventService
+    from factorflow.events.streams.service import StreamService
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class EventPorts:
     audit: AuditService
     settings: Settings
     actions: ActionPorts
+    #: The event streams each request's event is published to (None: none).
+    streams: StreamService | None = None
 
     def facts(
         self,

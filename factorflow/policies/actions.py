@@ -189,6 +189,8 @@ def _admin_rights() -> list[ActionDef]:
         ("privacyideaserver_read", "Read privacyIDEA server definitions.", "system"),
         ("privacyideaserver_write", "Write privacyIDEA server definitions.", "system"),
         ("smsgateway_write", "Write SMS gateway definitions.", "system"),
+        ("eventstream_read", "Read event stream definitions (Factorflow).", "system"),
+        ("eventstream_write", "Write event stream definitions (Factorflow).", "system"),
         ("jobs_read", "Read the job queue (Factorflow).", "system"),
         ("jobs_write", "Retry or discard jobs (Factorflow).", "system"),
         ("loginlockout_read", "List login backoffs and lockouts (Factorflow).", "system"),
