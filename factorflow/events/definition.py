@@ -70,6 +70,8 @@ class Definition:
     schedule: str = ""
     #: ``tokens`` or ``users`` for a scheduled definition.
     sweep: str = ""
+    #: Follow-up steps as stored (:mod:`factorflow.events.steps`); () for none.
+    steps: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def scheduled(self) -> bool:
@@ -312,6 +314,7 @@ def from_row(
         expression=expression,
         schedule=row.schedule or "",
         sweep=row.sweep or "",
+        steps=tuple(row.steps or ()),
     )
 
 
@@ -401,6 +404,8 @@ def serialize(row: EventDefinition, *, bookkeeping: bool = True) -> dict[str, An
     if row.schedule:
         out["schedule"] = row.schedule
         out["sweep"] = row.sweep
+        if row.steps:
+            out["steps"] = [dict(step) for step in row.steps]
         if bookkeeping:
             out["next_run_at"] = _iso(row.next_run_at)
             out["last_run_at"] = _iso(row.last_run_at)

@@ -63,6 +63,7 @@ from factorflow.events.sweep import (
     resolve,
     token_batch,
 )
+from factorflow.events.workflows import Workflows, subject_key
 
 if TYPE_CHECKING:
     from factorflow.events.ports import EventPorts
@@ -131,6 +132,7 @@ class Scheduler:
         self.dispatcher = Dispatcher(ports)
         self.batch_size = batch_size
         self.stopping = stopping
+        self.workflows = Workflows(ports, self.dispatcher, stopping=stopping)
 
     # -- which definitions, and claiming a slot ------------------------------------
 
@@ -153,6 +155,9 @@ class Scheduler:
                 break
             if self.claim(definition_id, schedule, slot, now):
                 reports.append(self.execute(definition_id, slot, now))
+        if not self.stopping():
+            # Workflow steps that came due (their reports are their audit entries).
+            self.workflows.run_due(now)
         return reports
 
     def claim(
@@ -357,7 +362,15 @@ class Scheduler:
     ) -> _Batch:
         """Evaluate and run the definition for each item of one batch."""
         batch = _Batch(0, [])
+        # A subject whose workflow still runs is skipped: the definition's action is
+        # the workflow's first step and is not repeated until the workflow ends.
+        waiting = (
+            self.workflows.running_subjects(session, definition) if definition.steps else set()
+        )
         for item in items:
+            if waiting and subject_key(item) in waiting:
+                batch.swept += 1
+                continue
             inv = invocation(definition.id, item, request_id)
             record = item_audit(run, item)
             facts = item_facts(self.ports, session, inv, record, item=item, now=now)
@@ -366,6 +379,9 @@ class Scheduler:
                 self.dispatcher.run_definition(definition, facts, "post", record)
             except HandlerAbortError:
                 batch.aborted = f"abort_on_error after the action for {item.label} failed"
+            if definition.steps and record.children and record.children[-1].success:
+                # The action ran for this subject: its follow-up steps start waiting.
+                self.workflows.start(session, definition, item, request_id=request_id, now=now)
             note_resolved_user(facts, record)
             batch.entries.extend(record.children)
             if batch.aborted:

@@ -60,6 +60,7 @@ from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventCounter, EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
 from factorflow.events.secrets import OptionSecrets
+from factorflow.events.steps import validate_steps
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
@@ -97,6 +98,8 @@ class DefinitionInput:
     schedule: str | None = None
     #: ``tokens`` or ``users`` (scheduled definitions).
     sweep: str | None = None
+    #: Follow-up steps (:mod:`factorflow.events.steps`); [] removes them.
+    steps: list[Any] | None = None
 
     def required(self) -> tuple[tuple[str, Any], ...]:
         """The fields a new definition must have (a scheduled one needs no event)."""
@@ -225,6 +228,13 @@ class EventService:
         data = self._with_stored_secrets(None if creating else row, data)
         values = self._validated(row, data, creating)
         self._check_references(session, values)
+        for n, step in enumerate(values["steps"], 1):
+            try:
+                self._check_references(session, step)
+            except DefinitionError as exc:
+                raise DefinitionError(
+                    f"Invalid parameter 'steps': step {n}: {exc.message}"
+                ) from None
         values["options"] = self._sealed(values, row.uid, None if creating else row)
         for key, value in values.items():
             setattr(row, key, value)
@@ -340,6 +350,17 @@ class EventService:
         compiled = compile_conditions(conditions, self.conditions)
         expression = pick(data.condition_expression, row.condition_expression, "") or ""
         compile_expression(expression, frozenset(c.name for c in compiled))
+        lenient = pick(data.unknown_is_match, row.unknown_is_match, True)
+        steps = validate_steps(
+            pick(data.steps, row.steps, []),
+            self.handlers,
+            self.conditions,
+            unknown_is_match=lenient,
+        )
+        if steps and not schedule:
+            raise DefinitionError(
+                "Invalid parameter 'steps': only a scheduled definition has follow-up steps"
+            )
         return {
             "name": name,
             "events": events,
@@ -351,8 +372,9 @@ class EventService:
             "abort_on_error": pick(
                 data.abort_on_error, row.abort_on_error, handler.default_abort_on_error
             ),
-            "unknown_is_match": pick(data.unknown_is_match, row.unknown_is_match, True),
+            "unknown_is_match": lenient,
             "condition_expression": expression,
+            "steps": steps,
             "options": options,
             "conditions": {c.name: c.raw for c in compiled},
             "schedule": schedule,
@@ -572,6 +594,7 @@ class EventService:
             conditions=dict(snap["conditions"]),
             schedule=snap.get("schedule", ""),
             sweep=snap.get("sweep", ""),
+            steps=list(snap.get("steps") or []),
         )
         return self.save(session, data, who)
 

@@ -101,6 +101,8 @@ RIGHTS: dict[str, Right] = {
     "event_enable": Right("eventhandling_write"),
     "event_disable": Right("eventhandling_write"),
     "event_delete": Right("eventhandling_write"),
+    "event_workflow_list": Right("eventhandling_read"),
+    "event_workflow_cancel": Right("eventhandling_write"),
     "smtpserver_list": Right("smtpserver_read"),
     "smtpserver_write": Right("smtpserver_write"),
     "smtpserver_test": Right("smtpserver_write"),

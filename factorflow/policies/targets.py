@@ -321,6 +321,8 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "event_enable": (),
     "event_disable": (),
     "event_delete": (),
+    "event_workflow_list": (),
+    "event_workflow_cancel": (),
     "smtpserver_list": (),
     "smtpserver_write": (),
     "smtpserver_test": (),
