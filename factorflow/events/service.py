@@ -113,6 +113,13 @@ class DefinitionInput:
         return fields
 
 
+def _stored(row: EventDefinition, key: str) -> Any:
+    """A stored field as a validated one compares (a row from before migration 0011
+    has NULL steps: no steps)."""
+    value = getattr(row, key)
+    return (value or []) if key == "steps" else value
+
+
 def reschedule(row: EventDefinition, now: datetime) -> None:
     """The next slot after ``now`` of an active scheduled definition, else None."""
     if row.schedule and row.active is not False:
@@ -493,7 +500,7 @@ class EventService:
         for stored, values, uid in plans:
             if stored is None:
                 result = "created"
-            elif any(getattr(stored, key) != value for key, value in values.items()):
+            elif any(_stored(stored, key) != value for key, value in values.items()):
                 result = "updated"
             else:
                 result = "unchanged"

@@ -334,6 +334,20 @@ def test_steps_are_shown_and_kept_on_update(story: Story) -> None:
         assert session.scalar(select(EventWorkflow.id)) is None
 
 
+def test_steps_are_exported_and_reimport_unchanged(story: Story) -> None:
+    client, headers = story.client, story.headers
+    document = ok(client.get("/event/export", params={"format": "json"}, headers=headers))
+    (exported,) = document["definitions"]
+    assert [s["delay"] for s in exported["steps"]] == ["14d", "30d"]
+    report = ok(client.post("/event/import", json={"data": json.dumps(document)}, headers=headers))
+    assert report["unchanged"] == 1
+    exported["steps"] = exported["steps"][:1]
+    report = ok(client.post("/event/import", json={"data": json.dumps(document)}, headers=headers))
+    assert report["updated"] == 1
+    (shown,) = ok(client.get(f"/event/{story.definition_id}", headers=headers))
+    assert len(shown["steps"]) == 1
+
+
 def _days(n: int) -> Any:
     from datetime import timedelta
 
