@@ -352,3 +352,46 @@ def _days(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(days=n)
+
+
+def test_a_users_sweep_starts_a_workflow_per_user(
+    client: TestClient, admin_headers: H, services: Services, flatfile_realm: str
+) -> None:
+    from factorflow.events.handlers.counter import counter_total
+
+    steps = [
+        {"delay": "1d", "handlermodule": "Counter", "action": "increase_counter",
+         "options": {"counter_name": "stepped"}, "conditions": {"realm": "realm1"}},
+    ]  # fmt: skip
+    data = {
+        "name": "greet users",
+        "schedule": "every 1d",
+        "sweep": "users",
+        "handlermodule": "Logging",
+        "action": "logging",
+        "conditions": json.dumps({"realm": "realm1"}),
+        "steps": json.dumps(steps),
+    }
+    definition_id = int(ok(client.post("/event", data=data, headers=admin_headers)))
+    with services.sessions() as session:
+        row = session.get(EventDefinition, definition_id)
+        assert row is not None and row.next_run_at is not None
+        clock = DatetimeClock(row.next_run_at)
+    Scheduler(services.event_ports).run_due(clock())
+    running = ok(client.get("/event/workflows", headers=admin_headers))
+    users = sorted(w["subject"]["uid"] for w in running)
+    assert users and {w["subject"]["kind"] for w in running} == {"user"}
+    assert {w["subject"]["realm"] for w in running} == {"realm1"}
+    clock.advance(DAY)
+    Scheduler(services.event_ports).run_due(clock())
+    with services.sessions() as session:
+        assert counter_total(session, "stepped") == len(users)
+    done = ok(client.get("/event/workflows", params={"state": "done"}, headers=admin_headers))
+    assert sorted(w["subject"]["uid"] for w in done) == users
+    # This pass swept the users before their workflows ended: the next one starts new ones.
+    running = ok(client.get("/event/workflows", params={"state": "running"}, headers=admin_headers))
+    assert running == []
+    clock.advance(DAY)
+    Scheduler(services.event_ports).run_due(clock())
+    running = ok(client.get("/event/workflows", params={"state": "running"}, headers=admin_headers))
+    assert len(running) == len(users)
