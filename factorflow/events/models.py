@@ -63,6 +63,10 @@ class EventDefinition(Base):
     #: empty for a definition without a workflow (:mod:`factorflow.events.steps`).
     #: Nullable: added by a migration to a table with rows (NULL = no steps).
     steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True, default=list)
+    #: Blast-radius guard: a run that would act on more subjects than this, or on more
+    #: than ``max_share`` percent of those swept, pauses (NULL / 0 = the system default).
+    max_subjects: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_share: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -116,6 +120,30 @@ class EventWorkflow(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EventPausedRun(Base):
+    """A scheduled run the blast-radius guard held back (:mod:`factorflow.events.guard`):
+    ``paused`` until an admin confirms (``confirmed``; a worker claims it as
+    ``running`` and runs it once, then ``done``) or cancels it (``cancelled``)."""
+
+    __tablename__ = "event_paused_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="paused", index=True)
+    #: Subjects swept and those the run would have acted on, when it paused.
+    swept: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    #: Which limit it exceeded, in words.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: The paused run's request id (its summary audit entry).
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: What the confirmed run did (its summary).
+    outcome: Mapped[str] = mapped_column(Text, default="")
 
 
 class EventCounter(Base):

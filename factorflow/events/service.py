@@ -100,6 +100,9 @@ class DefinitionInput:
     sweep: str | None = None
     #: Follow-up steps (:mod:`factorflow.events.steps`); [] removes them.
     steps: list[Any] | None = None
+    #: Blast-radius guard limits of a scheduled definition (0 = the system default).
+    max_subjects: int | None = None
+    max_share: int | None = None
 
     def required(self) -> tuple[tuple[str, Any], ...]:
         """The fields a new definition must have (a scheduled one needs no event)."""
@@ -115,9 +118,11 @@ class DefinitionInput:
 
 def _stored(row: EventDefinition, key: str) -> Any:
     """A stored field as a validated one compares (a row from before migration 0011
-    has NULL steps: no steps)."""
+    has NULL steps and limits: none)."""
     value = getattr(row, key)
-    return (value or []) if key == "steps" else value
+    if key == "steps":
+        return value or []
+    return (value or 0) if key in ("max_subjects", "max_share") else value
 
 
 def reschedule(row: EventDefinition, now: datetime) -> None:
@@ -368,6 +373,18 @@ class EventService:
             raise DefinitionError(
                 "Invalid parameter 'steps': only a scheduled definition has follow-up steps"
             )
+        max_subjects = int(pick(data.max_subjects, row.max_subjects, 0) or 0)
+        max_share = int(pick(data.max_share, row.max_share, 0) or 0)
+        if not 0 <= max_subjects <= 10**9:
+            raise DefinitionError("Invalid parameter 'max_subjects': 0 (no limit) to 10^9")
+        if not 0 <= max_share <= 100:
+            raise DefinitionError(
+                "Invalid parameter 'max_share': a percentage, 0 (no limit) to 100"
+            )
+        if (max_subjects or max_share) and not schedule:
+            raise DefinitionError(
+                "Invalid parameter 'max_subjects': only a scheduled definition has a guard"
+            )
         return {
             "name": name,
             "events": events,
@@ -382,6 +399,8 @@ class EventService:
             "unknown_is_match": lenient,
             "condition_expression": expression,
             "steps": steps,
+            "max_subjects": max_subjects,
+            "max_share": max_share,
             "options": options,
             "conditions": {c.name: c.raw for c in compiled},
             "schedule": schedule,
@@ -602,6 +621,8 @@ class EventService:
             schedule=snap.get("schedule", ""),
             sweep=snap.get("sweep", ""),
             steps=list(snap.get("steps") or []),
+            max_subjects=int(snap.get("max_subjects") or 0),
+            max_share=int(snap.get("max_share") or 0),
         )
         return self.save(session, data, who)
 

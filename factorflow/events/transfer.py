@@ -73,6 +73,8 @@ EXPORT_FIELDS = (
     "schedule",
     "sweep",
     "steps",
+    "max_subjects",
+    "max_share",
 )
 #: Accepted on import but not used: the local database id, the legacy field and the
 #: scheduler's bookkeeping (``GET /event`` output imports as it is).
@@ -313,6 +315,8 @@ def entry_input(entry: Any) -> DefinitionInput:
         schedule=_text(entry, "schedule"),
         sweep=_text(entry, "sweep"),
         steps=_steps(entry),
+        max_subjects=_integer(entry, "max_subjects"),
+        max_share=_integer(entry, "max_share"),
     )
 
 

@@ -18,7 +18,7 @@ from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
 from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.errors import AuthError, ParameterError
-from factorflow.events import transfer
+from factorflow.events import guard, transfer
 from factorflow.events.backtest import MAX_DAYS, backtest
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import Definition
@@ -150,6 +150,8 @@ def definition_input(params: dict[str, Any]) -> DefinitionInput:
         schedule=_str(params, "schedule", 100),
         sweep=_str(params, "sweep", 10),
         steps=_json_list(params.get("steps"), "steps"),
+        max_subjects=_int(params, "max_subjects"),
+        max_share=_int(params, "max_share"),
     )
 
 
@@ -475,6 +477,44 @@ def cancel_workflow(call: Call[WorkflowParams]) -> Outcome:
     """Cancel a running workflow: no further step runs."""
     value = Workflows.cancel(call.session, call.params.workflowid, _who(call))
     call.audit.info = f"workflow {call.params.workflowid} cancelled"
+    return Outcome(value=value)
+
+
+class PausedListParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    state: str = Field(default="", max_length=20)
+
+
+class PausedParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    runid: int = Field(ge=1, le=2**31 - 1)
+
+
+@routes.route("GET", "/event/paused", event="event_paused_list", params=PausedListParams)
+def list_paused(call: Call[PausedListParams]) -> Outcome:
+    """Scheduled runs the blast-radius guard paused (newest first), and what became of them."""
+    if call.params.state not in ("", *guard.STATES):
+        raise ParameterError(f"Invalid parameter 'state': one of {', '.join(guard.STATES)}")
+    return Outcome(value=guard.listing(call.session, state=call.params.state))
+
+
+@routes.route(
+    "POST", "/event/paused/{runid}/confirm", event="event_paused_confirm", params=PausedParams
+)
+def confirm_paused(call: Call[PausedParams]) -> Outcome:
+    """Run a paused run once, as planned (by the next scheduler pass, on any node)."""
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=True)
+    call.audit.info = f"paused run {call.params.runid} confirmed"
+    return Outcome(value=value)
+
+
+@routes.route("DELETE", "/event/paused/{runid}", event="event_paused_cancel", params=PausedParams)
+def cancel_paused(call: Call[PausedParams]) -> Outcome:
+    """Cancel a paused run: nothing of it is done."""
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=False)
+    call.audit.info = f"paused run {call.params.runid} cancelled"
     return Outcome(value=value)
 
 
