@@ -104,7 +104,9 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and not self.stopped and not self.skipped
+        # A paused run failed at nothing: it waits for an admin (and is listed so).
+        stopped = bool(self.stopped) and self.paused is None
+        return self.failed == 0 and not stopped and not self.skipped
 
     def summary(self) -> str:
         text = f"{self.name}: matched {self.matched} of {self.swept}, failed {self.failed}"

@@ -64,3 +64,46 @@ def test_admin_sees_and_cancels_a_workflow(page: Page, live_server: LiveServer) 
     page.get_by_label("State", exact=True).select_option("cancelled")
     row = page.get_by_role("row").filter(has_text="UNUSED-1")
     expect(row).to_contain_text("cancelled by admin")
+
+
+def test_admin_confirms_a_paused_run_on_the_dashboard(page: Page, live_server: LiveServer) -> None:
+    long_ago = timestamp(datetime.now(UTC) - timedelta(days=200))
+    with live_server.services.sessions.begin() as session:
+        for serial in ("OLD-1", "OLD-2"):
+            set_info(add_token(session, serial), "last_auth", long_ago)
+    auth = server_post(
+        f"{live_server.url}/auth", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD}
+    )
+    headers = {"Authorization": auth.json()["result"]["value"]["token"]}
+    saved = server_post(
+        f"{live_server.url}/event",
+        data={
+            "name": "disable unused",
+            "schedule": "every 1d",
+            "handlermodule": "Token",
+            "action": "disable",
+            "conditions": json.dumps({"last_auth": "180d"}),
+            "unknown_is_match": "0",
+            "max_subjects": "1",
+        },
+        headers=headers,
+    )
+    definition_id = int(saved.json()["result"]["value"])
+    scheduler = Scheduler(live_server.services.event_ports)
+    report = scheduler.run_one(definition_id, force=True)
+    assert report is not None and report.paused == 1
+
+    login_admin(page)
+    row = page.get_by_role("row").filter(has_text="disable unused")
+    expect(row).to_contain_text("2 of 2")
+    expect(row).to_contain_text("more than max_subjects 1")
+    shot(page, "dashboard-paused-run")
+    row.get_by_role("button", name="Confirm run 1").click()
+    expect(page.get_by_text("No scheduled run is waiting for a decision.")).to_be_visible()
+    scheduler.run_due()
+    with live_server.services.sessions() as session:
+        from sqlalchemy import select
+
+        from factorflow.tokens.models import Token
+
+        assert not any(session.scalars(select(Token.active)))
