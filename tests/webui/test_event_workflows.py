@@ -4,6 +4,7 @@ cancel button (issue 20 item 2)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,3 +108,26 @@ def test_admin_confirms_a_paused_run_on_the_dashboard(page: Page, live_server: L
         from factorflow.tokens.models import Token
 
         assert not any(session.scalars(select(Token.active)))
+
+
+def test_admin_edits_the_steps_and_limits_of_a_scheduled_definition(
+    page: Page, live_server: LiveServer
+) -> None:
+    start_workflow(live_server)
+    login_admin(page)
+    page.goto(f"{live_server.url}/#/events/1")
+    steps = page.get_by_label("Follow-up steps", exact=True)
+    expect(steps).to_have_value(re.compile('"action": "disable"'))
+    steps.fill('[{"delay": "14x", "handlermodule": "Token", "action": "disable"}]')
+    page.get_by_label("Pause above this % of those swept", exact=True).fill("20")
+    page.get_by_role("button", name="Save definition").click()
+    expect(page.locator(".field[data-param=steps] .field-error")).to_contain_text("step 1")
+    steps.fill('[{"delay": "7d", "handlermodule": "Token", "action": "disable"}]')
+    page.get_by_role("button", name="Save definition").click()
+    expect(page.get_by_text("Definition unused tokens saved")).to_be_visible()
+    with live_server.services.sessions() as session:
+        from factorflow.events.models import EventDefinition
+
+        row = session.get(EventDefinition, 1)
+        assert row is not None and row.max_share == 20
+        assert [s["delay"] for s in row.steps or []] == ["7d"]
