@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     argon2_threads: int = Field(default=0, ge=0, le=64)
     #: pi.cfg PI_AUDIT_SERVERNAME: the node name written into audit entries.
     node_name: str = Field(default_factory=lambda: os.uname().nodename)
+    #: Blast-radius guard for every scheduled definition without its own limits: a
+    #: run that would act on more than this many subjects (0 = no limit) ...
+    guard_max_subjects: int = Field(default=0, ge=0)
+    #: ... or on more than this percentage of those swept (0 = no limit) pauses.
+    guard_max_share: int = Field(default=0, ge=0, le=100)
+    #: Who hears about a paused run (empty: nobody is mailed; the run is listed), and
+    #: the SMTP server identifier that mails it.
+    guard_admin_email: str = ""
+    guard_smtp_server: str = ""
     #: pi.cfg PI_BASE_URL.
     base_url: str = ""
     #: pi.cfg PI_SCRIPT_HANDLER_DIRECTORY.

@@ -70,6 +70,11 @@ class Definition:
     schedule: str = ""
     #: ``tokens`` or ``users`` for a scheduled definition.
     sweep: str = ""
+    #: Follow-up steps as stored (:mod:`factorflow.events.steps`); () for none.
+    steps: tuple[Mapping[str, Any], ...] = ()
+    #: The blast-radius guard's limits (0 = the system default).
+    max_subjects: int = 0
+    max_share: int = 0
 
     @property
     def scheduled(self) -> bool:
@@ -312,6 +317,9 @@ def from_row(
         expression=expression,
         schedule=row.schedule or "",
         sweep=row.sweep or "",
+        steps=tuple(row.steps or ()),
+        max_subjects=row.max_subjects or 0,
+        max_share=row.max_share or 0,
     )
 
 
@@ -401,6 +409,12 @@ def serialize(row: EventDefinition, *, bookkeeping: bool = True) -> dict[str, An
     if row.schedule:
         out["schedule"] = row.schedule
         out["sweep"] = row.sweep
+        if row.steps:
+            out["steps"] = [dict(step) for step in row.steps]
+        if row.max_subjects:
+            out["max_subjects"] = row.max_subjects
+        if row.max_share:
+            out["max_share"] = row.max_share
         if bookkeeping:
             out["next_run_at"] = _iso(row.next_run_at)
             out["last_run_at"] = _iso(row.last_run_at)

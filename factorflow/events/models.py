@@ -58,6 +58,15 @@ class EventDefinition(Base):
     #: The slot the scheduler runs next; claimed by a conditional UPDATE on this value.
     next_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Follow-up steps of a scheduled definition (a JSON list of
+    #: ``{delay, handlermodule, action, options, conditions, unknown_is_match}``);
+    #: empty for a definition without a workflow (:mod:`factorflow.events.steps`).
+    #: Nullable: added by a migration to a table with rows (NULL = no steps).
+    steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True, default=list)
+    #: Blast-radius guard: a run that would act on more subjects than this, or on more
+    #: than ``max_share`` percent of those swept, pauses (NULL / 0 = the system default).
+    max_subjects: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_share: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -76,6 +85,65 @@ class EventDefinitionHistory(Base):
     who: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EventWorkflow(Base):
+    """One workflow instance: a definition with steps fired for one subject (a token
+    or a user) and its steps wait (:mod:`factorflow.events.workflows`).
+
+    ``step`` is the index of the next step to run and ``due_at`` when it comes due;
+    a node claims a step with a conditional UPDATE on (``state``, ``step``,
+    ``due_at``). ``running_key`` is ``<definition>:<subject>`` while the instance runs
+    and NULL after it ended, so the unique constraint allows one running instance per
+    definition and subject (NULLs never collide, on every database)."""
+
+    __tablename__ = "event_workflow"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: ``token`` or ``user``.
+    subject_kind: Mapped[str] = mapped_column(String(10))
+    #: The token's serial, or the user's ``realm``, ``resolver`` and ``uid``.
+    serial: Mapped[str] = mapped_column(String(255), default="")
+    realm: Mapped[str] = mapped_column(String(255), default="")
+    resolver: Mapped[str] = mapped_column(String(255), default="")
+    user_uid: Mapped[str] = mapped_column(String(255), default="")
+    #: ``running``, ``done``, ``ended`` (a step's conditions no longer held, or the
+    #: subject is gone), ``failed`` (a step's action failed) or ``cancelled``.
+    state: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    running_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
+    #: Why the workflow ended (empty while it runs).
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: The run that started it (its audit request id).
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EventPausedRun(Base):
+    """A scheduled run the blast-radius guard held back (:mod:`factorflow.events.guard`):
+    ``paused`` until an admin confirms (``confirmed``; a worker claims it as
+    ``running`` and runs it once, then ``done``) or cancels it (``cancelled``)."""
+
+    __tablename__ = "event_paused_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="paused", index=True)
+    #: Subjects swept and those the run would have acted on, when it paused.
+    swept: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    #: Which limit it exceeded, in words.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: The paused run's request id (its summary audit entry).
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: What the confirmed run did (its summary).
+    outcome: Mapped[str] = mapped_column(Text, default="")
 
 
 class EventCounter(Base):

@@ -45,9 +45,11 @@ from sqlalchemy.orm import Session
 from factorflow.audit.record import AuditRecord
 from factorflow.db.base import retrying, transaction, utcnow
 from factorflow.errors import ParameterError, ResourceNotFoundError
+from factorflow.events import guard
 from factorflow.events.definition import Definition
 from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.errors import DefinitionError, HandlerAbortError
+from factorflow.events.evaluate import evaluate_definition
 from factorflow.events.models import EventDefinition
 from factorflow.events.schedule import parse_schedule
 from factorflow.events.sweep import (
@@ -63,6 +65,7 @@ from factorflow.events.sweep import (
     resolve,
     token_batch,
 )
+from factorflow.events.workflows import Workflows, subject_key
 
 if TYPE_CHECKING:
     from factorflow.events.ports import EventPorts
@@ -96,10 +99,14 @@ class RunReport:
     stopped: str = ""
     #: User stores that could not be read (users sweep).
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The paused run's id when the blast-radius guard held the run back.
+    paused: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and not self.stopped and not self.skipped
+        # A paused run failed at nothing: it waits for an admin (and is listed so).
+        stopped = bool(self.stopped) and self.paused is None
+        return self.failed == 0 and not stopped and not self.skipped
 
     def summary(self) -> str:
         text = f"{self.name}: matched {self.matched} of {self.swept}, failed {self.failed}"
@@ -131,6 +138,7 @@ class Scheduler:
         self.dispatcher = Dispatcher(ports)
         self.batch_size = batch_size
         self.stopping = stopping
+        self.workflows = Workflows(ports, self.dispatcher, stopping=stopping)
 
     # -- which definitions, and claiming a slot ------------------------------------
 
@@ -153,6 +161,14 @@ class Scheduler:
                 break
             if self.claim(definition_id, schedule, slot, now):
                 reports.append(self.execute(definition_id, slot, now))
+        for run_id, definition_id in [] if self.stopping() else guard.claim_confirmed(self.ports):
+            # Confirmed by an admin: run once as planned, without the guard.
+            confirmed = self.execute(definition_id, None, now, guarded=False)
+            guard.finished(self.ports, run_id, confirmed.summary())
+            reports.append(confirmed)
+        if not self.stopping():
+            # Workflow steps that came due (their reports are their audit entries).
+            self.workflows.run_due(now)
         return reports
 
     def claim(
@@ -239,8 +255,11 @@ class Scheduler:
         slot: datetime | None,
         now: datetime,
         progress: Progress | None = None,
+        *,
+        guarded: bool = True,
     ) -> RunReport:
-        """Sweep a claimed (or forced) run and write its summary audit entry."""
+        """Sweep a claimed (or forced) run and write its summary audit entry; with
+        ``guarded`` the blast-radius guard may pause it first (:mod:`.guard`)."""
         started = time.monotonic()
         report = RunReport(definition_id, "", uuid.uuid4().hex, slot)
         run = AuditRecord(
@@ -261,7 +280,9 @@ class Scheduler:
                     "slot": slot.isoformat() if slot is not None else "forced",
                 }
             )
-            if definition.sweep == "users":
+            if guarded and self._paused(definition, report, now):
+                pass
+            elif definition.sweep == "users":
                 self._sweep_users(definition, run, report, now, progress)
             else:
                 self._sweep_tokens(definition, run, report, now, progress)
@@ -276,6 +297,64 @@ class Scheduler:
         self.ports.audit.write(run)
         log.info("scheduled run of definition %s: %s", definition_id, run.info)
         return report
+
+    # -- the blast-radius guard ----------------------------------------------------
+
+    def _paused(self, definition: Definition, report: RunReport, now: datetime) -> bool:
+        """Count what the run would act on; pause it (True) if that is too much."""
+        max_subjects, max_share = guard.limits(definition, self.ports.settings)
+        if not (max_subjects or max_share):
+            return False
+        swept, matched = self._would_act(definition, report.request_id, now)
+        reason = guard.exceeded(matched, swept, max_subjects, max_share)
+        if not reason:
+            return False
+        with transaction(self.ports.sessions, write=True) as session:
+            report.paused = guard.pause(
+                self.ports,
+                session,
+                definition,
+                swept=swept,
+                matched=matched,
+                reason=reason,
+                request_id=report.request_id,
+                now=now,
+            )
+        report.swept = swept
+        report.stopped = f"paused by the blast-radius guard (run {report.paused}): {reason}"
+        return True
+
+    def _would_act(self, definition: Definition, request_id: str, now: datetime) -> tuple[int, int]:
+        """(subjects swept, subjects whose conditions hold), nothing acted on."""
+        swept = matched = 0
+        blank = AuditRecord(action="", request_id=request_id, startdate=utcnow())
+
+        def count(session: Session, items: Sequence[SweepItem]) -> None:
+            nonlocal swept, matched
+            waiting = (
+                self.workflows.running_subjects(session, definition) if definition.steps else set()
+            )
+            for item in items:
+                swept += 1
+                if waiting and subject_key(item) in waiting:
+                    continue
+                inv = invocation(definition.id, item, request_id)
+                facts = item_facts(self.ports, session, inv, blank, item=item, now=now)
+                if evaluate_definition(definition, facts).fires:
+                    matched += 1
+
+        with self.ports.sessions() as session:
+            if definition.sweep == "users":
+                found = list_users(self.ports.users, session)
+                users = [resolve(self.ports.users, session, ref) for ref in found.users]
+                count(session, [SweepItem(user=user) for user in users if user is not None])
+            else:
+                cursor = 0
+                while tokens := token_batch(session, cursor, self.batch_size):
+                    cursor = tokens[-1].id
+                    count(session, [SweepItem(token=token) for token in tokens])
+                    session.expunge_all()
+        return swept, matched
 
     def _load(self, definition_id: int) -> Definition:
         with self.ports.sessions() as session:
@@ -357,7 +436,15 @@ class Scheduler:
     ) -> _Batch:
         """Evaluate and run the definition for each item of one batch."""
         batch = _Batch(0, [])
+        # A subject whose workflow still runs is skipped: the definition's action is
+        # the workflow's first step and is not repeated until the workflow ends.
+        waiting = (
+            self.workflows.running_subjects(session, definition) if definition.steps else set()
+        )
         for item in items:
+            if waiting and subject_key(item) in waiting:
+                batch.swept += 1
+                continue
             inv = invocation(definition.id, item, request_id)
             record = item_audit(run, item)
             facts = item_facts(self.ports, session, inv, record, item=item, now=now)
@@ -366,6 +453,9 @@ class Scheduler:
                 self.dispatcher.run_definition(definition, facts, "post", record)
             except HandlerAbortError:
                 batch.aborted = f"abort_on_error after the action for {item.label} failed"
+            if definition.steps and record.children and record.children[-1].success:
+                # The action ran for this subject: its follow-up steps start waiting.
+                self.workflows.start(session, definition, item, request_id=request_id, now=now)
             note_resolved_user(facts, record)
             batch.entries.extend(record.children)
             if batch.aborted:

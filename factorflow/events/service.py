@@ -60,6 +60,7 @@ from factorflow.events.metrics import EventMetrics
 from factorflow.events.models import EventCounter, EventDefinition, EventDefinitionHistory
 from factorflow.events.schedule import SCHEDULED_EVENT, SWEEPS, parse_schedule
 from factorflow.events.secrets import OptionSecrets
+from factorflow.events.steps import validate_steps
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
@@ -97,6 +98,11 @@ class DefinitionInput:
     schedule: str | None = None
     #: ``tokens`` or ``users`` (scheduled definitions).
     sweep: str | None = None
+    #: Follow-up steps (:mod:`factorflow.events.steps`); [] removes them.
+    steps: list[Any] | None = None
+    #: Blast-radius guard limits of a scheduled definition (0 = the system default).
+    max_subjects: int | None = None
+    max_share: int | None = None
 
     def required(self) -> tuple[tuple[str, Any], ...]:
         """The fields a new definition must have (a scheduled one needs no event)."""
@@ -108,6 +114,15 @@ class DefinitionInput:
         if not self.schedule:
             fields = (*fields[:1], ("event", self.events), *fields[1:])
         return fields
+
+
+def _stored(row: EventDefinition, key: str) -> Any:
+    """A stored field as a validated one compares (a row from before migration 0011
+    has NULL steps and limits: none)."""
+    value = getattr(row, key)
+    if key == "steps":
+        return value or []
+    return (value or 0) if key in ("max_subjects", "max_share") else value
 
 
 def reschedule(row: EventDefinition, now: datetime) -> None:
@@ -225,6 +240,13 @@ class EventService:
         data = self._with_stored_secrets(None if creating else row, data)
         values = self._validated(row, data, creating)
         self._check_references(session, values)
+        for n, step in enumerate(values["steps"], 1):
+            try:
+                self._check_references(session, step)
+            except DefinitionError as exc:
+                raise DefinitionError(
+                    f"Invalid parameter 'steps': step {n}: {exc.message}"
+                ) from None
         values["options"] = self._sealed(values, row.uid, None if creating else row)
         for key, value in values.items():
             setattr(row, key, value)
@@ -340,6 +362,29 @@ class EventService:
         compiled = compile_conditions(conditions, self.conditions)
         expression = pick(data.condition_expression, row.condition_expression, "") or ""
         compile_expression(expression, frozenset(c.name for c in compiled))
+        lenient = pick(data.unknown_is_match, row.unknown_is_match, True)
+        steps = validate_steps(
+            pick(data.steps, row.steps, []),
+            self.handlers,
+            self.conditions,
+            unknown_is_match=lenient,
+        )
+        if steps and not schedule:
+            raise DefinitionError(
+                "Invalid parameter 'steps': only a scheduled definition has follow-up steps"
+            )
+        max_subjects = int(pick(data.max_subjects, row.max_subjects, 0) or 0)
+        max_share = int(pick(data.max_share, row.max_share, 0) or 0)
+        if not 0 <= max_subjects <= 10**9:
+            raise DefinitionError("Invalid parameter 'max_subjects': 0 (no limit) to 10^9")
+        if not 0 <= max_share <= 100:
+            raise DefinitionError(
+                "Invalid parameter 'max_share': a percentage, 0 (no limit) to 100"
+            )
+        if (max_subjects or max_share) and not schedule:
+            raise DefinitionError(
+                "Invalid parameter 'max_subjects': only a scheduled definition has a guard"
+            )
         return {
             "name": name,
             "events": events,
@@ -351,8 +396,11 @@ class EventService:
             "abort_on_error": pick(
                 data.abort_on_error, row.abort_on_error, handler.default_abort_on_error
             ),
-            "unknown_is_match": pick(data.unknown_is_match, row.unknown_is_match, True),
+            "unknown_is_match": lenient,
             "condition_expression": expression,
+            "steps": steps,
+            "max_subjects": max_subjects,
+            "max_share": max_share,
             "options": options,
             "conditions": {c.name: c.raw for c in compiled},
             "schedule": schedule,
@@ -471,7 +519,7 @@ class EventService:
         for stored, values, uid in plans:
             if stored is None:
                 result = "created"
-            elif any(getattr(stored, key) != value for key, value in values.items()):
+            elif any(_stored(stored, key) != value for key, value in values.items()):
                 result = "updated"
             else:
                 result = "unchanged"
@@ -572,6 +620,9 @@ class EventService:
             conditions=dict(snap["conditions"]),
             schedule=snap.get("schedule", ""),
             sweep=snap.get("sweep", ""),
+            steps=list(snap.get("steps") or []),
+            max_subjects=int(snap.get("max_subjects") or 0),
+            max_share=int(snap.get("max_share") or 0),
         )
         return self.save(session, data, who)
 

@@ -22,6 +22,8 @@ The export is one YAML document::
 A scheduled definition also has ``schedule`` (``every 1d`` or a cron expression) and
 ``sweep`` (``tokens`` or ``users``), and its ``event`` is ``[scheduled]``; the scheduler's
 bookkeeping (``next_run_at``, ``last_run_at``) is not exported and ignored on import.
+A definition with follow-up steps exports them as ``steps`` (a list, as ``POST /event``
+takes it); its running workflows are state, not configuration, and are not exported.
 
 Import accepts that document, a bare list of definitions, a single definition, or a
 privacyIDEA export: its list of serialized bindings (``id``, ``name``, ``event``,
@@ -70,6 +72,9 @@ EXPORT_FIELDS = (
     "conditions",
     "schedule",
     "sweep",
+    "steps",
+    "max_subjects",
+    "max_share",
 )
 #: Accepted on import but not used: the local database id, the legacy field and the
 #: scheduler's bookkeeping (``GET /event`` output imports as it is).
@@ -273,6 +278,13 @@ def _events(entry: Mapping[str, Any]) -> list[str] | None:
     raise ParameterError("Invalid parameter 'event': a list of event names")
 
 
+def _steps(entry: Mapping[str, Any]) -> list[Any] | None:
+    value = entry.get("steps")
+    if value is None or isinstance(value, list):
+        return value
+    raise ParameterError("Invalid parameter 'steps': a list of steps")
+
+
 def entry_input(entry: Any) -> DefinitionInput:
     """One parsed entry → a full definition for ``EventService.import_definitions``."""
     if not isinstance(entry, Mapping):
@@ -302,6 +314,9 @@ def entry_input(entry: Any) -> DefinitionInput:
         conditions=_strings(entry, "conditions"),
         schedule=_text(entry, "schedule"),
         sweep=_text(entry, "sweep"),
+        steps=_steps(entry),
+        max_subjects=_integer(entry, "max_subjects"),
+        max_share=_integer(entry, "max_share"),
     )
 
 

@@ -38,7 +38,18 @@ def test_every_privacyidea_condition_but_containers_is_registered() -> None:
         "otp_counter", "last_auth", "count_auth", "count_auth_success", "count_auth_fail",
         "failcounter", "tokeninfo", "rollout_state", "challenge_session", "challenge_expired",
     }  # fmt: skip
-    assert set(CONDITIONS) == expected
+    factorflows = {"token_active"}  # Factorflow's own (a workflow step's "still disabled")
+    assert set(CONDITIONS) == expected | factorflows
+
+
+def test_token_active(services: Services, session: Session) -> None:
+    token = add_token(session, "ACT1")
+    facts = make_facts(services, session, params={"serial": "ACT1"})
+    assert verdicts("token_active", "True", facts) == "matched"
+    token.active = False
+    facts = make_facts(services, session, params={"serial": "ACT1"})
+    assert verdicts("token_active", "False", facts) == "matched"
+    assert verdicts("token_active", "True", facts) == "not_matched"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
 from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.errors import AuthError, ParameterError
-from factorflow.events import transfer
+from factorflow.events import guard, transfer
 from factorflow.events.backtest import MAX_DAYS, backtest
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import Definition
@@ -26,6 +26,7 @@ from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_fr
 from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
 from factorflow.events.templates import templates
+from factorflow.events.workflows import STATES, Workflows
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 
@@ -77,6 +78,21 @@ def _json_object(value: Any, name: str) -> dict[str, Any] | None:
             raise ParameterError(f"The {name!r} parameter must be a dictionary.") from None
     if not isinstance(value, dict):
         raise ParameterError(f"The {name!r} parameter must be a dictionary.")
+    return value
+
+
+def _json_list(value: Any, name: str) -> list[Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json_loads(value, name)
+        except UntrustedInputError:
+            raise ParameterError(f"The {name!r} parameter must be a JSON list.") from None
+    if not isinstance(value, list):
+        raise ParameterError(f"The {name!r} parameter must be a JSON list.")
     return value
 
 
@@ -133,6 +149,9 @@ def definition_input(params: dict[str, Any]) -> DefinitionInput:
         clear_options=is_true(params.get("clear_options")),
         schedule=_str(params, "schedule", 100),
         sweep=_str(params, "sweep", 10),
+        steps=_json_list(params.get("steps"), "steps"),
+        max_subjects=_int(params, "max_subjects"),
+        max_share=_int(params, "max_share"),
     )
 
 
@@ -423,6 +442,80 @@ def list_templates(call: Call[NoParams]) -> Outcome:
     """The documentation's examples as definition bodies to start from, each checked
     as ``POST /event`` would check it here (``valid``, ``problem``)."""
     return Outcome(value=templates(_configured(call), lambda body: _inline(call, body)))
+
+
+class WorkflowListParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    state: str = Field(default="", max_length=20)
+    eventid: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class WorkflowParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    workflowid: int = Field(ge=1, le=2**31 - 1)
+
+
+@routes.route("GET", "/event/workflows", event="event_workflow_list", params=WorkflowListParams)
+def list_workflows(call: Call[WorkflowListParams]) -> Outcome:
+    """The workflow instances (newest first), with their next step and due time."""
+    if call.params.state not in ("", *STATES):
+        raise ParameterError(f"Invalid parameter 'state': one of {', '.join(STATES)}")
+    workflows = Workflows(call.services.event_ports)
+    return Outcome(
+        value=workflows.listing(
+            call.session, state=call.params.state, definition_id=call.params.eventid
+        )
+    )
+
+
+@routes.route(
+    "DELETE", "/event/workflows/{workflowid}", event="event_workflow_cancel", params=WorkflowParams
+)
+def cancel_workflow(call: Call[WorkflowParams]) -> Outcome:
+    """Cancel a running workflow: no further step runs."""
+    value = Workflows.cancel(call.session, call.params.workflowid, _who(call))
+    call.audit.info = f"workflow {call.params.workflowid} cancelled"
+    return Outcome(value=value)
+
+
+class PausedListParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    state: str = Field(default="", max_length=20)
+
+
+class PausedParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    runid: int = Field(ge=1, le=2**31 - 1)
+
+
+@routes.route("GET", "/event/paused", event="event_paused_list", params=PausedListParams)
+def list_paused(call: Call[PausedListParams]) -> Outcome:
+    """Scheduled runs the blast-radius guard paused (newest first), and what became of them."""
+    if call.params.state not in ("", *guard.STATES):
+        raise ParameterError(f"Invalid parameter 'state': one of {', '.join(guard.STATES)}")
+    return Outcome(value=guard.listing(call.session, state=call.params.state))
+
+
+@routes.route(
+    "POST", "/event/paused/{runid}/confirm", event="event_paused_confirm", params=PausedParams
+)
+def confirm_paused(call: Call[PausedParams]) -> Outcome:
+    """Run a paused run once, as planned (by the next scheduler pass, on any node)."""
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=True)
+    call.audit.info = f"paused run {call.params.runid} confirmed"
+    return Outcome(value=value)
+
+
+@routes.route("DELETE", "/event/paused/{runid}", event="event_paused_cancel", params=PausedParams)
+def cancel_paused(call: Call[PausedParams]) -> Outcome:
+    """Cancel a paused run: nothing of it is done."""
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=False)
+    call.audit.info = f"paused run {call.params.runid} cancelled"
+    return Outcome(value=value)
 
 
 @routes.route("GET", "/event/{eventid}/history", event="event_list", params=IdParams)

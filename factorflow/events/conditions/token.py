@@ -96,6 +96,13 @@ def check_tokenresolver(facts: Facts, resolvers: frozenset[str]) -> ConditionRes
     return verdict(bool(mine & resolvers), f"the token resolvers are {sorted(mine)}")
 
 
+def check_token_active(facts: Facts, expected: bool) -> ConditionResult:
+    token = _token(facts)
+    if isinstance(token, Unknown):
+        return token
+    return verdict(token.active == expected, "active" if token.active else "disabled")
+
+
 def check_token_locked(facts: Facts, expected: bool) -> ConditionResult:
     token = _token(facts)
     if isinstance(token, Unknown):
@@ -256,6 +263,16 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "The fail counter of the token reached its maximum.",
         parse_bool,
         check_token_locked,
+        choices=BOOL,
+    ),
+    Condition(
+        # Factorflow's: a workflow step re-checks "still disabled" with it.
+        "token_active",
+        "token",
+        "str",
+        "The token is active (not disabled).",
+        parse_bool,
+        check_token_active,
         choices=BOOL,
     ),
     Condition(

@@ -26,6 +26,7 @@ import * as eventEdit from "./events/edit.js";
 import * as eventHistory from "./events/history.js";
 import * as eventPorting from "./events/porting.js";
 import * as eventList from "./events/list.js";
+import * as eventWorkflows from "./events/workflows.js";
 
 const ROUTES = [
   { path: "/login", page: login, public: true },
@@ -34,6 +35,7 @@ const ROUTES = [
   { path: "/events", page: eventList },
   { path: "/events/new", page: eventEdit },
   { path: "/events/transfer", page: eventPorting },
+  { path: "/events/workflows", page: eventWorkflows },
   { path: "/events/:id/history", page: eventHistory },
   { path: "/events/:id", page: eventEdit },
   { path: "/tokens", page: tokens },

@@ -1,7 +1,8 @@
 // Create or edit an event definition. Everything module-specific is generated from the
 // API's metadata: actions and their options, positions, conditions with their choices.
 // The trigger is either request events or a schedule (ADR 0007): a scheduled definition
-// is bound to the pseudo-event "scheduled" and sweeps every token or user.
+// is bound to the pseudo-event "scheduled" and sweeps every token or user; it may have
+// follow-up steps (a JSON list) and blast-radius limits.
 
 import { get, post, seg } from "../api.js";
 import { h, replace, toast } from "../dom.js";
@@ -59,15 +60,26 @@ export async function render(ctx) {
     ordering: field({ label: "Ordering", param: "ordering", kind: "number", value: d?.ordering ?? 0, help: "Lower runs first; ties by id." }),
     active: field({ label: "Active", param: "active", kind: "checkbox", value: d ? d.active : true }),
     abort: field({ label: "Abort the request if the action fails", param: "abort_on_error", kind: "checkbox", value: d?.abort_on_error ?? false }),
+    steps: field({ label: "Follow-up steps", param: "steps", kind: "textarea", rows: 6,
+      value: d?.steps?.length ? JSON.stringify(d.steps, null, 2) : "",
+      placeholder: '[{"delay": "14d", "handlermodule": "Token", "action": "disable", "conditions": {"last_auth": "180d"}}]',
+      help: "A JSON list of steps: each waits its delay (30m, 12h, 14d) after the previous one, re-checks its own conditions and runs its own action, per token or user. Empty: none." }),
+    maxSubjects: field({ label: "Pause above this many subjects", param: "max_subjects", kind: "number", value: d?.max_subjects ?? 0,
+      help: "Blast-radius guard: a run that would act on more tokens or users pauses for an admin. 0: the system default." }),
+    maxShare: field({ label: "Pause above this % of those swept", param: "max_share", kind: "number", value: d?.max_share ?? 0,
+      help: "0: the system default." }),
     unknown: field({ label: "A condition whose data is missing counts as matched (privacyIDEA compatible)", param: "unknown_is_match", kind: "checkbox", value: d ? d.unknown_is_match : false }),
   };
   f.event.control.classList.add("scroll");
+  const workflowBox = section("Follow-up steps and blast-radius guard", f.steps,
+    h("div", { class: "grid-fields" }, f.maxSubjects, f.maxShare));
   const scheduled = () => f.trigger.control.value === "schedule";
   const abortLabel = f.abort.querySelector("label");
   function showTrigger() {
     const on = scheduled();
     f.schedule.hidden = !on;
     f.sweep.hidden = !on;
+    workflowBox.hidden = !on;
     f.event.hidden = on;
     f.position.hidden = on; // a scheduled run has no request: post
     f.schedule.control.required = on;
@@ -124,6 +136,7 @@ export async function render(ctx) {
       h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort),
     section("Action options", optionsBox),
     section("Conditions", conditionsBox, f.unknown),
+    workflowBox,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, id ? "Save definition" : "Create definition"),
       link("Cancel", "#/events", "button")));
   form.addEventListener("submit", async (event) => {
@@ -140,6 +153,10 @@ export async function render(ctx) {
       schedule: def.schedule || "",
     };
     if (def.sweep) params.sweep = def.sweep;
+    // Steps and limits belong to scheduled definitions: a request-bound one clears them.
+    Object.assign(params, scheduled()
+      ? { steps: fieldValue(f.steps) || "[]", max_subjects: fieldValue(f.maxSubjects) || 0, max_share: fieldValue(f.maxShare) || 0 }
+      : { steps: "[]", max_subjects: 0, max_share: 0 });
     if (id) params.id = id;
     if (!Object.keys(def.options).length) params.clear_options = "True";
     try {

@@ -1,9 +1,9 @@
 // The administrator's start page: tokens by type and state, recent failed
 // authentications, failing definitions, dead jobs.
 
-import { get } from "../api.js";
-import { formatDate, h } from "../dom.js";
-import { errorBox, link, pageHeader, section, table } from "../ui.js";
+import { del, get, post, seg } from "../api.js";
+import { formatDate, h, toast } from "../dom.js";
+import { button, errorBox, link, pageHeader, section, table } from "../ui.js";
 
 export function tokenState(token) {
   if (token.revoked) return "revoked";
@@ -88,12 +88,36 @@ function deadJobs() {
   });
 }
 
-export async function render() {
-  const [tokens, failed, failing, dead] = await Promise.all([
+// Scheduled runs the blast-radius guard held back: confirm runs one once as planned
+// (on the next scheduler pass), cancel drops it.
+function pausedRuns(ctx) {
+  const decide = (run, confirm) => async () => {
+    try {
+      if (confirm) await post(`/event/paused/${seg(run.id)}/confirm`);
+      else await del(`/event/paused/${seg(run.id)}`);
+      toast(`Paused run ${run.id} ${confirm ? "confirmed" : "cancelled"}`);
+      ctx?.rerender?.();
+    } catch (err) { toast(err.message); }
+  };
+  return get("/event/paused", { state: "paused" }).then((runs) => table([
+    { key: "id", label: "Run" },
+    { key: "definition", label: "Definition", render: (r) => link(r.definition || `#${r.definition_id}`, `#/events/${r.definition_id}`) },
+    { key: "counts", label: "Would act on", render: (r) => `${r.matched} of ${r.swept}` },
+    { key: "reason", label: "Why it paused" },
+    { key: "created_at", label: "Paused", render: (r) => formatDate(r.created_at) },
+    { key: "actions", label: "Actions", render: (r) => h("span", { class: "button-row" },
+      button(`Confirm run ${r.id}`, decide(r, true), "small"),
+      button(`Cancel run ${r.id}`, decide(r, false), "small danger")) },
+  ], runs, { empty: "No scheduled run is waiting for a decision." }));
+}
+
+export async function render(ctx) {
+  const [tokens, failed, failing, dead, paused] = await Promise.all([
     panel("Tokens by type and state", async () => tokenMatrix(await allTokens())),
     panel("Recent failed authentications", failedAuthentications),
     panel("Failing event definitions", failingDefinitions),
     panel("Dead jobs", deadJobs),
+    panel("Paused scheduled runs", () => pausedRuns(ctx)),
   ]);
-  return [pageHeader("Dashboard"), h("div", { class: "grid" }, tokens, dead), failed, failing];
+  return [pageHeader("Dashboard"), paused, h("div", { class: "grid" }, tokens, dead), failed, failing];
 }
