@@ -98,6 +98,15 @@ def test_resolver_service_id_and_ssh_attachment(
     ).to_be_visible()
     assert ssh_keys(live_server, auth) == []
 
+    # The service id and the resolver, no longer used, are deleted through the page.
+    nav(page, "Machines")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete webservers").click()
+    expect(page.get_by_text("No service ids yet.")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete lan").click()
+    expect(page.get_by_text("No machine resolvers yet.")).to_be_visible()
+
 
 def test_hosts_resolver_with_a_missing_file(
     page: Page, live_server: LiveServer, tmp_path: Path
@@ -114,3 +123,21 @@ def test_hosts_resolver_with_a_missing_file(
     )
     assert reply.json()["result"]["value"] == {}
     expect(page.get_by_text("No machine resolvers yet.")).to_be_visible()
+
+
+def test_attaching_an_unknown_token_shows_the_error(page: Page, live_server: LiveServer) -> None:
+    login_admin(page)
+    nav(page, "Application links")
+    attach = card(page, "Attach application")
+    attach.get_by_label("Serial", exact=True).fill("NOSUCH0001")
+    attach.get_by_label("Application", exact=True).select_option("offline")
+    expect(attach.get_by_label("count", exact=True)).to_have_value("100")
+    attach.get_by_role("button", name="Attach").click()
+    expect(
+        attach.locator(".form-error, .field-error").filter(has_text="NOSUCH0001")
+    ).to_be_visible()
+    reply = server_get(
+        f"{live_server.url}/machine/token", headers={"Authorization": session_token(page)}
+    )
+    assert reply.json()["result"]["value"] == []
+    expect(page.get_by_text("No token is attached to an application.")).to_be_visible()
