@@ -44,7 +44,11 @@ def test_resolver_service_id_and_ssh_attachment(
 
     form = card(page, "Create a machine resolver")
     form.get_by_label("Name").fill("lan")
-    expect(form.get_by_label("Type")).to_have_value("hosts")
+    # The type's options come from the served descriptions: LDAP's replace the file.
+    form.get_by_label("Type").select_option("ldap")
+    expect(form.locator('[data-param="LDAPURI"]')).to_be_visible()
+    expect(form.get_by_label("Hosts file")).to_have_count(0)
+    form.get_by_label("Type").select_option("hosts")
     form.get_by_label("Hosts file").fill(str(hosts))
     form.get_by_role("button", name="Test resolver").click()
     expect(form.locator(".test-result")).to_contain_text("✔")
@@ -97,6 +101,34 @@ def test_resolver_service_id_and_ssh_attachment(
         card(page, "Applications and machines").get_by_text("Attached to no application.")
     ).to_be_visible()
     assert ssh_keys(live_server, auth) == []
+
+    # A HOTP token attached for offline to a machine of the resolver, on the token's page;
+    # the resolver cannot be deleted while the link exists.
+    reply = server_post(
+        f"{live_server.url}/token/init", headers=auth,
+        json={"type": "hotp", "otpkey": "3132333435363738393031323334353637383930"},
+    )  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    hotp_serial = reply.json()["detail"]["serial"]
+    page.goto(f"/#/tokens/{hotp_serial}")
+    expect(page.get_by_role("heading", name=f"Token {hotp_serial}", level=1)).to_be_visible()
+    links = card(page, "Applications and machines")
+    links.get_by_label("Application", exact=True).select_option("offline")
+    links.get_by_label("Hostname", exact=True).fill("web1.example.org")
+    links.get_by_label("count", exact=True).fill("20")
+    links.get_by_role("button", name="Attach").click()
+    row = card(page, "Applications and machines").get_by_role("row").filter(has_text="offline")
+    expect(row).to_contain_text("web1.example.org (10.0.0.5 in lan)")
+    expect(row).to_contain_text("count=20")
+    nav(page, "Machines")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete lan").click()
+    expect(page.locator("#toast")).to_contain_text("still used")
+    expect(page.get_by_role("row").filter(has_text="lan").first).to_be_visible()
+    nav(page, "Application links")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Detach {hotp_serial} offline").click()
+    expect(page.get_by_text("No token is attached to an application.")).to_be_visible()
 
     # The service id and the resolver, no longer used, are deleted through the page.
     nav(page, "Machines")
