@@ -1,31 +1,14 @@
 // Token–machine–application links (privacyIDEA's /machine/token): a table with detach,
-// and an "Attach application" form. Used by the machine tokens page and a token's
-// detail page. The applications' options are privacyIDEA's option names (see
-// factorflow/machines/applications.py; the API serves no descriptions of them), shown
-// through the same option-field generator as every served description.
+// and an "Attach application" form. Used by the application links page and a token's
+// detail page. The applications and their options come from GET /machine/applications
+// through the same option-field generator as every served description; service_id is
+// offered as a choice of the stored service ids instead.
 
 import { del, get, post, seg } from "./api.js";
 import { h, toast } from "./dom.js";
 import { apiForm, field } from "./forms.js";
 import { renderOptions } from "./options.js";
 import { button, confirmAction, link, table } from "./ui.js";
-
-const APPLICATION_OPTIONS = {
-  ssh: {
-    user: { type: "str", description: "The account on the SSH server the key logs in to (root without one)." },
-  },
-  offline: {
-    count: { type: "int", default: 100, description: "How many future OTP values the machine keeps." },
-    rounds: { type: "int", default: 6549, description: "PBKDF2-SHA512 rounds of each hashed value." },
-  },
-  luks: {
-    slot: { type: "int", default: 7, description: "The LUKS key slot." },
-    partition: { type: "str", description: "The partition to unlock, e.g. /dev/sda2." },
-  },
-  base: {},
-};
-
-export const APPLICATIONS = Object.keys(APPLICATION_OPTIONS);
 
 function where(l) {
   if (l.options?.service_id) return `service id ${l.options.service_id}`;
@@ -58,33 +41,42 @@ export function linksTable(ctx, links, { empty = "No token is attached to an app
   ], links, { empty });
 }
 
-/** The data the attach form offers: service ids and machine resolvers (either may be
- * refused to a limited admin; the form then leaves the choice empty). */
+/** The data the attach form offers: the applications (GET /machine/applications),
+ * service ids and machine resolvers (either of the last two may be refused to a
+ * limited admin; the form then leaves the choice empty). */
 export async function attachChoices() {
-  const [serviceIds, resolvers] = await Promise.all([
+  const [applications, serviceIds, resolvers] = await Promise.all([
+    get("/machine/applications"),
     get("/serviceid/").catch(() => ({})),
     get("/machineresolver/").catch(() => ({})),
   ]);
-  return { serviceIds: Object.keys(serviceIds || {}), resolvers: Object.keys(resolvers || {}) };
+  return { applications, serviceIds: Object.keys(serviceIds || {}), resolvers: Object.keys(resolvers || {}) };
 }
 
+const withoutServiceId = ({ service_id: _s, ...rest } = {}) => rest;
+
 /** The "Attach application" form; with `serial` it attaches that token only. */
-export function attachForm(ctx, { serviceIds, resolvers }, { serial = "" } = {}) {
+export function attachForm(ctx, { applications, serviceIds, resolvers }, { serial = "" } = {}) {
+  const names = Object.keys(applications);
+  const first = names.includes("ssh") ? "ssh" : names[0];
   const serialField = serial ? null : field({ label: "Serial", param: "serial", required: true });
-  const appField = field({ label: "Application", param: "application", kind: "select", choices: APPLICATIONS,
-    value: "ssh", help: "ssh: an SSH key for a service id or machine · offline: HOTP values for a machine · luks: disk unlock" });
+  const appField = field({ label: "Application", param: "application", kind: "select", choices: names,
+    value: first, help: applications[first]?.description || " " });
   const serviceField = field({ label: "Service id", param: "service_id", kind: "select", choices: ["", ...serviceIds],
-    help: "ssh only: the service whose SSH servers fetch the key." });
+    help: "The service whose SSH servers fetch the key." });
   const hostField = field({ label: "Hostname", param: "hostname", help: "A machine by name; or give its id and resolver." });
   const idField = field({ label: "Machine id", param: "machineid" });
   const resolverField = field({ label: "Machine resolver", param: "resolver", kind: "select", choices: ["", ...resolvers] });
   const optionsBox = h("div", { class: "type-fields" });
   const fill = (app) => {
-    renderOptions(optionsBox, APPLICATION_OPTIONS[app] || {}, {}, { prefix: "", empty: "" });
-    serviceField.hidden = app !== "ssh";
+    const options = applications[app]?.options || {};
+    renderOptions(optionsBox, withoutServiceId(options), {}, { prefix: "", empty: "" });
+    serviceField.hidden = !("service_id" in options);
+    const help = appField.querySelector(".help");
+    if (help) help.textContent = applications[app]?.description || "";
   };
   appField.control.addEventListener("change", () => fill(appField.control.value));
-  fill("ssh");
+  fill(first);
   return apiForm({
     label: "Attach application", submitLabel: "Attach",
     fields: [serialField, appField, serviceField, hostField, idField, resolverField, optionsBox],
