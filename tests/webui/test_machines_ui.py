@@ -23,10 +23,10 @@ def card(page: Page, title: str) -> Locator:
     )
 
 
-def ssh_keys(live_server: LiveServer, auth: dict[str, str]) -> list[object]:
+def ssh_keys(live_server: LiveServer, auth: dict[str, str], user: str = "deploy") -> list[object]:
     reply = server_get(
         f"{live_server.url}/machine/authitem/ssh",
-        params={"service_id": "webservers", "user": "deploy"}, headers=auth,
+        params={"service_id": "webservers", "user": user}, headers=auth,
     )  # fmt: skip
     assert reply.status_code == 200, reply.text
     found: list[object] = reply.json()["result"]["value"].get("ssh", [])
@@ -90,17 +90,28 @@ def test_resolver_service_id_and_ssh_attachment(
     expect(row).to_contain_text("user=deploy")
     assert ssh_keys(live_server, auth) == [{"sshkey": keys.ED25519, "username": "deploy"}]
 
+    # The link's options are edited through the served descriptors too.
+    page.get_by_role("button", name=f"Options {serial} ssh").click()
+    options = card(page, f"Options of {serial} ssh")
+    expect(options.get_by_label("user", exact=True)).to_have_value("deploy")
+    options.get_by_label("user", exact=True).fill("ops")
+    options.get_by_role("button", name="Save options").click()
+    row = page.get_by_role("row").filter(has_text=serial)
+    expect(row).to_contain_text("user=ops")
+    assert ssh_keys(live_server, auth) == []
+    assert ssh_keys(live_server, auth, "ops") == [{"sshkey": keys.ED25519, "username": "ops"}]
+
     # The token's own page lists the link too.
     row.get_by_role("link", name=serial).click()
     links = card(page, "Applications and machines")
-    expect(links.get_by_role("row").filter(has_text="ssh")).to_contain_text("user=deploy")
+    expect(links.get_by_role("row").filter(has_text="ssh")).to_contain_text("user=ops")
 
     page.once("dialog", lambda dialog: dialog.accept())
     links.get_by_role("button", name=f"Detach {serial} ssh").click()
     expect(
         card(page, "Applications and machines").get_by_text("Attached to no application.")
     ).to_be_visible()
-    assert ssh_keys(live_server, auth) == []
+    assert ssh_keys(live_server, auth, "ops") == []
 
     # A HOTP token attached for offline to a machine of the resolver, on the token's page;
     # the resolver cannot be deleted while the link exists.

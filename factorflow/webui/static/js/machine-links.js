@@ -5,10 +5,10 @@
 // offered as a choice of the stored service ids instead.
 
 import { del, get, post, seg } from "./api.js";
-import { h, toast } from "./dom.js";
+import { h, replace, toast } from "./dom.js";
 import { apiForm, field } from "./forms.js";
 import { renderOptions } from "./options.js";
-import { button, confirmAction, link, table } from "./ui.js";
+import { button, confirmAction, link, section, table } from "./ui.js";
 
 function where(l) {
   if (l.options?.service_id) return `service id ${l.options.service_id}`;
@@ -19,8 +19,28 @@ function where(l) {
 const optionText = (l) => Object.entries(l.options || {})
   .filter(([k]) => k !== "service_id").map(([k, v]) => `${k}=${v}`).join(" · ") || "—";
 
-/** The links as a table; each row has a Detach button. */
-export function linksTable(ctx, links, { empty = "No token is attached to an application." } = {}) {
+/** A form for the options of one link (POST /machine/tokenoption; an emptied option is
+ * deleted), its fields from the application's served descriptors. */
+function optionsForm(ctx, l, applications) {
+  const box = h("div", { class: "type-fields" });
+  renderOptions(box, withoutServiceId(applications?.[l.application]?.options), withoutServiceId(l.options),
+    { prefix: "", empty: "This application has no options." });
+  return apiForm({
+    label: `Options of ${l.serial} ${l.application}`, submitLabel: "Save options", fields: [box],
+    action: async (values) => {
+      await post("/machine/tokenoption", { ...values, serial: l.serial, application: l.application, mtid: l.id });
+      toast(`Options of ${l.serial} saved`);
+      ctx.rerender();
+    },
+  });
+}
+
+/** The links as a table; each row has an Options and a Detach button (Options with
+ * `applications`, the served descriptions). */
+export function linksTable(ctx, links, { empty = "No token is attached to an application.", applications } = {}) {
+  const editBox = h("div", { class: "config-editor" });
+  const edit = (l) => (applications ? button(`Options ${l.serial} ${l.application}`, () => replace(editBox,
+    section(`Options of ${l.serial} ${l.application}`, optionsForm(ctx, l, applications))), "small") : null);
   const detach = (l) => button(`Detach ${l.serial} ${l.application}`, async () => {
     if (!confirmAction(`Detach ${l.serial} from ${l.application} on ${where(l)}?`)) return;
     try {
@@ -31,14 +51,14 @@ export function linksTable(ctx, links, { empty = "No token is attached to an app
       toast(err.message);
     }
   }, "small danger");
-  return table([
+  return [table([
     { key: "serial", label: "Serial", render: (l) => link(l.serial, `#/tokens/${encodeURIComponent(l.serial)}`) },
     { key: "type", label: "Token type" },
     { key: "application", label: "Application" },
     { key: "where", label: "Machine or service id", render: where },
     { key: "options", label: "Options", render: optionText },
-    { key: "actions", label: "Actions", render: detach },
-  ], links, { empty });
+    { key: "actions", label: "Actions", render: (l) => h("span", { class: "button-row" }, edit(l), detach(l)) },
+  ], links, { empty }), editBox];
 }
 
 /** The data the attach form offers: the applications (GET /machine/applications),

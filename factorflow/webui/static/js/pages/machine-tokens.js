@@ -9,7 +9,7 @@ export async function render(ctx) {
   const [links, choices] = await Promise.all([get("/machine/token"), attachChoices()]);
   return [
     pageHeader("Application links", link("Machines and service ids", "#/machines")),
-    linksTable(ctx, links),
+    linksTable(ctx, links, { applications: choices.applications }),
     section("Attach application", attachForm(ctx, choices)),
   ];
 }

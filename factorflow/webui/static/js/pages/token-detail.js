@@ -125,7 +125,7 @@ function groupEditor(ctx, token, groups) {
 async function tokenLinks(ctx, serial) {
   try {
     const [links, choices] = await Promise.all([get("/machine/token", { serial }), attachChoices()]);
-    return [linksTable(ctx, links, { empty: "Attached to no application." }), attachForm(ctx, choices, { serial })];
+    return [...linksTable(ctx, links, { empty: "Attached to no application.", applications: choices.applications }), attachForm(ctx, choices, { serial })];
   } catch (err) {
     return errorBox(err);
   }
