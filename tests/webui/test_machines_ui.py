@@ -59,6 +59,8 @@ def test_resolver_service_id_and_ssh_attachment(
         "10.0.0.5"
     )
     expect(machines.get_by_role("row").filter(has_text="web2.example.org")).to_contain_text("lan")
+    machines.get_by_label("Machines of").select_option("lan")
+    expect(machines.get_by_role("row").filter(has_text="web1.example.org")).to_contain_text("lan")
 
     ids = card(page, "Service ids")
     ids.get_by_label("Service id", exact=True).fill("webservers")

@@ -3,7 +3,7 @@
 
 import { call, del, get, post, seg } from "../api.js";
 import { configPage, deleteAt } from "../config-page.js";
-import { h, toast } from "../dom.js";
+import { h, replace, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { button, confirmAction, errorBox, link, section, table } from "../ui.js";
 
@@ -35,18 +35,34 @@ const resolvers = configPage({
   },
 });
 
+const machineTable = (machines) => table([
+  { key: "hostname", label: "Hostname" },
+  { key: "ip", label: "IP address" },
+  { key: "id", label: "Machine id" },
+  { key: "resolver_name", label: "Resolver" },
+], machines, { empty: "The machine resolvers find no machines." });
+
+/** The machines of every resolver, or of the one chosen (GET /machine/?resolver=). */
 async function machinesSection() {
+  const box = h("div", { class: "machines" });
+  const show = async (resolver) => {
+    try {
+      replace(box, machineTable(await get("/machine/", resolver ? { resolver } : {})));
+    } catch (err) {
+      replace(box, errorBox(err));
+    }
+  };
+  let names = [];
   try {
-    const machines = await get("/machine/");
-    return section("Machines found", table([
-      { key: "hostname", label: "Hostname" },
-      { key: "ip", label: "IP address" },
-      { key: "id", label: "Machine id" },
-      { key: "resolver_name", label: "Resolver" },
-    ], machines, { empty: "The machine resolvers find no machines." }));
-  } catch (err) {
-    return section("Machines found", errorBox(err));
+    names = Object.keys(await get("/machineresolver/"));
+  } catch {
+    // The list above shows the error.
   }
+  const chooser = field({ label: "Machines of", param: "resolver", kind: "select",
+    choices: [["", "every resolver"], ...names] });
+  chooser.control.addEventListener("change", () => show(chooser.control.value));
+  await show("");
+  return section("Machines found", chooser, box);
 }
 
 async function serviceIdSection(ctx) {
