@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from factorflow.core.describe import describe_options
 from factorflow.errors import ParameterError
 from factorflow.machines.offline import DEFAULT_COUNT, DEFAULT_ROUNDS
 
@@ -38,18 +39,31 @@ class BaseOptions(_Options):
 
 
 class SshOptions(_Options):
-    user: str = Field(default="", max_length=120, pattern=r"^[^\s:]*$")
-    service_id: str = Field(default="", max_length=120)
+    user: str = Field(
+        default="", max_length=120, pattern=r"^[^\s:]*$",
+        description="The account on the SSH server the key logs in to (root without one).",
+    )  # fmt: skip
+    service_id: str = Field(
+        default="", max_length=120, description="The service whose SSH servers fetch the key."
+    )
 
 
 class OfflineOptions(_Options):
-    count: int = Field(default=DEFAULT_COUNT, ge=1, le=1000)
-    rounds: int = Field(default=DEFAULT_ROUNDS, ge=1000, le=1_000_000)
+    count: int = Field(
+        default=DEFAULT_COUNT, ge=1, le=1000,
+        description="How many future OTP values the machine keeps.",
+    )  # fmt: skip
+    rounds: int = Field(
+        default=DEFAULT_ROUNDS, ge=1000, le=1_000_000,
+        description="PBKDF2-SHA512 rounds of each hashed value.",
+    )  # fmt: skip
 
 
 class LuksOptions(_Options):
-    slot: int = Field(default=7, ge=0, le=31)
-    partition: str = Field(default="", max_length=255)
+    slot: int = Field(default=7, ge=0, le=31, description="The LUKS key slot.")
+    partition: str = Field(
+        default="", max_length=255, description="The partition to unlock, e.g. /dev/sda2."
+    )
 
 
 @dataclass(frozen=True)
@@ -60,14 +74,45 @@ class Application:
     token_types: frozenset[str] = frozenset()
     #: The link needs a machine, or (ssh) a service id instead.
     needs_target: bool = False
+    #: One line about the application, for ``GET /machine/applications``.
+    description: str = ""
 
 
 APPLICATIONS: dict[str, Application] = {
-    "base": Application("base", BaseOptions),
-    "ssh": Application("ssh", SshOptions, frozenset({"sshkey"}), needs_target=True),
-    "offline": Application("offline", OfflineOptions, frozenset({"hotp"})),
-    "luks": Application("luks", LuksOptions, frozenset({"hotp", "totp"})),
+    "base": Application("base", BaseOptions, description="A plain link without application logic"),
+    "ssh": Application(
+        "ssh",
+        SshOptions,
+        frozenset({"sshkey"}),
+        needs_target=True,
+        description="An SSH key for the servers of a service id or a machine",
+    ),
+    "offline": Application(
+        "offline",
+        OfflineOptions,
+        frozenset({"hotp"}),
+        description="Hashed future HOTP values for a machine that authenticates offline",
+    ),
+    "luks": Application(
+        "luks",
+        LuksOptions,
+        frozenset({"hotp", "totp"}),
+        description="Challenge-response material that unlocks a LUKS disk",
+    ),
 }
+
+
+def describe_applications() -> dict[str, dict[str, Any]]:
+    """The applications with their option descriptors and token types
+    (``GET /machine/applications``, Factorflow)."""
+    return {
+        name: {
+            "description": app.description,
+            "options": describe_options(app.options),
+            "token_types": sorted(app.token_types),
+        }
+        for name, app in APPLICATIONS.items()
+    }
 
 
 def application(name: str) -> Application:

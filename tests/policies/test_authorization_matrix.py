@@ -302,6 +302,7 @@ MATRIX: tuple[Endpoint, ...] = (
         allow(check=lists_no_link_of_beta), allow(check=lists_no_link_of_beta, serial="B-OWN"),
     )),
     Endpoint("GET", "/machine/", (allow(), allow(resolver="", hostname="x"))),
+    Endpoint("GET", "/machine/applications", (allow(),)),
     Endpoint("GET", "/machine/authitem", (allow(400, user="root"),)),  # no hostname
     Endpoint("GET", "/machineresolver/", (allow(),)),
     Endpoint("GET", "/machineresolver/types", (allow(),)),

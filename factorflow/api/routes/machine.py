@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
+from factorflow.machines.applications import describe_applications
 from factorflow.machines.base import MachineFilter
 from factorflow.machines.service import AttachRequest, Target
 from factorflow.policies.decide import RequestPolicies
@@ -87,6 +88,13 @@ def list_machines(call: Call[MachineListParams]) -> Outcome:
     p = call.params
     wanted = MachineFilter(hostname=p.hostname, ip=p.ip, id=p.id, any=p.any)
     return Outcome(value=call.services.machines.list_machines(call.session, wanted, p.resolver))
+
+
+@routes.route("GET", "/machine/applications", event="machine_list", params=_Free)
+def applications(call: Call[_Free]) -> Outcome:
+    """The applications a token can be attached for, with the descriptors of their
+    options (Factorflow; privacyIDEA serves none)."""
+    return Outcome(value=describe_applications())
 
 
 @routes.route("POST", "/machine/token", event="machine_token_attach", params=AttachParams)

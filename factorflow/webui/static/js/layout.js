@@ -15,6 +15,8 @@ export const ADMIN_NAV = [
   ["/smtp", "SMTP servers"],
   ["/sms", "SMS gateways"],
   ["/remoteservers", "privacyIDEA servers"],
+  ["/machines", "Machines"],
+  ["/machinetokens", "Application links"],
   ["/jobs", "Jobs"],
   ["/audit", "Audit log"],
 ];

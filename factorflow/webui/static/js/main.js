@@ -10,6 +10,8 @@ import * as audit from "./pages/audit.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as jobs from "./pages/jobs.js";
 import * as login from "./pages/login.js";
+import * as machineTokens from "./pages/machine-tokens.js";
+import * as machines from "./pages/machines.js";
 import * as policies from "./pages/policies.js";
 import * as realms from "./pages/realms.js";
 import * as remoteServers from "./pages/remoteservers.js";
@@ -48,6 +50,8 @@ const ROUTES = [
   { path: "/smtp", page: smtp },
   { path: "/sms", page: sms },
   { path: "/remoteservers", page: remoteServers },
+  { path: "/machines", page: machines },
+  { path: "/machinetokens", page: machineTokens },
   { path: "/jobs", page: jobs },
   { path: "/policies", page: policies },
   { path: "/audit", page: audit },

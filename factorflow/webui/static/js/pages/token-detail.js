@@ -3,6 +3,7 @@
 import { call, del, get, post, seg } from "../api.js";
 import { formatDate, h, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
+import { attachChoices, attachForm, linksTable } from "../machine-links.js";
 import { navigate } from "../router.js";
 import { button, confirmAction, errorBox, facts, link, pageHeader, section, table } from "../ui.js";
 import { stateBadge } from "./tokens.js";
@@ -121,6 +122,15 @@ function groupEditor(ctx, token, groups) {
   ];
 }
 
+async function tokenLinks(ctx, serial) {
+  try {
+    const [links, choices] = await Promise.all([get("/machine/token", { serial }), attachChoices()]);
+    return [...linksTable(ctx, links, { empty: "Attached to no application.", applications: choices.applications }), attachForm(ctx, choices, { serial })];
+  } catch (err) {
+    return errorBox(err);
+  }
+}
+
 async function tokenAudit(serial) {
   try {
     const v = await get("/audit/", { serial, page_size: 15 });
@@ -139,7 +149,8 @@ async function tokenAudit(serial) {
 export async function render(ctx) {
   const serial = ctx.params.serial;
   const token = await loadToken(serial);
-  const [groups, audit] = await Promise.all([get("/tokengroup/").catch(() => ({})), tokenAudit(serial)]);
+  const [groups, audit, links] = await Promise.all([get("/tokengroup/").catch(() => ({})), tokenAudit(serial),
+    tokenLinks(ctx, serial)]);
   const info = Object.entries(token.info || {}).map(([key, value]) => ({ key, value }));
   return [
     pageHeader(`Token ${serial}`, link("All tokens", "#/tokens")),
@@ -156,6 +167,7 @@ export async function render(ctx) {
       section("Tokeninfo", table([{ key: "key", label: "Key" }, { key: "value", label: "Value" }], info,
         { empty: "No tokeninfo." }))),
     forms(ctx, token, groups),
+    section("Applications and machines", links),
     section("Audit of this token", audit),
   ];
 }
