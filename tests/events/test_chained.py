@@ -186,4 +186,12 @@ def test_chain_events_is_listed_exported_and_imported(
     assert "chain_events" not in listed["plain"]
     exported = client.get("/event/export", headers=admin_headers)
     assert exported.status_code == 200, exported.text
-    assert "chain_events" in exported.text
+    assert exported.text.count("chain_events: true") == 1
+    again = client.post("/event/import", json={"data": exported.text}, headers=admin_headers)
+    report = again.json()["result"]["value"]
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
+    text = exported.text.replace("chain_events: true", "chain_events: false")
+    report = client.post("/event/import", json={"data": text}, headers=admin_headers).json()
+    assert report["result"]["value"]["updated"] == 1
+    listed = {d["name"]: d for d in factories.definitions(client, admin_headers)}
+    assert "chain_events" not in listed["chained"]

@@ -238,6 +238,8 @@ def defaults(call: Call[ModuleParams]) -> Outcome:
             "unknown_is_match": True,
             # Whether the module may run on a schedule (the web UI's trigger choice).
             "schedulable": handler.schedulable,
+            # The actions that may chain (``chain_events``): they perform an API request.
+            "chained_events": list(handler.chained_events),
         }
     )
 
