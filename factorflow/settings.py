@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     #: Who hears about a paused run (empty: nobody is mailed; the run is listed), and
     #: the SMTP server identifier that mails it.
     guard_admin_email: str = ""
+    #: How deep chained actions go: a definition with ``chain_events`` runs the
+    #: definitions of the request its action performed at depth 1, theirs at 2, ...
+    event_chain_depth: int = Field(default=3, ge=1, le=10)
     guard_smtp_server: str = ""
     #: pi.cfg PI_BASE_URL.
     base_url: str = ""

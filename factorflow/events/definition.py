@@ -75,6 +75,8 @@ class Definition:
     #: The blast-radius guard's limits (0 = the system default).
     max_subjects: int = 0
     max_share: int = 0
+    #: Whether the request the action performs runs its event's definitions.
+    chain_events: bool = False
 
     @property
     def scheduled(self) -> bool:
@@ -320,6 +322,7 @@ def from_row(
         steps=tuple(row.steps or ()),
         max_subjects=row.max_subjects or 0,
         max_share=row.max_share or 0,
+        chain_events=bool(row.chain_events),
     )
 
 
@@ -406,6 +409,8 @@ def serialize(row: EventDefinition, *, bookkeeping: bool = True) -> dict[str, An
         "unknown_is_match": row.unknown_is_match,
         "condition_expression": row.condition_expression or "",
     }
+    if row.chain_events:
+        out["chain_events"] = True
     if row.schedule:
         out["schedule"] = row.schedule
         out["sweep"] = row.sweep

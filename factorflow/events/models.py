@@ -67,6 +67,10 @@ class EventDefinition(Base):
     #: than ``max_share`` percent of those swept, pauses (NULL / 0 = the system default).
     max_subjects: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_share: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Whether the request the action performs (a Token ``disable``: token_disable)
+    #: runs that event's definitions (:mod:`factorflow.events.dispatcher`). Nullable:
+    #: added by migration 0012 (NULL = no).
+    chain_events: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -103,6 +103,8 @@ class DefinitionInput:
     #: Blast-radius guard limits of a scheduled definition (0 = the system default).
     max_subjects: int | None = None
     max_share: int | None = None
+    #: Whether the request the action performs runs its event's definitions.
+    chain_events: bool | None = None
 
     def required(self) -> tuple[tuple[str, Any], ...]:
         """The fields a new definition must have (a scheduled one needs no event)."""
@@ -122,6 +124,8 @@ def _stored(row: EventDefinition, key: str) -> Any:
     value = getattr(row, key)
     if key == "steps":
         return value or []
+    if key == "chain_events":
+        return bool(value)
     return (value or 0) if key in ("max_subjects", "max_share") else value
 
 
@@ -385,6 +389,16 @@ class EventService:
             raise DefinitionError(
                 "Invalid parameter 'max_subjects': only a scheduled definition has a guard"
             )
+        chain = bool(pick(data.chain_events, row.chain_events, False))
+        if chain and action not in handler.chained_events:
+            raise DefinitionError(
+                f"Invalid parameter 'chain_events': {handler.identifier} {action!r} "
+                "performs no API request"
+            )
+        if chain and schedule:
+            raise DefinitionError(
+                "Invalid parameter 'chain_events': only a request-bound definition chains"
+            )
         return {
             "name": name,
             "events": events,
@@ -401,6 +415,7 @@ class EventService:
             "steps": steps,
             "max_subjects": max_subjects,
             "max_share": max_share,
+            "chain_events": chain,
             "options": options,
             "conditions": {c.name: c.raw for c in compiled},
             "schedule": schedule,
@@ -623,6 +638,7 @@ class EventService:
             steps=list(snap.get("steps") or []),
             max_subjects=int(snap.get("max_subjects") or 0),
             max_share=int(snap.get("max_share") or 0),
+            chain_events=bool(snap.get("chain_events", False)),
         )
         return self.save(session, data, who)
 

@@ -142,6 +142,7 @@ def definition_input(params: dict[str, Any]) -> DefinitionInput:
         ordering=_int(params, "ordering"),
         active=_bool(params, "active"),
         abort_on_error=_bool(params, "abort_on_error"),
+        chain_events=_bool(params, "chain_events"),
         unknown_is_match=_bool(params, "unknown_is_match"),
         condition_expression=_str(params, "condition_expression", 2000),
         options=options or _json_object(params.get("options"), "options"),
@@ -237,6 +238,8 @@ def defaults(call: Call[ModuleParams]) -> Outcome:
             "unknown_is_match": True,
             # Whether the module may run on a schedule (the web UI's trigger choice).
             "schedulable": handler.schedulable,
+            # The actions that may chain (``chain_events``): they perform an API request.
+            "chained_events": list(handler.chained_events),
         }
     )
 

@@ -64,7 +64,7 @@ from factorflow.core.describe import (
     is_secret,
     secret_options,
 )
-from factorflow.core.invocation import Invocation, Reply
+from factorflow.core.invocation import Invocation, Outcome, Reply
 from factorflow.events.errors import ActionError
 from factorflow.events.facts import Facts
 from factorflow.events.tags import check_template, render
@@ -90,6 +90,18 @@ class NoOptions(ActionOptions):
     pass
 
 
+@dataclass(frozen=True)
+class PerformedRequest:
+    """An API request an action performed (as :class:`Invocation` would carry it) and
+    its result: what the definitions of ``event`` see when the definition chains."""
+
+    event: str
+    method: str
+    rule: str
+    params: dict[str, Any]
+    result: Outcome
+
+
 @dataclass
 class ActionContext:
     """What an action gets: its ports (the domain's use cases, the job sink, the secret
@@ -107,6 +119,24 @@ class ActionContext:
     definition_id: int = 0
     run_details: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The API requests the action performed (:meth:`performed_request`).
+    performed: list[PerformedRequest] = field(default_factory=list)
+
+    def performed_request(
+        self,
+        event: str,
+        rule: str,
+        params: Mapping[str, Any],
+        *,
+        method: str = "POST",
+        value: Any = True,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Note that the action did what the API request ``event`` does, with these
+        parameters and this result; a definition with ``chain_events`` then runs that
+        event's definitions (the dispatcher decides; the action never emits events)."""
+        outcome = Outcome(value=value, detail=dict(detail or {}))
+        self.performed.append(PerformedRequest(event, method, rule, dict(params), outcome))
 
     @property
     def reply(self) -> Reply | None:
@@ -140,6 +170,10 @@ class EventHandler(ABC):
     #: facts; a module that reads or changes the request or response says False and
     #: is refused on save of a scheduled definition.
     schedulable: ClassVar[bool] = True
+    #: Action → the API event it performs (the action calls
+    #: :meth:`ActionContext.performed_request`); only these actions may be saved with
+    #: ``chain_events``. Empty: the module's actions perform no API request.
+    chained_events: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def create(cls, settings: Settings) -> Self:
@@ -194,6 +228,7 @@ __all__ = [
     "ActionOptions",
     "EventHandler",
     "NoOptions",
+    "PerformedRequest",
     "Position",
     "Secret",
     "Template",

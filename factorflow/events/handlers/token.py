@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from typing import Any
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
@@ -198,6 +199,40 @@ def _refuse_revoked(token: Token) -> None:
         raise ActionError(f"{token.serial}: {exc}") from None
 
 
+def _performed(ctx: ActionContext, event: str, action: str, o: ActionOptions, token: Token) -> None:
+    """The API request that does what ``action`` did to ``token``: its rule (as the
+    audit names it), parameters and result, as the route would have them."""
+    serial = token.serial
+    params: dict[str, Any] = {"serial": serial}
+    method, rule, value = "POST", f"/token/{action}/<serial>", 1
+    if isinstance(o, RealmOptions):
+        params["realms"] = o.realm
+        rule = "/token/realm/<serial>"
+    elif action == "delete":
+        method, rule = "DELETE", "/token/<serial>"
+    elif action == "unassign":
+        rule = "/token/unassign"
+    elif isinstance(o, DescriptionOptions):
+        params["description"] = token.description
+        rule = "/token/description/<serial>"
+    elif isinstance(o, CountWindowOptions | MaxFailOptions):
+        key = "count_window" if isinstance(o, CountWindowOptions) else "max_failcount"
+        params[key] = str(token.count_window if key == "count_window" else token.maxfail)
+        rule = "/token/set/<serial>"
+    elif isinstance(o, InfoOptions | DeleteInfoOptions):
+        params["key"] = o.key
+        if isinstance(o, InfoOptions):
+            params["value"] = get_info(token, o.key, "")
+        else:
+            method = "DELETE"
+        rule, value = "/token/info/<serial>/<key>", True
+    elif isinstance(o, TokenGroupOptions):
+        params["groupname"] = o.tokengroup
+        method = "POST" if action == "add tokengroup" else "DELETE"
+        rule, value = "/token/group/<serial>/<groupname>", True
+    ctx.performed_request(event, rule, params, method=method, value=value)
+
+
 class TokenHandler(EventHandler):
     identifier = "Token"
     description = "Change the tokens of the request."
@@ -222,6 +257,21 @@ class TokenHandler(EventHandler):
         "remove tokengroup": TokenGroupOptions,
         "attach application": AttachOptions,
     }
+    #: The API event of the same call, for definitions with ``chain_events``.
+    chained_events = {
+        "set tokenrealm": "token_realm",
+        "delete": "token_delete",
+        "unassign": "token_unassign",
+        "disable": "token_disable",
+        "enable": "token_enable",
+        "set description": "token_set",
+        "set countwindow": "token_set",
+        "set max failcount": "token_set",
+        "set tokeninfo": "token_info",
+        "delete tokeninfo": "token_info",
+        "add tokengroup": "token_assign_group",
+        "remove tokengroup": "token_unassign_group",
+    }
 
     def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
         if isinstance(options, EnrollOptions):
@@ -241,6 +291,8 @@ class TokenHandler(EventHandler):
             return
         for token in tokens:
             self._one(ctx, action, options, token)
+            if action in self.chained_events:
+                _performed(ctx, self.chained_events[action], action, options, token)
         ctx.session.flush()
 
     def _one(self, ctx: ActionContext, action: str, o: ActionOptions, token: Token) -> None:

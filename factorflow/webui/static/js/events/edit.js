@@ -60,6 +60,8 @@ export async function render(ctx) {
     ordering: field({ label: "Ordering", param: "ordering", kind: "number", value: d?.ordering ?? 0, help: "Lower runs first; ties by id." }),
     active: field({ label: "Active", param: "active", kind: "checkbox", value: d ? d.active : true }),
     abort: field({ label: "Abort the request if the action fails", param: "abort_on_error", kind: "checkbox", value: d?.abort_on_error ?? false }),
+    chain: field({ label: "Run the definitions of the request the action performs (chained actions)", param: "chain_events", kind: "checkbox",
+      value: d?.chain_events ?? false, help: "E.g. Token disable runs the token_disable definitions; loops and chains deeper than the limit stop." }),
     steps: field({ label: "Follow-up steps", param: "steps", kind: "textarea", rows: 6,
       value: d?.steps?.length ? JSON.stringify(d.steps, null, 2) : "",
       placeholder: '[{"delay": "14d", "handlermodule": "Token", "action": "disable", "conditions": {"last_auth": "180d"}}]',
@@ -75,6 +77,13 @@ export async function render(ctx) {
     h("div", { class: "grid-fields" }, f.maxSubjects, f.maxShare));
   const scheduled = () => f.trigger.control.value === "schedule";
   const abortLabel = f.abort.querySelector("label");
+  // Only request-bound definitions whose action performs an API request chain.
+  function chains() {
+    return !scheduled() && (meta?.defaults?.chained_events || []).includes(f.action.control.value);
+  }
+  function showChain() {
+    f.chain.hidden = !chains();
+  }
   function showTrigger() {
     const on = scheduled();
     f.schedule.hidden = !on;
@@ -82,6 +91,7 @@ export async function render(ctx) {
     workflowBox.hidden = !on;
     f.event.hidden = on;
     f.position.hidden = on; // a scheduled run has no request: post
+    showChain();
     f.schedule.control.required = on;
     abortLabel.textContent = on ? "Stop the run if an action fails" : "Abort the request if the action fails";
     const warn = on && meta?.defaults?.schedulable === false;
@@ -112,7 +122,10 @@ export async function render(ctx) {
     showTrigger();
   }
   f.handlermodule.control.addEventListener("change", () => loadModule(f.handlermodule.control.value, false));
-  f.action.control.addEventListener("change", () => renderOptions(optionsBox, meta.actions[f.action.control.value] || {}, {}));
+  f.action.control.addEventListener("change", () => {
+    renderOptions(optionsBox, meta.actions[f.action.control.value] || {}, {});
+    showChain();
+  });
   await loadModule(module, true);
 
   const events = () => (scheduled() ? ["scheduled"] : fieldValue(f.event).split(",").filter(Boolean));
@@ -133,7 +146,7 @@ export async function render(ctx) {
   const form = h("form", { class: "form event-form", novalidate: true, "aria-label": "Event definition" },
     formError(),
     section("What and when", f.name, h("div", { class: "grid-fields" }, f.trigger, f.schedule, f.sweep), f.event,
-      h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort),
+      h("div", { class: "grid-fields" }, f.handlermodule, f.action, f.position, f.ordering), f.active, f.abort, f.chain),
     section("Action options", optionsBox),
     section("Conditions", conditionsBox, f.unknown),
     workflowBox,
@@ -147,6 +160,7 @@ export async function render(ctx) {
       name: fieldValue(f.name), event: def.event, handlermodule: def.handlermodule, action: def.action,
       position: def.position, ordering: fieldValue(f.ordering) || 0, active: bool(f.active.control.checked),
       abort_on_error: bool(f.abort.control.checked), unknown_is_match: def.unknown_is_match,
+      chain_events: bool(chains() && f.chain.control.checked),
       conditions: JSON.stringify(def.conditions), condition_expression: def.condition_expression,
       ...optionParams(optionsBox),
       // "" turns a scheduled definition back into a request-bound one.
