@@ -6,7 +6,6 @@ on a file store, each killed and started again on the same port."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import socket
@@ -21,6 +20,7 @@ from cloudevents.core.formats.json import JSONFormat
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
+from factorflow.events.streams.brokers import run_coroutine
 from tests.streams.conftest import H, all_delivered, closed_port, configure, deliver, jobs, trigger
 
 
@@ -146,7 +146,7 @@ def test_nats_jetstream_restarted(
             finally:
                 await connection.close()
 
-        return asyncio.run(main())
+        return run_coroutine(main)
 
     async def create(js: Any) -> None:
         await js.add_stream(name="FFRESTART", subjects=["ff.restart.>"])

@@ -6,7 +6,6 @@ can drop it (NATS JetStream, Redis)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
@@ -19,6 +18,7 @@ from cloudevents.core.formats.json import JSONFormat
 from starlette.testclient import TestClient
 
 from factorflow.bootstrap import Services
+from factorflow.events.streams.brokers import run_coroutine
 from factorflow.events.streams.service import stored_options
 from tests.streams.conftest import (
     H,
@@ -160,7 +160,7 @@ def nats_run(work: Callable[[Any], Any]) -> Any:
         finally:
             await nc.close()
 
-    return asyncio.run(main())
+    return run_coroutine(main)
 
 
 def test_nats_jetstream(client: TestClient, admin_headers: H, services: Services) -> None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from factorflow.events.streams.cloudevent import CONTENT_TYPE
 from factorflow.events.streams.options import (
@@ -34,6 +36,8 @@ from factorflow.events.streams.options import (
     RedisOptions,
 )
 from factorflow.jobs.base import DeliveryError
+
+T = TypeVar("T")
 
 
 def _tls(verify: bool) -> ssl.SSLContext:
@@ -86,9 +90,20 @@ async def _nats(options: NatsOptions, event_id: str, body: bytes) -> str:
     return f"stream {ack.stream} seq {ack.seq}" + (" (duplicate)" if ack.duplicate else "")
 
 
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(make())``, in a thread of its own when this thread already runs an
+    event loop (a delivery made from async code: asyncio.run refuses to nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(1, thread_name_prefix="publish") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def publish_nats(options: NatsOptions, event_id: str, body: bytes) -> str:
     try:
-        return asyncio.run(_nats(options, event_id, body))
+        return run_coroutine(lambda: _nats(options, event_id, body))
     except TimeoutError:
         raise DeliveryError(f"no answer from {options.url} within {options.timeout} s") from None
     except Exception as exc:

@@ -17,6 +17,7 @@ export async function loadToken(serial) {
 
 function runner(ctx, serial) {
   return async (label, work) => {
+    oneTimeSecret = null;
     try {
       await work();
       toast(`${label}: done`);
@@ -27,17 +28,22 @@ function runner(ctx, serial) {
   };
 }
 
-// A secret the server returns once (a lost token's password, a random PIN): kept
-// across the re-render that follows the action, shown once, then forgotten.
+// A secret the server returns once (a lost token's password, a random PIN): kept for
+// the renders of this token's page that follow the action (more than one may be under
+// way, and only the last one started is shown), until the next action or for at most
+// SECRET_SHOWN_MS; then forgotten.
 let oneTimeSecret = null;
+const SECRET_SHOWN_MS = 30000;
 
 function showOnce(serial, title, lines) {
-  oneTimeSecret = { serial, title, lines };
+  oneTimeSecret = { serial, title, lines, until: Date.now() + SECRET_SHOWN_MS };
 }
 
 function secretNotice(serial) {
-  const secret = oneTimeSecret && oneTimeSecret.serial === serial ? oneTimeSecret : null;
-  oneTimeSecret = null;
+  if (oneTimeSecret && (oneTimeSecret.serial !== serial || Date.now() > oneTimeSecret.until)) {
+    oneTimeSecret = null;
+  }
+  const secret = oneTimeSecret;
   if (!secret) return null;
   return h("div", { class: "notice", role: "status", "data-testid": "one-time-secret" },
     h("strong", {}, secret.title), " (shown once; hand it to the user now)",
