@@ -1,38 +1,19 @@
 // Machines: machine resolvers (create, edit, test, delete; every option from
 // GET /machineresolver/types), the machines they find, and service ids.
 
-import { call, del, get, post, seg } from "../api.js";
-import { configPage, deleteAt } from "../config-page.js";
+import { del, get, post, seg } from "../api.js";
+import { resolverPage } from "../resolver-page.js";
 import { h, replace, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { button, confirmAction, errorBox, link, section, table } from "../ui.js";
 
-const withoutName = ({ resolver: _r, ...rest }) => rest;
-const summary = (r) => Object.entries(r.data || {}).map(([k, v]) => `${k}=${v}`).join(" · ");
-
-const resolvers = configPage({
+const resolvers = resolverPage({
+  path: "/machineresolver/", types: "/machineresolver/types", defaultType: "hosts",
   title: "Machines", noun: "Machine resolver", empty: "No machine resolvers yet.",
   intro: "Machine resolvers find the machines tokens are attached to; SSH keys can be attached to a service id instead.",
   addTitle: "Create a machine resolver", saveLabel: (r) => (r ? "Save machine resolver" : "Create machine resolver"),
-  load: async () => Object.values(await get("/machineresolver/")),
-  kinds: () => get("/machineresolver/types"),
-  name: { label: "Name", param: "resolver", of: (r) => r.resolvername },
-  type: { label: "Type", param: "type", of: (r) => r.type, default: "hosts" },
-  prefix: "",
-  values: (r) => r.data || {},
-  columns: [
-    { key: "resolvername", label: "Name" },
-    { key: "type", label: "Type" },
-    { key: "data", label: "Settings", render: summary },
-  ],
-  save: (v) => post(`/machineresolver/${seg(v.resolver)}`, withoutName(v)),
-  remove: deleteAt("/machineresolver/"),
-  test: {
-    label: "Test resolver", pending: "Testing…", only: [],
-    fields: () => [],
-    run: (v) => call("POST", "/machineresolver/test", { ...withoutName(v), name: v.resolver }),
-    report: (body) => `${body.result.value ? "✔" : "✘"} ${body.detail?.description || ""}`,
-  },
+  testLabel: "Test resolver",
+  testBody: (v, withoutName) => ({ ...withoutName(v), name: v.resolver }),
 });
 
 const machineTable = (machines) => table([
