@@ -50,6 +50,7 @@ from factorflow.crypto import SecretBox
 from factorflow.errors import ValidateError
 from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.tokens.ports import TypePorts
 from factorflow.users.identity import User
 
 
@@ -233,9 +234,11 @@ class TokenType:
     #: then ``Settings.challenge_validity_seconds`` apply when none is set.
     challenge_validity_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, token: Token, box: SecretBox) -> None:
+    def __init__(self, token: Token, box: SecretBox, ports: TypePorts | None = None) -> None:
         self.token = token
         self._box = box
+        #: Services of outer layers for types that forward checks (tokens.ports).
+        self.ports = ports or TypePorts()
 
     # -- description -------------------------------------------------------------
     @classmethod
