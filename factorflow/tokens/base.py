@@ -84,11 +84,15 @@ class OtpCheck:
     """The result of comparing an OTP with the token's window.
 
     ``counter`` is the matched HOTP counter or TOTP time step (None: no match);
-    ``replay`` says the value matched an OTP that was already used.
+    ``replay`` says the value matched an OTP that was already used. ``challenge``:
+    no answer yet — the server a type forwards to asked back (a RADIUS
+    Access-Challenge); the validate service creates this challenge and the answer
+    comes to :meth:`TokenType.check_challenge_answer` with its ``data``.
     """
 
     counter: int | None = None
     replay: bool = False
+    challenge: IssuedChallenge | None = None
 
     @property
     def matched(self) -> bool:

@@ -11,7 +11,14 @@ from starlette.testclient import TestClient
 
 from tests import factories
 from tests.radius.conftest import add_radius_server
-from tests.radius.freeradius import USERS, FreeRadius, free_udp_port
+from tests.radius.freeradius import (
+    CHALLENGE_ANSWER,
+    CHALLENGE_MESSAGE,
+    CHALLENGE_USER,
+    USERS,
+    FreeRadius,
+    free_udp_port,
+)
 from tests.tokens.helpers import assert_error, check, get_token, init_token
 
 H = dict[str, str]
@@ -131,3 +138,35 @@ def test_types_list_offers_the_configured_radius_servers(
 ) -> None:
     types = factories.ok_value(client.get("/token/types/", headers=admin_headers))
     assert "rad1" in str(types["radius"]["options"]), types["radius"]
+
+
+def test_an_access_challenge_is_passed_through_with_its_state(
+    client: TestClient, admin_headers: H, radius_server: str, freeradius: FreeRadius
+) -> None:
+    """FreeRADIUS answers user ``chal`` with an Access-Challenge first and accepts
+    CHALLENGE_ANSWER only with the State of that challenge."""
+    serial = enrol(client, admin_headers, user="carol", **{"radius.user": CHALLENGE_USER})
+    body = check(client, user="carol", realm="realm1", **{"pass": "first"})
+    assert body["result"]["value"] is False
+    assert body["result"]["authentication"] == "CHALLENGE"
+    detail = body["detail"]
+    assert detail["message"] == CHALLENGE_MESSAGE
+    assert detail["serial"] == serial and detail["type"] == "radius"
+    transaction_id = detail["transaction_id"]
+    assert [c["serial"] for c in detail["multi_challenge"]] == [serial]
+    body = check(client, user="carol", realm="realm1", transaction_id=transaction_id,
+                 **{"pass": CHALLENGE_ANSWER})  # fmt: skip
+    assert body["result"]["value"] is True and body["result"]["authentication"] == "ACCEPT"
+    # Answered once: the same transaction is not asked again.
+    body = check(client, user="carol", realm="realm1", transaction_id=transaction_id,
+                 **{"pass": CHALLENGE_ANSWER})  # fmt: skip
+    assert body["result"]["value"] is False
+    # A wrong answer (forwarded with the State) fails and counts.
+    transaction_id = check(client, user="carol", realm="realm1", **{"pass": "again"})["detail"][
+        "transaction_id"
+    ]
+    body = check(client, user="carol", realm="realm1", transaction_id=transaction_id,
+                 **{"pass": "0000"})  # fmt: skip
+    assert body["result"]["value"] is False and body["result"]["authentication"] == "REJECT"
+    assert get_token(client, admin_headers, serial)["failcount"] == 1
+    assert "State = 0x73746174652d31" in freeradius.output()

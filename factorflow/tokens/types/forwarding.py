@@ -14,7 +14,8 @@ server's name, never the password) and never an error of the request.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session, object_session
 
@@ -58,15 +59,25 @@ class ForwardingToken(TokenType):
         return owner.login if owner is not None else ""
 
     def check_otp(self, otp: str, now: float) -> OtpCheck:
+        return self.forwarded(otp, {})
+
+    def check_challenge_answer(
+        self, otp: str, sent_counter: int | None, data: Mapping[str, Any], now: float
+    ) -> OtpCheck:
+        """The answer to a challenge: forwarded with what the challenge stored (a
+        RADIUS State); a local-PIN token's own challenge stored nothing."""
+        return self.forwarded(otp, data)
+
+    def forwarded(self, passw: str, data: Mapping[str, Any]) -> OtpCheck:
         try:
-            accepted = self.forward(self.session(), otp)
+            return self.forward(self.session(), passw, data)
         except FactorflowError as exc:
             log.warning("%s token %s: the check failed: %s", self.type_name, self.token.serial,
                         exc.message)  # fmt: skip
             return OtpCheck()
-        return OtpCheck(0) if accepted else OtpCheck()
 
-    def forward(self, session: Session, passw: str) -> bool:
-        """Ask the other server about ``passw``; whether it accepted. Raise a
+    def forward(self, session: Session, passw: str, data: Mapping[str, Any]) -> OtpCheck:
+        """Ask the other server about ``passw`` (``data``: of the challenge answered);
+        ``OtpCheck(0)`` when it accepted. Raise a
         :class:`~factorflow.errors.FactorflowError` when it cannot be asked."""
         raise NotImplementedError

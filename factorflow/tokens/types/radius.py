@@ -4,8 +4,11 @@ privacyIDEA's ``radius`` token. Tokeninfo ``radius.identifier`` names a
 ``/radiusserver/`` configuration; ``radius.user`` is the User-Name sent (empty: the
 token owner's login, as privacyIDEA's documentation says); ``radius.local_checkpin``
 checks the PIN here and forwards only the OTP part (see
-:mod:`factorflow.tokens.types.forwarding`). Access-Accept accepts, anything else
-fails; a server that does not answer in time fails the check, logged. The legacy
+:mod:`factorflow.tokens.types.forwarding`). Access-Accept accepts; an
+Access-Challenge becomes a challenge here (its Reply-Message the message, its State
+kept with it) whose answer is forwarded with that State, as privacyIDEA passes it
+through; anything else fails, and so does a server that does not answer in time
+(logged). A second Access-Challenge to an answer fails too. The legacy
 per-token ``radius.server`` / ``radius.secret`` and ``radius.system_settings`` (the
 system-wide server of privacyIDEA 2) are not supported: a token needs
 ``radius.identifier``.
@@ -14,6 +17,7 @@ system-wide server of privacyIDEA 2) are not supported: a token needs
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field
@@ -24,7 +28,7 @@ from factorflow.core.params import PiBool
 from factorflow.errors import ParameterError
 from factorflow.radius.client import RadiusReply, access_request
 from factorflow.radius.service import RadiusService
-from factorflow.tokens.base import EnrollContext, TokenInitParams
+from factorflow.tokens.base import EnrollContext, IssuedChallenge, OtpCheck, TokenInitParams
 from factorflow.tokens.types.forwarding import ForwardingToken
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,10 @@ IDENTIFIER = "radius.identifier"
 USER = "radius.user"
 LOCAL_CHECKPIN = "radius.local_checkpin"
 SYSTEM_SETTINGS = "radius.system_settings"
+#: Challenge data: the State of the server's Access-Challenge, in hex.
+STATE = "radius_state"
+#: privacyIDEA's message when the Access-Challenge carries no Reply-Message.
+PROMPT = "Enter your RADIUS tokencode:"
 
 
 class RadiusInitParams(TokenInitParams):
@@ -93,11 +101,20 @@ class RadiusToken(ForwardingToken):
                 f"Invalid parameter {IDENTIFIER!r}: no RADIUS server {identifier!r}"
             )
 
-    def forward(self, session: Session, passw: str) -> bool:
+    def forward(self, session: Session, passw: str, data: Mapping[str, Any]) -> OtpCheck:
         settings = RadiusService(self._box).settings(session, self.info(IDENTIFIER))
         user = self.info(USER) or self.owner_login(session)
-        answer = access_request(settings, user, passw)
-        if answer.reply is not RadiusReply.ACCEPT:
-            log.info("radius token %s: %s answered %s for %r", self.token.serial,
-                     settings.identifier, answer.reply.value, user)  # fmt: skip
-        return answer.reply is RadiusReply.ACCEPT
+        state = data.get(STATE)
+        answer = access_request(
+            settings, user, passw, bytes.fromhex(state) if isinstance(state, str) else None
+        )
+        if answer.reply is RadiusReply.ACCEPT:
+            return OtpCheck(0)
+        log.info("radius token %s: %s answered %s for %r", self.token.serial,
+                 settings.identifier, answer.reply.value, user)  # fmt: skip
+        if answer.reply is RadiusReply.CHALLENGE and state is None:
+            # privacyIDEA's pass-through: the server's question becomes a challenge
+            # here, its State kept with it for the answer (RFC 2865 section 4.4).
+            stored = {STATE: answer.state.hex()} if answer.state is not None else {}
+            return OtpCheck(challenge=IssuedChallenge(answer.message or PROMPT, data=stored))
+        return OtpCheck()

@@ -13,6 +13,7 @@ A remote that cannot be asked fails the check, logged. The deprecated direct URL
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from factorflow.core.describe import CHOICES_FROM
 from factorflow.core.params import PiBool
 from factorflow.errors import ParameterError
-from factorflow.tokens.base import EnrollContext, TokenInitParams
+from factorflow.tokens.base import EnrollContext, OtpCheck, TokenInitParams
 from factorflow.tokens.info import put_info
 from factorflow.tokens.types.forwarding import ForwardingToken
 
@@ -98,7 +99,7 @@ class RemoteToken(ForwardingToken):
                 f"Invalid parameter {SERVER_ID!r}: no privacyIDEA server {server_id!r}"
             )
 
-    def forward(self, session: Session, passw: str) -> bool:
+    def forward(self, session: Session, passw: str, data: Mapping[str, Any]) -> OtpCheck:
         params = {"pass": passw}
         if self.info(SERIAL):
             params["serial"] = self.info(SERIAL)
@@ -112,7 +113,7 @@ class RemoteToken(ForwardingToken):
         detail = body.get("detail")
         if accepted and isinstance(detail, dict) and isinstance(detail.get("serial"), str):
             self._matched_serial = detail["serial"]
-        return accepted
+        return OtpCheck(0) if accepted else OtpCheck()
 
     def after_success(self, session: Session, counter: int, now: float) -> None:
         if self._matched_serial:
