@@ -45,10 +45,10 @@ def test_create_list_update_delete(
     assert services.radius.settings(services.sessions(), "rad1").secret == SECRET
     ok(client.delete("/radiusserver/rad1", headers=admin_headers))
     assert ok(client.get("/radiusserver/", headers=admin_headers))["result"]["value"] == {}
-    actions = [e["action"] for e in factories.audit_entries(client, admin_headers)]
-    assert "POST /radiusserver/<identifier>" in actions or any(
-        "radiusserver" in action for action in actions
-    ), actions
+    audited = [(e["action"], e["action_detail"], e["success"])
+               for e in factories.audit_entries(client, admin_headers)]  # fmt: skip
+    assert ("POST /radiusserver/<identifier>", "identifier=rad1", 1) in audited
+    assert ("DELETE /radiusserver/<identifier>", "identifier=rad1", 1) in audited
 
 
 @pytest.mark.parametrize(
