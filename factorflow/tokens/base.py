@@ -50,6 +50,7 @@ from factorflow.crypto import SecretBox
 from factorflow.errors import ValidateError
 from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.tokens.ports import TypePorts
 from factorflow.users.identity import User
 
 
@@ -83,11 +84,15 @@ class OtpCheck:
     """The result of comparing an OTP with the token's window.
 
     ``counter`` is the matched HOTP counter or TOTP time step (None: no match);
-    ``replay`` says the value matched an OTP that was already used.
+    ``replay`` says the value matched an OTP that was already used. ``challenge``:
+    no answer yet — the server a type forwards to asked back (a RADIUS
+    Access-Challenge); the validate service creates this challenge and the answer
+    comes to :meth:`TokenType.check_challenge_answer` with its ``data``.
     """
 
     counter: int | None = None
     replay: bool = False
+    challenge: IssuedChallenge | None = None
 
     @property
     def matched(self) -> bool:
@@ -233,9 +238,11 @@ class TokenType:
     #: then ``Settings.challenge_validity_seconds`` apply when none is set.
     challenge_validity_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, token: Token, box: SecretBox) -> None:
+    def __init__(self, token: Token, box: SecretBox, ports: TypePorts | None = None) -> None:
         self.token = token
         self._box = box
+        #: Services of outer layers for types that forward checks (tokens.ports).
+        self.ports = ports or TypePorts()
 
     # -- description -------------------------------------------------------------
     @classmethod

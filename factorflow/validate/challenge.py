@@ -190,6 +190,20 @@ class ChallengeFlow:
             issued.items.append((token, challenge))
         return issued
 
+    def issue_asked(
+        self, session: Session, asked: Sequence[tuple[Token, IssuedChallenge]], now: float
+    ) -> Issued:
+        """Store the challenges that tokens' own checks asked for (a RADIUS server's
+        Access-Challenge, :attr:`OtpCheck.challenge`) under one new transaction id."""
+        issued = Issued(store.new_transaction_id())
+        for token, challenge in asked:
+            validity = self.validity(session, self.tokens.type_of(token))
+            store.add_challenge(
+                session, token, issued.transaction_id, challenge, now=now, validity=validity
+            )
+            issued.items.append((token, challenge))
+        return issued
+
     def answer(
         self,
         session: Session,

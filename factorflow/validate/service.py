@@ -39,7 +39,13 @@ from sqlalchemy.orm import Session
 from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
-from factorflow.tokens.base import ChallengeError, CheckContext, PinMode, TokenType
+from factorflow.tokens.base import (
+    ChallengeError,
+    CheckContext,
+    IssuedChallenge,
+    PinMode,
+    TokenType,
+)
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
@@ -452,6 +458,7 @@ class ValidateService:
         reasons: list[str] = []
         failed: list[_Candidate] = []
         replayed: list[_Candidate] = []
+        asked: list[tuple[Token, IssuedChallenge]] = []
         for cand in matched:
             reason = unusable_reason(cand.token, now)
             if reason:
@@ -459,6 +466,9 @@ class ValidateService:
                 continue
             bump_info(session, cand.token.id, "count_auth")
             check = cand.ttype.check_otp(cand.otp, now)
+            if check.challenge is not None:  # the other server asked back (RADIUS)
+                asked.append((cand.token, check.challenge))
+                continue
             if check.counter is not None and cand.ttype.commit_otp(session, check.counter):
                 if cand.pin:
                     self.tokens.strengthen_pin(cand.token, cand.pin)
@@ -471,6 +481,9 @@ class ValidateService:
             increment_failcount(session, cand.token)
         for cand in replayed:
             record_replay(session, cand.token, now)
+        if asked:
+            detail = self.challenges.issue_asked(session, asked, now).detail()
+            return CheckResult(False, detail["message"], challenge=detail)
         message = MSG_REPLAY if replayed else MSG_WRONG_OTP if failed else reasons[0]
         if len(matched) == 1:
             only = matched[0]

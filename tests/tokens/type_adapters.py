@@ -92,6 +92,24 @@ def _sms(client: TestClient, headers: H) -> None:
     factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
 
 
+def _radius(client: TestClient, headers: H) -> None:
+    # A real FreeRADIUS of this test process (tests/radius/freeradius.py); its user
+    # "contract" has the contract's PIN + "radius-otp-1" as password: the PIN is not
+    # checked here (radius.local_checkpin off), the whole pass is forwarded.
+    from tests.radius.conftest import add_radius_server
+    from tests.radius.freeradius import running
+
+    add_radius_server(client, headers, "contract-radius", running().port)
+
+
+def _remote(client: TestClient, headers: H) -> None:
+    # A second Factorflow (tests/tokens/remote_server.py) where dave's pw token takes
+    # the contract's PIN + "remote-otp-1": the whole pass is forwarded and checked there.
+    from tests.tokens.remote_server import shared_remote
+
+    factories.add_remote_server(client, headers, "contract-remote", shared_remote()[0].url)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -131,6 +149,21 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    # The RADIUS server decides; it accepts the same password again (no one-time values).
+    "radius": TypeAdapter(
+        params={"radius.identifier": "contract-radius", "radius.user": "contract"},
+        otp=lambda detail, n: "radius-otp-1",
+        setup=_radius,
+    ),
+    "remote": TypeAdapter(
+        params={
+            "remote.server_id": "contract-remote",
+            "remote.user": "dave",
+            "remote.realm": "fedrealm",
+        },
+        otp=lambda detail, n: "remote-otp-1",
+        setup=_remote,
+    ),
 }
 
 
