@@ -27,6 +27,13 @@ from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
 OtpSource = Callable[[dict[str, Any], int], str]
+#: The answer to a challenge (its ``multi_challenge`` entry), given the enrolment's
+#: detail and the value the adapter's ``otp`` planned.
+Responder = Callable[[dict[str, Any], dict[str, Any], str], str]
+
+
+def _as_planned(detail: dict[str, Any], entry: dict[str, Any], planned: str) -> str:
+    return planned
 
 
 def _no_setup(client: TestClient, headers: H) -> None:
@@ -43,6 +50,9 @@ class TypeAdapter:
     setup: Callable[[TestClient, H], None] = _no_setup
     #: ``/validate/check`` parameters besides user, realm and pass (a ``service_id``).
     check_params: dict[str, str] = field(default_factory=dict)
+    #: Turns the planned value into the answer to the challenge shown (the types
+    #: whose answer depends on the question asked: ocra).
+    respond: Responder = _as_planned
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
@@ -92,6 +102,22 @@ def _sms(client: TestClient, headers: H) -> None:
     factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
 
 
+#: RFC 6287 Appendix C's 32-byte key.
+OCRA_KEY = bytes.fromhex("3132333435363738393031323334353637383930313233343536373839303132")
+OCRA_SUITE = "OCRA-1:HOTP-SHA256-8:QN08"
+OCRA_RIGHT = "ocra-answer"
+
+
+def _ocra(detail: dict[str, Any], entry: dict[str, Any], planned: str) -> str:
+    """The OCRA response to the question asked; a changed plan answers wrongly."""
+    from factorflow.tokens.ocra import OcraSuite, ocra_response
+
+    response = ocra_response(
+        OCRA_KEY, OcraSuite.parse(OCRA_SUITE), entry["attributes"]["challenge"]
+    )
+    return response if planned == OCRA_RIGHT else response[:-1] + str((int(response[-1]) + 1) % 10)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -131,6 +157,11 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    "ocra": TypeAdapter(
+        params={"otpkey": OCRA_KEY.hex(), "ocrasuite": OCRA_SUITE},
+        otp=lambda detail, n: OCRA_RIGHT,
+        respond=_ocra,
+    ),
 }
 
 
