@@ -118,6 +118,22 @@ def _ocra(detail: dict[str, Any], entry: dict[str, Any], planned: str) -> str:
     return response if planned == OCRA_RIGHT else response[:-1] + str((int(response[-1]) + 1) % 10)
 
 
+#: The members of the 4eyes contract token: (user, PIN, HOTP key).
+FOUR_EYES_MEMBERS = [("bob", "bob-pin", RFC_KEY_HEX), ("carol", "carol-pin", "3132" * 10)]
+
+
+def _four_eyes_members(client: TestClient, headers: H) -> None:
+    for login, pin, key in FOUR_EYES_MEMBERS:
+        factories.enrol(client, headers, "hotp", user=login, realm="realm1", pin=pin, otpkey=key)
+
+
+def _four_eyes(detail: dict[str, Any], n: int) -> str:
+    """Both members' PIN + n-th HOTP value (RFC 4226), blank-separated."""
+    from tests.tokens.helpers import hotp
+
+    return " ".join(pin + hotp(n, bytes.fromhex(key)) for _, pin, key in FOUR_EYES_MEMBERS)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -157,6 +173,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    "4eyes": TypeAdapter(params={"4eyes": "realm1:2"}, otp=_four_eyes, setup=_four_eyes_members),
     "ocra": TypeAdapter(
         params={"otpkey": OCRA_KEY.hex(), "ocrasuite": OCRA_SUITE},
         otp=lambda detail, n: OCRA_RIGHT,
