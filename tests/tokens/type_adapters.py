@@ -134,6 +134,29 @@ def _four_eyes(detail: dict[str, Any], n: int) -> str:
     return " ".join(pin + hotp(n, bytes.fromhex(key)) for _, pin, key in FOUR_EYES_MEMBERS)
 
 
+#: The yubico token's validation server: one local stand-in for the run, its counters
+#: forgotten by each setup (every test has a database of its own).
+YUBICO_CLIENT, YUBICO_API_KEY, YUBICO_PUBLIC = "4711", b"yubico-api-key-of-the-test", "cccccccccccb"
+_YUBICO_SERVER: dict[str, Any] = {}
+
+
+def yubico_server(client: TestClient, headers: H) -> Any:
+    """The stand-in, started once, with the system settings pointing at it."""
+    from tests.tokens.yubico_server import StandIn, api_key_b64, serve
+
+    if not _YUBICO_SERVER:
+        stand_in = StandIn(clients={YUBICO_CLIENT: YUBICO_API_KEY})
+        stand_in.keys[YUBICO_PUBLIC] = (YUBIKEY_KEY, YUBIKEY_UID)
+        _YUBICO_SERVER["stand_in"], _YUBICO_SERVER["url"] = stand_in, serve(stand_in)[1]
+    stand_in = _YUBICO_SERVER["stand_in"]
+    stand_in.last_counter.clear()
+    stand_in.tamper = ""
+    values = {"yubico.id": YUBICO_CLIENT, "yubico.secret": api_key_b64(YUBICO_API_KEY),
+              "yubico.url": _YUBICO_SERVER["url"]}  # fmt: skip
+    factories.ok_value(client.post("/system/setConfig", json=values, headers=headers))
+    return stand_in
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -174,6 +197,9 @@ ADAPTERS: dict[str, TypeAdapter] = {
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
     "4eyes": TypeAdapter(params={"4eyes": "realm1:2"}, otp=_four_eyes, setup=_four_eyes_members),
+    "yubico": TypeAdapter(
+        params={"yubico.tokenid": YUBICO_PUBLIC}, otp=_yubikey, setup=yubico_server
+    ),
     "ocra": TypeAdapter(
         params={"otpkey": OCRA_KEY.hex(), "ocrasuite": OCRA_SUITE},
         otp=lambda detail, n: OCRA_RIGHT,
