@@ -129,6 +129,9 @@ class ChallengeContext:
     now: float
     validity: int
     options: Mapping[str, str] = field(default_factory=dict)
+    #: What the request itself asks of the challenge (privacyIDEA's ``challenge``,
+    #: ``hashchallenge``, ``addrandomchallenge`` of OCRA tokens); empty when unset.
+    request: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

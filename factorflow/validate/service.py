@@ -325,8 +325,9 @@ class ValidateService:
         ]
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         issued = self.challenges.issue(
-            session, chosen, user, moment, request_id, options=decided.type_options
-        )
+            session, chosen, user, moment, request_id, options=decided.type_options,
+            request=req.challenge_request(),
+        )  # fmt: skip
         if not issued.items and issued.errors:
             raise ChallengeError(issued.errors[0])
         return issued
@@ -423,7 +424,10 @@ class ValidateService:
         usable = [token for token in matched if not unusable_reason(token, now)]
         if not usable:
             return self._rejected(matched, unusable_reason(matched[0], now))
-        issued = self.challenges.issue(session, usable, user, now, request_id, options=options)
+        issued = self.challenges.issue(
+            session, usable, user, now, request_id, options=options,
+            request=req.challenge_request(),
+        )  # fmt: skip
         if not issued.items:
             if req.exception:
                 raise ChallengeError(issued.errors[0])

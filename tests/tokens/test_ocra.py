@@ -226,3 +226,47 @@ def test_an_answer_to_an_unknown_transaction_is_refused(
 def test_tokentype_condition(client: TestClient, admin_headers: H, flatfile_realm: str) -> None:
     assert "ocra" in ADAPTERS
     tokentype_condition("ocra", client, admin_headers, flatfile_realm)
+
+
+def test_a_given_challenge_is_signed_hashed_and_padded_as_asked(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    """privacyIDEA's ``challenge``, ``hashchallenge`` and ``addrandomchallenge``: the
+    token signs data the caller chose (QH40 takes a SHA-1 in hex)."""
+    import hashlib
+
+    suite = OcraSuite.parse("OCRA-1:HOTP-SHA1-8:QH40")
+    enrol(client, admin_headers, otpkey=KEY20.hex(), ocrasuite=suite.text)
+    data = {**USER, "pass": "pin", "challenge": "Pay 100 EUR to DE02", "hashchallenge": "1"}
+    body = check(client, **data)
+    attributes = body["detail"]["multi_challenge"][0]["attributes"]
+    expected = hashlib.sha1(b"Pay 100 EUR to DE02").hexdigest()
+    assert attributes["challenge"] == expected
+    assert attributes["original_challenge"] == "Pay 100 EUR to DE02"
+    assert attributes["qrcode"].startswith("data:image/png;base64,")
+    response = ocra_response(KEY20, suite, expected)
+    answer = {**USER, "transaction_id": body["detail"]["transaction_id"], "pass": response}
+    assert check(client, **answer)["result"]["value"] is True
+
+    trigger = {**USER, "challenge": "abc", "addrandomchallenge": "5", "hashchallenge": "sha1"}
+    got = client.post("/validate/triggerchallenge", data=trigger, headers=admin_headers).json()
+    entry = got["detail"]["multi_challenge"][0]["attributes"]
+    original = entry["original_challenge"]
+    assert original.startswith("abc") and len(original) == 8 and original.isalnum()
+    assert entry["challenge"] == hashlib.sha1(original.encode()).hexdigest()
+    # A text the suite cannot take (not hex, unhashed) gets no challenge.
+    refused = check(client, **{**USER, "pass": "pin", "challenge": "not hex at all"})
+    assert refused["result"]["value"] is False and "multi_challenge" not in refused["detail"]
+    untaken = {**USER, "challenge": "not hex at all"}
+    response = client.post("/validate/triggerchallenge", data=untaken, headers=admin_headers)
+    assert_error(response, 400)
+
+
+def test_bad_challenge_parameters_are_refused(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    enrol(client, admin_headers, otpkey=KEY20.hex(), ocrasuite="OCRA-1:HOTP-SHA1-6:QN08")
+    for bad in ({"addrandomchallenge": "x"}, {"addrandomchallenge": "65"},
+                {"challenge": "1" * 1025}):  # fmt: skip
+        response = client.post("/validate/check", data={**USER, "pass": "pin", **bad})
+        assert_error(response, 400)

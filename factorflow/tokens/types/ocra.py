@@ -5,7 +5,12 @@ the PIN alone (or ``/validate/triggerchallenge``) gets a random question of the
 suite's format and length, shown as the challenge's ``attributes.challenge`` with the
 message "Please answer the challenge"; the answer is the OCRA response to that
 question (``pass`` with the ``transaction_id``), accepted once, as the answer to its
-own challenge. The suite is tokeninfo ``ocrasuite`` (enrolment parameter
+own challenge. With the request parameter ``challenge`` (``/validate/check`` or
+``/validate/triggerchallenge``) the question is that text instead (data to sign, e.g.
+a transaction), with ``addrandomchallenge`` random letters and digits appended and,
+with ``hashchallenge`` (sha1, sha256, sha512), hashed to hex; the challenge then also
+shows ``original_challenge`` and its ``qrcode``, and a text the suite cannot take is
+refused. The suite is tokeninfo ``ocrasuite`` (enrolment parameter
 ``ocrasuite``, privacyIDEA's default ``OCRA-1:HOTP-SHA1-8:QH40``); the key is the
 request's ``otpkey`` (hex) or generated, stored encrypted. A challenge lives
 ``OcraChallengeValidityTime`` seconds (then ``DefaultChallengeValidityTime``).
@@ -20,7 +25,9 @@ hash here, and there is no session information to hash.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import string
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
@@ -32,6 +39,7 @@ from factorflow.core.params import PiBool
 from factorflow.errors import ParameterError
 from factorflow.tokens.base import (
     ChallengeContext,
+    ChallengeError,
     EnrollContext,
     IssuedChallenge,
     OtpCheck,
@@ -42,11 +50,21 @@ from factorflow.tokens.base import (
 )
 from factorflow.tokens.oath import decode_key
 from factorflow.tokens.ocra import OcraSuite, OcraSuiteError, ocra_response
+from factorflow.tokens.qr import png_data_uri
 
 DEFAULT_SUITE = "OCRA-1:HOTP-SHA1-8:QH40"
 SUITE_INFO = "ocrasuite"
 MESSAGE = "Please answer the challenge"
 _KEY_SIZES = {"SHA1": 20, "SHA256": 32, "SHA512": 64}
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def _hashed(challenge: str, hash_name: str) -> str:
+    """privacyIDEA's ``hashchallenge``: sha256 / sha512 by name, any other value sha1."""
+    if not hash_name:
+        return challenge
+    name = hash_name.lower() if hash_name.lower() in ("sha256", "sha512") else "sha1"
+    return hashlib.new(name, challenge.encode()).hexdigest()
 
 
 def answerable_suite(text: str) -> OcraSuite:
@@ -131,9 +149,25 @@ class OcraToken(TokenType):
         return OtpCheck()  # without the question there is nothing to compare
 
     def create_challenge(self, session: Session, ctx: ChallengeContext) -> IssuedChallenge:
-        question = self.suite.random_question()
+        given = ctx.request.get("challenge")
+        if not given:
+            question = self.suite.random_question()
+            return IssuedChallenge(
+                message=MESSAGE, attributes={"challenge": question}, data={"challenge": question}
+            )
+        # Signing data the caller chose (a transaction): with random characters added,
+        # shown as a QR code, hashed to hex when asked (privacyIDEA's options).
+        count = ctx.request.get("addrandomchallenge", "")
+        if count.isdigit():
+            given += "".join(secrets.choice(_ALPHANUMERIC) for _ in range(int(count)))
+        question = _hashed(given, ctx.request.get("hashchallenge", ""))
+        if not self.suite.valid_question(question):
+            raise ChallengeError(f"The challenge does not fit the OCRA suite {self.suite.text}.")
+        attributes = {"original_challenge": given, "qrcode": png_data_uri(given)}
         return IssuedChallenge(
-            message=MESSAGE, attributes={"challenge": question}, data={"challenge": question}
+            message=MESSAGE,
+            attributes={**attributes, "challenge": question},
+            data={"challenge": question},
         )
 
     def response(self, question: str, *, counter: int | None = None, now: float = 0) -> str:
