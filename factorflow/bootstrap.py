@@ -214,7 +214,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     )
     jobs = JobService(settings, job_kinds, box)
     admins = AdminService(hasher, settings.data_dir / PI_PEPPER_FILE)
-    system = SystemConfigService(settings)
+    system = SystemConfigService(settings, box)
     events = EventService(
         sessions,
         handlers,

@@ -160,6 +160,7 @@ class ChallengeFlow:
         request_id: str = "",
         *,
         options: Mapping[str, str] | None = None,
+        request: Mapping[str, str] | None = None,
     ) -> Issued:
         """Create a challenge for each of ``tokens`` (already checked: PIN, usable)
         under one new transaction id and enqueue their messages. ``options``: the
@@ -169,7 +170,9 @@ class ChallengeFlow:
             ttype = self.tokens.type_of(token)
             owner = user if user is not None else self.tokens.access.owner_of(session, token)
             validity = self.validity(session, ttype)
-            ctx = ChallengeContext(issued.transaction_id, owner, now, validity, options or {})
+            ctx = ChallengeContext(
+                issued.transaction_id, owner, now, validity, options or {}, request or {}
+            )
             try:
                 challenge = ttype.create_challenge(session, ctx)
             except ChallengeError as exc:
