@@ -228,8 +228,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         },
         otp=lambda detail, n: "remote-otp-1",
         setup=_remote,
-
-
+    ),
     "4eyes": TypeAdapter(params={"4eyes": "realm1:2"}, otp=_four_eyes, setup=_four_eyes_members),
     "yubico": TypeAdapter(
         params={"yubico.tokenid": YUBICO_PUBLIC}, otp=_yubikey, setup=yubico_server
