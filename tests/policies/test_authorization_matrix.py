@@ -256,6 +256,8 @@ MATRIX: tuple[Endpoint, ...] = (
     Endpoint("GET", "/eventstream/", (allow(),)),
     Endpoint("POST", "/eventstream/{identifier}", (allow(identifier="siem", **REDIS),)),
     Endpoint("DELETE", "/eventstream/{identifier}", (allow(404, identifier="nope"),)),
+    Endpoint("GET", "/eventstream/export", (allow(format="json"),)),
+    Endpoint("POST", "/eventstream/import", (allow(data="streams: []"),)),
     Endpoint("GET", "/event/workflows", (
         allow(check=lists_workflows(101, 102, 104, 106, 108)),
         allow(check=lists_workflows(101, 102, 104, 106, 108), state="running"),
