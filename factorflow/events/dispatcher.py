@@ -215,6 +215,9 @@ class Dispatcher:
             entry = dataclasses.replace(
                 audit, serial=str(performed.params.get("serial", "")), children=[]
             )
+            login = performed.params.get("user") or performed.params.get("username")
+            if login and not entry.user:  # a user's request (custom attributes)
+                entry.user, entry.realm = str(login), str(performed.params.get("realm", ""))
             if len(chain) > self.ports.settings.event_chain_depth:
                 parent = ctx.facts.inv.event
                 stop = dataclasses.replace(

@@ -15,6 +15,7 @@ without the guard, and records ``done`` with the run's summary) or **cancels** i
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ from sqlalchemy.orm import Session
 from factorflow.db.base import utcnow
 from factorflow.errors import ParameterError, ResourceNotFoundError
 from factorflow.events.definition import Definition
-from factorflow.events.models import EventDefinition, EventPausedRun
+from factorflow.events.models import EventDefinition, EventPausedRun, EventWorkflow
+from factorflow.events.scope import paused_in, refuse
 
 if TYPE_CHECKING:
     from factorflow.events.ports import EventPorts
@@ -36,8 +38,13 @@ STATES = ("paused", "confirmed", "running", "done", "cancelled")
 
 def limits(definition: Definition, settings: Settings) -> tuple[int, int]:
     """(max subjects, max share in percent) for ``definition``; 0 means no limit."""
-    if definition.max_subjects or definition.max_share:
-        return definition.max_subjects, definition.max_share
+    return limits_of(definition.max_subjects, definition.max_share, settings)
+
+
+def limits_of(max_subjects: int, max_share: int, settings: Settings) -> tuple[int, int]:
+    """A definition's own limits, else the system-wide ones."""
+    if max_subjects or max_share:
+        return max_subjects, max_share
     return settings.guard_max_subjects, settings.guard_max_share
 
 
@@ -61,9 +68,13 @@ def pause(
     reason: str,
     request_id: str,
     now: datetime,
+    step: int | None = None,
 ) -> int:
-    """Record the paused run and tell the admins; its id."""
+    """Record the paused run (``step``: of a batch of that step, 0-based) and tell the
+    admins; its id."""
+    what = "scheduled run" if step is None else f"step {step + 1} of the workflows"
     row = EventPausedRun(
+        step=step,
         definition_id=definition.id,
         state="paused",
         swept=swept,
@@ -84,10 +95,10 @@ def pause(
             payload={
                 "smtp": settings.guard_smtp_server,
                 "to": [settings.guard_admin_email],
-                "subject": f"Factorflow paused the scheduled run of {definition.name!r}",
+                "subject": f"Factorflow paused the {what} of {definition.name!r}",
                 "body": (
-                    f"The scheduled definition {definition.name!r} (id {definition.id}) "
-                    f"{reason}. Nothing was done. Confirm it (POST "
+                    f"The {what} of the scheduled definition {definition.name!r} "
+                    f"(id {definition.id}) {reason}. Nothing was done. Confirm it (POST "
                     f"/event/paused/{row.id}/confirm) or cancel it (DELETE "
                     f"/event/paused/{row.id}), or in the web UI under Event definitions."
                 ),
@@ -99,16 +110,17 @@ def pause(
     return row.id
 
 
-def claim_confirmed(ports: EventPorts) -> list[tuple[int, int]]:
-    """(paused run id, definition id) of the confirmed runs this node claimed."""
+def claim_confirmed(ports: EventPorts) -> list[tuple[int, int, int | None]]:
+    """(paused run id, definition id, step or None) of the confirmed runs this node
+    claimed."""
     with ports.sessions() as session:
         rows = session.execute(
-            select(EventPausedRun.id, EventPausedRun.definition_id)
+            select(EventPausedRun.id, EventPausedRun.definition_id, EventPausedRun.step)
             .where(EventPausedRun.state == "confirmed")
             .order_by(EventPausedRun.id)
         ).all()
     won = []
-    for run_id, definition_id in rows:
+    for run_id, definition_id, step in rows:
         with ports.sessions.begin() as session:
             result = session.execute(
                 update(EventPausedRun)
@@ -118,7 +130,7 @@ def claim_confirmed(ports: EventPorts) -> list[tuple[int, int]]:
             )
             assert isinstance(result, CursorResult)
             if result.rowcount == 1:
-                won.append((run_id, definition_id))
+                won.append((run_id, definition_id, step))
     return won
 
 
@@ -132,21 +144,48 @@ def finished(ports: EventPorts, run_id: int, outcome: str) -> None:
         )
 
 
-def decide(session: Session, run_id: int, who: str, *, confirm: bool) -> dict[str, Any]:
-    """Confirm (run once, as planned) or cancel a paused run."""
+def decide(
+    session: Session, run_id: int, who: str, *, confirm: bool, realms: Set[str] | None = None
+) -> dict[str, Any]:
+    """Confirm (run once, as planned) or cancel a paused run; an admin limited to
+    ``realms`` only a batch of steps of theirs (:mod:`.scope`)."""
     row = session.get(EventPausedRun, run_id)
     if row is None:
         raise ResourceNotFoundError(f"The paused run with id {run_id} does not exist.")
+    if realms is not None and not session.scalar(
+        select(EventPausedRun.id).where(EventPausedRun.id == run_id, paused_in(realms))
+    ):
+        raise refuse("eventhandling_write")
     if row.state != "paused":
         raise ParameterError(f"The run {run_id} is not paused ({row.state}).")
     row.state = "confirmed" if confirm else "cancelled"
     row.decided_by, row.decided_at = who, utcnow()
+    if not confirm and row.step is not None:
+        # A cancelled batch of steps: its workflows end here (there is no next slot).
+        session.execute(
+            update(EventWorkflow)
+            .where(EventWorkflow.held_by == run_id, EventWorkflow.state == "running")
+            .values(
+                state="cancelled",
+                reason=f"cancelled by {who} (paused run {run_id})",
+                running_key=None,
+                due_at=None,
+                updated_at=row.decided_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
     return describe(row, session.get(EventDefinition, row.definition_id))
 
 
-def listing(session: Session, *, state: str = "") -> list[dict[str, Any]]:
+def listing(
+    session: Session, *, state: str = "", realms: Set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The paused runs, newest first (at most 1,000); ``realms``: those an admin
+    limited to them may decide (:mod:`.scope`)."""
     query = select(EventPausedRun).order_by(EventPausedRun.id.desc()).limit(1000)
+    if realms is not None:
+        query = query.where(paused_in(realms))
     if state:
         query = query.where(EventPausedRun.state == state)
     rows = list(session.scalars(query))
@@ -168,6 +207,8 @@ def _describe(row: EventPausedRun, name: str) -> dict[str, Any]:
         "id": row.id,
         "definition_id": row.definition_id,
         "definition": name,
+        # None: a scheduled run; n: a batch of workflow steps n (1-based) held back.
+        "step": row.step + 1 if row.step is not None else None,
         "state": row.state,
         "swept": row.swept,
         "matched": row.matched,
@@ -184,4 +225,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
-__all__ = ["STATES", "claim_confirmed", "decide", "exceeded", "finished", "limits", "listing"]
+__all__ = [
+    "STATES",
+    "claim_confirmed",
+    "decide",
+    "exceeded",
+    "finished",
+    "limits",
+    "limits_of",
+    "listing",
+]

@@ -124,6 +124,9 @@ class EventWorkflow(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The paused run (:class:`EventPausedRun`) that held its step back, the last one;
+    #: the step waits while that run is ``paused``, ``confirmed`` or ``running``.
+    held_by: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class EventPausedRun(Base):
@@ -148,6 +151,9 @@ class EventPausedRun(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: What the confirmed run did (its summary).
     outcome: Mapped[str] = mapped_column(Text, default="")
+    #: A batch of workflow steps (0-based step of the definition; the workflows name
+    #: the run in ``held_by``) instead of a scheduled run (NULL).
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EventCounter(Base):

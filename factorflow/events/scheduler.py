@@ -161,8 +161,12 @@ class Scheduler:
                 break
             if self.claim(definition_id, schedule, slot, now):
                 reports.append(self.execute(definition_id, slot, now))
-        for run_id, definition_id in [] if self.stopping() else guard.claim_confirmed(self.ports):
+        confirmed_runs = [] if self.stopping() else guard.claim_confirmed(self.ports)
+        for run_id, definition_id, step in confirmed_runs:
             # Confirmed by an admin: run once as planned, without the guard.
+            if step is not None:  # a batch of workflow steps
+                guard.finished(self.ports, run_id, self.workflows.run_held(run_id, now))
+                continue
             confirmed = self.execute(definition_id, None, now, guarded=False)
             guard.finished(self.ports, run_id, confirmed.summary())
             reports.append(confirmed)

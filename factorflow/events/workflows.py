@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from factorflow.audit.record import AuditRecord
 from factorflow.db.base import retrying, utcnow
-from factorflow.errors import ParameterError, ResourceNotFoundError
+from factorflow.events import step_guard
 from factorflow.events.definition import Definition
 from factorflow.events.dispatcher import Dispatcher
 from factorflow.events.errors import DefinitionError, HandlerAbortError
@@ -57,6 +57,7 @@ from factorflow.events.sweep import (
     item_facts,
     resolve,
 )
+from factorflow.events.workflow_state import STATES, describe, finish, held
 
 if TYPE_CHECKING:
     from factorflow.events.ports import EventPorts
@@ -66,7 +67,6 @@ log = logging.getLogger(__name__)
 #: Due steps read per pass.
 DUE_BATCH = 500
 _CONFLICT_RETRIES = 5
-STATES = ("running", "done", "ended", "failed", "cancelled")
 #: Why a workflow ended without acting because its step's conditions failed.
 NO_LONGER_HOLDS = "condition no longer holds"
 
@@ -166,26 +166,64 @@ class Workflows:
         now = now or utcnow()
         with self.ports.sessions() as session:
             rows = session.execute(
-                select(EventWorkflow.id, EventWorkflow.step, EventWorkflow.due_at)
-                .where(EventWorkflow.state == "running", EventWorkflow.due_at <= now)
+                select(
+                    EventWorkflow.id,
+                    EventWorkflow.step,
+                    EventWorkflow.due_at,
+                    EventWorkflow.definition_id,
+                )
+                .where(EventWorkflow.state == "running", EventWorkflow.due_at <= now, ~held())
                 .order_by(EventWorkflow.due_at, EventWorkflow.id)
                 .limit(DUE_BATCH)
             ).all()
+        # Too many steps of one definition at once: the batch waits for an admin.
+        paused = step_guard.hold_batches(self, [(r[0], r[1], r[2], r[3]) for r in rows], now)
         reports = []
-        for workflow_id, step, due in rows:
+        for workflow_id, step, due, _ in rows:
             if self.stopping():
                 break
+            if workflow_id in paused:
+                continue
             assert due is not None  # the query asked for due_at <= now
             report = self.run_step(workflow_id, step, due, now)
             if report is not None:
                 reports.append(report)
         return reports
 
+    def run_held(self, run_id: int, now: datetime) -> str:
+        """Run the steps a confirmed paused run held (``run_id``, claimed as running),
+        once, without the guard; the summary."""
+        with self.ports.sessions() as session:
+            rows = session.execute(
+                select(EventWorkflow.id, EventWorkflow.step, EventWorkflow.due_at)
+                .where(EventWorkflow.held_by == run_id, EventWorkflow.state == "running")
+                .order_by(EventWorkflow.id)
+            ).all()
+        states: dict[str, int] = {}
+        for workflow_id, step, due in rows:
+            if self.stopping():
+                break
+            if due is None:
+                continue
+            report = self.run_step(workflow_id, step, due, now, held_by=run_id)
+            if report is not None:
+                states[report.state] = states.get(report.state, 0) + 1
+        ran = sum(states.values())
+        detail = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+        return f"ran {ran} of {len(rows)} held steps" + (f" ({detail})" if detail else "")
+
     def run_step(
-        self, workflow_id: int, step: int, due: datetime, now: datetime
+        self,
+        workflow_id: int,
+        step: int,
+        due: datetime,
+        now: datetime,
+        *,
+        held_by: int | None = None,
     ) -> StepReport | None:
         """Claim and run step ``step`` of the workflow, due at ``due``; None if another
-        node has it (or it is no longer due)."""
+        node has it (or it is no longer due, or a paused run holds it). ``held_by``: the
+        confirmed paused run that held it; its claimant runs it."""
         started = time.monotonic()
         request_id = uuid.uuid4().hex
         run = AuditRecord(
@@ -204,6 +242,7 @@ class Workflows:
                     EventWorkflow.state == "running",
                     EventWorkflow.step == step,
                     EventWorkflow.due_at == due,
+                    ~held() if held_by is None else EventWorkflow.held_by == held_by,
                 )
                 .values(step=step + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
@@ -253,7 +292,7 @@ class Workflows:
             )
         except DefinitionError as exc:
             return self._end(workflow, report, "failed", where, f"does not compile: {exc.message}")
-        item = self._subject(session, workflow)
+        item = self.subject(session, workflow)
         if item is None:
             return self._end(
                 workflow, report, "ended", where, f"the {workflow.subject_kind} is gone"
@@ -292,98 +331,14 @@ class Workflows:
         report.info = f"{where}: {state}, {reason}"
         return report
 
-    def _subject(self, session: Session, workflow: EventWorkflow) -> SweepItem | None:
+    def subject(self, session: Session, workflow: EventWorkflow) -> SweepItem | None:
+        """The workflow's token or user as it is now; None if gone."""
         if workflow.subject_kind == "token":
             token = find_token(session, workflow.serial)
             return SweepItem(token=token) if token is not None else None
         ref = UserRef(workflow.realm, workflow.resolver, workflow.user_uid)
         user = resolve(self.ports.users, session, ref)
         return SweepItem(user=user) if user is not None else None
-
-    # -- listing and cancelling -----------------------------------------------------
-
-    def listing(
-        self, session: Session, *, state: str = "", definition_id: int | None = None
-    ) -> list[dict[str, Any]]:
-        """The workflows, newest first (at most 1,000), as ``GET /event/workflows``
-        answers them."""
-        query = select(EventWorkflow).order_by(EventWorkflow.id.desc()).limit(1000)
-        if state:
-            query = query.where(EventWorkflow.state == state)
-        if definition_id is not None:
-            query = query.where(EventWorkflow.definition_id == definition_id)
-        workflows = list(session.scalars(query))
-        ids = {w.definition_id for w in workflows}
-        parents = {
-            row.id: row
-            for row in session.scalars(select(EventDefinition).where(EventDefinition.id.in_(ids)))
-        }
-        return [describe(w, parents.get(w.definition_id)) for w in workflows]
-
-    @staticmethod
-    def cancel(session: Session, workflow_id: int, who: str) -> dict[str, Any]:
-        workflow = session.get(EventWorkflow, workflow_id)
-        if workflow is None:
-            raise ResourceNotFoundError(f"The workflow with id {workflow_id} does not exist.")
-        if workflow.state != "running":
-            raise ParameterError(f"The workflow {workflow_id} is not running ({workflow.state}).")
-        finish(workflow, "cancelled", f"cancelled by {who}")
-        session.flush()
-        parent = session.get(EventDefinition, workflow.definition_id)
-        return describe(workflow, parent)
-
-
-def finish(workflow: EventWorkflow, state: str, reason: str) -> None:
-    workflow.state = state
-    workflow.reason = reason
-    workflow.running_key = None
-    workflow.due_at = None
-    workflow.updated_at = utcnow()
-
-
-def describe(workflow: EventWorkflow, parent: EventDefinition | None) -> dict[str, Any]:
-    steps = list(parent.steps or []) if parent is not None else []
-    subject: dict[str, str] = (
-        {"kind": "token", "serial": workflow.serial}
-        if workflow.subject_kind == "token"
-        else {
-            "kind": "user",
-            "realm": workflow.realm,
-            "resolver": workflow.resolver,
-            "uid": workflow.user_uid,
-        }
-    )
-    upcoming = (
-        steps[workflow.step] if workflow.state == "running" and workflow.step < len(steps) else None
-    )
-    return {
-        "id": workflow.id,
-        "definition_id": workflow.definition_id,
-        "definition": parent.name if parent is not None else "",
-        "subject": subject,
-        "state": workflow.state,
-        # 1-based: the step that runs next (while running) or the last one reached.
-        "step": workflow.step + 1 if upcoming is not None else workflow.step,
-        "steps": len(steps),
-        "next_step": (
-            {
-                "handlermodule": upcoming["handlermodule"],
-                "action": upcoming["action"],
-                "delay": upcoming["delay"],
-                "conditions": dict(upcoming.get("conditions") or {}),
-            }
-            if upcoming is not None
-            else None
-        ),
-        "due_at": _iso(workflow.due_at),
-        "reason": workflow.reason,
-        "created_at": _iso(workflow.created_at),
-        "updated_at": _iso(workflow.updated_at),
-    }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
 __all__ = ["NO_LONGER_HOLDS", "STATES", "StepReport", "Workflows", "describe", "subject_key"]

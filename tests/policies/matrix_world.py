@@ -11,6 +11,10 @@ Tokens (HOTP, RFC 4226 key, PIN 1234, all in the token group ``grp``): ``A-OWN``
 ``POOL2`` (no realm). alice@alpha and dave@beta have the custom attribute
 ``team``.
 
+A scheduled definition with a step has workflows on tokens and users of both realms
+(:data:`WORKFLOWS`, explicit ids) and paused runs (:data:`PAUSED`): a scheduled run
+(every realm) and batches of steps that hold workflows of alpha, of beta, of both.
+
 The world is built once per module; :meth:`World.snapshot` reads every table a
 request may change (and the user stores), :meth:`World.restore` writes a snapshot
 back, so each cell of the matrix starts from the same world.
@@ -18,6 +22,7 @@ back, so each cell of the matrix starts from the same world.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,8 @@ from starlette.testclient import TestClient
 
 from factorflow.api.app import create_app
 from factorflow.bootstrap import Services, build_services
-from factorflow.db.base import Base
+from factorflow.db.base import Base, utcnow
+from factorflow.events.models import EventDefinition, EventPausedRun, EventWorkflow
 from factorflow.policies.rights import RIGHTS
 from tests.conftest import bearer, empty_tables
 from tests.conftest import test_settings as make_settings
@@ -51,8 +57,15 @@ SPARES = {"A-SPARE": "alpha", "B-SPARE": "beta", "AB-SPARE": "alpha,beta", "POOL
 WORLD_TABLES = (
     "token", "tokeninfo", "tokenowner", "tokenrealm", "tokengroup", "tokentokengroup",
     "challenge", "custom_user_attribute", "realm", "realm_resolver", "resolver", "policy",
-    "event_definition", "job",
+    "event_definition", "job", "event_workflow", "event_paused_run", "event_stream",
 )  # fmt: skip
+#: Workflow id -> its subject (a serial, or login@realm) and the paused run holding it.
+WORKFLOWS = {101: ("A-OWN", 202), 102: ("POOL", 202), 103: ("B-OWN", 203),
+             104: ("alice@alpha", None), 105: ("dave@beta", None), 106: ("A-OWN2", 204),
+             107: ("B-OWN2", 204), 108: ("AB-SPARE", None), 109: ("B-SPARE", None)}  # fmt: skip
+#: Paused run id -> the step it holds (None: a scheduled run over every realm).
+PAUSED = {201: None, 202: 0, 203: 0, 204: 0}
+USER_IDS = {"alice@alpha": ("res-a", "1000"), "dave@beta": ("res-b", "1100")}
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -135,7 +148,7 @@ def _fill_store(path: Path, logins: tuple[str, ...], first_uid: int) -> str:
     return url
 
 
-def _login(client: TestClient, name: str, password: str) -> dict[str, str]:
+def login(client: TestClient, name: str, password: str) -> dict[str, str]:
     response = client.post("/auth", data={"username": name, "password": password})
     assert response.status_code == 200, response.text
     return bearer(response.json()["result"]["value"]["token"])
@@ -159,6 +172,11 @@ def _populate(client: TestClient, admin: dict[str, str], store_urls: dict[str, s
     for user, realm in (("alice", "alpha"), ("dave", "beta")):
         ok(client.post("/user/attribute", data={"user": user, "realm": realm, "key": "team",
                                                 "value": "blue"}, headers=admin))  # fmt: skip
+    definition = {"name": "sweep", "schedule": "every 1d", "sweep": "tokens",
+                  "handlermodule": "Token", "action": "disable", "active": "0",
+                  "steps": json.dumps([{"delay": "1d", "handlermodule": "Token",
+                                        "action": "enable"}])}  # fmt: skip
+    ok(client.post("/event", data=definition, headers=admin))
     rights = all_admin_rights()
     for name, fields in (
         ("superuser", {"adminuser": SUPERUSER[0]}),
@@ -166,6 +184,25 @@ def _populate(client: TestClient, admin: dict[str, str], store_urls: dict[str, s
     ):
         data = policy_data({"scope": "admin", "action": rights, **fields})
         ok(client.post(f"/policy/{name}", data=data, headers=admin))
+
+
+def _add_workflows(services: Services) -> None:
+    with services.sessions.begin() as session:
+        definition_id = session.scalars(select(EventDefinition.id)).one()
+        for run_id, step in PAUSED.items():
+            session.add(EventPausedRun(id=run_id, definition_id=definition_id, state="paused",
+                                       swept=12, matched=10, reason="too many", step=step))  # fmt: skip
+        for workflow_id, (subject, held_by) in WORKFLOWS.items():
+            row = EventWorkflow(id=workflow_id, definition_id=definition_id, state="running",
+                                step=0, due_at=utcnow(), held_by=held_by,
+                                running_key=f"{definition_id}:{subject}")  # fmt: skip
+            if "@" in subject:
+                row.subject_kind = "user"
+                row.realm = subject.split("@")[1]
+                row.resolver, row.user_uid = USER_IDS[subject]
+            else:
+                row.subject_kind, row.serial = "token", subject
+            session.add(row)
 
 
 def build_world(data_dir: Path, database_url: str) -> Iterator[World]:
@@ -176,13 +213,14 @@ def build_world(data_dir: Path, database_url: str) -> Iterator[World]:
             with services.sessions.begin() as session:
                 services.admins.add(session, *SUPERUSER)
                 services.admins.add(session, *HELPDESK)
-            admin = _login(client, *SUPERUSER)
+            admin = login(client, *SUPERUSER)
             store_urls = {
                 name: _fill_store(data_dir / f"{name}.sqlite", logins, 1000 + 100 * i)
                 for i, (name, logins) in enumerate(STORES.items())
             }
             _populate(client, admin, store_urls)
-            world = World(services, client, admin, _login(client, *HELPDESK), store_urls, {})
+            _add_workflows(services)
+            world = World(services, client, admin, login(client, *HELPDESK), store_urls, {})
             world.initial = world.snapshot()
             yield world
     finally:

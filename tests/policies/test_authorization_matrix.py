@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +30,16 @@ import pytest
 from factorflow.api.app import collect_routes
 from factorflow.policies.rights import PUBLIC
 from factorflow.policies.targets import OBJECT_PARAMS, declared_params
-from tests.policies.conftest import route_params
-from tests.policies.matrix_world import PIN, World, build_world, store_options
+from tests.policies.conftest import policy_data, route_params
+from tests.policies.matrix_world import (
+    PAUSED,
+    PIN,
+    WORKFLOWS,
+    World,
+    build_world,
+    login,
+    store_options,
+)
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX
 
 Check = Callable[[Any], None]
@@ -127,11 +136,26 @@ def only_alpha_entries(body: Any) -> None:
     assert entries and {e["realm"] for e in entries} == {"alpha"}, entries
 
 
+def lists_workflows(*ids: int) -> Check:
+    def check(body: Any) -> None:
+        assert sorted(w["id"] for w in body["result"]["value"]) == list(ids), body
+
+    return check
+
+
+def lists_paused(*ids: int) -> Check:
+    def check(body: Any) -> None:
+        assert sorted(p["id"] for p in body["result"]["value"]) == list(ids), body
+
+    return check
+
+
 HOTP = {"type": "hotp", "otpkey": RFC_KEY_HEX}
+REDIS = {"kind": "redis", "url": "redis://127.0.0.1:6379/0", "stream_key": "ff-matrix"}
 FROMS = (("A-OWN", True), ("POOL", True), ("B-OWN", False))
 IN_MEMORY_STORE = store_options("sqlite://")
 #: Parameters left out of the test ids (the same in every cell of an endpoint).
-HIDDEN = {*HOTP, *IN_MEMORY_STORE}
+HIDDEN = {*HOTP, *IN_MEMORY_STORE, *REDIS}
 
 # fmt: off
 MATRIX: tuple[Endpoint, ...] = (
@@ -226,6 +250,31 @@ MATRIX: tuple[Endpoint, ...] = (
     Endpoint("POST", "/event/backtest", (  # names no object: the audit is not narrowed
         allow(days=1, definition={"event": "validate_check", "handlermodule": "Logging",
                                   "action": "logging"}),
+    )),
+    # -- event configuration (in no realm) and what workflows and paused runs act on -----
+    Endpoint("GET", "/event/templates", (allow(),)),  # bodies to start from; nothing stored
+    Endpoint("GET", "/eventstream/", (allow(),)),
+    Endpoint("POST", "/eventstream/{identifier}", (allow(identifier="siem", **REDIS),)),
+    Endpoint("DELETE", "/eventstream/{identifier}", (allow(404, identifier="nope"),)),
+    Endpoint("GET", "/eventstream/export", (allow(format="json"),)),
+    Endpoint("POST", "/eventstream/import", (allow(data="streams: []"),)),
+    Endpoint("GET", "/event/workflows", (
+        allow(check=lists_workflows(101, 102, 104, 106, 108)),
+        allow(check=lists_workflows(101, 102, 104, 106, 108), state="running"),
+    )),
+    Endpoint("DELETE", "/event/workflows/{workflowid}", tuple(
+        Cell({"workflowid": workflow_id}, allowed) for workflow_id, allowed in
+        ((101, True), (102, True), (104, True), (108, True), (103, False), (105, False),
+         (107, False), (109, False))
+    )),
+    Endpoint("GET", "/event/paused", (
+        allow(check=lists_paused(202)), allow(check=lists_paused(202), state="paused"),
+    )),
+    Endpoint("POST", "/event/paused/{runid}/confirm", (
+        allow(runid=202), deny(runid=201), deny(runid=203), deny(runid=204),
+    )),
+    Endpoint("DELETE", "/event/paused/{runid}", (
+        allow(runid=202), deny(runid=201), deny(runid=203), deny(runid=204),
     )),
     Endpoint("GET", "/policy/check", (  # a question about a request, nothing touched
         allow(scope="admin", action="disable", **DAVE),
@@ -403,3 +452,48 @@ def test_the_matrix_covers_every_route_that_names_objects() -> None:
 def test_cells_have_distinct_ids() -> None:
     ids = [p.id for p in _cells()]
     assert len(ids) == len(set(ids))
+
+
+def test_the_superuser_sees_and_decides_every_workflow_and_paused_run(world: World) -> None:
+    """Unrestricted admins are not narrowed: every workflow, every paused run."""
+    listing = world.client.get("/event/workflows", headers=world.admin).json()["result"]
+    assert sorted(w["id"] for w in listing["value"]) == sorted(WORKFLOWS)
+    paused = world.client.get("/event/paused", headers=world.admin).json()["result"]["value"]
+    assert sorted(p["id"] for p in paused) == sorted(PAUSED)
+    for method, path in (("POST", "/event/paused/201/confirm"), ("DELETE", "/event/paused/203"),
+                         ("DELETE", "/event/workflows/105")):  # fmt: skip
+        response = world.client.request(method, path, headers=world.admin)
+        assert response.status_code == 200, response.text
+    world.restore(world.initial)
+
+
+def _as_post(definition: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in definition.items() if k not in ("options", "conditions")}
+    data.update({f"option.{k}": v for k, v in definition["options"].items()})
+    data["conditions"] = json.dumps(definition["conditions"])
+    return data
+
+
+def test_a_template_grants_nothing_beyond_reading(world: World) -> None:
+    """``GET /event/templates`` is a read (``eventhandling_read``): an admin with only
+    that right gets the bodies but cannot save one, and reading them stores nothing."""
+    with world.services.sessions.begin() as session:
+        world.services.admins.add(session, "reader", "reader-pass-1")
+    data = policy_data({"scope": "admin", "action": "eventhandling_read", "adminuser": "reader",
+                        "realm": "alpha"})  # fmt: skip
+    assert world.client.post("/policy/reader", data=data, headers=world.admin).status_code == 200
+    before = world.snapshot()
+    try:
+        reader = login(world.client, "reader", "reader-pass-1")
+        response = world.client.get("/event/templates", headers=reader)
+        assert response.status_code == 200, response.text
+        templates = response.json()["result"]["value"]
+        assert templates and world.snapshot() == before
+        for template in templates:
+            saved = world.client.post("/event", data=_as_post(template["definition"]),
+                                      headers=reader)  # fmt: skip
+            assert saved.status_code == 403, saved.text
+            assert saved.json()["result"]["error"]["code"] == 303
+        assert world.snapshot() == before
+    finally:
+        world.restore(world.initial)

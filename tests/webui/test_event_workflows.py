@@ -97,6 +97,7 @@ def test_admin_confirms_a_paused_run_on_the_dashboard(page: Page, live_server: L
     login_admin(page)
     row = page.get_by_role("row").filter(has_text="disable unused")
     expect(row).to_contain_text("2 of 2")
+    expect(row).to_contain_text("scheduled run")
     expect(row).to_contain_text("more than max_subjects 1")
     shot(page, "dashboard-paused-run")
     row.get_by_role("button", name="Confirm run 1").click()

@@ -18,7 +18,7 @@ from factorflow.core.invocation import Actor, Outcome, Role
 from factorflow.core.params import is_true, split_list
 from factorflow.core.untrusted import UntrustedInputError, json_loads
 from factorflow.errors import AuthError, ParameterError
-from factorflow.events import guard, transfer
+from factorflow.events import guard, transfer, workflow_state
 from factorflow.events.backtest import MAX_DAYS, backtest
 from factorflow.events.conditions.base import ConditionRegistry
 from factorflow.events.definition import Definition
@@ -26,7 +26,7 @@ from factorflow.events.dryrun import Sample, definitions_for, dry_run, sample_fr
 from factorflow.events.metrics import CONTENT_TYPE, token_accepted
 from factorflow.events.service import DefinitionInput
 from factorflow.events.templates import templates
-from factorflow.events.workflows import STATES, Workflows
+from factorflow.events.workflow_state import STATES
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 
@@ -64,6 +64,13 @@ class SaveParams(BaseModel):
 
 def _who(call: Call[Any]) -> str:
     return call.actor.username or call.actor.role
+
+
+def _realms(call: Call[Any], right: str) -> frozenset[str] | None:
+    """The realms of an admin limited by realm under ``right`` (None: not limited):
+    what workflows and paused runs act on is in realms (:mod:`factorflow.events.scope`)."""
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    return policies.admin_realms(call.actor, right)
 
 
 def _json_object(value: Any, name: str) -> dict[str, Any] | None:
@@ -342,8 +349,7 @@ def backtest_definition(call: Call[BacktestParams]) -> Outcome:
         raise ParameterError("Missing parameter: 'eventid' or 'definition'")
     # A realm-limited admin replays its realms' requests only (the samples are audit
     # entries, which it could not read otherwise).
-    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
-    realms = policies.admin_realms(call.actor, "eventhandling_read")
+    realms = _realms(call, "eventhandling_read")
     value = backtest(
         call.services.event_ports, call.session, definition, days=call.params.days, realms=realms
     )
@@ -465,10 +471,12 @@ def list_workflows(call: Call[WorkflowListParams]) -> Outcome:
     """The workflow instances (newest first), with their next step and due time."""
     if call.params.state not in ("", *STATES):
         raise ParameterError(f"Invalid parameter 'state': one of {', '.join(STATES)}")
-    workflows = Workflows(call.services.event_ports)
     return Outcome(
-        value=workflows.listing(
-            call.session, state=call.params.state, definition_id=call.params.eventid
+        value=workflow_state.listing(
+            call.session,
+            state=call.params.state,
+            definition_id=call.params.eventid,
+            realms=_realms(call, "eventhandling_read"),
         )
     )
 
@@ -478,7 +486,8 @@ def list_workflows(call: Call[WorkflowListParams]) -> Outcome:
 )
 def cancel_workflow(call: Call[WorkflowParams]) -> Outcome:
     """Cancel a running workflow: no further step runs."""
-    value = Workflows.cancel(call.session, call.params.workflowid, _who(call))
+    realms = _realms(call, "eventhandling_write")
+    value = workflow_state.cancel(call.session, call.params.workflowid, _who(call), realms=realms)
     call.audit.info = f"workflow {call.params.workflowid} cancelled"
     return Outcome(value=value)
 
@@ -500,7 +509,8 @@ def list_paused(call: Call[PausedListParams]) -> Outcome:
     """Scheduled runs the blast-radius guard paused (newest first), and what became of them."""
     if call.params.state not in ("", *guard.STATES):
         raise ParameterError(f"Invalid parameter 'state': one of {', '.join(guard.STATES)}")
-    return Outcome(value=guard.listing(call.session, state=call.params.state))
+    realms = _realms(call, "eventhandling_read")
+    return Outcome(value=guard.listing(call.session, state=call.params.state, realms=realms))
 
 
 @routes.route(
@@ -508,7 +518,8 @@ def list_paused(call: Call[PausedListParams]) -> Outcome:
 )
 def confirm_paused(call: Call[PausedParams]) -> Outcome:
     """Run a paused run once, as planned (by the next scheduler pass, on any node)."""
-    value = guard.decide(call.session, call.params.runid, _who(call), confirm=True)
+    realms = _realms(call, "eventhandling_write")
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=True, realms=realms)
     call.audit.info = f"paused run {call.params.runid} confirmed"
     return Outcome(value=value)
 
@@ -516,7 +527,8 @@ def confirm_paused(call: Call[PausedParams]) -> Outcome:
 @routes.route("DELETE", "/event/paused/{runid}", event="event_paused_cancel", params=PausedParams)
 def cancel_paused(call: Call[PausedParams]) -> Outcome:
     """Cancel a paused run: nothing of it is done."""
-    value = guard.decide(call.session, call.params.runid, _who(call), confirm=False)
+    realms = _realms(call, "eventhandling_write")
+    value = guard.decide(call.session, call.params.runid, _who(call), confirm=False, realms=realms)
     call.audit.info = f"paused run {call.params.runid} cancelled"
     return Outcome(value=value)
 

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from factorflow.api.routing import Call, Routes
 from factorflow.core.describe import describe_options
 from factorflow.core.invocation import Outcome
+from factorflow.core.params import is_true, split_list
+from factorflow.errors import ParameterError
+from factorflow.events.streams import transfer
 from factorflow.pipeline import Access
 
 routes = Routes("eventstream")
@@ -46,7 +49,51 @@ def _fields(params: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in (params.model_extra or {}).items() if k not in _NOT_FIELDS}
 
 
-# Before GET /eventstream/{identifier}: a stream named "options" is read with ?identifier=.
+# Before GET /eventstream/{identifier}: streams named "options" or "export" are read with
+# ?identifier=, and "import" is no identifier to write to.
+@routes.route(
+    "GET", "/eventstream/export", event="eventstream_list", params=NoParams, access=Access.ADMIN,
+)  # fmt: skip
+def export(call: Call[NoParams]) -> Outcome:
+    """The streams as YAML (``format=json``: the document in the envelope), secrets
+    censored; ``identifier``: a comma-separated selection."""
+    params = call.inv.params
+    fmt = str(params.get("format") or "yaml").lower()
+    if fmt not in ("yaml", "json"):
+        raise ParameterError("Invalid parameter 'format': yaml or json")
+    chosen = split_list(params.get("identifier"))
+    streams = call.services.streams.list(call.session)
+    if fmt == "json":
+        return Outcome(value=transfer.export_document(streams, identifiers=chosen))
+    return Outcome(
+        value=None,
+        raw_body=transfer.export_text(streams, identifiers=chosen).encode(),
+        raw_media_type="application/yaml; charset=utf-8",
+    )
+
+
+@routes.route(
+    "POST", "/eventstream/import", event="eventstream_write", params=NoParams,
+    access=Access.ADMIN,
+)  # fmt: skip
+def import_(call: Call[NoParams]) -> Outcome:
+    """Import streams (YAML or JSON in ``data``, or an uploaded ``file``), matched by
+    identifier, all or nothing; ``dry_run=1`` changes nothing."""
+    params = call.inv.params
+    data = params.get("data", params.get("file"))
+    if data is None:
+        raise ParameterError("Missing parameter: 'data' (or an uploaded 'file')")
+    dry = is_true(params.get("dry_run"))
+    entries = transfer.entries(data)
+    report = transfer.import_streams(call.services.streams, call.session, entries, dry_run=dry)
+    value = transfer.summary(report, dry_run=dry)
+    call.audit.info = (
+        f"created {value['created']}, updated {value['updated']}, "
+        f"unchanged {value['unchanged']}" + (" (dry run)" if dry else "")
+    )
+    return Outcome(value=value)
+
+
 @routes.route(
     "GET", "/eventstream/options", event="eventstream_list", params=NoParams,
     access=Access.ADMIN,

@@ -262,9 +262,14 @@ def _performed(ctx: ActionContext, event: str, action: str, o: ActionOptions, to
         key = "count_window" if isinstance(o, CountWindowOptions) else "max_failcount"
         params[key] = str(token.count_window if key == "count_window" else token.maxfail)
         rule = "/token/set/<serial>"
-    elif isinstance(o, InfoOptions | DeleteInfoOptions):
+    elif isinstance(o, ValidityOptions):
+        for key in ("validity_period_start", "validity_period_end"):
+            if get_info(token, key, ""):
+                params[key] = get_info(token, key, "")
+        rule = "/token/set/<serial>"
+    elif isinstance(o, InfoOptions | IncreaseInfoOptions | DeleteInfoOptions):
         params["key"] = o.key
-        if isinstance(o, InfoOptions):
+        if not isinstance(o, DeleteInfoOptions):  # the value it has now
             params["value"] = get_info(token, o.key, "")
         else:
             method = "DELETE"
@@ -310,10 +315,16 @@ class TokenHandler(EventHandler):
         "set description": "token_set",
         "set countwindow": "token_set",
         "set max failcount": "token_set",
+        "set validity": "token_set",
         "set tokeninfo": "token_info",
+        "increase tokeninfo": "token_info",
         "delete tokeninfo": "token_info",
         "add tokengroup": "token_assign_group",
         "remove tokengroup": "token_unassign_group",
+        # These note their request themselves (it has a result of its own).
+        "enroll": "token_init",
+        "set random pin": "token_setrandompin",
+        "attach application": "machine_token_attach",
     }
 
     def check_references(self, session: Session, action: str, options: ActionOptions) -> None:
@@ -334,7 +345,7 @@ class TokenHandler(EventHandler):
             return
         for token in tokens:
             self._one(ctx, action, options, token)
-            if action in self.chained_events:
+            if action in self.chained_events and not isinstance(options, AttachOptions):
                 _performed(ctx, self.chained_events[action], action, options, token)
         ctx.session.flush()
 
@@ -417,5 +428,10 @@ class TokenHandler(EventHandler):
                 ctx.ports.helpdesk.set_generated_pin(ctx.session, ctx.inv.actor, token, pin)
             except TokenAdminError as exc:
                 raise ActionError(f"{token.serial}: {exc}") from None
+            # As /token/setrandompin answers: the PIN once, in detail.
+            ctx.performed_request(
+                "token_setrandompin", "/token/setrandompin/<serial>", {"serial": token.serial},
+                value=1, detail={"pin": pin},
+            )  # fmt: skip
         ctx.session.flush()
         reply.outcome.detail = {**reply.outcome.detail, "pin": pin}

@@ -124,6 +124,14 @@ def attach(ctx: ActionContext, options: AttachOptions, token: Token) -> None:
     target = Target(options.hostname, options.machine_id, options.resolver)
     req = AttachRequest(token.serial, options.application, target, options.link_options())
     try:
-        ctx.ports.machines.attach(ctx.session, req)
+        link = ctx.ports.machines.attach(ctx.session, req)
     except FactorflowError as exc:
         raise ActionError(f"{token.serial}: {exc.message}") from None
+    # What POST /machine/token would have been sent, and its answer (the link's id).
+    params = {"serial": token.serial, "application": options.application,
+              **options.link_options()}  # fmt: skip
+    for name, value in (("hostname", options.hostname), ("machineid", options.machine_id),
+                        ("resolver", options.resolver)):  # fmt: skip
+        if value:
+            params[name] = value
+    ctx.performed_request("machine_token_attach", "/machine/token", params, value=link.id)

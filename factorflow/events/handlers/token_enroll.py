@@ -24,6 +24,7 @@ policy's message; the request goes on unless ``abort_on_error``). A definition w
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -138,6 +139,8 @@ def check_enroll_references(session: Session, options: EnrollOptions) -> None:
             raise ValueError(f"Invalid option {option!r}: no {what} {name!r}")
 
 
+#: Parameter names of secrets, left out of the request a chain sees.
+_SECRET = re.compile(r"pass|pin|otpkey|secret|cert", re.I)
 #: Per sent-OTP type: (identifier option, its init parameter, dynamic option, the
 #: address parameter, the user attribute holding the address).
 _DELIVERY = {
@@ -197,3 +200,10 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
         ctx.run_details = exc.message[:200]
         raise ActionError(f"enrolment failed: {exc.message}") from None
     ctx.run_details = enrolled.token.serial
+    # What POST /token/init was sent (without the key, PINs and passwords: they would
+    # reach the chained definitions and a CHAIN-STOP's audit detail) and its answer.
+    sent = {k: v for k, v in params.items() if not _SECRET.search(k)}
+    ctx.performed_request(
+        "token_init", "/token/init", {**sent, "serial": enrolled.token.serial},
+        detail=enrolled.detail,
+    )  # fmt: skip

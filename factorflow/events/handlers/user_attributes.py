@@ -62,14 +62,31 @@ class CustomUserAttributesHandler(EventHandler):
         "set_custom_user_attributes": SetOptions,
         "delete_custom_user_attributes": DeleteOptions,
     }
+    #: The API event of the same call (``POST /user/attribute``, ``DELETE
+    #: /user/attribute/<attrkey>/<username>/<realm>``), for ``chain_events``.
+    chained_events = {
+        "set_custom_user_attributes": "set_custom_user_attribute",
+        "delete_custom_user_attributes": "delete_custom_user_attribute",
+    }
 
     def run(self, ctx: ActionContext, action: str, options: ActionOptions) -> None:
         assert isinstance(options, SetOptions | DeleteOptions)
         user = _target(ctx, options.user)
         users = ctx.ports.users
         if isinstance(options, SetOptions):
-            users.set_custom_attribute(
-                ctx.session, user, options.attrkey, ctx.render(options.attrvalue)
-            )
-        elif not users.delete_custom_attribute(ctx.session, user, options.attrkey):
+            value = ctx.render(options.attrvalue)
+            users.set_custom_attribute(ctx.session, user, options.attrkey, value)
+            params = {"user": user.login, "realm": user.realm, "key": options.attrkey,
+                      "value": value}  # fmt: skip
+            ctx.performed_request(self.chained_events[action], "/user/attribute", params)
+            return
+        existed = users.delete_custom_attribute(ctx.session, user, options.attrkey)
+        if not existed:
             ctx.run_details = "attribute not set"
+        ctx.performed_request(
+            self.chained_events[action],
+            "/user/attribute/<attrkey>/<username>/<realm>",
+            {"attrkey": options.attrkey, "username": user.login, "realm": user.realm},
+            method="DELETE",
+            value=existed,
+        )

@@ -6,6 +6,7 @@ import { currentSession } from "./session.js";
 export const ADMIN_NAV = [
   ["/", "Dashboard"],
   ["/events", "Event definitions"],
+  ["/streams", "Event streams"],
   ["/policies", "Policies"],
   ["/tokens", "Tokens"],
   ["/tokengroups", "Token groups"],

@@ -8,6 +8,7 @@ import { currentSession, endSession } from "./session.js";
 import { errorBox } from "./ui.js";
 import * as audit from "./pages/audit.js";
 import * as dashboard from "./pages/dashboard.js";
+import * as eventStreams from "./pages/eventstreams.js";
 import * as jobs from "./pages/jobs.js";
 import * as login from "./pages/login.js";
 import * as machineTokens from "./pages/machine-tokens.js";
@@ -40,6 +41,7 @@ const ROUTES = [
   { path: "/events/workflows", page: eventWorkflows },
   { path: "/events/:id/history", page: eventHistory },
   { path: "/events/:id", page: eventEdit },
+  { path: "/streams", page: eventStreams },
   { path: "/tokens", page: tokens },
   { path: "/tokens/new", page: tokenEnrol },
   { path: "/tokens/:serial", page: tokenDetail },

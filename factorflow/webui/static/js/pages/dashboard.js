@@ -104,6 +104,8 @@ function pausedRuns(ctx) {
   return get("/event/paused", { state: "paused" }).then((runs) => table([
     { key: "id", label: "Run" },
     { key: "definition", label: "Definition", render: (r) => link(r.definition || `#${r.definition_id}`, `#/events/${r.definition_id}`) },
+    // A batch of workflow steps that came due together, or the definition's own run.
+    { key: "what", label: "What", render: (r) => (r.step ? `workflow step ${r.step}` : "scheduled run") },
     { key: "counts", label: "Would act on", render: (r) => `${r.matched} of ${r.swept}` },
     { key: "reason", label: "Why it paused" },
     { key: "created_at", label: "Paused", render: (r) => formatDate(r.created_at) },
