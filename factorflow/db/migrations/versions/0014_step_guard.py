@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_step_guard"
-down_revision = "0012"
+revision = "0014_step_guard"
+down_revision = "0013_radiusserver"
 branch_labels = None
 depends_on = None
 
