@@ -14,6 +14,7 @@ from factorflow.machines import models as machines
 from factorflow.notify import models as notify
 from factorflow.policies import models as policies
 from factorflow.tokens import models as tokens
+from factorflow.tokens.ca import models as caconnectors
 from factorflow.users import models as users
 from factorflow.validate import models as validate
 
@@ -21,6 +22,7 @@ __all__ = [
     "admins",
     "audit",
     "auth",
+    "caconnectors",
     "config",
     "events",
     "federation",

@@ -204,6 +204,9 @@ def _admin_rights() -> list[ActionDef]:
         ("serviceid_list", "List service ids.", "machine"),
         ("serviceid_add", "Add and change service ids.", "machine"),
         ("serviceid_delete", "Delete service ids.", "machine"),
+        ("caconnectorread", "Read CA connector definitions.", "system"),
+        ("caconnectorwrite", "Write CA connector definitions.", "system"),
+        ("caconnectordelete", "Delete CA connector definitions.", "system"),
     ]
     return _rights(rights) + _custom_attribute_rights("The admin") + _pin_settings("admin")
 

@@ -92,6 +92,12 @@ def _sms(client: TestClient, headers: H) -> None:
     factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
 
 
+def _local_ca(client: TestClient, headers: H) -> None:
+    # A CA generated on creation signs the certificate of the key the server generates.
+    response = client.post("/caconnector/contract-ca", data={"type": "local"}, headers=headers)
+    factories.ok_value(response)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -131,6 +137,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    "certificate": TypeAdapter(params={"genkey": "1", "ca": "contract-ca"}, setup=_local_ca),
 }
 
 
