@@ -216,3 +216,13 @@ def test_a_user_enrols_a_request_for_themselves(ca: x509.Certificate, client: Te
     headers = user_headers(client, "alice")
     detail = factories.enrol(client, headers, "certificate", ca="localca", request=csr)
     issued(detail).verify_directly_issued_by(ca)
+
+
+def test_the_type_offers_the_connectors(
+    ca: x509.Certificate, client: TestClient, admin_headers: H
+) -> None:
+    described = factories.ok_value(client.get("/token/types/certificate", headers=admin_headers))
+    options = described["certificate"]["options"]
+    assert options["ca"]["value"] == ["localca"]
+    assert {"request", "genkey", "certificate", "template"} <= set(options)
+    assert "pin" not in options  # the token PIN every type asks for

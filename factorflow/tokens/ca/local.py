@@ -224,6 +224,8 @@ def request_issue(csr: x509.CertificateSigningRequest, days: int, extensions: st
         ).value
     except x509.ExtensionNotFound:
         alt = None
+    except ValueError:  # extensions are parsed when first read: a malformed one
+        raise CSRError("The request has malformed extensions.") from None
     public = csr.public_key()
     if not isinstance(public, PublicKey):
         raise CSRError("The request's key must be an RSA, EC or Ed25519 key.")
