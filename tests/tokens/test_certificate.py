@@ -226,3 +226,18 @@ def test_the_type_offers_the_connectors(
     assert options["ca"]["value"] == ["localca"]
     assert {"request", "genkey", "certificate", "template"} <= set(options)
     assert "pin" not in options  # the token PIN every type asks for
+
+
+def test_a_reenrolled_serial_keeps_nothing_of_its_earlier_certificate(
+    ca: x509.Certificate, client: TestClient, admin_headers: H
+) -> None:
+    first = enrol(client, admin_headers, ca="localca", genkey="1")
+    serial = str(first["serial"])
+    mine = pki.certificate("alice")
+    again = enrol(client, admin_headers, serial=serial, certificate=mine.cert_pem)
+    assert again["serial"] == serial and issued(again) == mine.cert
+    info = factories.token_of(client, admin_headers, serial)["info"]
+    assert "CA" not in info
+    # Revoking it revokes nothing at the CA: the uploaded certificate is not the CA's.
+    factories.ok_value(client.post(f"/token/revoke/{serial}", headers=admin_headers))
+    assert list(pki.crl(client, admin_headers)) == []

@@ -88,6 +88,7 @@ class Connector:
         """Put the certificate on the CRL (signed anew); False when it was revoked
         before. A certificate this CA did not issue is refused."""
         cert = local.load_certificate(pem)
+        number = self._lock(session)
         row = session.scalar(
             select(IssuedCertificate).where(
                 IssuedCertificate.connector_id == self.row.id,
@@ -100,13 +101,17 @@ class Connector:
             return False
         row.revoked_at, row.reason = utcnow(), reason
         session.flush()
-        self.sign_crl(session)
+        self._sign(session, number)
         return True
 
     def sign_crl(self, session: Session) -> str:
         """A new CRL of the revoked certificates that have not expired, stored."""
-        # The increment locks the connector row: concurrent revocations sign one after
-        # the other, each CRL with every revocation committed before it.
+        return self._sign(session, self._lock(session))
+
+    def _lock(self, session: Session) -> int:
+        """The next CRL number. Its increment locks the connector row before any
+        certificate row is touched: revocations of one CA run one after the other (no
+        lock order to deadlock on), each CRL with every revocation committed before."""
         session.execute(
             update(CAConnectorConfig)
             .where(CAConnectorConfig.id == self.row.id)
@@ -120,9 +125,14 @@ class Connector:
             or 1
         )
         set_committed_value(self.row, "crl_number", number)
+        return number
+
+    def _sign(self, session: Session, number: int) -> str:
         now = utcnow()
-        rows = session.scalars(
-            select(IssuedCertificate)
+        # A locking read sees the latest committed revocations, also where the
+        # transaction's snapshot is older (MariaDB's repeatable read).
+        rows = session.execute(
+            select(IssuedCertificate.serial, IssuedCertificate.revoked_at, IssuedCertificate.reason)
             .where(
                 IssuedCertificate.connector_id == self.row.id,
                 IssuedCertificate.revoked_at.is_not(None),
@@ -131,7 +141,7 @@ class Connector:
             .order_by(IssuedCertificate.id)
             .with_for_update()
         )
-        revoked = [local.Revoked(int(r.serial, 16), r.revoked_at or now, r.reason) for r in rows]
+        revoked = [local.Revoked(int(serial, 16), at or now, why) for serial, at, why in rows]
         days = self.options.CRL_Validity_Period
         self.row.crl = local.build_crl(
             self.cert, self.key, revoked, number=number, days=days, now=now

@@ -41,6 +41,7 @@ from factorflow.tokens.base import EnrollContext, OtpCheck, TokenInitParams, Tok
 from factorflow.tokens.ca import local
 from factorflow.tokens.ca.options import MAX_PEM
 from factorflow.tokens.ca.service import CA_INFO, CAConnectorService, Connector
+from factorflow.tokens.info import delete_info
 
 #: The tokeninfo key of the certificate (privacyIDEA's).
 CERTIFICATE = "certificate"
@@ -120,6 +121,9 @@ class CertificateToken(TokenType):
         assert isinstance(params, CertificateInitParams)
         self.token.otplen = 0
         self.set_info("tokenkind", "software")
+        # A re-enrolled serial keeps nothing of its earlier certificate.
+        delete_info(self.token, CA_INFO)
+        self.token.secret_enc = ""
         request, uploaded = params.request.strip(), params.certificate.strip()
         if not (request or params.genkey or uploaded):
             raise ParameterError("Missing parameter: 'request', 'genkey' or 'certificate'")
