@@ -48,6 +48,7 @@ from factorflow.system.documentation import SystemDocumentation
 from factorflow.system.health import HealthService
 from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
+from factorflow.tokens.ca.service import CAConnectorService
 from factorflow.tokens.delivery import ChallengeOtps
 from factorflow.tokens.helpdesk import TokenHelpdesk
 from factorflow.tokens.service import TokenService
@@ -95,6 +96,11 @@ class Services:
     user_settings: UserSettingsService
     system_documentation: SystemDocumentation
     health: HealthService
+
+    @cached_property
+    def caconnectors(self) -> CAConnectorService:
+        """The CA connectors of certificate tokens (/caconnector/)."""
+        return CAConnectorService(self.box)
 
     @cached_property
     def delivery_ports(self) -> DeliveryPorts:

@@ -15,6 +15,7 @@ from factorflow.notify import models as notify
 from factorflow.policies import models as policies
 from factorflow.radius import models as radius
 from factorflow.tokens import models as tokens
+from factorflow.tokens.ca import models as caconnectors
 from factorflow.users import models as users
 from factorflow.validate import models as validate
 
@@ -22,6 +23,7 @@ __all__ = [
     "admins",
     "audit",
     "auth",
+    "caconnectors",
     "config",
     "events",
     "federation",

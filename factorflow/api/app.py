@@ -36,6 +36,7 @@ ROUTE_MODULES = (
     "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
     "eventstream", "system", "machineresolver", "machine", "serviceid",
     "radiusserver",
+    "caconnector",
 )  # fmt: skip
 
 JSON = "application/json"

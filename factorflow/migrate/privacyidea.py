@@ -37,7 +37,8 @@ SOURCE = PRIVACYIDEA.marker
 #: when the installation has rows in them).
 NOT_CARRIED = {
     "radiusserver": "RADIUS server definitions are not carried",
-    "caconnector": "CA connectors are not carried (Factorflow has no certificate tokens)",
+    "caconnector": "CA connectors are not carried (privacyIDEA's local CA is files on its "
+    "server: configure the connector with their CA certificate and key)",
     "machinetoken": "machine token attachments are not carried",
     "tokencontainer": "token containers are not carried",
     "periodictask": "periodic tasks are not carried (use scheduled event definitions)",

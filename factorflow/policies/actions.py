@@ -206,6 +206,9 @@ def _admin_rights() -> list[ActionDef]:
         ("serviceid_list", "List service ids.", "machine"),
         ("serviceid_add", "Add and change service ids.", "machine"),
         ("serviceid_delete", "Delete service ids.", "machine"),
+        ("caconnectorread", "Read CA connector definitions.", "system"),
+        ("caconnectorwrite", "Write CA connector definitions.", "system"),
+        ("caconnectordelete", "Delete CA connector definitions.", "system"),
     ]
     return _rights(rights) + _custom_attribute_rights("The admin") + _pin_settings("admin")
 
@@ -382,6 +385,22 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
         ActionDef(name="tantoken_count", type="int", minimum=1, maximum=1000,
                   desc="How many TANs a TAN token is enrolled with when the server "
                   "generates them (default 100)."),
+        *_certificate_enrollment(),
+    ]  # fmt: skip
+
+
+def _certificate_enrollment() -> list[ActionDef]:
+    """privacyIDEA's enrollment actions of certificate tokens (forced request values)."""
+    group = "certificate"
+    return [
+        ActionDef(name="certificate_ca_connector", type="str", group=group,
+                  desc="The CA connector that should be used during certificate enrollment."),
+        ActionDef(name="certificate_template", type="str", group=group,
+                  desc="The template that should be used to issue a certificate."),
+        ActionDef(name="certificate_request_subject_component", type="str", multi=True,
+                  choices=("email", "realm"), unique=False, group=group,
+                  desc="Elements (space separated) added to the subject of a generated "
+                  "key: email, realm."),
     ]  # fmt: skip
 
 

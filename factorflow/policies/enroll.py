@@ -30,7 +30,10 @@ and every ``/token/setpin`` takes the same decision:
 * ``verify_enrollment``: token types whose enrolment takes a second step, an OTP
   proving that the user's device holds the key;
 * ``tantoken_count``: the number of TANs a generated TAN list has (forced, as
-  privacyIDEA's prepolicy sets it).
+  privacyIDEA's prepolicy sets it);
+* ``certificate_ca_connector``, ``certificate_template``,
+  ``certificate_request_subject_component``: a certificate token's ``ca``,
+  ``template`` and ``subject_components`` (forced, as privacyIDEA's prepolicies).
 """
 
 from __future__ import annotations
@@ -96,6 +99,10 @@ class EnrollPolicy:
                 **forced,
                 "tan": {**forced.get("tan", {}), "tantoken_count": tans},
             }
+        certificate = _certificate_forced(view)
+        if certificate:  # privacyIDEA's prepolicies set these request parameters
+            forced = dict(settings.get("forced", {}))
+            settings["forced"] = {**forced, "certificate": certificate}
         return cls(
             max_token_per_user=_highest(view, "max_token_per_user"),
             max_token_per_realm=_highest(view, "max_token_per_realm"),
@@ -143,6 +150,23 @@ class EnrollPolicy:
 
     def forced_params(self, tokentype: str) -> dict[str, Any]:
         return dict(self.forced.get(tokentype.lower(), {}))
+
+
+def _certificate_forced(view: PolicyView) -> dict[str, Any]:
+    """``certificate_ca_connector`` → ``ca``, ``certificate_template`` → ``template``,
+    ``certificate_request_subject_component`` → ``subject_components`` (the values of
+    every matching policy)."""
+    out: dict[str, Any] = {}
+    ca = _str(view.value("certificate_ca_connector"))
+    template = _str(view.value("certificate_template"))
+    if ca:
+        out["ca"] = ca
+    if template:
+        out["template"] = template
+    components = view.values("certificate_request_subject_component")
+    if components:
+        out["subject_components"] = components
+    return out
 
 
 def _role_settings(role: PolicyView) -> dict[str, Any]:

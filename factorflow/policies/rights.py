@@ -147,6 +147,10 @@ RIGHTS: dict[str, Right] = {
     "serviceid_list": Right("serviceid_list"),
     "serviceid_add": Right("serviceid_add"),
     "serviceid_delete": Right("serviceid_delete"),
+    "caconnector_read": Right("caconnectorread"),
+    "caconnector_crl": Right("caconnectorread"),
+    "caconnector_write": Right("caconnectorwrite"),
+    "caconnector_delete": Right("caconnectordelete"),
     # Logging out needs no right: any principal may end its own session.
     "auth_logout": Right(None, None),
     "auth_lockout_list": Right("loginlockout_read"),

@@ -367,6 +367,11 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "serviceid_list": (),
     "serviceid_add": (),
     "serviceid_delete": (),
+    # CA connectors are system-wide, in no realm (privacyIDEA's config scope).
+    "caconnector_read": (),
+    "caconnector_crl": (),
+    "caconnector_write": (),
+    "caconnector_delete": (),
     # The caller's own enrolment rights, the types' descriptions and a resolver type's
     # defaults: no object.
     "auth_rights": (),

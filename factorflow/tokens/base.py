@@ -107,6 +107,8 @@ class EnrollContext:
     #: The account label in otpauth URIs (``user@realm`` or the serial).
     label: str
     issuer: str = "Factorflow"
+    #: The token's user (None: no owner), as the user store reports it.
+    user: User | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +349,10 @@ class TokenType:
         """Find two consecutive OTPs within ``sync_window``; return the counter of
         ``otp2`` or None. Types without counters answer None."""
         return None
+
+    def revoked(self, session: Session) -> None:
+        """After ``POST /token/revoke`` marked the token revoked: what the type revokes
+        elsewhere (a certificate at its CA). Raise to refuse the revocation."""
 
     def enrolled(self, session: Session) -> None:
         """Checks after :meth:`enroll` that need the database (a configuration the

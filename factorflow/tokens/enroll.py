@@ -294,8 +294,8 @@ class Enroller:
         if rules.issuer:
             issuer = fill_tags(rules.issuer, tags).strip()
             if issuer:
-                return EnrollContext(serial=token.serial, label=label, issuer=issuer)
-        return EnrollContext(serial=token.serial, label=label)
+                return EnrollContext(serial=token.serial, label=label, issuer=issuer, user=user)
+        return EnrollContext(serial=token.serial, label=label, user=user)
 
     def _verify(
         self, session: Session, actor: Actor, req: InitRequest, type_cls: type[TokenType]

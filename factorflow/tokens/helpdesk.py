@@ -157,6 +157,7 @@ class TokenHelpdesk:
         token.locked = True
         token.active = False
         set_info(token, "revoked_at", timestamp())
+        self._type(token).revoked(session)
         return token
 
     def lost(

@@ -175,6 +175,12 @@ def yubico_server(client: TestClient, headers: H) -> Any:
     return stand_in
 
 
+def _local_ca(client: TestClient, headers: H) -> None:
+    # A CA generated on creation signs the certificate of the key the server generates.
+    response = client.post("/caconnector/contract-ca", data={"type": "local"}, headers=headers)
+    factories.ok_value(response)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -238,6 +244,7 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=lambda detail, n: OCRA_RIGHT,
         respond=_ocra,
     ),
+    "certificate": TypeAdapter(params={"genkey": "1", "ca": "contract-ca"}, setup=_local_ca),
 }
 
 

@@ -266,6 +266,7 @@ def token_types(call: Call[TypesRequest]) -> Outcome:
             "sms_gateways": notify.sms.names(session),
             "radius_servers": call.services.radius.servers.names(session),
             "privacyidea_servers": call.services.federation.servers.names(session),
+            "ca_connectors": call.services.caconnectors.names(session),
         }
         if call.actor.is_admin
         else {}

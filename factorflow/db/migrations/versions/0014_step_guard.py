@@ -4,8 +4,8 @@ A paused run may hold a batch of workflow steps instead of a scheduled run
 (``event_paused_run.step``: the 0-based step; NULL for a scheduled run), and a
 workflow names the paused run that held its step (``event_workflow.held_by``).
 
-Revision ID: 0013_step_guard
-Revises: 0012
+Revision ID: 0014_step_guard
+Revises: 0013_radiusserver
 """
 
 from __future__ import annotations
