@@ -44,6 +44,7 @@ from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.system.documentation import SystemDocumentation
 from factorflow.system.health import HealthService
+from factorflow.system.nodes import NodeService
 from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.delivery import ChallengeOtps
@@ -91,6 +92,8 @@ class Services:
     user_settings: UserSettingsService
     system_documentation: SystemDocumentation
     health: HealthService
+    #: This node's name and UUID; the nodes of the installation (/system/nodes).
+    nodes: NodeService
 
     @cached_property
     def delivery_ports(self) -> DeliveryPorts:
@@ -215,6 +218,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings.config_reload_seconds,
         box=box,
         conditions=build_conditions(),
+        node=settings.node_name,
     )
     services = Services(
         settings=settings,
@@ -270,6 +274,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             system, users, policies, admins, settings.node_name
         ),
         health=HealthService(engine, users),
+        nodes=NodeService(settings),
         user_settings=UserSettingsService(),
     )
     if migrate:
