@@ -117,7 +117,7 @@ listen {route.name}
     timeout client 1h
     timeout server 1h
     option httpchk GET /
-    default-server inter 500ms fall 2 rise 3 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
+    default-server inter 500ms fall 2 rise 3 on-marked-down shutdown-sessions
 {body}
 """
     return text

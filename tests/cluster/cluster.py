@@ -65,6 +65,18 @@ class Cluster:
         wait_until(everyone, timeout, "HAProxy balancing over every node", step=0.05)
 
 
+def _keep_logs(base: Path) -> None:
+    """Copy the processes' logs to ``$FACTORFLOW_CLUSTER_LOGS`` (if set) before the
+    temporary directory goes."""
+    target = os.environ.get("FACTORFLOW_CLUSTER_LOGS")
+    if not target:
+        return
+    for log in base.rglob("*.log"):
+        dest = Path(target) / base.name / log.relative_to(base)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, dest)
+
+
 def _postgresql(stack: ExitStack) -> str:
     from tests.conftest import create_database, drop_database
 
@@ -83,6 +95,7 @@ def running(database: str, nodes: int = 3) -> Iterator[Cluster]:
         base = Path(tempfile.mkdtemp(prefix=f"ff-cluster-{database}-"))
         base.chmod(0o755)
         stack.callback(shutil.rmtree, base, True)
+        stack.callback(_keep_logs, base)
         front = Balancer(base)
         names = [f"ff{i + 1}" for i in range(nodes)]
         routes: list[DbRoute] = []
