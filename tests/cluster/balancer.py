@@ -1,7 +1,7 @@
 """Debian's HAProxy in front of the nodes, health-checked on ``/healthz/readyz``, and
 (for Galera) in front of the database nodes: each Factorflow node writes to its own
 Galera node and fails over to the others, which a ``clustercheck``-style HTTP probe per
-database node (200 only while the node is ``Synced``) tells HAProxy about."""
+database node (200 only while the node serves) tells HAProxy about."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ def unavailable() -> str | None:
     return None
 
 
+#: The Galera states a node serves in: Synced, and Donor/Desynced (clustercheck's
+#: AVAILABLE_WHEN_DONOR=1): the donor of an incremental transfer (IST) keeps serving,
+#: and marking it down would cut its clients' connections in the middle of requests.
+SERVING = ("Synced", "Donor/Desynced")
+
+
 class ClusterCheck:
-    """HTTP 200 while the Galera node is Synced, 503 otherwise (what Percona's and
+    """HTTP 200 while the Galera node serves, 503 otherwise (what Percona's and
     MariaDB's ``clustercheck`` scripts answer to HAProxy)."""
 
     def __init__(self, node: GaleraNode) -> None:
@@ -42,7 +48,7 @@ class ClusterCheck:
                     up = (
                         check.node.proc is not None
                         and check.node.proc.running
-                        and (check.node.status("wsrep_local_state_comment") == "Synced")
+                        and (check.node.status("wsrep_local_state_comment") in SERVING)
                     )
                 except Exception:
                     up = False
