@@ -15,6 +15,8 @@ import argparse
 import importlib
 import json
 import os
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,16 +47,57 @@ def provision(front: str, password: str, tokens: int, workdir: Path) -> list[dic
     return [t.spec() for t in made]
 
 
-def measure(nodes: int, seconds: float, connections: int, warmup: float) -> dict[str, Any]:
+#: Factorflow's defaults where the harness polls faster (its soak wants quick deliveries).
+DEFAULTS = {"FACTORFLOW_WORKER_POLL_SECONDS": "1.0", "FACTORFLOW_CONFIG_RELOAD_SECONDS": "0.5"}
+IDLE_SECONDS = 10.0
+
+
+def cpu(roots: list[int], balancer: int, database: str) -> tuple[float, float, float]:
+    """CPU seconds so far: the nodes' process trees, HAProxy's, and PostgreSQL's
+    backends of the cluster's database (the server is shared with other work)."""
+    nodes = sum(procstat.tree_cpu_seconds(p) for p in roots)
+    return (
+        nodes,
+        procstat.tree_cpu_seconds(balancer),
+        procstat.postgres_database_cpu_seconds(database),
+    )
+
+
+def transactions(url: str) -> int:
+    """Transactions the cluster's database has committed or rolled back so far."""
+    from sqlalchemy import text
+
+    from factorflow.db.base import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                " WHERE datname = current_database()")).scalar()  # fmt: skip
+    finally:
+        engine.dispose()
+    return int(found or 0)
+
+
+def measure(
+    nodes: int, seconds: float, connections: int, warmup: float, direct: bool = False
+) -> dict[str, Any]:
+    """One topology's figures; ``direct``: the load goes to the first node only (not
+    through HAProxy), the others idle: what the other nodes' presence alone costs."""
     # The harness lives with the tests (it is what the soak runs on).
     topology: Any = importlib.import_module("tests.cluster.cluster")
     admin: Any = importlib.import_module("tests.cluster.nodes")
     case = next(c for c in CASES if c.name == "check_ok")
-    with topology.running("postgresql", nodes) as cluster, tempfile.TemporaryDirectory() as tmp:
+    with (
+        topology.running("postgresql", nodes, env=DEFAULTS) as cluster,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         workdir = Path(tmp)
         tokens = provision(cluster.balancer.url, admin.ADMIN_PASSWORD, connections, workdir)
         spec: dict[str, Any] = {
-            "host": "127.0.0.1", "port": cluster.balancer.port, "path": case.path,
+            "host": "127.0.0.1", "path": case.path,
+            "port": cluster.nodes[0].port if direct else cluster.balancer.port,
             "connections": connections, "mode": case.mode, "realm": REALM,
             "expect": case.expect, "timeout": 60.0, "serial_prefix": "TI", "tokens": tokens,
         }  # fmt: skip
@@ -62,39 +105,56 @@ def measure(nodes: int, seconds: float, connections: int, warmup: float) -> dict
             warm = run_loadgen({**spec, "duration": warmup}, workdir, warmup + 120)
             for token, counter in zip(tokens, warm["counters"], strict=True):
                 token["counter"] = counter
-        roots = [n.proc.popen.pid for n in cluster.nodes] + [cluster.balancer.proc.popen.pid]
-        ff0 = sum(procstat.tree_cpu_seconds(p) for p in roots[:-1])
-        ha0 = procstat.tree_cpu_seconds(roots[-1])
-        pg0 = procstat.postgres_cpu_seconds()
+        roots = [n.proc.popen.pid for n in cluster.nodes]
+        balancer = cluster.balancer.proc.popen.pid
+        database = cluster.database_url.rsplit("/", 1)[1].split("?")[0]
+        # Idle first: what the nodes cost without requests (job polling, the
+        # configuration version, the scheduler), per node and second.
+        idle0, t0 = cpu(roots, balancer, database), time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        idle1, t1 = cpu(roots, balancer, database), time.monotonic()
+        idle_ff = (idle1[0] - idle0[0]) / (t1 - t0)
+        idle_pg = (idle1[2] - idle0[2]) / (t1 - t0)
         load = os.getloadavg()[0]
+        (ff0, ha0, pg0), start = cpu(roots, balancer, database), time.monotonic()
+        tx0 = transactions(cluster.database_url)
         result = run_loadgen({**spec, "duration": seconds}, workdir, seconds + 120)
-        ff1 = sum(procstat.tree_cpu_seconds(p) for p in roots[:-1])
-        ha1 = procstat.tree_cpu_seconds(roots[-1])
-        pg1 = procstat.postgres_cpu_seconds()
+        (ff1, ha1, pg1), elapsed = cpu(roots, balancer, database), time.monotonic() - start
+        tx1 = transactions(cluster.database_url)
     n = max(int(result["requests"]), 1)
+    net_ff = max(0.0, (ff1 - ff0) - idle_ff * elapsed)
     return {
-        "nodes": nodes,
+        "nodes": f"{nodes} (load on ff1 only)" if direct else nodes,
         "requests": result["requests"],
         "errors": result["errors"],
         "rps": round(result["rps"], 1),
         "p50_ms": round(result["p50_ms"], 1),
         "p99_ms": round(result["p99_ms"], 1),
         "factorflow_cpu_ms_per_req": round((ff1 - ff0) * 1000 / n, 2),
+        "factorflow_net_cpu_ms_per_req": round(net_ff * 1000 / n, 2),
+        "idle_cpu_pct_per_node": round(idle_ff * 100 / nodes, 1),
+        "idle_postgres_cpu_pct": round(idle_pg * 100, 1),
         "haproxy_cpu_ms_per_req": round((ha1 - ha0) * 1000 / n, 2),
         "postgres_cpu_ms_per_req": round((pg1 - pg0) * 1000 / n, 2),
+        # pg_stat_database is updated when a backend reports (at most every 0.5 s):
+        # good to a few percent over a run of seconds.
+        "transactions_per_req": round((tx1 - tx0) / n, 2),
         "load_avg_1m": round(max(load, os.getloadavg()[0]), 1),
     }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| nodes | req/s | p50 ms | p99 ms | Factorflow CPU ms/req | HAProxy CPU ms/req "
-            "| PostgreSQL CPU ms/req | errors | load (1 min) |")  # fmt: skip
-    lines = [head, "|" + "---|" * 9]
+    head = ("| nodes | req/s | p50 ms | p99 ms | Factorflow CPU ms/req | of it net of idle "
+            "| idle CPU % per node | HAProxy CPU ms/req | PostgreSQL CPU ms/req "
+            "| PostgreSQL idle CPU % | transactions/req | errors | load (1 min) |")  # fmt: skip
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         lines.append(
             f"| {r['nodes']} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} "
-            f"| {r['factorflow_cpu_ms_per_req']} | {r['haproxy_cpu_ms_per_req']} "
-            f"| {r['postgres_cpu_ms_per_req']} | {r['errors']} | {r['load_avg_1m']} |"
+            f"| {r['factorflow_cpu_ms_per_req']} | {r['factorflow_net_cpu_ms_per_req']} "
+            f"| {r['idle_cpu_pct_per_node']} | {r['haproxy_cpu_ms_per_req']} "
+            f"| {r['postgres_cpu_ms_per_req']} | {r['idle_postgres_cpu_pct']} "
+            f"| {r['transactions_per_req']} | {r['errors']} | {r['load_avg_1m']} |"
         )
     return "\n".join(lines)
 
@@ -106,11 +166,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=6)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--direct", action="store_true", help="load the first node only")
     args = parser.parse_args()
+    # SIGTERM ends the run as Ctrl-C does: the topology is stopped and removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = []
     for count in (int(n) for n in args.nodes.split(",")):
         print(f"[bench.nodes {time.strftime('%H:%M:%S')}] {count} node(s)", flush=True)
-        rows.append(measure(count, args.seconds, args.connections, args.warmup))
+        rows.append(measure(count, args.seconds, args.connections, args.warmup, args.direct))
     print(table(rows))
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))

@@ -87,8 +87,9 @@ def _postgresql(stack: ExitStack) -> str:
 
 
 @contextmanager
-def running(database: str, nodes: int = 3) -> Iterator[Cluster]:
-    """Start the topology; yield it; stop it all."""
+def running(database: str, nodes: int = 3, env: dict[str, str] | None = None) -> Iterator[Cluster]:
+    """Start the topology (``env``: more FACTORFLOW_* settings for every node); yield
+    it; stop it all."""
     if database not in DATABASES:
         raise ValueError(f"database is one of {DATABASES}")
     with ExitStack() as stack:
@@ -130,7 +131,8 @@ def running(database: str, nodes: int = 3) -> Iterator[Cluster]:
             # The schema is made once, on one Galera node directly.
             url = cluster_db.url(cluster_db.nodes[0], "factorflow")
         keys = prepare_installation(base, url)
-        members = [Node(name, base / name, urls[name], keys) for name in names]
+        members = [Node(name, base / name, urls[name], keys, env_extra=dict(env or {}))
+                   for name in names]  # fmt: skip
         stack.callback(front.stop)
         front.start(members, routes)
         for member in members:

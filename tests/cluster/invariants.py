@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class Chaos:
     db_transfer: str = ""
     db_rejoined: float | None = None
     ended: float = 0.0
+    #: Set when the chaos is over; the chaos thread waits for ``release`` to end.
+    done: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -165,6 +169,17 @@ def _no_5xx(log: Log, chaos: Chaos) -> Invariant:
                       "balanced answers by node": dict(sorted(served.items()))})  # fmt: skip
 
 
+def _came_back(log: Log, chaos: Chaos) -> Invariant:
+    """The restarted node answers again, through HAProxy, until the end."""
+    name = chaos.killed[0] if chaos.killed else "-"
+    after = [s for s in log.sent if chaos.restarted and s.started > chaos.restarted
+             and s.node == name and s.status == 200 and s.via == "haproxy"]  # fmt: skip
+    late = [s for s in after if s.started > chaos.ended - 10]
+    return Invariant("the killed node came back", bool(after) and bool(late),
+                     {"killed": name, "answers after its restart": len(after),
+                      "of them in the last 10 s": len(late)})  # fmt: skip
+
+
 def _galera(chaos: Chaos, counters: dict[str, int]) -> Invariant:
     return Invariant("Galera: a killed database node rejoins, conflicts are retried",
                      chaos.db_transfer in ("IST", "SST"),
@@ -189,11 +204,7 @@ def check_all(
         _scheduled(cluster, scheduled_id, chaos),
         _deliveries(log, mail, hook, chaos),
         _no_5xx(log, chaos),
-        Invariant(
-            "the killed node came back",
-            chaos.restarted is not None,
-            {"killed": chaos.killed[0] if chaos.killed else "-"},
-        ),
+        _came_back(log, chaos),
     ]
     if cluster.galera is not None:
         found.append(_galera(chaos, galera_counters))

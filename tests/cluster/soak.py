@@ -9,7 +9,9 @@ Galera; the suite runs the short form in ``tests/cluster/test_soak.py``).
 from __future__ import annotations
 
 import argparse
+import base64
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -54,7 +56,7 @@ def configure(front: str, mail: SmtpServer, hook: WebhookSink, checkers: int) ->
             "action": "sendmail", "option.emailconfig": "mail1", "option.To": "email",
             "option.To email": "soc@example.org", "option.subject": "enrolled {serial}",
             "option.body": "token {serial}"}))  # fmt: skip
-        secret = "whsec_" + __import__("base64").b64encode(secrets.token_bytes(24)).decode()
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         ok(c.post("/event", headers=headers, data={
             **common, "name": "hook on enrolment", "handlermodule": "WebHook",
             "action": "post_webhook", "option.URL": hook.url, "option.replace": "1",
@@ -85,7 +87,18 @@ def configure(front: str, mail: SmtpServer, hook: WebhookSink, checkers: int) ->
 
 def chaos(cluster: Cluster, traffic: Traffic, seconds: float, record: Chaos) -> None:
     """Kill one Factorflow node at 30 % and restart it; on Galera kill a database node
-    at 55 % and let it rejoin from its recovered position."""
+    at 55 % and let it rejoin from its recovered position. The thread lives on until
+    ``record.release``: a node asks for SIGTERM when the thread that started it ends
+    (PR_SET_PDEATHSIG, :mod:`factorflow.api.lifeline`), so the restarted node would
+    otherwise stop with it."""
+    try:
+        _chaos(cluster, traffic, seconds, record)
+    finally:
+        record.done.set()
+        record.release.wait()
+
+
+def _chaos(cluster: Cluster, traffic: Traffic, seconds: float, record: Chaos) -> None:
     start = time.monotonic()
     victim = cluster.nodes[1] if len(cluster.nodes) > 1 else cluster.nodes[0]
     traffic.stop.wait(seconds * 0.3)
@@ -116,6 +129,7 @@ def soak(cluster: Cluster, seconds: float, checkers: int = 3) -> list[Invariant]
     mail, hook = SmtpServer(recorder), WebhookSink()
     mail.start()
     hook.start()
+    record: Chaos | None = None
     try:
         setup = configure(cluster.balancer.url, mail, hook, checkers)
         before = cluster.galera.counters() if cluster.galera else {}
@@ -135,7 +149,7 @@ def soak(cluster: Cluster, seconds: float, checkers: int = 3) -> list[Invariant]
         for thread in [*threads, chaos_thread]:
             thread.start()
         traffic.stop.wait(seconds)
-        chaos_thread.join(timeout=240)  # a rejoin in progress finishes first
+        record.done.wait(timeout=240)  # a rejoin in progress finishes first
         traffic.stop.set()
         for thread in threads:
             thread.join(timeout=60)
@@ -144,6 +158,8 @@ def soak(cluster: Cluster, seconds: float, checkers: int = 3) -> list[Invariant]
         return check_all(cluster, traffic.log, record, recorder, hook, setup.scheduled_id,
                          {k: after.get(k, 0) - before.get(k, 0) for k in after})  # fmt: skip
     finally:
+        if record is not None:
+            record.release.set()
         mail.stop()
         hook.stop()
 
@@ -160,6 +176,8 @@ def main() -> int:
     parser.add_argument("--database", choices=topology.DATABASES, default="postgresql")
     parser.add_argument("--nodes", type=int, default=3)
     args = parser.parse_args()
+    # SIGTERM ends the soak as Ctrl-C does: every process stopped, the directory removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     reason = topology.unavailable(args.database)
     if reason:
         print(f"cannot start: {reason}", file=sys.stderr)
