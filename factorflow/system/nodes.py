@@ -11,11 +11,12 @@ worker register (and set ``lastseen``) when they start.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from factorflow.db.base import retrying, utcnow
@@ -23,6 +24,8 @@ from factorflow.settings import Settings
 from factorflow.system.models import NodeName
 
 UUID_FILE = "node.uuid"
+
+log = logging.getLogger(__name__)
 
 
 def node_uuid(settings: Settings) -> str:
@@ -66,9 +69,14 @@ class NodeService:
                 row.name, row.lastseen = self.name, utcnow()
 
         try:
-            retrying(sessions, work)
-        except IntegrityError:
-            retrying(sessions, work)  # inserted by a twin meanwhile: now it is an update
+            try:
+                retrying(sessions, work)
+            except IntegrityError:
+                retrying(sessions, work)  # inserted by a twin meanwhile: now an update
+        except DBAPIError as exc:
+            # Being listed is not worth refusing to serve: a database not migrated to
+            # the nodes table yet (a rolling upgrade) still answers requests.
+            log.warning("node %s (%s) could not register: %s", self.name, self.uuid, exc)
 
     @staticmethod
     def list(session: Session) -> list[dict[str, str]]:

@@ -88,3 +88,14 @@ def test_the_node_is_in_every_audit_entry_and_on_every_metric(
     text = client.get("/metrics", headers=admin_headers).text
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert samples and all('node="testnode"' in line for line in samples)
+
+
+def test_a_node_that_cannot_register_still_starts(tmp_path: Path) -> None:
+    """A database without the nodes table (not migrated yet): a warning, no failure."""
+    from factorflow.db.base import make_engine, make_session_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        NodeService(Settings(data_dir=tmp_path)).register(make_session_factory(engine))
+    finally:
+        engine.dispose()
