@@ -68,6 +68,22 @@ def postgres_cpu_seconds() -> float:
     return sum(s.cpu_seconds for s in all_processes().values() if s.comm.startswith("postgres"))
 
 
+def postgres_database_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends serving ``database`` (their command line names
+    it): the share of one database when other work uses the same server."""
+    total = 0.0
+    for sample in all_processes().values():
+        if not sample.comm.startswith("postgres"):
+            continue
+        try:
+            title = Path(f"/proc/{sample.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if f" {database} ".encode() in title + b" ":
+            total += sample.cpu_seconds
+    return total
+
+
 def peak_rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

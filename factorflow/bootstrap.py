@@ -46,6 +46,7 @@ from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.system.documentation import SystemDocumentation
 from factorflow.system.health import HealthService
+from factorflow.system.nodes import NodeService
 from factorflow.system.service import SystemConfigService
 from factorflow.tokens.base import TokenType
 from factorflow.tokens.ca.service import CAConnectorService
@@ -96,6 +97,8 @@ class Services:
     user_settings: UserSettingsService
     system_documentation: SystemDocumentation
     health: HealthService
+    #: This node's name and UUID; the nodes of the installation (/system/nodes).
+    nodes: NodeService
 
     @cached_property
     def caconnectors(self) -> CAConnectorService:
@@ -227,6 +230,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings.config_reload_seconds,
         box=box,
         conditions=build_conditions(),
+        node=settings.node_name,
     )
     services = Services(
         settings=settings,
@@ -283,6 +287,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             system, users, policies, admins, settings.node_name
         ),
         health=HealthService(engine, users),
+        nodes=NodeService(settings),
         user_settings=UserSettingsService(),
     )
     if migrate:

@@ -14,6 +14,7 @@ from factorflow.machines import models as machines
 from factorflow.notify import models as notify
 from factorflow.policies import models as policies
 from factorflow.radius import models as radius
+from factorflow.system import models as system
 from factorflow.tokens import models as tokens
 from factorflow.tokens.ca import models as caconnectors
 from factorflow.users import models as users
@@ -33,6 +34,7 @@ __all__ = [
     "policies",
     "radius",
     "streams",
+    "system",
     "tokens",
     "users",
     "validate",

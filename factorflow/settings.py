@@ -84,8 +84,13 @@ class Settings(BaseSettings):
     #: Hashes computed at once per process (0: one per usable CPU); each holds
     #: argon2_memory_kib of memory while it runs.
     argon2_threads: int = Field(default=0, ge=0, le=64)
-    #: pi.cfg PI_AUDIT_SERVERNAME: the node name written into audit entries.
-    node_name: str = Field(default_factory=lambda: os.uname().nodename)
+    #: pi.cfg PI_NODE (and PI_AUDIT_SERVERNAME): this node's name, written into every
+    #: audit entry, the ``node`` label of /metrics and ``/system/nodes``.
+    node_name: str = Field(default_factory=lambda: os.uname().nodename, max_length=255)
+    #: pi.cfg PI_NODE_UUID: this node's UUID; empty: the one kept in <data_dir>/node.uuid.
+    node_uuid: str = Field(
+        default="", pattern=r"^$|^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
+    )
     #: Blast-radius guard for every scheduled definition without its own limits: a
     #: run that would act on more than this many subjects (0 = no limit) ...
     guard_max_subjects: int = Field(default=0, ge=0)

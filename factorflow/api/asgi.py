@@ -25,6 +25,7 @@ def create() -> FastAPI:
     die_with_parent()
     services = build_services(Settings(), migrate=False)
     app = create_app(services)
+    services.nodes.register(services.sessions)
     if services.settings.embedded_worker:
         attach_worker(app, services)
     return app

@@ -151,6 +151,11 @@ _CONFLICT_MARKERS = (
 )
 
 
+#: MariaDB/MySQL error codes of a lost write conflict: deadlock (also Galera's failed
+#: certification at COMMIT) and lock wait timeout.
+_CONFLICT_CODES = (1213, 1205)
+
+
 def is_retryable_conflict(exc: BaseException) -> bool:
     """True for write conflicts that a rolled-back unit of work may simply retry.
 
@@ -162,6 +167,12 @@ def is_retryable_conflict(exc: BaseException) -> bool:
     savepoint as a deadlock victim it rolls back the *entire* transaction, so leaving
     the savepoint fails with "SAVEPOINT ... does not exist" (1305), raised while
     handling the deadlock. That error is as retryable as the deadlock behind it.
+
+    A MariaDB Galera cluster certifies a transaction when it commits: the loser of two
+    conflicting commits on different nodes gets error 1213 (ER_LOCK_DEADLOCK) at COMMIT,
+    after all its statements succeeded. The unit of work's commit is inside the retried
+    block (:func:`retrying`), so it is retried whole like any deadlock; the error code
+    counts as well as the message, which WSREP words differently in some versions.
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -172,6 +183,9 @@ def is_retryable_conflict(exc: BaseException) -> bool:
         seen.add(id(current))
         text = str(getattr(current, "orig", current)).lower()
         if any(marker in text for marker in _CONFLICT_MARKERS):
+            return True
+        args = getattr(getattr(current, "orig", current), "args", ())
+        if args and args[0] in _CONFLICT_CODES:
             return True
         pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
     return False

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hmac
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -42,6 +43,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -63,7 +65,10 @@ class DefinitionMetrics:
 
 
 class EventMetrics:
-    def __init__(self) -> None:
+    def __init__(self, node: str = "") -> None:
+        #: The ``node`` label every sample carries when rendered (Settings.node_name):
+        #: one scrape per node behind a balancer tells the nodes apart.
+        self.node = node
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("definition_id", "definition")
         r = self.registry
@@ -156,8 +161,26 @@ class EventMetrics:
 
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(_NodeLabelled(registry, self.node))
+        return generate_latest(_NodeLabelled(self.registry, self.node))
+
+
+class _NodeLabelled(CollectorRegistry):
+    """A registry's samples with the ``node`` label added (added at render time, so
+    that the counters' children stay looked up by their own labels)."""
+
+    def __init__(self, source: CollectorRegistry, node: str) -> None:
+        super().__init__(auto_describe=False)
+        self._source, self._node = source, node
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._source.collect():
+            if self._node:
+                family.samples = [
+                    sample._replace(labels={**sample.labels, "node": self._node})
+                    for sample in family.samples
+                ]
+            yield family
 
 
 M = TypeVar("M", bound=MetricWrapperBase)

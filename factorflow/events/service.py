@@ -146,6 +146,7 @@ class EventService:
         conditions: ConditionRegistry = CONDITIONS,
         *,
         box: SecretBox,
+        node: str = "",
     ) -> None:
         #: The handler modules by name: one instance each, shared by every request.
         self.handlers = handlers
@@ -155,7 +156,7 @@ class EventService:
             sessions, handlers, reload_seconds, opener=self.secrets.open_row, conditions=conditions
         )
         #: Prometheus metrics (per instance: no global registry state).
-        self.metrics = EventMetrics()
+        self.metrics = EventMetrics(node=node)
         #: Event names declared by the routes; filled in when the API is built.
         self.available_events: list[str] = []
         #: ``"<METHOD> <rule>"`` as audited → event name (dry runs of audited requests).

@@ -130,6 +130,8 @@ RIGHTS: dict[str, Right] = {
     "system_delete": Right("configdelete"),
     "system_documentation": Right("system_documentation"),
     "system_random": Right("getrandom"),
+    # privacyIDEA: any administrator (admin_required, no policy action).
+    "system_nodes": Right(None),
     "jobs_list": Right("jobs_read"),
     "job_get": Right("jobs_read"),
     "job_retry": Right("jobs_write"),

@@ -389,6 +389,7 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "system_delete": (),
     "system_documentation": (),
     "system_random": (),
+    "system_nodes": (),
     # The caller's own session; login throttling is not realm-bound.
     "auth_logout": (),
     "auth_lockout_list": (),

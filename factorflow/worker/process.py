@@ -41,6 +41,7 @@ def run_worker(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     services = build_services(settings, migrate=False)
+    services.nodes.register(services.sessions)
     worker = Worker(services, threads=threads)
     worker.start()
     log.info("worker %s started with %d threads", worker.name, worker.threads)

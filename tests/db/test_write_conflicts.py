@@ -43,6 +43,18 @@ def test_a_lost_savepoint_behind_a_deadlock_is_retryable() -> None:
     assert is_retryable_conflict(lost)
 
 
+def test_a_galera_certification_failure_at_commit_is_retryable() -> None:
+    """Galera's loser of two conflicting commits: 1213 at COMMIT, by code or message."""
+    import pymysql
+
+    worded = pymysql.err.OperationalError(1213, "WSREP detected deadlock/conflict")
+    assert is_retryable_conflict(OperationalError("COMMIT", {}, worded))
+    coded = pymysql.err.OperationalError(1213, "certification failed")
+    assert is_retryable_conflict(OperationalError("COMMIT", {}, coded))
+    other = pymysql.err.OperationalError(1047, "WSREP has not yet prepared node")
+    assert not is_retryable_conflict(OperationalError("COMMIT", {}, other))
+
+
 def test_a_lost_savepoint_without_a_conflict_is_not_retryable() -> None:
     lost = chained(
         "(1054, \"Unknown column 'x'\")", "(1305, 'SAVEPOINT sa_savepoint_1 does not exist')"

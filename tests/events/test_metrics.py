@@ -26,9 +26,13 @@ def scrape(
     assert response.headers["content-type"].startswith("text/plain")
     assert not response.text.startswith("{")  # not the JSON envelope
     samples = {}
+    node = client.app.state.services.settings.node_name  # type: ignore[attr-defined]
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+            labels = dict(sample.labels)
+            # Every sample carries this node's name (several nodes behind a balancer).
+            assert labels.pop("node") == node, sample
+            samples[(sample.name, frozenset(labels.items()))] = sample.value
     return samples
 
 

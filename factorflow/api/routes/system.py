@@ -69,6 +69,12 @@ def random_key(call: Call[RandomParams]) -> Outcome:
     return Outcome(value=data.hex())
 
 
+@routes.route("GET", "/system/nodes", event="system_nodes", params=NoParams)
+def list_nodes(call: Call[NoParams]) -> Outcome:
+    """The nodes known to the installation (privacyIDEA 3.10+): ``name`` and ``uuid``."""
+    return Outcome(value=call.services.nodes.list(call.session))
+
+
 @routes.route("GET", "/system/{key}", event="system_list", params=KeyParams,
               access=Access.AUTHENTICATED)  # fmt: skip
 def get_setting(call: Call[KeyParams]) -> Outcome:
