@@ -57,6 +57,7 @@ from factorflow.users.base import UserStore
 from factorflow.users.service import UserService
 from factorflow.users.web_settings import UserSettingsService
 from factorflow.validate.service import ValidateService
+from factorflow.validate.webui_login import PolicyUserLogin
 
 
 @dataclass
@@ -222,6 +223,14 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         remote_servers=ForwardedChecks(federation),
     )
     jobs = JobService(settings, job_kinds, box)
+    validate = ValidateService(
+        tokens=tokens,
+        users=users,
+        hasher=hasher,
+        jobs=jobs,
+        challenge_validity=settings.challenge_validity_seconds,
+        selector=PolicyChallengeSelector(policies),
+    )
     admins = AdminService(hasher, settings.data_dir / PI_PEPPER_FILE)
     system = SystemConfigService(settings, box)
     events = EventService(
@@ -254,14 +263,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         users=users,
         tokens=tokens,
         helpdesk=TokenHelpdesk(tokens),
-        validate=ValidateService(
-            tokens=tokens,
-            users=users,
-            hasher=hasher,
-            jobs=jobs,
-            challenge_validity=settings.challenge_validity_seconds,
-            selector=PolicyChallengeSelector(policies),
-        ),
+        validate=validate,
         events=events,
         job_kinds=job_kinds,
         jobs=jobs,
@@ -280,7 +282,12 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         radius=RadiusService(box),
         machine_resolvers=machine_resolvers,
         machines=MachineService(box, machine_resolvers, tokens, settings.config_reload_seconds),
-        logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),
+        logins=LoginService(
+            admins,
+            users,
+            LoginThrottle(ThrottleRules.from_settings(settings)),
+            PolicyUserLogin(policies, validate),
+        ),
         session_guard=SessionGuard(),
         system=system,
         system_documentation=SystemDocumentation(

@@ -19,6 +19,7 @@ is refused before any password is looked at.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,31 @@ class LoginResult:
     user: User | None = None
 
 
+class UserLogin(Protocol):
+    """How a realm user proves who they are at ``POST /auth`` (the webui scope's
+    ``login_mode``, decided above this layer): ``mode`` is ``userstore`` (the store's
+    password), ``privacyIDEA`` (PIN and OTP of their tokens, checked by ``tokens``) or
+    ``disable`` (no login)."""
+
+    def mode(self, session: Session, user: User, client_ip: str) -> str: ...
+
+    def tokens(self, session: Session, user: User, password: str, client_ip: str) -> bool: ...
+
+
+class StoreLogin:
+    """Every user logs in with the user store's password (no webui policies)."""
+
+    def mode(self, session: Session, user: User, client_ip: str) -> str:
+        return "userstore"
+
+    def tokens(self, session: Session, user: User, password: str, client_ip: str) -> bool:
+        return False
+
+
+#: privacyIDEA's answer when the login_mode policy disables a user's login.
+LOGIN_DISABLED = "The login for this user is disabled."
+
+
 class _WrongCredentialsError(Exception):
     """Credentials that did not verify (counted as a failed login)."""
 
@@ -51,10 +77,17 @@ class _WrongCredentialsError(Exception):
 
 
 class LoginService:
-    def __init__(self, admins: AdminService, users: UserService, throttle: LoginThrottle) -> None:
+    def __init__(
+        self,
+        admins: AdminService,
+        users: UserService,
+        throttle: LoginThrottle,
+        user_login: UserLogin | None = None,
+    ) -> None:
         self.admins = admins
         self.users = users
         self.throttle = throttle
+        self.user_login: UserLogin = user_login or StoreLogin()
 
     def login(
         self, session: Session, username: str, password: str, realm: str, client_ip: str
@@ -73,6 +106,7 @@ class LoginService:
                 realm=realm,
                 admin=admin,
                 admin_form=admin_form,
+                client_ip=client_ip,
             )
         except _WrongCredentialsError as wrong:
             raise self._failed(session, attempt, wrong) from None
@@ -97,6 +131,7 @@ class LoginService:
         realm: str,
         admin: Admin | None,
         admin_form: bool,
+        client_ip: str = "",
     ) -> LoginResult:
         if admin is not None:
             if self.admins.verify_password(admin, password):
@@ -112,7 +147,14 @@ class LoginService:
         except UserError as exc:
             self.users.check_unknown_password(session, username, realm, password)
             raise _WrongCredentialsError(exc.message) from None
-        if not self.users.check_password(session, user, password):
+        mode = self.user_login.mode(session, user, client_ip)
+        if mode == "disable":
+            raise _WrongCredentialsError(LOGIN_DISABLED, user)
+        if mode == "privacyIDEA":
+            verified = self.user_login.tokens(session, user, password, client_ip)
+        else:
+            verified = self.users.check_password(session, user, password)
+        if not verified:
             raise _WrongCredentialsError(WRONG_CREDENTIALS, user)
         return LoginResult(Actor(role="user", username=user.login, realm=user.realm), user=user)
 

@@ -45,9 +45,19 @@ class AuthService:
         self._validity = timedelta(seconds=validity_seconds)
 
     def issue(
-        self, actor: Actor, *, rights: list[str] | None = None, credential_version: str = ""
+        self,
+        actor: Actor,
+        *,
+        rights: list[str] | None = None,
+        credential_version: str = "",
+        validity_seconds: int | None = None,
     ) -> str:
+        """A JWT for ``actor``, valid for ``validity_seconds`` (a webui policy's
+        ``jwt_validity``) or the server's setting."""
         now = utcnow()
+        validity = (
+            timedelta(seconds=validity_seconds) if validity_seconds is not None else self._validity
+        )
         claims: dict[str, Any] = {
             "username": actor.username,
             "realm": actor.realm,
@@ -55,7 +65,7 @@ class AuthService:
             "nonce": secrets.token_hex(10),
             "authtype": "password",
             "iat": now,
-            "exp": now + self._validity,
+            "exp": now + validity,
             "rights": rights or [],
             "jti": secrets.token_hex(16),
         }

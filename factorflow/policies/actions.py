@@ -404,6 +404,44 @@ def _certificate_enrollment() -> list[ActionDef]:
     ]  # fmt: skip
 
 
+def _webui(token_types: Iterable[str]) -> list[ActionDef]:
+    """privacyIDEA's ``webui`` scope: how the web UI behaves for whom it matches (the
+    logged-in admin or user); ``POST /auth`` answers with the settings."""
+    page = {"type": "int", "minimum": 1, "maximum": 500}
+    return [
+        ActionDef(name="login_mode", type="str", choices=("userstore", "privacyIDEA", "disable"),
+                  desc="How users log in to the web UI: with their user store's password "
+                  "(userstore, the default), with PIN and OTP of their tokens (privacyIDEA), "
+                  "or not at all (disable)."),
+        ActionDef(name="logout_time", type="int", minimum=10, maximum=7 * 24 * 3600,
+                  desc="Seconds without activity after which the web UI ends the session "
+                  "(default 120)."),
+        ActionDef(name="timeout_action", type="str", choices=("lockscreen", "logout"),
+                  desc="What the web UI does then: lock the screen until the password is "
+                  "entered again (default), or log out."),
+        ActionDef(name="jwt_validity", type="int", minimum=60, maximum=7 * 24 * 3600,
+                  desc="Seconds the login's JWT is valid (default: the server's setting)."),
+        ActionDef(name="audit_page_size", desc="Audit entries per page (default 10).", **page),
+        ActionDef(name="token_page_size", desc="Tokens per page (default 15).", **page),
+        ActionDef(name="user_page_size", desc="Users per page (default 15).", **page),
+        ActionDef(name="default_tokentype", type="str", choices=tuple(token_types),
+                  desc="The token type the enrolment form offers first (default hotp)."),
+        _b("tokenwizard", "A user without a token is led to the enrolment wizard."),
+        _b("tokenwizard_2nd_token", "The wizard also for users who have a token."),
+        ActionDef(name="realm_dropdown", type="str", unique=False,
+                  desc="Realms (space separated) the login form offers in a list."),
+        _b("hide_buttons", "Hide the buttons of actions the admin or user may not do "
+           "(default: shown, disabled)."),
+        _b("hide_welcome", "Hide the welcome notice on the administrator's dashboard."),
+        _b("user_details", "Show the owner's details (name, email) in the token list."),
+        _b("deletion_confirmation", "Ask before deleting (tokens, definitions, ...)."),
+        _b("search_on_enter", "Lists search when Enter is pressed, not on each key."),
+        _b("show_seed", "Show the OTP key as text at enrolment (besides the QR code)."),
+        _b("admin_dashboard", "Administrators start on the dashboard (privacyIDEA's flag)."),
+        _b("dialog_no_token", "Tell a user who has no token (privacyIDEA's flag)."),
+    ]  # fmt: skip
+
+
 def _enroll_rights(token_types: Iterable[str]) -> list[ActionDef]:
     return [
         ActionDef(
@@ -413,7 +451,7 @@ def _enroll_rights(token_types: Iterable[str]) -> list[ActionDef]:
     ]
 
 
-SCOPES = ("admin", "user", "authentication", "authorization", "enrollment")
+SCOPES = ("admin", "user", "authentication", "authorization", "enrollment", "webui")
 
 
 @dataclass(frozen=True)
@@ -445,5 +483,6 @@ def build_catalog(token_types: Iterable[str]) -> Catalog:
         "authentication": _authentication(),
         "authorization": _authorization(),
         "enrollment": _enrollment(types),
+        "webui": _webui(types),
     }
     return Catalog({scope: {d.name: d for d in defs} for scope, defs in lists.items()})

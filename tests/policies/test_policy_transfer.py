@@ -14,8 +14,8 @@ from factorflow.bootstrap import Services
 from tests.policies.conftest import SetPolicy
 from tests.tokens.helpers import assert_error, ok
 
-#: A file as privacyIDEA 3.14 exports it (str() of each field), with a webui policy
-#: (a scope Factorflow does not have) and Factorflow's earlier name lostTokenValid.
+#: A file as privacyIDEA 3.14 exports it (str() of each field), with a container policy
+#: (a scope Factorflow does not have yet) and Factorflow's earlier name lostTokenValid.
 PRIVACYIDEA_FILE = """\
 [helpdesk]
 name = helpdesk
@@ -45,6 +45,11 @@ adminuser = ['admin']
 name = ui
 scope = webui
 action = {'login_mode': 'privacyIDEA'}
+
+[box]
+name = box
+scope = container
+action = {'container_create': True}
 
 [lost]
 scope = enrollment
@@ -124,12 +129,13 @@ def test_import_of_a_privacyidea_file(
     client: TestClient, admin_headers: dict[str, str], services: Services
 ) -> None:
     body = ok(_import(client, admin_headers, PRIVACYIDEA_FILE, "backup-policy.cfg"))
-    assert body["result"]["value"] == 3
+    assert body["result"]["value"] == 4
     warnings = body["detail"]["warnings"]
-    assert any("'ui' is skipped" in w for w in warnings)
+    assert any("'box' is skipped" in w for w in warnings)
     assert any("'lostTokenValid'" in w for w in warnings)
     policies = _policies(client, admin_headers)
-    assert sorted(policies) == ["helpdesk", "lost", "super"]
+    assert sorted(policies) == ["helpdesk", "lost", "super", "ui"]
+    assert policies["ui"]["action"] == {"login_mode": "privacyIDEA"}
     helpdesk = policies["helpdesk"]
     assert helpdesk["adminuser"] == ["helpdesk"] and helpdesk["client"] == ["10.0.0.0/8"]
     assert (helpdesk["priority"], helpdesk["time"]) == (2, "Mon-Fri: 08:00-18:00")
@@ -138,7 +144,7 @@ def test_import_of_a_privacyidea_file(
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action.like("%/policy/import/%"))
         ).one()
-    assert entry.success and "imported 3 policies from file backup-policy.cfg" in entry.info
+    assert entry.success and "imported 4 policies from file backup-policy.cfg" in entry.info
 
 
 @pytest.mark.parametrize(

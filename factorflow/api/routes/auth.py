@@ -15,18 +15,12 @@ from factorflow.auth.models import LoginThrottleEntry
 from factorflow.core.invocation import Outcome
 from factorflow.db.base import utcnow
 from factorflow.pipeline import Access
+from factorflow.policies.webui import granted_rights, jwt_validity, login_form, webui_settings
 
 routes = Routes("auth")
 
 ADMIN_MENUS = ["tokens", "users", "config", "events", "audit", "components"]
 USER_MENUS = ["tokens"]
-ADMIN_RIGHTS = [
-    "enrollHOTP", "enrollTOTP", "enrollSPASS", "enrollREGISTRATION", "enrollPAPER",
-    "enable", "disable", "delete", "reset", "resync", "setpin", "setdescription",
-    "assign", "unassign", "tokenlist", "tokenrealms", "set", "userlist", "auditlog",
-    "resolverread", "resolverwrite", "resolverdelete", "configread", "configwrite",
-    "eventhandling_read", "eventhandling_write",
-]  # fmt: skip
 USER_RIGHTS = [
     "enrollHOTP",
     "enrollTOTP",
@@ -50,32 +44,23 @@ class AuthParams(BaseModel):
     realm: str = Field(default="", max_length=120)
 
 
-def webui_settings() -> dict[str, Any]:
-    """The WebUI settings privacyIDEA 3.14 adds to a login answer, at their defaults
-    (no webui policies): scripts and UIs written for privacyIDEA read them."""
-    return {
-        "admin_dashboard": False, "audit_page_size": 10, "container_wizard": {"enabled": False},
-        "default_container_type": "generic", "default_tokentype": "hotp",
-        "deletion_confirmation": False, "dialog_no_token": False, "hide_buttons": False,
-        "hide_welcome": False, "logout_redirect_url": "", "logout_time": 120,
-        "policy_template_url": "/static/policy-templates/", "qr_image_android": None,
-        "qr_image_custom": None, "qr_image_ios": None, "require_description": [],
-        "rss_age": 180, "search_on_enter": False, "session_persistence": "tab",
-        "show_node": "", "show_seed": False, "subscription_status": 0,
-        "timeout_action": "lockscreen", "token_page_size": 15, "token_rollover": {},
-        "token_wizard": False, "token_wizard_2nd": False, "user_details": False,
-        "user_page_size": 15,
-    }  # fmt: skip
-
-
 def _login_value(call: Call[AuthParams], result: LoginResult) -> dict[str, Any]:
     actor = result.actor
-    rights, menus = (ADMIN_RIGHTS, ADMIN_MENUS) if actor.is_admin else (USER_RIGHTS, USER_MENUS)
+    policies, session, client = call.services.policies, call.session, call.inv.client_ip
+    defaults, menus = (
+        (sorted(policies.catalog.rights("admin")), ADMIN_MENUS)
+        if actor.is_admin
+        else (USER_RIGHTS, USER_MENUS)
+    )
+    rights = granted_rights(policies, session, actor, defaults, user=result.user, client=client)
     token = call.services.auth.issue(
-        actor, rights=rights, credential_version=result.credential_version
+        actor,
+        rights=rights,
+        credential_version=result.credential_version,
+        validity_seconds=jwt_validity(policies, session, actor, result.user, client),
     )
     return {
-        **webui_settings(),
+        **webui_settings(policies, session, actor, result.user, client),
         "token": token,
         "role": actor.role,
         "username": actor.username,
@@ -171,3 +156,13 @@ def rights(call: Call[NoParams]) -> Outcome:
     """The token types the logged-in admin or user may enrol, with their descriptions."""
     types = call.services.tokens.types
     return Outcome(value={t: types[t].summary() for t in enrollable_types(call)})
+
+
+@routes.route(
+    "GET", "/auth/login_settings", event="auth_login_settings", params=NoParams,
+    access=Access.PUBLIC,
+)  # fmt: skip
+def login_settings(call: Call[NoParams]) -> Outcome:
+    """What the login form shows before anyone is known (Factorflow; privacyIDEA renders
+    it into its page): the realms of the webui policies' ``realm_dropdown``."""
+    return Outcome(value=login_form(call.services.policies, call.session, call.inv.client_ip))

@@ -6,6 +6,7 @@ import { renderFrame } from "./layout.js";
 import { match, navigate, parseHash } from "./router.js";
 import { currentSession, endSession } from "./session.js";
 import { errorBox } from "./ui.js";
+import { watchIdle } from "./idle.js";
 import * as audit from "./pages/audit.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as eventStreams from "./pages/eventstreams.js";
@@ -62,14 +63,14 @@ const ROUTES = [
 let loginMessage = "";
 let renderCount = 0;
 
-async function logout() {
+async function logout(message = "You have logged out.") {
   try {
     await del("/auth"); // the server refuses this JWT from now on
   } catch {
     // An expired or refused session is over anyway.
   }
   endSession();
-  loginMessage = "You have logged out.";
+  loginMessage = typeof message === "string" ? message : "You have logged out.";
   navigate("/login");
 }
 
@@ -120,4 +121,5 @@ async function render() {
 }
 
 window.addEventListener("hashchange", render);
+watchIdle(logout);
 render();

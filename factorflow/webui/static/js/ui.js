@@ -1,5 +1,6 @@
 // Shared page pieces: headings, tables, pagers, confirmations, error boxes.
 
+import { allowed, setting } from "./session.js";
 import { h } from "./dom.js";
 
 export function pageHeader(title, ...actions) {
@@ -11,6 +12,20 @@ export function pageHeader(title, ...actions) {
  * ("Delete" in a table row, named "Delete <row>" for assistive technology). */
 export function button(label, onclick, cls = "", name = "") {
   return h("button", { type: "button", class: cls, onclick, ...(name ? { "aria-label": name } : {}) }, label);
+}
+
+/**
+ * `element` (a button or link) when the session holds `right`; else, by the webui
+ * policy hide_buttons, nothing, or the element disabled with the reason in its title.
+ */
+export function guarded(right, element) {
+  if (!element || allowed(right)) return element;
+  if (setting("hide_buttons", false)) return null;
+  element.disabled = true;
+  element.setAttribute("aria-disabled", "true");
+  element.title = `Your policies do not grant ${right}.`;
+  if (element.tagName === "A") element.removeAttribute("href");
+  return element;
 }
 
 export function link(label, href, cls = "") {

@@ -4,7 +4,7 @@
 
 import { del, get, post } from "../api.js";
 import { formatDate, h, replace, toast } from "../dom.js";
-import { badge, button, confirmAction, link, pageHeader, table } from "../ui.js";
+import { badge, button, confirmAction, guarded, link, pageHeader, table } from "../ui.js";
 
 /** name → {last, failures} over the latest EVENT audit entries. */
 async function firingStats() {
@@ -37,10 +37,10 @@ const COLUMNS = (ctx) => [
   { key: "failures", label: "Failures", render: (d) => (d.failures ? badge(String(d.failures), "bad") : "0") },
   { key: "tools", label: "More", sort: "", render: (d) => h("span", { class: "button-row" },
     link("History", `#/events/${d.id}/history`, "button small"),
-    button("Delete", async () => {
+    guarded("eventhandling_write", button("Delete", async () => {
       if (!confirmAction(`Delete the definition ${d.name}? Its history stays for a rollback.`)) return;
       try { await del(`/event/${d.id}`); toast("Deleted"); ctx.rerender(); } catch (err) { toast(err.message); }
-    }, "small danger", `Delete ${d.name}`)) },
+    }, "small danger", `Delete ${d.name}`))) },
 ];
 
 function activeToggle(ctx, d) {
@@ -116,7 +116,7 @@ export async function render(ctx) {
   draw();
   return [
     pageHeader("Event definitions",
-      link("New definition", "#/events/new", "button primary"),
+      guarded("eventhandling_write", link("New definition", "#/events/new", "button primary")),
       templateMenu(templates),
       link("Export / import", "#/events/transfer", "button"),
       link("Workflows", "#/events/workflows", "button")),

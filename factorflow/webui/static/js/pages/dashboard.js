@@ -3,6 +3,7 @@
 
 import { del, get, post, seg } from "../api.js";
 import { formatDate, h, toast } from "../dom.js";
+import { setting } from "../session.js";
 import { button, errorBox, link, pageHeader, section, table } from "../ui.js";
 
 export function tokenState(token) {
@@ -115,6 +116,15 @@ function pausedRuns(ctx) {
   ], runs, { empty: "No scheduled run is waiting for a decision." }));
 }
 
+// Where a new administrator starts; the webui policy hide_welcome hides it.
+function welcome() {
+  return h("div", { class: "notice welcome", role: "note", "aria-label": "Welcome" },
+    h("strong", {}, "Welcome to Factorflow. "),
+    "To start: add a ", link("user store", "#/resolvers"), " and a ", link("realm", "#/realms"),
+    ", enrol ", link("tokens", "#/tokens/new"), " for its users, and attach ",
+    link("event definitions", "#/events"), " to what should happen on the way.");
+}
+
 export async function render(ctx) {
   const [tokens, failed, failing, dead, paused] = await Promise.all([
     panel("Tokens by type and state", async () => tokenMatrix(await allTokens())),
@@ -123,5 +133,6 @@ export async function render(ctx) {
     panel("Dead jobs", deadJobs),
     panel("Paused scheduled runs", () => pausedRuns(ctx)),
   ]);
-  return [pageHeader("Dashboard"), paused, h("div", { class: "grid" }, tokens, dead), failed, failing];
+  return [pageHeader("Dashboard"), setting("hide_welcome", false) ? null : welcome(), paused,
+    h("div", { class: "grid" }, tokens, dead), failed, failing];
 }

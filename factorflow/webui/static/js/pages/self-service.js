@@ -7,7 +7,7 @@ import { h, toast } from "../dom.js";
 import { enrolForm } from "../enrol-form.js";
 import { apiForm, field } from "../forms.js";
 import { button, confirmAction, pageHeader, section, table } from "../ui.js";
-import { currentSession } from "../session.js";
+import { currentSession, setting } from "../session.js";
 import { stateBadge } from "./tokens.js";
 
 function pinForm(ctx, token) {
@@ -35,9 +35,9 @@ function actions(ctx, token) {
 
 /** The enrolment form, generated from GET /token/types/: the types this user's policies
  * let him enrol, each with its own parameters (enrol-form.js, as on the admin's page). */
-function selfEnrolForm(types) {
+function selfEnrolForm(types, wanted = "totp") {
   return enrolForm({
-    types, wanted: "totp", label: "Enrol a new token", typeLabel: "Kind", describedChoices: true,
+    types, wanted, label: "Enrol a new token", typeLabel: "Kind", describedChoices: true,
     common: [
       field({ label: "Description", param: "description", placeholder: "e.g. phone app" }),
       field({ label: "PIN", param: "pin", kind: "password", autocomplete: "new-password", help: "Optional; typed before the code when you log in." }),
@@ -49,6 +49,17 @@ function selfEnrolForm(types) {
 export async function render(ctx) {
   const session = currentSession();
   const [result, types] = await Promise.all([get("/token/", { pagesize: 100 }), get("/token/types/")]);
+  const wizard = setting("token_wizard", false)
+    && (result.count === 0 || setting("token_wizard_2nd", false)) && !ctx.query.all;
+  if (wizard) {
+    // The webui policy tokenwizard: a first-time user sees one thing to do.
+    return [
+      pageHeader("Set up your token"),
+      h("p", {}, "To log in with a second factor you need a token. Choose one and follow the steps; it takes a minute."),
+      selfEnrolForm(types, setting("default_tokentype", "totp")),
+      result.count ? h("p", {}, h("a", { href: "#/me?all=1" }, "Show my tokens")) : null,
+    ];
+  }
   return [
     pageHeader("My tokens"),
     h("p", { class: "muted" }, `Signed in as ${session.username}${session.realm ? ` in realm ${session.realm}` : ""}.`),

@@ -5,7 +5,7 @@ import { formatDate, h, toast } from "../dom.js";
 import { apiForm, field } from "../forms.js";
 import { attachChoices, attachForm, linksTable } from "../machine-links.js";
 import { navigate } from "../router.js";
-import { button, confirmAction, errorBox, facts, link, pageHeader, section, table } from "../ui.js";
+import { button, confirmAction, errorBox, facts, guarded, link, pageHeader, section, table } from "../ui.js";
 import { stateBadge } from "./tokens.js";
 
 export async function loadToken(serial) {
@@ -55,27 +55,27 @@ function actionBar(ctx, token) {
   const s = seg(token.serial);
   return h("div", { class: "button-row", role: "group", "aria-label": "Token actions" },
     token.revoked ? null : token.active
-      ? button("Disable", () => run("Disable", () => post(`/token/disable/${s}`)))
-      : button("Enable", () => run("Enable", () => post(`/token/enable/${s}`))),
-    button("Reset fail counter", () => run("Reset", () => post(`/token/reset/${s}`))),
-    token.username && !token.revoked ? button("Lost token", () => confirmAction(
+      ? guarded("disable", button("Disable", () => run("Disable", () => post(`/token/disable/${s}`))))
+      : guarded("enable", button("Enable", () => run("Enable", () => post(`/token/enable/${s}`)))),
+    guarded("reset", button("Reset fail counter", () => run("Reset", () => post(`/token/reset/${s}`)))),
+    token.username && !token.revoked ? guarded("losttoken", button("Lost token", () => confirmAction(
       `${token.serial} is lost? It will be disabled and ${token.username} gets a temporary password token.`)
       && run("Lost token", async () => {
         const v = await post(`/token/lost/${s}`);
         showOnce(token.serial, `Temporary token ${v.serial}`, [
           ["Password (after the user's PIN)", v.password], ["Valid until", v.end_date]]);
-      })) : null,
-    token.revoked ? null : button("Random PIN", () => confirmAction(`Set a random PIN on ${token.serial}?`)
+      }))) : null,
+    token.revoked ? null : guarded("setrandompin", button("Random PIN", () => confirmAction(`Set a random PIN on ${token.serial}?`)
       && run("Random PIN", async () => {
         const reply = await call("POST", `/token/setrandompin/${s}`, {});
         showOnce(token.serial, "New PIN", [["PIN", reply.detail.pin]]);
-      })),
-    token.revoked ? null : button("Revoke", () => confirmAction(
+      }))),
+    token.revoked ? null : guarded("revoke", button("Revoke", () => confirmAction(
       `Revoke ${token.serial}? A revoked token can never be enabled again.`)
-      && run("Revoke", () => post(`/token/revoke/${s}`)), "danger"),
-    token.username ? button("Unassign", () => confirmAction(`Unassign ${token.serial} from ${token.username}?`)
-      && run("Unassign", () => post("/token/unassign", { serial: token.serial }))) : null,
-    button("Delete", async () => {
+      && run("Revoke", () => post(`/token/revoke/${s}`)), "danger")),
+    token.username ? guarded("unassign", button("Unassign", () => confirmAction(`Unassign ${token.serial} from ${token.username}?`)
+      && run("Unassign", () => post("/token/unassign", { serial: token.serial })))) : null,
+    guarded("delete", button("Delete", async () => {
       if (!confirmAction(`Delete token ${token.serial}? This cannot be undone.`)) return;
       try {
         await del(`/token/${s}`);
@@ -84,7 +84,7 @@ function actionBar(ctx, token) {
       } catch (err) {
         toast(err.message);
       }
-    }, "danger"));
+    }, "danger")));
 }
 
 function forms(ctx, token, groups) {

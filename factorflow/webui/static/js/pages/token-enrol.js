@@ -6,6 +6,7 @@
 import { get } from "../api.js";
 import { enrolForm } from "../enrol-form.js";
 import { field } from "../forms.js";
+import { setting } from "../session.js";
 import { link, pageHeader } from "../ui.js";
 
 export async function render(ctx) {
@@ -17,6 +18,6 @@ export async function render(ctx) {
     field({ label: "PIN", param: "pin", kind: "password", autocomplete: "new-password" }),
   ];
   return [pageHeader("Enrol a token", link("Back to tokens", "#/tokens")),
-    enrolForm({ types, wanted: ctx.query.type || "hotp", common,
+    enrolForm({ types, wanted: ctx.query.type || setting("default_tokentype", "hotp"), common,
       next: (detail) => link("Open the token", `#/tokens/${encodeURIComponent(detail.serial)}`, "button") })];
 }

@@ -4,11 +4,11 @@ import { get } from "../api.js";
 import { h } from "../dom.js";
 import { field, formValues } from "../forms.js";
 import { navigate } from "../router.js";
-import { badge, link, pageHeader, pager, table } from "../ui.js";
+import { setting } from "../session.js";
+import { badge, guarded, link, pageHeader, pager, table } from "../ui.js";
 import { tokenState } from "./dashboard.js";
 
 const FILTERS = ["serial", "type", "user", "realm", "active", "assigned", "description"];
-const PAGE_SIZE = 15;
 
 export function stateBadge(token) {
   const state = tokenState(token);
@@ -37,7 +37,8 @@ function filterForm(query) {
 
 export async function render(ctx) {
   const query = ctx.query;
-  const params = { page: query.page || 1, pagesize: PAGE_SIZE, sortby: query.sortby || "serial", sortdir: query.sortdir || "asc" };
+  const pageSize = Number(setting("token_page_size", 15)) || 15;
+  const params = { page: query.page || 1, pagesize: pageSize, sortby: query.sortby || "serial", sortdir: query.sortdir || "asc" };
   for (const key of FILTERS) if (query[key]) params[key] = query[key];
   if (params.serial && !params.serial.includes("*") && !params.serial.includes(",")) params.serial = `*${params.serial}*`;
   const result = await get("/token/", params);
@@ -56,10 +57,15 @@ export async function render(ctx) {
     { key: "failcount", label: "Fails", render: (t) => `${t.failcount}/${t.maxfail}` },
     { key: "realms", label: "Token realms", render: (t) => t.realms.join(", "), sort: "" },
   ];
+  if (setting("user_details", false)) {
+    // The webui policy user_details: who the owner is, without opening the token.
+    columns.splice(3, 0, { key: "user_id", label: "Owner's user store", sort: "",
+      render: (t) => (t.username ? `${t.resolver || "—"} (id ${t.user_id || "?"})` : "—") });
+  }
   return [
-    pageHeader("Tokens", link("Enrol a token", "#/tokens/new", "button primary")),
+    pageHeader("Tokens", guarded("enroll*", link("Enrol a token", "#/tokens/new", "button primary"))),
     filterForm(query),
     table(columns, result.tokens, { sort, empty: "No token matches.", caption: "Tokens" }),
-    pager({ page: Number(params.page), count: result.count, pageSize: PAGE_SIZE, onPage: (page) => go({ page }) }),
+    pager({ page: Number(params.page), count: result.count, pageSize, onPage: (page) => go({ page }) }),
   ];
 }
