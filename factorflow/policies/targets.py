@@ -375,7 +375,6 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     # The caller's own enrolment rights, the types' descriptions and a resolver type's
     # defaults: no object.
     "auth_rights": (),
-    "auth_login_settings": (),
     "token_types": (),
     "resolver_defaults": (),
     # The caller's own attributes, or those of the user named.

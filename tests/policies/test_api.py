@@ -61,7 +61,7 @@ def test_defs(client: TestClient, admin_headers: dict[str, str]) -> None:
     admin = ok(client.get("/policy/defs/admin", headers=admin_headers))["result"]["value"]
     assert {"enrollHOTP", "enrollTOTP", "disable", "policywrite"} <= set(admin)
     every = ok(client.get("/policy/defs", headers=admin_headers))["result"]["value"]
-    assert set(every) == {"admin", "user", "authentication", "authorization", "enrollment"}
+    assert set(every) == {"admin", "user", "authentication", "authorization", "enrollment", "webui"}
     assert every["enrollment"]["max_token_per_user"]["type"] == "int"
 
 
