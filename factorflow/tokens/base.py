@@ -232,6 +232,11 @@ class TokenType:
     #: lifetime in seconds, most specific first; ``DefaultChallengeValidityTime`` and
     #: then ``Settings.challenge_validity_seconds`` apply when none is set.
     challenge_validity_keys: ClassVar[tuple[str, ...]] = ()
+    #: The user answers the challenge on a device that talks to the server itself
+    #: (the push token's phone marks it accepted or declined); ``/validate/check``
+    #: with the transaction id then only collects that answer, once, and its
+    #: ``pass`` is not looked at (privacyIDEA's out-of-band mode).
+    answered_on_device: ClassVar[bool] = False
 
     def __init__(self, token: Token, box: SecretBox) -> None:
         self.token = token
