@@ -128,15 +128,23 @@ class Phone:
         raw = base64.b32decode(message["signature"])
         self.server_key.verify(raw, signed.encode(), padding.PKCS1v15(), hashes.SHA256())
 
-    def respond(
+    def respond_data(
         self, nonce: str, *, decline: bool = False, key: rsa.RSAPrivateKey | None = None
-    ) -> Any:
-        """Accept (or decline) the challenge ``nonce``; the raw response."""
+    ) -> dict[str, str]:
+        """The answer to the challenge ``nonce``, signed."""
         text = f"{nonce}|{self.serial}|decline" if decline else f"{nonce}|{self.serial}"
         data = {"nonce": nonce, "serial": self.serial, "signature": b32sign(key or self.key, text)}
         if decline:
             data["decline"] = "1"
-        return self.client.post("/ttype/push", data=data)
+        return data
+
+    def respond(
+        self, nonce: str, *, decline: bool = False, key: rsa.RSAPrivateKey | None = None
+    ) -> Any:
+        """Accept (or decline) the challenge ``nonce``; the raw response."""
+        return self.client.post(
+            "/ttype/push", data=self.respond_data(nonce, decline=decline, key=key)
+        )
 
     def accept_all(self, *, decline: bool = False) -> int:
         """Answer every open challenge; how many the server took."""
