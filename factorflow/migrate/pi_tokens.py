@@ -38,7 +38,11 @@ from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token
 #: Types whose stored secret is the password or code itself, not a hex OTP key.
 TEXT_SECRETS = frozenset({"pw", "registration", "applspec", "indexedsecret"})
 #: Types whose stored values Factorflow cannot use, and why.
-NOT_CARRIED = {"tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list"}
+NOT_CARRIED = {
+    "tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list",
+    # The server's private key sits in privacyIDEA's tokeninfo, not in its token key.
+    "push": "push tokens are not carried yet; enrol the phone again",
+}
 #: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
 INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})
 

@@ -111,8 +111,8 @@ class PushPhone:
         wrong signature, an unknown, answered or expired challenge: False."""
         raw = pushkeys.decode_signature(signature)
         found = self._push(session, serial)
-        if found is None:
-            return False
+        if found is None or found[0].rollout_state == CLIENTWAIT:
+            return False  # re-enrolled: the previous phone answers nothing
         token, ttype = found
         text = f"{nonce}|{serial}|decline" if decline else f"{nonce}|{serial}"
         public = ttype.info(PUBLIC_KEY_SMARTPHONE)

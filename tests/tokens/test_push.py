@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from factorflow.bootstrap import Services
 from factorflow.tokens.models import Challenge, Token, TokenInfo
 from tests import factories
+from tests.conftest import user_headers
 from tests.policies.conftest import policy_data
 from tests.tokens.push_phone import PUSH_ENROLMENT, Phone, b32sign, impostor_key
 
@@ -303,3 +304,35 @@ def test_push_allow_polling(client: TestClient, admin_headers: H, phone: Phone) 
 def test_pin_and_anything_is_no_login(client: TestClient, admin_headers: H, phone: Phone) -> None:
     body = check(client, **{"pass": PIN + "123456"})
     assert body["result"]["value"] is False
+
+
+def test_re_enrolment_forgets_the_previous_phone(
+    client: TestClient, admin_headers: H, phone: Phone
+) -> None:
+    """A new first step for the serial waits for a new phone: the previous one can no
+    longer poll or answer, nor register again with its old credential."""
+    start(client)
+    nonce = phone.challenges()[0]["nonce"]
+    detail = first_step(client, admin_headers, serial=phone.serial)
+    assert detail["rollout_state"] == "clientwait"
+    assert factories.ok_value(phone.respond(nonce)) is False
+    assert phone.poll().status_code == 400
+    stale = Phone(client, phone.key)
+    query = f"serial={phone.serial}&enrollment_credential={phone.credential}"
+    old = {"pushurl": {"value": f"otpauth://pipush/x?{query}"}}
+    assert stale.register(old).status_code == 400
+    assert factories.ok_value(Phone(client).register(detail)) is True
+
+
+def test_a_user_enrols_a_push_token_for_herself(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    policy(client, admin_headers, "push", "enrollment", **PUSH_ENROLMENT)
+    alice = user_headers(client, "alice")
+    detail = factories.enrol(client, alice, "push", genkey="1", pin=PIN)
+    device = Phone(client)
+    assert factories.ok_value(device.register(detail)) is True
+    transaction_id = start(client)
+    assert device.accept_all() == 1
+    body = check(client, transaction_id=transaction_id, **{"pass": ""})
+    assert body["result"]["authentication"] == "ACCEPT"
