@@ -34,7 +34,8 @@ ROUTE_MODULES = (
     "auth", "validate", "token", "token_helpdesk", "tokengroup", "user_settings", "user",
     "realm", "resolver",
     "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
-    "eventstream", "system", "machineresolver", "machine", "serviceid", "ttype",
+    "eventstream", "system", "machineresolver", "machine", "serviceid",
+    "radiusserver", "ttype",
 )  # fmt: skip
 
 JSON = "application/json"

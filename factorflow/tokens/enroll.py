@@ -58,6 +58,7 @@ from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, Toke
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.info import parse_validity, set_info
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.ports import TypePorts
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
@@ -183,12 +184,15 @@ class Enroller:
         box: SecretBox,
         hasher: Hasher,
         policies: EnrollmentPolicies | None = None,
+        *,
+        ports: TypePorts | None = None,
     ) -> None:
         self.access = access
         self.types = types
         self.box = box
         self.hasher = hasher
         self.policies = policies
+        self.ports = ports
 
     def type_class(self, name: str) -> type[TokenType]:
         try:
@@ -228,7 +232,7 @@ class Enroller:
             raise validation_error(exc) from None
         check_key_length(rules, params)
         token = self._token_row(session, actor, type_cls, req.serial)
-        ttype = type_cls(token, self.box)
+        ttype = type_cls(token, self.box, self.ports)
         self._common_fields(token, req, type_cls)
         detail = ttype.enroll(params, self._context(token, type_cls, user, realm, rules))
         session.flush()
