@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     #: Lifetime of a challenge (email, SMS) in seconds unless the system settings
     #: ``<type>`` validity keys or ``DefaultChallengeValidityTime`` say otherwise.
     challenge_validity_seconds: int = Field(default=120, ge=1, le=24 * 3600)
+    #: Where push notifications go: Firebase Cloud Messaging's HTTP v1 ``messages:send``
+    #: endpoint, ``{project_id}`` replaced by the push token's Firebase configuration.
+    push_fcm_url: str = Field(
+        default="https://fcm.googleapis.com/v1/projects/{project_id}/messages:send",
+        max_length=500,
+    )
+    #: Seconds one push notification request may take.
+    push_fcm_timeout_seconds: float = Field(default=10.0, gt=0.0, le=120.0)
     #: Delivery attempts of a durable job before it moves to the dead-letter state.
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     #: First retry delay; each further attempt doubles it (with jitter) up to the cap.

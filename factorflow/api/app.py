@@ -37,6 +37,7 @@ ROUTE_MODULES = (
     "eventstream", "system", "machineresolver", "machine", "serviceid",
     "radiusserver",
     "caconnector",
+    "ttype",
 )  # fmt: skip
 
 JSON = "application/json"

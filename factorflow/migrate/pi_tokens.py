@@ -42,6 +42,8 @@ NOT_CARRIED = {
     "tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list",
     # The CA that signed them (key, files, index) stays on the privacyIDEA server.
     "certificate": "certificate tokens are not carried; enrol them again from a CA connector",
+    # The server's private key sits in privacyIDEA's tokeninfo, not in its token key.
+    "push": "push tokens are not carried yet; enrol the phone again",
 }
 #: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
 INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})

@@ -324,6 +324,17 @@ def _authentication() -> list[ActionDef]:
         ActionDef(name="question_number", type="int", minimum=1, maximum=30, group="question",
                   desc="How many questions of a questionnaire token must be answered in a "
                   "row (default 1)."),
+        ActionDef(name="push_text_on_mobile", type="str", group="push",
+                  desc="The question a push token's phone shows."),
+        ActionDef(name="push_title_on_mobile", type="str", group="push",
+                  desc="The title of the push notification."),
+        ActionDef(name="push_ssl_verify", type="str", choices=("0", "1"), group="push",
+                  desc="The phone verifies the server's certificate when it answers "
+                  "(default 1)."),
+        ActionDef(name="push_allow_polling", type="str", choices=("allow", "deny", "token"),
+                  group="push",
+                  desc="Whether push tokens may poll for their challenges: allow (default), "
+                  "deny, or as each token's tokeninfo polling_allowed says."),
         _b("reset_all_user_tokens", "A successful authentication resets all fail counters."),
         ActionDef(
             name="auth_cache", type="str", pattern=AUTH_CACHE_PATTERN,
@@ -385,6 +396,17 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
         ActionDef(name="tantoken_count", type="int", minimum=1, maximum=1000,
                   desc="How many TANs a TAN token is enrolled with when the server "
                   "generates them (default 100)."),
+        ActionDef(name="push_registration_url", type="str", pattern=r"^https?://\S{1,490}$",
+                  group="push",
+                  desc="The URL a push token's phone registers at (this server's /ttype/push)."),
+        ActionDef(name="push_firebase_configuration", type="str", group="push",
+                  desc="'poll only' (the phone polls), or the Firebase project id the "
+                  "notifications go through."),
+        ActionDef(name="push_ttl", type="int", minimum=1, maximum=1440, group="push",
+                  desc="Minutes the push enrolment QR code is valid (default 10)."),
+        ActionDef(name="push_ssl_verify", type="str", choices=("0", "1"), group="push",
+                  desc="The phone verifies the server's certificate when it registers "
+                  "(default 1)."),
         *_certificate_enrollment(),
     ]  # fmt: skip
 

@@ -34,7 +34,10 @@ MSG_LASTAUTH = "The last successful authentication was too long ago."
 MSG_TOKENTYPE = "You are not allowed to login with this token type."
 MSG_SERIAL = "You are not allowed to login with this serial."
 #: Authentication actions of token types, handed to their challenges as they are.
-TYPE_ACTIONS = ("indexedsecret_count", "indexedsecret_challenge_text", "question_number")
+TYPE_ACTIONS = (
+    "indexedsecret_count", "indexedsecret_challenge_text", "question_number",
+    "push_text_on_mobile", "push_title_on_mobile", "push_ssl_verify", "push_allow_polling",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ _CLASSES = {
 }
 #: Request parameter names of the forced per-type values.
 TYPE_PARAMS = {"otplen": "otplen", "hashlib": "hashlib", "timestep": "timeStep"}
+#: The push token's enrollment actions, named as its enrolment parameters.
+PUSH_ACTIONS = (
+    "push_registration_url", "push_firebase_configuration", "push_ttl", "push_ssl_verify",
+)  # fmt: skip
 _FORCED = (
     "hotp_otplen", "hotp_hashlib", "totp_otplen", "totp_hashlib", "totp_timestep",
     "daypassword_otplen", "daypassword_hashlib", "daypassword_timestep",
@@ -92,6 +96,12 @@ class EnrollPolicy:
         names = [*view.names, *(settings.pop("names", ()))]
         if not view.matched and not names:
             return cls()
+        push = {
+            action: value for action in PUSH_ACTIONS if (value := view.value(action)) is not None
+        }
+        if push:  # privacyIDEA's push enrolment values, forced into the push token's parameters
+            forced = dict(settings.get("forced", {}))
+            settings["forced"] = {**forced, "push": {**forced.get("push", {}), **push}}
         tans = _int(view.value("tantoken_count"))
         if tans is not None:  # privacyIDEA's enrollment action, forced like the role values
             forced = dict(settings.get("forced", {}))

@@ -27,7 +27,9 @@ def _both(name: str) -> Right:
 #: Events that never need a right (public endpoints; the caller is not an admin/user).
 PUBLIC = frozenset(
     {"auth", "validate_check", "validate_poll_transaction", "validate_initialize",
-     "validate_capabilities", "validate_offlinerefill", "auth_login_settings"}
+     "validate_capabilities", "validate_offlinerefill", "auth_login_settings",
+     # /ttype/push: the push token's phone, which proves itself with its key.
+     "ttype"}
 )  # fmt: skip
 
 RIGHTS: dict[str, Right] = {

@@ -142,6 +142,11 @@ KEYS: dict[str, SystemKey] = {
             "Lifetime of an SMS challenge (tokens/types/sms.py).",
         ),
         SystemKey(
+            "PushChallengeValidityTime",
+            Kind.SECONDS,
+            "Lifetime of a push challenge (tokens/types/push.py).",
+        ),
+        SystemKey(
             "question.num_answers",
             Kind.COUNT,
             "The least number of answers a questionnaire token is enrolled with "

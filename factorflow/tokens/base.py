@@ -254,6 +254,11 @@ class TokenType:
     #: The type's check authenticates other tokens (4eyes): the validate service
     #: calls :meth:`check_realms` instead of :meth:`check_otp`.
     checks_realms: ClassVar[bool] = False
+    #: The user answers the challenge on a device that talks to the server itself
+    #: (the push token's phone marks it accepted or declined); ``/validate/check``
+    #: with the transaction id then only collects that answer, once, and its
+    #: ``pass`` is not looked at (privacyIDEA's out-of-band mode).
+    answered_on_device: ClassVar[bool] = False
 
     def __init__(self, token: Token, box: SecretBox, ports: TypePorts | None = None) -> None:
         self.token = token

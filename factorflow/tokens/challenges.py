@@ -80,6 +80,11 @@ def for_transaction(session: Session, transaction_id: str) -> list[Challenge]:
     return list(session.scalars(stmt))
 
 
+def for_token(session: Session, token_id: int) -> list[Challenge]:
+    stmt = select(Challenge).where(Challenge.token_id == token_id).order_by(Challenge.id)
+    return list(session.scalars(stmt))
+
+
 def count_received(session: Session, challenge: Challenge) -> None:
     """One more answer arrived for ``challenge`` (right or wrong)."""
     session.execute(
@@ -107,6 +112,50 @@ def claim_answer(session: Session, challenge: Challenge, now: float) -> bool:
     )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1
+
+
+#: Session markers of challenges answered on a device (``TokenType.answered_on_device``).
+DECLINED = "challenge_declined"
+COLLECTED = "challenge_collected"
+
+
+def _claim(
+    session: Session, challenge: Challenge, now: float, *, answered: bool, values: dict[str, Any]
+) -> bool:
+    """Move an open challenge (session marker "") whose ``otp_valid`` is ``answered``
+    on to ``values`` with one conditional UPDATE; only the request whose update
+    changed the row gets True."""
+    at = moment(now)
+    result = session.execute(
+        update(Challenge)
+        .where(
+            Challenge.id == challenge.id,
+            Challenge.otp_valid.is_(answered),
+            Challenge.session == "",
+            Challenge.expiration > at,
+        )
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+def confirm_on_device(session: Session, challenge: Challenge, now: float) -> bool:
+    """The device accepted ``challenge`` (once, before it expires)."""
+    values = {"otp_valid": True, "answered_at": moment(now)}
+    return _claim(session, challenge, now, answered=False, values=values)
+
+
+def decline_on_device(session: Session, challenge: Challenge, now: float) -> bool:
+    """The device declined ``challenge`` (once, before it expires)."""
+    values = {"session": DECLINED, "answered_at": moment(now)}
+    return _claim(session, challenge, now, answered=False, values=values)
+
+
+def collect_confirmed(session: Session, challenge: Challenge, now: float) -> bool:
+    """``/validate/check`` takes the device's acceptance of ``challenge``: once."""
+    return _claim(session, challenge, now, answered=True, values={"session": COLLECTED})
 
 
 def is_expired(challenge: Challenge, now: float) -> bool:

@@ -245,7 +245,8 @@ class Enroller:
         add_realms(session, token, realm_names)
         if rules.change_pin_on_first_use and actor.is_admin and user is not None:
             mark_pin_change(token, type_cls)
-        detail = {"serial": token.serial, **detail, "rollout_state": ENROLLED}
+        # A type that waits for its device (push: clientwait) set the state itself.
+        detail = {"serial": token.serial, **detail, "rollout_state": token.rollout_state}
         if rules.must_verify(type_cls.type_name) and verifiable(type_cls):
             token.rollout_state = VERIFY_PENDING
             detail.update(rollout_state=VERIFY_PENDING, verify={"message": VERIFY_MESSAGE})

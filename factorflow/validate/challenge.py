@@ -44,6 +44,7 @@ from factorflow.validate.accounting import (
 )
 from factorflow.validate.results import (
     MSG_CHALLENGE_ANSWERED,
+    MSG_CHALLENGE_DECLINED,
     MSG_CHALLENGE_EXPIRED,
     MSG_CHALLENGE_MATCHED,
     MSG_NO_CHALLENGE,
@@ -235,6 +236,15 @@ class ChallengeFlow:
             token = by_id[row.token_id]
             ttype = self.tokens.type_of(token)
             store.count_received(session, row)
+            if ttype.answered_on_device:
+                collected = self._collect(session, row, token, ttype, now)
+                if isinstance(collected, CheckResult):
+                    return collected
+                if collected:
+                    reasons.append(collected)
+                else:
+                    failed.append(token)
+                continue
             if row.otp_valid:
                 record_replay(session, token, now)
                 reasons.append(MSG_CHALLENGE_ANSWERED)
@@ -271,6 +281,37 @@ class ChallengeFlow:
             only = by_id[rows[0].token_id]
             return CheckResult(False, message, only, only.tokentype)
         return CheckResult(False, message)
+
+    @staticmethod
+    def _collect(
+        session: Session, row: Challenge, token: Token, ttype: TokenType, now: float
+    ) -> CheckResult | str:
+        """The answer a device gave to ``row`` (``TokenType.answered_on_device``): the
+        result when accepted (collected once) or declined; else why not — "" when the
+        device has not answered, which counts as a wrong answer (privacyIDEA's
+        "Response did not match the challenge.")."""
+        if store.is_expired(row, now):
+            return MSG_CHALLENGE_EXPIRED
+        reason = unusable_reason(token, now)
+        if reason:
+            return reason
+        if row.session == store.DECLINED:
+            return CheckResult(
+                False, MSG_CHALLENGE_DECLINED, token, token.tokentype, declined=True,
+                extra={"challenge_status": "declined"},
+            )  # fmt: skip
+        if row.session == store.COLLECTED:
+            record_replay(session, token, now)
+            return MSG_CHALLENGE_ANSWERED
+        bump_info(session, token.id, "count_auth")  # before the claim, as the OTP path does
+        if not row.otp_valid:
+            return ""
+        if not store.collect_confirmed(session, row, now):
+            record_replay(session, token, now)  # a concurrent check collected it first
+            return MSG_CHALLENGE_ANSWERED
+        result = accept(session, token, ttype, 0, now=now, message=MSG_CHALLENGE_MATCHED)
+        result.answered = True
+        return result
 
     def _further(
         self,

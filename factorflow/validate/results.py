@@ -21,6 +21,7 @@ MSG_NO_CHALLENGE = "Response did not match the challenge."
 MSG_CHALLENGE_MATCHED = "Found matching challenge"
 MSG_CHALLENGE_EXPIRED = "Challenge expired"
 MSG_CHALLENGE_ANSWERED = "The challenge has already been answered."
+MSG_CHALLENGE_DECLINED = "The challenge was declined."
 #: Rollout states in which a token cannot authenticate yet.
 NOT_READY = frozenset({"clientwait", "verify", "pending", "broken", "failed", "denied"})
 
@@ -40,11 +41,15 @@ class CheckResult:
     extra: dict[str, Any] = field(default_factory=dict)
     challenge: dict[str, Any] | None = None
     answered: bool = False
+    #: The user declined the challenge on their device (push): DECLINED.
+    declined: bool = False
 
     @property
     def authentication(self) -> str:
         if self.challenge is not None:
             return "CHALLENGE"
+        if self.declined:
+            return "DECLINED"
         return "ACCEPT" if self.accepted else "REJECT"
 
     def detail(self) -> dict[str, Any]:

@@ -99,3 +99,9 @@ def test_tan_tokens_are_refused_with_the_reason() -> None:
     item = token_item(token_row("tan", "31323334"), rows_with([]), KEYS, TYPES,
                       SecretBox(bytes(32)), apply_many=lambda session, items: None)  # fmt: skip
     assert "TAN hashes cannot be carried" in item.refused
+
+
+def test_push_tokens_are_refused_with_the_reason() -> None:
+    item = token_item(token_row("push", ""), rows_with([]), KEYS, TYPES,
+                      SecretBox(bytes(32)), apply_many=lambda session, items: None)  # fmt: skip
+    assert "enrol the phone again" in item.refused

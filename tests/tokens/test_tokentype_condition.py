@@ -14,7 +14,7 @@ H = dict[str, str]
 #: The types of issue 19 (the built-ins are covered by tests/events).
 TYPES = [
     "tan", "daypassword", "motp", "applspec", "indexedsecret", "question", "yubikey", "radius",
-    "remote",
+    "remote", "push",
 ]  # fmt: skip
 
 
@@ -27,7 +27,7 @@ def test_tokentype_condition_matches_the_type(
     detail = factories.enrol(
         client, admin_headers, type_name, pin="pin", user="alice", realm="realm1", **adapter.params
     )
-    serial = str(detail["serial"])
+    serial = str(adapter.complete(client, detail)["serial"])
     factories.define(
         client, admin_headers, name="this", event="validate_check", handlermodule="Token",
         action="set description", position="post", conditions={"tokentype": type_name},

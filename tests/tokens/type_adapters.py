@@ -4,7 +4,7 @@ registered type to enrol it and answer it as its user would.
 Everything else the contract reads from the type's own declarations: ``pin_mode``
 (how ``pass`` is made of PIN and OTP), ``challenge_response`` (the PIN alone asks for
 the OTP first), ``one_time_values`` (a replay must be refused),
-``deletes_after_success``, ``InitParams``. A type registered under
+``deletes_after_success``, ``InitParams``, ``answered_on_device``. A type registered under
 ``factorflow.token_types`` without an adapter here fails the contract, naming it:
 a new type cannot skip the suite silently.
 """
@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from tests import factories
 from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
+from tests.tokens.push_phone import PUSH_ENROLMENT, Phone, impostor_key
 
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
@@ -53,6 +54,14 @@ class TypeAdapter:
     #: Turns the planned value into the answer to the challenge shown (the types
     #: whose answer depends on the question asked: ocra).
     respond: Responder = _as_planned
+    #: The enrolment steps after ``POST /token/init`` that the user's device takes
+    #: (the push token's phone registers at /ttype/push); the detail to keep.
+    complete: Callable[[TestClient, dict[str, Any]], dict[str, Any]] = lambda client, detail: detail
+    #: For types whose user answers on the device (``answered_on_device``): the device
+    #: answers the open challenge with the given value — the right one from ``otp``
+    #: or a wrong one. ``/validate/check`` then carries the transaction id and an
+    #: empty ``pass``, and collects what the device said.
+    device: Callable[[TestClient, dict[str, Any], str], None] | None = None
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
@@ -181,6 +190,24 @@ def _local_ca(client: TestClient, headers: H) -> None:
     factories.ok_value(response)
 
 
+def _phone_registers(client: TestClient, detail: dict[str, Any]) -> dict[str, Any]:
+    phone = Phone(client)
+    assert factories.ok_value(phone.register(detail)) is True
+    return {**detail, "phone": phone.state()}
+
+
+#: The push phone's right answer: it accepts, signing with its key. Any other value
+#: (the contract's wrong answer) is an impostor's signature, which the server refuses.
+PUSH_ACCEPT = "accept"
+
+
+def _phone_answers(client: TestClient, detail: dict[str, Any], value: str) -> None:
+    phone = Phone.restore(client, detail["phone"])
+    for message in phone.challenges():
+        key = phone.key if value == PUSH_ACCEPT else impostor_key()
+        phone.respond(message["nonce"], key=key)
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -245,6 +272,13 @@ ADAPTERS: dict[str, TypeAdapter] = {
         respond=_ocra,
     ),
     "certificate": TypeAdapter(params={"genkey": "1", "ca": "contract-ca"}, setup=_local_ca),
+    # Poll-only push (no Firebase): the simulated phone of tests/tokens/push_phone.py.
+    "push": TypeAdapter(
+        params={"genkey": "1", **PUSH_ENROLMENT},
+        otp=lambda detail, n: PUSH_ACCEPT,
+        complete=_phone_registers,
+        device=_phone_answers,
+    ),
 }
 
 
