@@ -30,7 +30,9 @@ and every ``/token/setpin`` takes the same decision:
 * ``verify_enrollment``: token types whose enrolment takes a second step, an OTP
   proving that the user's device holds the key;
 * ``tantoken_count``: the number of TANs a generated TAN list has (forced, as
-  privacyIDEA's prepolicy sets it).
+  privacyIDEA's prepolicy sets it);
+* ``webauthn_relying_party_id`` / ``_name``, ``webauthn_authenticator_attestation_form``
+  / ``_level``: forced into WebAuthn (and the relying party into passkey) enrolments.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class EnrollPolicy:
                 **forced,
                 "tan": {**forced.get("tan", {}), "tantoken_count": tans},
             }
+        settings = _with_fido(view, settings)
         return cls(
             max_token_per_user=_highest(view, "max_token_per_user"),
             max_token_per_realm=_highest(view, "max_token_per_realm"),
@@ -160,6 +163,28 @@ def _role_settings(role: PolicyView) -> dict[str, Any]:
         "forced": forced_values({action: role.value(action) for action in _FORCED}),
         "names": deciding,
     }
+
+
+#: The WebAuthn enrollment actions, forced into the enrolment of these types (the
+#: policies of the token's realm decide: two realms may have two relying parties).
+FIDO_ACTIONS = {
+    "webauthn_relying_party_id": ("webauthn", "passkey"),
+    "webauthn_relying_party_name": ("webauthn", "passkey"),
+    "webauthn_authenticator_attestation_form": ("webauthn",),
+    "webauthn_authenticator_attestation_level": ("webauthn",),
+}
+
+
+def _with_fido(view: PolicyView, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with the WebAuthn actions of ``view`` as forced values."""
+    forced = {kind: dict(values) for kind, values in settings.get("forced", {}).items()}
+    for action, kinds in FIDO_ACTIONS.items():
+        value = view.value(action)
+        if value is None:
+            continue
+        for kind in kinds:
+            forced.setdefault(kind, {})[action] = str(value)
+    return {**settings, "forced": forced} if forced else settings
 
 
 def _int(value: object) -> int | None:

@@ -22,16 +22,15 @@ applies them:
    :meth:`~factorflow.tokens.service.TokenService.setpin` clears it;
 5. ``otpkey_minlength``: a key the request supplies (``otpkey``) must have at least
    that many bytes; without the policy any key is accepted, as privacyIDEA does;
-6. ``verify_enrollment``: privacyIDEA's two-step enrolment for types whose OTP the
-   user reads from the device (PIN + OTP types that are not challenge-response, e.g.
-   HOTP and TOTP). The first ``/token/init`` answers with ``rollout_state`` "verify"
-   and ``verify.message``; the token cannot authenticate (validate skips that
-   state). A second ``/token/init`` with ``serial``, ``type`` and ``verify=<otp>``
-   checks the OTP and sets the state "enrolled"; a wrong OTP is a 400 and the token
-   stays unverified.
+6. ``verify_enrollment``: privacyIDEA's two-step enrolment for PIN + OTP types that
+   are not challenge-response (HOTP, TOTP): the first ``/token/init`` answers
+   ``rollout_state`` "verify" and ``verify.message`` (validate skips that state); a
+   second with ``serial``, ``type`` and ``verify=<otp>`` sets "enrolled" (a wrong OTP
+   is a 400). Types the user's client finishes (WebAuthn) use
+   :mod:`factorflow.tokens.clientwait` instead.
 
-The Token handler may enrol with ``apply_policies=False`` (its definition's
-``ignore_enrollment_policies``); without an injected hook nothing is restricted.
+The Token handler may enrol with ``apply_policies=False``; without an injected hook
+nothing is restricted.
 """
 
 from __future__ import annotations
@@ -55,6 +54,7 @@ from factorflow.errors import ParameterError, PolicyError, TokenAdminError
 from factorflow.registry import Registry
 from factorflow.tokens.access import TokenAccess, check_new_serial
 from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, TokenType
+from factorflow.tokens.clientwait import complete, wants_completion
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.info import parse_validity, set_info
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
@@ -212,6 +212,10 @@ class Enroller:
             raise ParameterError("2stepinit enrollment is not supported.")
         if req.verify is not None:
             return self._verify(session, actor, req, type_cls)
+        if wants_completion(type_cls, req):
+            return Enrolled(
+                *complete(session, self.access, self.box, actor=actor, req=req, type_cls=type_cls)
+            )
         if actor.is_user and not type_cls.self_service:
             raise TokenPolicyError(f"You may not enroll tokens of type {type_cls.type_name!r}.")
         if type_cls.pin_mode is PinMode.WHOLE and not req.pin:
@@ -223,7 +227,9 @@ class Enroller:
         self._check(session, rules, req, user, realm)
         forced = rules.forced_params(type_cls.type_name)
         try:
-            params = type_cls.InitParams.model_validate({**req.model_dump(by_alias=True), **forced})
+            given = req.model_dump(by_alias=True)
+            given = {k: v for k, v in given.items() if k not in type_cls.policy_params}
+            params = type_cls.InitParams.model_validate({**given, **forced})
         except ValidationError as exc:
             raise validation_error(exc) from None
         check_key_length(rules, params)
@@ -241,7 +247,7 @@ class Enroller:
         add_realms(session, token, realm_names)
         if rules.change_pin_on_first_use and actor.is_admin and user is not None:
             mark_pin_change(token, type_cls)
-        detail = {"serial": token.serial, **detail, "rollout_state": ENROLLED}
+        detail = {"serial": token.serial, **detail, "rollout_state": token.rollout_state}
         if rules.must_verify(type_cls.type_name) and verifiable(type_cls):
             token.rollout_state = VERIFY_PENDING
             detail.update(rollout_state=VERIFY_PENDING, verify={"message": VERIFY_MESSAGE})
@@ -287,11 +293,11 @@ class Enroller:
         if rules.label:
             # An empty result (``{user}`` without a user) would make an invalid QR code.
             label = fill_tags(rules.label, tags).strip() or token.serial
-        if rules.issuer:
-            issuer = fill_tags(rules.issuer, tags).strip()
-            if issuer:
-                return EnrollContext(serial=token.serial, label=label, issuer=issuer)
-        return EnrollContext(serial=token.serial, label=label)
+        login = user.login if user else ""
+        issuer = fill_tags(rules.issuer, tags).strip() if rules.issuer else ""
+        if issuer:
+            return EnrollContext(serial=token.serial, label=label, issuer=issuer, login=login)
+        return EnrollContext(serial=token.serial, label=label, login=login)
 
     def _verify(
         self, session: Session, actor: Actor, req: InitRequest, type_cls: type[TokenType]

@@ -38,11 +38,16 @@ def _policies(call: Call[CheckRequest]) -> RequestPolicies:
     return RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
 
 
+def _request(call: Call[CheckRequest]) -> CheckRequest:
+    """The parameters with the ``Origin`` header (WebAuthn answers are bound to it)."""
+    return call.params.model_copy(update={"origin": call.inv.origin})
+
+
 def _check(call: Call[CheckRequest]) -> CheckResult:
     plan = call.prepared if isinstance(call.prepared, CheckPlan) else None
     result = call.services.validate.check(
         call.session,
-        call.params,
+        _request(call),
         request_id=call.inv.request_id,
         policies=_policies(call),
         plan=plan,
@@ -57,7 +62,7 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
 
 
 def _prepare(call: Call[CheckRequest]) -> CheckPlan:
-    return call.services.validate.prepare(call.session, call.params, policies=_policies(call))
+    return call.services.validate.prepare(call.session, _request(call), policies=_policies(call))
 
 
 @routes.route(
