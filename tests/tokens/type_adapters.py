@@ -22,7 +22,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
-from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
+from tests.policies.conftest import policy_data
+from tests.tokens.fido_authenticator import SoftAuthenticator, unb64url
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, ok, totp, yubikey_otp
 
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
@@ -31,6 +33,26 @@ OtpSource = Callable[[dict[str, Any], int], str]
 
 def _no_setup(client: TestClient, headers: H) -> None:
     del client, headers
+
+
+@dataclass(frozen=True)
+class FidoCeremony:
+    """How the contract drives a type answered with a WebAuthn assertion
+    (``answers_with_assertion``): a signature over a fresh challenge cannot be an OTP
+    computed from the enrolment, so the contract holds a software authenticator
+    (``tests/tokens/fido_authenticator.py``, real P-256 signatures) and asks this for
+    the two steps it cannot express in ``pass``. Everything else — a tampered answer
+    refused without counting a failure, the right one accepted, a replay refused as
+    ``one_time_values`` says, the next challenge working — the contract checks as it
+    does for every type."""
+
+    #: The second ``/token/init`` with the authenticator's registration; its detail.
+    finish: Callable[[TestClient, H, dict[str, Any], SoftAuthenticator], dict[str, Any]]
+    #: A new login challenge for the user: (transaction id, the bytes to sign).
+    start: Callable[[TestClient, dict[str, str], str], tuple[str, bytes]]
+    #: The relying party id the enrolment policy sets (``setup``) and the page origin.
+    rp_id: str = "example.com"
+    origin: str = "https://mfa.example.com"
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,8 @@ class TypeAdapter:
     setup: Callable[[TestClient, H], None] = _no_setup
     #: ``/validate/check`` parameters besides user, realm and pass (a ``service_id``).
     check_params: dict[str, str] = field(default_factory=dict)
+    #: For WebAuthn types: the ceremonies the contract cannot express as an OTP.
+    fido: FidoCeremony | None = None
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
@@ -92,6 +116,53 @@ def _sms(client: TestClient, headers: H) -> None:
     factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
 
 
+def _rp_policy(client: TestClient, headers: H) -> None:
+    action = {"webauthn_relying_party_id": "example.com", "webauthn_relying_party_name": "Ex"}
+    data = policy_data({"scope": "enrollment", "action": action})
+    factories.ok_value(client.post("/policy/contract-rp", data=data, headers=headers))
+
+
+def _second_init(
+    client: TestClient, headers: H, detail: dict[str, Any], answer: dict[str, str]
+) -> dict[str, Any]:
+    data = {"serial": detail["serial"], "transaction_id": detail["transaction_id"], **answer}
+    response = client.post(
+        "/token/init", data=data, headers={**headers, "Origin": "https://mfa.example.com"}
+    )
+    finished: dict[str, Any] = ok(response)["detail"]
+    return finished
+
+
+def _webauthn_finish(
+    client: TestClient, headers: H, detail: dict[str, Any], auth: SoftAuthenticator
+) -> dict[str, Any]:
+    nonce = unb64url(detail["webAuthnRegisterRequest"]["nonce"])
+    answer = auth.register(nonce, "example.com", fmt="packed")
+    return _second_init(client, headers, detail, {"type": "webauthn", **answer})
+
+
+def _webauthn_start(client: TestClient, user: dict[str, str], pin: str) -> tuple[str, bytes]:
+    detail = ok(client.post("/validate/check", data={**user, "pass": pin}))["detail"]
+    sign = detail["multi_challenge"][0]["attributes"]["webAuthnSignRequest"]
+    return detail["transaction_id"], unb64url(sign["challenge"])
+
+
+def _passkey_finish(
+    client: TestClient, headers: H, detail: dict[str, Any], auth: SoftAuthenticator
+) -> dict[str, Any]:
+    text = detail["passkey_registration"]["challenge"]
+    answer = auth.register(text.encode(), "example.com")
+    return _second_init(client, headers, detail, {
+        "type": "passkey", "attestationObject": answer["regdata"],
+        "clientDataJSON": answer["clientdata"], "credential_id": answer["credential_id"],
+    })  # fmt: skip
+
+
+def _passkey_start(client: TestClient, user: dict[str, str], pin: str) -> tuple[str, bytes]:
+    passkey = ok(client.post("/validate/initialize", data={"type": "passkey"}))["detail"]["passkey"]
+    return passkey["transaction_id"], passkey["challenge"].encode()  # signed as text
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -131,6 +202,8 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    "webauthn": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_webauthn_finish, _webauthn_start)),
+    "passkey": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_passkey_finish, _passkey_start)),
 }
 
 

@@ -145,6 +145,7 @@ class PasskeyToken(FidoToken):
         registration["challenge"] = text
         remember_registration(self, text, transaction_id, time.time())
         self.token.otplen = 0
+        self.set_info("tokenkind", "hardware")
         self.set_info(INFO_RP_ID, params.rp_id)
         self.set_info(INFO_RP_NAME, params.rp_name)
         self.set_info("user_id", b64url(user_id))

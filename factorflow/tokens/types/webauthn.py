@@ -129,6 +129,7 @@ class WebAuthnToken(FidoToken):
         transaction_id = new_transaction_id()
         remember_registration(self, nonce, transaction_id, time.time())
         self.token.otplen = 0
+        self.set_info("tokenkind", "hardware")
         self.set_info(INFO_RP_ID, params.rp_id)
         self.set_info(INFO_RP_NAME, params.rp_name)
         self.set_info("attestation_level", params.attestation_level)
