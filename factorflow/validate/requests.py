@@ -82,6 +82,8 @@ class InitializeRequest(_Request):
     """``/validate/initialize``: the token type to start an authentication for."""
 
     type: Annotated[str, Field(min_length=1, max_length=30)]
+    #: The realm whose enrollment policies name the relying party (passkeys).
+    realm: Annotated[str, Field(max_length=120)] | None = None
 
 
 class CapabilitiesRequest(_Request):

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from tests.tokens.fido_authenticator import SoftAuthenticator, passkey_spelling, unb64url
 from tests.tokens.helpers import assert_error, get_token, ok
-from tests.tokens.test_webauthn import ORIGIN, RP, USER, rp_policy
+from tests.tokens.test_webauthn import ORIGIN, RP, USER, rp_policy, set_policy
 
 H = dict[str, str]
 
@@ -101,6 +101,7 @@ def test_usernameless_login_finds_the_user_from_the_credential(
     auth = SoftAuthenticator()
     serial = enrol_passkey(client, admin_headers, auth)
     passkey = initialize(client)
+    assert passkey["rpId"] == RP  # from the enrollment policy, for the browser
     text = passkey["challenge"]
     assertion = auth.assert_(text.encode(), RP)  # the client signs the text's UTF-8 bytes
     body = login(client, passkey, assertion)
@@ -150,3 +151,17 @@ def test_a_passkey_never_counts_a_pin_or_otp(
     data = passkey_spelling(auth.assert_(passkey["challenge"].encode(), RP))
     assert_error(client.post("/validate/check", data=data, headers={"Origin": ORIGIN}), 400)
     assert_error(client.post("/validate/initialize", data={"type": "hotp"}), 400)
+
+
+def test_initialize_names_the_relying_party_of_the_realm_asked_for(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    for realm, rp in (("realm1", "one.example"), ("realm2", "two.example")):
+        set_policy(client, admin_headers, f"rp-{realm}", realm=realm,
+                   webauthn_relying_party_id=rp, webauthn_relying_party_name=rp)  # fmt: skip
+    # The request's own value is never echoed; without a realm no single RP applies.
+    asked = {"type": "passkey", "webauthn_relying_party_id": "evil.example.net"}
+    assert "rpId" not in ok(client.post("/validate/initialize", data=asked))["detail"]["passkey"]
+    for realm, rp in (("realm1", "one.example"), ("realm2", "two.example")):
+        body = ok(client.post("/validate/initialize", data={"type": "passkey", "realm": realm}))
+        assert body["detail"]["passkey"]["rpId"] == rp

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
-from factorflow.errors import AuthError
+from factorflow.errors import AuthError, PolicyError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
+from factorflow.tokens.fido import RP_ID
 from factorflow.validate.plan import CheckPlan
 from factorflow.validate.requests import (
     CapabilitiesRequest,
@@ -196,9 +197,23 @@ def polltransaction(call: Call[PollRequest]) -> Outcome:
 )  # fmt: skip
 def initialize(call: Call[InitializeRequest]) -> Outcome:
     """Start an authentication for a token type before the user is known (passkeys)."""
-    detail = call.services.validate.initialize(call.session, call.params, call.inv.params)
+    params = {**call.inv.params, RP_ID: _relying_party(call)}
+    detail = call.services.validate.initialize(call.session, call.params, params)
     call.audit.info = f"initialized a {call.params.type} authentication"
     return Outcome(value=False, detail=detail, authentication="CHALLENGE")
+
+
+def _relying_party(call: Call[InitializeRequest]) -> str:
+    """The RP id the enrollment policies give a request of ``realm`` (or without one),
+    "" when none does or the matching policies disagree (realms with different RPs):
+    the browser then uses its page's domain. Never the request's own value."""
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    view = policies.view("enrollment", None, call.params.realm)
+    try:
+        value = view.value(RP_ID)
+    except PolicyError:
+        return ""
+    return "" if value is None else str(value)
 
 
 @routes.route(
