@@ -38,7 +38,12 @@ from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_token
 #: Types whose stored secret is the password or code itself, not a hex OTP key.
 TEXT_SECRETS = frozenset({"pw", "registration", "applspec", "indexedsecret"})
 #: Types whose stored values Factorflow cannot use, and why.
-NOT_CARRIED = {"tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list"}
+NOT_CARRIED = {
+    "tan": "privacyIDEA's TAN hashes cannot be carried; enrol a new TAN list",
+    # Their credentials are kept in privacyIDEA's own encodings (and index): not read yet.
+    "webauthn": "WebAuthn credentials are not carried yet; register the authenticator again",
+    "passkey": "passkey credentials are not carried yet; register the passkey again",
+}
 #: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
 INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})
 
