@@ -131,6 +131,11 @@ def test_refused_assertions_leave_the_challenge_open_and_count_no_failure(
         assertion = auth.assert_(nonce, RP, kind="webauthn.create")
     refused = answer(client, transaction_id, assertion, origin=header)
     assert refused["result"]["authentication"] == "REJECT", refused
+    if bad == "origin_header":  # nor is an origin parameter without the header
+        data = {**USER, "pass": "", "transaction_id": transaction_id, "origin": ORIGIN,
+                **auth.assert_(nonce, RP)}  # fmt: skip
+        body = ok(client.post("/validate/check", data=data))
+        assert body["result"]["authentication"] == "REJECT"
     assert get_token(client, admin_headers, serial)["failcount"] == 0
     accepted = answer(client, transaction_id, auth.assert_(nonce, RP, counter=7))
     assert accepted["result"]["authentication"] == "ACCEPT"
