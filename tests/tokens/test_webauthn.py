@@ -233,3 +233,22 @@ def test_relying_parties_per_realm(
         assert rp_id == rp
         body = answer(client, transaction_id, auth.assert_(nonce, rp), user=user)
         assert body["result"]["authentication"] == "ACCEPT", body
+
+
+def test_the_credential_cannot_be_changed_through_token_info(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    rp_policy(client, admin_headers)
+    auth = SoftAuthenticator()
+    serial = enrolled(client, admin_headers, auth)
+    attacker = SoftAuthenticator()
+    before = get_token(client, admin_headers, serial)["info"]
+    for key in ("pubKey", "relying_party_id", "registration_challenge"):
+        response = client.post(
+            f"/token/info/{serial}/{key}", data={"value": "x"}, headers=admin_headers
+        )
+        assert response.status_code in (400, 403), response.text
+    assert get_token(client, admin_headers, serial)["info"] == before
+    transaction_id, nonce, _ = challenge(client)
+    assert answer(client, transaction_id, attacker.assert_(nonce, RP))["result"]["value"] is False
+    assert answer(client, transaction_id, auth.assert_(nonce, RP))["result"]["value"] is True
