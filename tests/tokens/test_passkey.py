@@ -5,6 +5,9 @@ credential), the challenge as text, and the refusals."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -14,6 +17,7 @@ from tests.tokens.helpers import assert_error, get_token, ok
 from tests.tokens.test_webauthn import ORIGIN, RP, USER, rp_policy, set_policy
 
 H = dict[str, str]
+CLIENTS = 12
 
 
 def registration(answer: dict[str, str]) -> dict[str, str]:
@@ -165,3 +169,25 @@ def test_initialize_names_the_relying_party_of_the_realm_asked_for(
     for realm, rp in (("realm1", "one.example"), ("realm2", "two.example")):
         body = ok(client.post("/validate/initialize", data={"type": "passkey", "realm": realm}))
         assert body["detail"]["passkey"]["rpId"] == rp
+
+
+def test_one_assertion_sent_many_times_at_once_logs_in_once(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    rp_policy(client, admin_headers)
+    auth = SoftAuthenticator()
+    enrol_passkey(client, admin_headers, auth)
+    passkey = initialize(client)
+    assertion = auth.assert_(passkey["challenge"].encode(), RP)
+    barrier = threading.Barrier(CLIENTS)
+
+    def send(_: int) -> str:
+        barrier.wait()
+        data = {"transaction_id": passkey["transaction_id"], **passkey_spelling(assertion)}
+        response = client.post("/validate/check", data=data, headers={"Origin": ORIGIN})
+        assert response.status_code == 200, response.text
+        return str(response.json()["result"]["authentication"])
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        answers = Counter(pool.map(send, range(CLIENTS)))
+    assert answers == Counter({"ACCEPT": 1, "REJECT": CLIENTS - 1}), answers
