@@ -191,3 +191,23 @@ def test_one_assertion_sent_many_times_at_once_logs_in_once(
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         answers = Counter(pool.map(send, range(CLIENTS)))
     assert answers == Counter({"ACCEPT": 1, "REJECT": CLIENTS - 1}), answers
+
+
+def test_undecodable_assertions_are_rejections_not_errors(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    rp_policy(client, admin_headers)
+    auth = SoftAuthenticator()
+    serial = enrol_passkey(client, admin_headers, auth)
+    passkey = initialize(client)
+    good = auth.assert_(passkey["challenge"].encode(), RP)
+    for field, junk in (("clientdata", "!!"), ("authenticatordata", "AAAA"),
+                        ("signaturedata", "%%%"), ("credentialid", "***"),
+                        ("clientdata", "eyJub3QiOiAianNvbiI")):  # fmt: skip
+        body = login(client, passkey, {**good, field: junk})
+        assert body["result"]["authentication"] == "REJECT", (field, body)
+    too_long = {**passkey_spelling(good), "clientDataJSON": "A" * 20000}
+    data = {"transaction_id": passkey["transaction_id"], **too_long}
+    assert_error(client.post("/validate/check", data=data, headers={"Origin": ORIGIN}), 400)
+    assert get_token(client, admin_headers, serial)["failcount"] == 0
+    assert login(client, passkey, good)["result"]["authentication"] == "ACCEPT"
