@@ -104,6 +104,9 @@ class EnrollContext:
     issuer: str = "Factorflow"
     #: The login name of the token's user ("" for a token without user).
     login: str = ""
+    #: For client-enrolled types: the credential ids (base64url) of the user's other
+    #: enrolled WebAuthn/passkey tokens, not revoked (WebAuthn ``excludeCredentials``).
+    known_credentials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -56,6 +56,7 @@ from factorflow.tokens.access import TokenAccess, check_new_serial
 from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, TokenType
 from factorflow.tokens.clientwait import complete, wants_completion
 from factorflow.tokens.errors import TokenPolicyError
+from factorflow.tokens.fido import known_credentials
 from factorflow.tokens.info import parse_validity, set_info
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
 from factorflow.tokens.requests import InitRequest
@@ -236,7 +237,13 @@ class Enroller:
         token = self._token_row(session, actor, type_cls, req.serial)
         ttype = type_cls(token, self.box)
         self._common_fields(token, req, type_cls)
-        detail = ttype.enroll(params, self._context(token, type_cls, user, realm, rules))
+        ctx = self._context(token, type_cls, user, realm, rules)
+        if type_cls.client_enrollment and user is not None:
+            mine = self.access.user_tokens(session, user)
+            ctx = replace(
+                ctx, known_credentials=known_credentials(mine, self.types, self.box, token)
+            )
+        detail = ttype.enroll(params, ctx)
         session.flush()
         ttype.enrolled(session)
         if user is not None:

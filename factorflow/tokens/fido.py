@@ -29,6 +29,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_attes
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
+from factorflow.crypto import SecretBox
 from factorflow.errors import ParameterError
 from factorflow.tokens.base import Assertion, OtpCheck, TokenType
 from factorflow.tokens.challenges import moment
@@ -59,6 +60,28 @@ def unb64url(text: str) -> bytes:
         return base64url_to_bytes(text.strip())
     except (ValueError, TypeError) as exc:
         raise ValueError("not base64url") from exc
+
+
+def known_credentials(
+    tokens: list[Token], types: Mapping[str, type[TokenType]], box: SecretBox, new: Token
+) -> tuple[str, ...]:
+    """The credential ids of ``tokens`` (a user's) that hold a registered WebAuthn
+    credential, other than ``new``: enrolled (not ``clientwait``) and not revoked —
+    a disabled token still holds its credential, as privacyIDEA counts it."""
+    found = []
+    for token in tokens:
+        type_cls = types.get(token.tokentype)
+        if (
+            token.id == new.id
+            or token.revoked
+            or token.rollout_state == "clientwait"
+            or not token.secret_enc
+            or type_cls is None
+            or not type_cls.answers_with_assertion
+        ):
+            continue
+        found.append(b64url(type_cls(token, box).load_secret()))
+    return tuple(found)
 
 
 def credential_hash(raw_id: bytes) -> str:

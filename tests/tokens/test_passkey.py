@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from tests.tokens.fido_authenticator import SoftAuthenticator, passkey_spelling, unb64url
 from tests.tokens.helpers import assert_error, get_token, ok
-from tests.tokens.test_webauthn import ORIGIN, RP, USER, rp_policy, set_policy
+from tests.tokens.test_webauthn import ORIGIN, RP, USER, enrolled, rp_policy, set_policy
 
 H = dict[str, str]
 CLIENTS = 12
@@ -211,3 +211,20 @@ def test_undecodable_assertions_are_rejections_not_errors(
     assert_error(client.post("/validate/check", data=data, headers={"Origin": ORIGIN}), 400)
     assert get_token(client, admin_headers, serial)["failcount"] == 0
     assert login(client, passkey, good)["result"]["authentication"] == "ACCEPT"
+
+
+def test_enrolment_excludes_the_users_registered_credentials(
+    client: TestClient, admin_headers: H, flatfile_realm: str
+) -> None:
+    rp_policy(client, admin_headers)
+    first, second = SoftAuthenticator(), SoftAuthenticator()
+    enrol_passkey(client, admin_headers, first)
+    enrolled(client, admin_headers, second)  # a webauthn token of the same user
+    waiting = ok(client.post("/token/init", data={"type": "passkey", **USER},
+                             headers=admin_headers))["detail"]  # fmt: skip
+    excluded = {item["id"] for item in waiting["passkey_registration"]["excludeCredentials"]}
+    # The token still waiting for its registration holds no credential.
+    assert excluded == {first.credential, second.credential}
+    bob = ok(client.post("/token/init", data={"type": "passkey", "user": "bob", "realm": "realm1"},
+                         headers=admin_headers))["detail"]  # fmt: skip
+    assert bob["passkey_registration"]["excludeCredentials"] == []

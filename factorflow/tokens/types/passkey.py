@@ -33,6 +33,7 @@ from webauthn.helpers.options_to_json_dict import options_to_json_dict
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
@@ -65,6 +66,7 @@ from factorflow.tokens.fido import (
     open_initialized_challenge,
     registration_request,
     remember_registration,
+    unb64url,
     verify_registration,
 )
 from factorflow.tokens.sent import system_setting
@@ -139,6 +141,11 @@ class PasskeyToken(FidoToken):
                 user_verification=UserVerificationRequirement.PREFERRED,
             ),
             supported_pub_key_algs=list(ALGORITHMS),  # type: ignore[arg-type]
+            # privacyIDEA's rule: the user's other credentials, so that one
+            # authenticator is not registered twice.
+            exclude_credentials=[
+                PublicKeyCredentialDescriptor(id=unb64url(cid)) for cid in ctx.known_credentials
+            ],
         )
         registration = options_to_json_dict(options)
         # privacyIDEA's passkey challenge is text (its UTF-8 bytes are signed).
