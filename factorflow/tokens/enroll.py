@@ -58,11 +58,11 @@ from factorflow.tokens.clientwait import complete, wants_completion
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.fido import known_credentials
 from factorflow.tokens.info import parse_validity, set_info
-from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.models import Token, TokenRealm
+from factorflow.tokens.ownership import add_realms, assign_owner
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
-from factorflow.users.realms import get_realm
 
 #: privacyIDEA's rollout states of a finished and of a to-be-verified enrolment.
 ENROLLED = "enrolled"
@@ -388,26 +388,3 @@ def mark_pin_change(token: Token, type_cls: type[TokenType]) -> None:
     """``change_pin_on_first_use``: the PIN must change from now on (types with a PIN)."""
     if type_cls.pin_mode is not PinMode.NONE:
         set_info(token, NEXT_PIN_CHANGE, datetime.now(UTC).strftime(VALIDITY_FORMAT))
-
-
-def assign_owner(session: Session, token: Token, user: User) -> None:
-    """Make ``user`` the owner and add the user's realm to the token realms."""
-    realm = get_realm(session, user.realm)
-    owner = token.owner
-    if owner is None:
-        token.owner = TokenOwner(resolver=user.resolver, user_id=user.uid, realm=realm)
-    else:
-        # Changed in place: replacing the row would insert before the delete and trip
-        # the unique token_id.
-        owner.resolver, owner.user_id, owner.realm = user.resolver, user.uid, realm
-    set_info(token, "assignment_date", timestamp())
-    add_realms(session, token, [realm.name])
-
-
-def add_realms(session: Session, token: Token, names: list[str]) -> None:
-    present = {tr.realm.name for tr in token.realms}
-    for name in names:
-        realm = get_realm(session, name)
-        if realm.name not in present:
-            token.realms.append(TokenRealm(realm=realm))
-            present.add(realm.name)
