@@ -29,6 +29,7 @@ from factorflow.events.handlers import handler_classes
 from factorflow.events.ports import ActionPorts, EventPorts
 from factorflow.events.service import EventService
 from factorflow.events.streams.service import StreamService
+from factorflow.federation.checks import ForwardedChecks
 from factorflow.federation.service import FederationService
 from factorflow.jobs.base import Deliverer, DeliveryPorts
 from factorflow.jobs.service import JobService
@@ -40,6 +41,7 @@ from factorflow.policies.actions import build_catalog
 from factorflow.policies.decide import PolicyChallengeSelector
 from factorflow.policies.prepolicy import PolicyEnrollment
 from factorflow.policies.service import PolicyService
+from factorflow.radius.service import RadiusService
 from factorflow.registry import Registry
 from factorflow.settings import Settings
 from factorflow.system.documentation import SystemDocumentation
@@ -79,6 +81,8 @@ class Services:
     streams: StreamService
     policies: PolicyService
     federation: FederationService
+    #: RADIUS server configurations (/radiusserver/), used by radius tokens.
+    radius: RadiusService
     machine_resolvers: Registry[MachineResolver]
     #: Machine resolvers, service ids and token links (factorflow.machines).
     machines: MachineService
@@ -198,6 +202,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     handlers = handler_classes().instances(lambda cls: cls.create(settings))
     users = UserService(sessions=sessions, box=box, stores=user_stores, settings=settings)
     policies = PolicyService(build_catalog(token_types), settings.config_reload_seconds)
+    federation = FederationService(naming=EventService.naming)
     tokens = TokenService(
         box=box,
         hasher=hasher,
@@ -205,10 +210,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         users=users,
         settings=settings,
         enrollment=PolicyEnrollment(policies),
+        remote_servers=ForwardedChecks(federation),
     )
     jobs = JobService(settings, job_kinds, box)
     admins = AdminService(hasher, settings.data_dir / PI_PEPPER_FILE)
-    system = SystemConfigService(settings)
+    system = SystemConfigService(settings, box)
     events = EventService(
         sessions,
         handlers,
@@ -260,7 +266,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
             known_events=lambda: frozenset(events.available_events),
         ),
         policies=policies,
-        federation=FederationService(naming=EventService.naming),
+        federation=federation,
+        radius=RadiusService(box),
         machine_resolvers=machine_resolvers,
         machines=MachineService(box, machine_resolvers, tokens, settings.config_reload_seconds),
         logins=LoginService(admins, users, LoginThrottle(ThrottleRules.from_settings(settings))),

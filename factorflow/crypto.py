@@ -30,6 +30,11 @@ _SEALED = re.compile(r"v1:[A-Za-z0-9+/]{38,}={0,2}")
 _T = TypeVar("_T")
 
 
+def setting_purpose(key: str) -> str:
+    """The purpose a secret system setting (``/system/setConfig``) is sealed with."""
+    return f"config.secret:{key}"
+
+
 def ensure_key_file(path: Path, size: int = 32) -> bytes:
     """Return the key stored in ``path``, creating it (mode 0600) if missing."""
     if path.exists():

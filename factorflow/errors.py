@@ -20,6 +20,9 @@ class FactorflowError(Exception):
     #: (a failed login's throttle count must outlive the refusal); post definitions
     #: then run in that unit of work. False for every other error: it rolls back.
     keeps_changes: bool = False
+    #: The login and realm the request named, when the error is about that user (an
+    #: unknown user): the audit records whom the request was for, even unresolved.
+    user_ref: tuple[str, str] | None = None
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)

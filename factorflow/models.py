@@ -13,6 +13,7 @@ from factorflow.jobs import models as jobs
 from factorflow.machines import models as machines
 from factorflow.notify import models as notify
 from factorflow.policies import models as policies
+from factorflow.radius import models as radius
 from factorflow.tokens import models as tokens
 from factorflow.users import models as users
 from factorflow.validate import models as validate
@@ -28,6 +29,7 @@ __all__ = [
     "machines",
     "notify",
     "policies",
+    "radius",
     "streams",
     "tokens",
     "users",

@@ -288,6 +288,8 @@ class Pipeline(Generic[S]):
     def _failed(self, exc: Exception, audit: AuditRecord) -> Reply:
         if isinstance(exc, FactorflowError):
             audit.info = audit.info or exc.message
+            if exc.user_ref is not None and not audit.user:
+                audit.note_user(*exc.user_ref)
             return Reply(error=error_reply(exc))
         # Never a traceback on the wire; the log keeps it for the operator.
         log.exception("unexpected error in %s", audit.action)

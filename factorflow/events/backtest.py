@@ -71,6 +71,7 @@ _REPLAYED = (
     AUDIT_TABLE.c.administrator,
     AUDIT_TABLE.c.client,
     AUDIT_TABLE.c.user_agent,
+    AUDIT_TABLE.c.info,
 )
 ONE_DAY = timedelta(days=1)
 _VERDICTS: tuple[Verdict, ...] = ("matched", "not_matched", "unknown")

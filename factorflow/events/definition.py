@@ -87,11 +87,22 @@ class Definition:
         return (self.ordering, self.id)
 
     def redacted_options(self) -> dict[str, str]:
-        """The options for the audit and dry runs: declared secrets and the options
-        that look like credentials ``***``."""
-        secret = secret_options(self.handler.actions[self.action])
-        redacted = redact(self.options_raw)
-        return {key: "***" if key in secret and value else value for key, value in redacted.items()}
+        """The options for the audit and dry runs: the action's declared secrets
+        ``***``, a URL without its user:password; the other declared options as they
+        are (``To tokenowner`` is no credential, whatever its name says). Options the
+        action does not declare are judged by :func:`redact`'s name heuristic."""
+        model = self.handler.actions[self.action]
+        secret = secret_options(model)
+        declared = {info.alias or name for name, info in model.model_fields.items()}
+        out: dict[str, str] = {}
+        for key, value in self.options_raw.items():
+            if key in secret:
+                out[key] = "***" if value else ""
+            elif key in declared:
+                out[key] = _redact_url_value(str(value)) if key.lower() == "url" else str(value)
+            else:
+                out.update(redact({key: value}))
+        return out
 
 
 def _is_secret(name: str) -> bool:
@@ -127,6 +138,13 @@ def _redact_url(text: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _redact_url_value(text: str) -> str:
+    try:
+        return _redact_url(text)
+    except ValueError:
+        return "***"
+
+
 def redact(options: Mapping[str, Any]) -> dict[str, str]:
     """Options for the audit: values of options whose name suggests a secret → ``***``;
     in a ``headers`` option the credential-like headers (Authorization, Cookie, ...),
@@ -138,10 +156,7 @@ def redact(options: Mapping[str, Any]) -> dict[str, str]:
         elif key.lower() == "headers":
             out[key] = _redact_headers(str(value))
         elif key.lower() == "url":
-            try:
-                out[key] = _redact_url(str(value))
-            except ValueError:
-                out[key] = "***"
+            out[key] = _redact_url_value(str(value))
         else:
             out[key] = str(value)
     return out

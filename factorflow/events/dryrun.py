@@ -73,6 +73,7 @@ class AuditedRequest(Protocol):
     administrator: str
     client: str
     user_agent: str
+    info: str
 
 
 def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sample:
@@ -87,12 +88,21 @@ def sample_from_audit(session: Session, ports: EventPorts, number: int) -> Sampl
 
 
 def sample_from_entry(entry: AuditedRequest, event: str) -> Sample:
-    """The sample an audited request of ``event`` replays as (dry runs, backtests)."""
+    """The sample an audited request of ``event`` replays as (dry runs, backtests).
+
+    The audit's ``info`` is what the answer said: an authentication's
+    ``detail.message`` ("wrong otp value"), a refused request's error message. A
+    successful request's ``info`` is a note of its own, not its ``detail.message``,
+    so that replay has none (a ``detail_message`` condition is unknown there)."""
     result: dict[str, Any] = {"status": entry.success or bool(entry.authentication)}
     if entry.authentication:
         result.update(value=entry.authentication == "ACCEPT", authentication=entry.authentication)
+        if entry.info:
+            result["detail"] = {"message": entry.info}
     elif entry.success:
         result["value"] = True
+    elif entry.info:
+        result["error"] = {"message": entry.info}
     actor = Actor(role="admin", username=entry.administrator) if entry.administrator else Actor()
     params = {k: v for k, v in (("user", entry.user), ("realm", entry.realm)) if v}
     return Sample(
@@ -178,6 +188,7 @@ def describe(definition: Definition, facts: Facts) -> dict[str, Any]:
         "verdict": evaluation.verdict,
         "fires": evaluation.fires,
         "conditions": [t.as_dict() for t in evaluation.trace],
+        "context": facts.explain_context(),
         "action": action if evaluation.fires else None,
     }
 

@@ -193,6 +193,37 @@ class Facts:
         tokens = self.tokens
         return tokens[0] if len(tokens) == 1 else None
 
+    def explain_context(self) -> dict[str, str]:
+        """Which user and token the conditions looked at, and where each came from,
+        in words for a dry run's reader ("the request's serial parameter")."""
+        user = self.user
+        out = {
+            "user": f"{user.login}@{user.realm}" if user is not None else "",
+            "user_from": _user_source(self, user),
+        }
+        serials = self.serials
+        if self.param("serial"):
+            source = "the request's serial parameter"
+        elif serials and self.audit.serial and serials == split_serials(self.audit.serial):
+            source = "the token the request named (its audit entry)"
+        elif serials:
+            source = "detail.serial of the response"
+        else:
+            source = "the user's tokens"
+        tokens = self.tokens
+        token = self.token
+        if token is not None:
+            why = source
+        elif self.token_unidentified:
+            why = "none: the check named no token (a wrong PIN, a locked token or an unknown user)"
+        elif not tokens:
+            why = f"none: no token found from {source}"
+        else:
+            why = f"none: {len(tokens)} tokens from {source}, not one"
+        out["token"] = token.serial if token is not None else ""
+        out["token_from"] = why
+        return out
+
     @cached_property
     def user_token_count(self) -> int | None:
         user = self.user
@@ -215,6 +246,16 @@ class Facts:
             select(func.sum(EventCounter.value)).where(EventCounter.counter_name == name)
         )
         return int(total or 0)
+
+
+def _user_source(facts: Facts, user: User | None) -> str:
+    if user is None:
+        return "none: the request names no user that resolves"
+    if facts.inv.actor.is_user:
+        return "the logged-in user"
+    if facts.param("user") or (facts.inv.event == "auth" and facts.param("username")):
+        return "the request's user parameter"
+    return "the owner of the request's serial"
 
 
 __all__ = ["Facts", "response_view", "split_serials"]

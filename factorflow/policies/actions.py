@@ -188,6 +188,8 @@ def _admin_rights() -> list[ActionDef]:
         ("smsgateway_read", "Read SMS gateway definitions.", "system"),
         ("privacyideaserver_read", "Read privacyIDEA server definitions.", "system"),
         ("privacyideaserver_write", "Write privacyIDEA server definitions.", "system"),
+        ("radiusserver_read", "Read RADIUS server definitions.", "system"),
+        ("radiusserver_write", "Write RADIUS server definitions.", "system"),
         ("smsgateway_write", "Write SMS gateway definitions.", "system"),
         ("eventstream_read", "Read event stream definitions (Factorflow).", "system"),
         ("eventstream_write", "Write event stream definitions (Factorflow).", "system"),

@@ -339,6 +339,11 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "privacyideaserver_test": (NotTargets("user", "username", "realm", why="a user of the "
                                           "remote server, not of this one"),),
     "privacyideaserver_delete": (),
+    "radiusserver_list": (),
+    "radiusserver_write": (),
+    "radiusserver_test": (NotTargets("username", why="a user of the RADIUS server, not of "
+                                     "this one"),),
+    "radiusserver_delete": (),
     "smsgateway_list": (),
     "smsgateway_write": (),
     "smsgateway_test": (),

@@ -9,9 +9,12 @@ for privacyIDEA set them), to anything else refused.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import urlsplit
 
 from factorflow.errors import ParameterError
 from factorflow.settings import Settings
@@ -30,6 +33,12 @@ class Kind(Enum):
     SECONDS = "seconds"
     NAME = "name"
     COUNT = "count"
+    #: Printable text, up to 255 characters (an API client id).
+    TEXT = "text"
+    #: An http(s) URL.
+    URL = "url"
+    #: A base64 key, stored encrypted and never shown (``crypto.setting_purpose``).
+    SECRET = "secret"  # noqa: S105 - the name of a kind, not a password
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,23 @@ class SystemKey:
             if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
                 raise ParameterError(f"Invalid value for {self.name!r}: a number, 1-{MAX_COUNT}")
             return str(int(text))
+        if self.kind is Kind.TEXT:
+            if not text or len(text) > 255 or not text.isprintable():
+                raise ParameterError(f"Invalid value for {self.name!r}: printable text")
+            return text
+        if self.kind is Kind.URL:
+            parts = urlsplit(text)
+            if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 1024:
+                raise ParameterError(f"Invalid value for {self.name!r}: an http(s) URL")
+            return text
+        if self.kind is Kind.SECRET:
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if not raw or len(text) > 1024:
+                raise ParameterError(f"Invalid value for {self.name!r}: a base64 key")
+            return text
         if not text or len(text) > 120:
             raise ParameterError(f"Invalid value for {self.name!r}: a configuration name")
         return text
@@ -126,6 +152,28 @@ KEYS: dict[str, SystemKey] = {
             "QuestionChallengeValidityTime",
             Kind.SECONDS,
             "Lifetime of a questionnaire challenge (tokens/types/question.py).",
+        ),
+        SystemKey(
+            "OcraChallengeValidityTime",
+            Kind.SECONDS,
+            "Lifetime of an OCRA challenge (tokens/types/ocra.py).",
+        ),
+        SystemKey(
+            "yubico.id",
+            Kind.TEXT,
+            "The API client id of yubico tokens at the validation server (tokens/types/yubico.py).",
+        ),
+        SystemKey(
+            "yubico.secret",
+            Kind.SECRET,
+            "The API key (base64) that signs requests to the validation server and checks "
+            "its answers; stored encrypted (tokens/types/yubico.py).",
+        ),
+        SystemKey(
+            "yubico.url",
+            Kind.URL,
+            "The Yubico-compatible validation server of yubico tokens (tokens/types/yubico.py).",
+            default="https://api.yubico.com/wsapi/2.0/verify",
         ),
         SystemKey(
             "email.identifier",

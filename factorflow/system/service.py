@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from factorflow.crypto import SecretBox, setting_purpose
 from factorflow.db.models import ConfigSetting
 from factorflow.db.versions import put_setting
 from factorflow.errors import ParameterError
@@ -30,11 +31,14 @@ _CONFIGURATIONS: dict[str, type[SmtpServer] | type[SmsGateway]] = {
 }
 
 Change = Literal["insert", "update"]
+#: What ``GET /system/`` shows of a secret setting.
+HIDDEN = "__CRYPTED__"
 
 
 class SystemConfigService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, box: SecretBox | None = None) -> None:
         self._settings = settings
+        self._box = box
         self._started = f"{time.time():.6f}"
 
     def _stored(self, session: Session) -> dict[str, str]:
@@ -63,6 +67,8 @@ class SystemConfigService:
     def _value(self, key: SystemKey, stored: Mapping[str, str]) -> str | None:
         if key.fixed is not None:
             return key.fixed(self._settings)
+        if key.kind is Kind.SECRET and key.name in stored:
+            return HIDDEN
         return stored.get(key.name, key.default)
 
     def set_many(self, session: Session, params: Mapping[str, object]) -> dict[str, Change]:
@@ -80,7 +86,11 @@ class SystemConfigService:
                 changes[name] = "update"
                 continue
             changes[name] = "update" if name in stored else "insert"
-            put_setting(session, name, value)
+            stored_value = value
+            if key.kind is Kind.SECRET:
+                assert self._box is not None  # _checked refused it otherwise
+                stored_value = self._box.encrypt_text(value, setting_purpose(name))
+            put_setting(session, name, stored_value)
         self._stamp(session)
         return changes
 
@@ -91,6 +101,8 @@ class SystemConfigService:
             raise ParameterError(
                 f"{name!r} is {key.fixed(self._settings)} in Factorflow and set by {key.set_by}"
             )
+        if key.kind is Kind.SECRET and self._box is None:
+            raise ParameterError(f"{name!r} cannot be stored: no encryption key")
         if key.kind is Kind.NAME:
             model = _CONFIGURATIONS[name]
             if session.scalar(select(model.id).where(model.identifier == value)) is None:

@@ -37,7 +37,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
@@ -50,6 +50,7 @@ from factorflow.crypto import SecretBox
 from factorflow.errors import ValidateError
 from factorflow.tokens.info import get_info, set_info
 from factorflow.tokens.models import Token
+from factorflow.tokens.ports import TypePorts
 from factorflow.users.identity import User
 
 
@@ -83,11 +84,15 @@ class OtpCheck:
     """The result of comparing an OTP with the token's window.
 
     ``counter`` is the matched HOTP counter or TOTP time step (None: no match);
-    ``replay`` says the value matched an OTP that was already used.
+    ``replay`` says the value matched an OTP that was already used. ``challenge``:
+    no answer yet — the server a type forwards to asked back (a RADIUS
+    Access-Challenge); the validate service creates this challenge and the answer
+    comes to :meth:`TokenType.check_challenge_answer` with its ``data``.
     """
 
     counter: int | None = None
     replay: bool = False
+    challenge: IssuedChallenge | None = None
 
     @property
     def matched(self) -> bool:
@@ -150,6 +155,9 @@ class ChallengeContext:
     now: float
     validity: int
     options: Mapping[str, str] = field(default_factory=dict)
+    #: What the request itself asks of the challenge (privacyIDEA's ``challenge``,
+    #: ``hashchallenge``, ``addrandomchallenge`` of OCRA tokens); empty when unset.
+    request: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,15 @@ class InitializedChallenge:
     validate service adds the ``transaction_id``."""
 
     detail: dict[str, Any]
+
+
+class RealmPass(Protocol):
+    """How a type that authenticates other tokens (4eyes) checks a part of ``pass``:
+    ``passw`` (PIN + OTP) against the usable tokens of ``realm``, except those of
+    types that check realms themselves, as a check of that realm would (PIN, OTP,
+    claims, counters); the serial of the token that accepted it, or None."""
+
+    def __call__(self, realm: str, passw: str) -> str | None: ...
 
 
 class ChallengeError(ValidateError):
@@ -267,10 +284,15 @@ class TokenType:
     #: Enrolment parameters only an enrollment policy sets (forced values): the
     #: request's own values of these names are dropped (the WebAuthn relying party).
     policy_params: ClassVar[frozenset[str]] = frozenset()
+    #: The type's check authenticates other tokens (4eyes): the validate service
+    #: calls :meth:`check_realms` instead of :meth:`check_otp`.
+    checks_realms: ClassVar[bool] = False
 
-    def __init__(self, token: Token, box: SecretBox) -> None:
+    def __init__(self, token: Token, box: SecretBox, ports: TypePorts | None = None) -> None:
         self.token = token
         self._box = box
+        #: Services of outer layers for types that forward checks (tokens.ports).
+        self.ports = ports or TypePorts()
 
     # -- description -------------------------------------------------------------
     @classmethod
@@ -343,6 +365,11 @@ class TokenType:
         """Compare ``otp`` with the values the token accepts at ``now`` (unix time).
         Pure: changes nothing. :meth:`commit_otp` claims a match."""
         raise NotImplementedError
+
+    def check_realms(self, otp: str, now: float, realm_pass: RealmPass) -> OtpCheck:
+        """:meth:`check_otp` of a type that sets :attr:`checks_realms`, with the
+        other tokens at hand through ``realm_pass``. Default: :meth:`check_otp`."""
+        return self.check_otp(otp, now)
 
     def commit_otp(self, session: Session, counter: int) -> bool:
         """Atomically mark ``counter`` as used. False: a concurrent request used it first."""
@@ -485,6 +512,7 @@ __all__ = [
     "IssuedChallenge",
     "OtpCheck",
     "PinMode",
+    "RealmPass",
     "TokenInitParams",
     "TokenType",
     "advance_counter",

@@ -60,6 +60,7 @@ from factorflow.tokens.fido import known_credentials
 from factorflow.tokens.info import parse_validity, set_info
 from factorflow.tokens.models import Token, TokenRealm
 from factorflow.tokens.ownership import add_realms, assign_owner
+from factorflow.tokens.ports import TypePorts
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
@@ -184,12 +185,15 @@ class Enroller:
         box: SecretBox,
         hasher: Hasher,
         policies: EnrollmentPolicies | None = None,
+        *,
+        ports: TypePorts | None = None,
     ) -> None:
         self.access = access
         self.types = types
         self.box = box
         self.hasher = hasher
         self.policies = policies
+        self.ports = ports
 
     def type_class(self, name: str) -> type[TokenType]:
         try:
@@ -235,7 +239,7 @@ class Enroller:
             raise validation_error(exc) from None
         check_key_length(rules, params)
         token = self._token_row(session, actor, type_cls, req.serial)
-        ttype = type_cls(token, self.box)
+        ttype = type_cls(token, self.box, self.ports)
         self._common_fields(token, req, type_cls)
         ctx = self._context(token, type_cls, user, realm, rules)
         if type_cls.client_enrollment and user is not None:

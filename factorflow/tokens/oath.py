@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.hashes import SHA1, SHA256, SHA512
 from cryptography.hazmat.primitives.twofactor.hotp import HOTP
 from pydantic import Field, field_validator
 
-from factorflow.core.describe import CHOICES, SECRET_OPTION
+from factorflow.core.describe import CHOICES, SECRET_OPTION, VISIBLE_IF
 from factorflow.core.params import PiBool
 from factorflow.errors import ParameterError
 from factorflow.tokens.base import EnrollContext, TokenInitParams
@@ -37,6 +37,8 @@ class OathInitParams(TokenInitParams):
         max_length=256,
         title="OTP key",
         description="The key of a token you hold; leave empty to have the server generate one.",
+        # A form asks for the key only while the server is not to generate it.
+        json_schema_extra={VISIBLE_IF: ["genkey", False]},
     )
     genkey: PiBool = Field(
         default=False,

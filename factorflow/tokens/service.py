@@ -38,6 +38,7 @@ from factorflow.tokens.info import delete_info, parse_validity, set_info
 from factorflow.tokens.listing import list_tokens, visible_in
 from factorflow.tokens.models import Token
 from factorflow.tokens.ownership import add_realms, assign_owner
+from factorflow.tokens.ports import RemoteServers, TypePorts
 from factorflow.tokens.requests import (
     AssignRequest,
     CancelChallengeRequest,
@@ -83,16 +84,23 @@ class TokenService:
         users: UserDirectory,
         settings: Settings,
         enrollment: EnrollmentPolicies | None = None,
+        remote_servers: RemoteServers | None = None,
     ) -> None:
         """``enrollment`` is the enrollment-policy hook every enrolment passes (see
-        :mod:`factorflow.tokens.enroll`); without it enrolment is unrestricted."""
+        :mod:`factorflow.tokens.enroll`); without it enrolment is unrestricted.
+        ``remote_servers`` are asked by ``remote`` tokens (tokens.ports)."""
         self.box = box
         self.hasher = hasher
         self.types = types
         self.settings = settings
         self.access = TokenAccess(users)
         self.groups = TokenGroupService()
-        self._enroller = Enroller(self.access, types, box, hasher, enrollment)
+        self.ports = (
+            TypePorts(owner=self.access.owner_of)
+            if remote_servers is None
+            else TypePorts(owner=self.access.owner_of, remote_servers=remote_servers)
+        )
+        self._enroller = Enroller(self.access, types, box, hasher, enrollment, ports=self.ports)
 
     # -- helpers shared with validate --------------------------------------------
     def type_of(self, token: Token) -> TokenType:
@@ -100,7 +108,7 @@ class TokenService:
             type_cls = self.types[token.tokentype]
         except KeyError:
             raise ServerError(f"Token type {token.tokentype!r} is not installed.") from None
-        return type_cls(token, self.box)
+        return type_cls(token, self.box, self.ports)
 
     def verify_pin(self, token: Token, pin: str) -> bool:
         """An empty stored PIN matches only the empty PIN; otherwise argon2."""

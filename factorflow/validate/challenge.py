@@ -162,6 +162,7 @@ class ChallengeFlow:
         request_id: str = "",
         *,
         options: Mapping[str, str] | None = None,
+        request: Mapping[str, str] | None = None,
     ) -> Issued:
         """Create a challenge for each of ``tokens`` (already checked: PIN, usable)
         under one new transaction id and enqueue their messages. ``options``: the
@@ -171,7 +172,9 @@ class ChallengeFlow:
             ttype = self.tokens.type_of(token)
             owner = user if user is not None else self.tokens.access.owner_of(session, token)
             validity = self.validity(session, ttype)
-            ctx = ChallengeContext(issued.transaction_id, owner, now, validity, options or {})
+            ctx = ChallengeContext(
+                issued.transaction_id, owner, now, validity, options or {}, request or {}
+            )
             try:
                 challenge = ttype.create_challenge(session, ctx)
             except ChallengeError as exc:
@@ -189,6 +192,20 @@ class ChallengeFlow:
                     idempotency_key=f"challenge:{issued.transaction_id}:{token.serial}",
                     request_id=request_id,
                 )
+            issued.items.append((token, challenge))
+        return issued
+
+    def issue_asked(
+        self, session: Session, asked: Sequence[tuple[Token, IssuedChallenge]], now: float
+    ) -> Issued:
+        """Store the challenges that tokens' own checks asked for (a RADIUS server's
+        Access-Challenge, :attr:`OtpCheck.challenge`) under one new transaction id."""
+        issued = Issued(store.new_transaction_id())
+        for token, challenge in asked:
+            validity = self.validity(session, self.tokens.type_of(token))
+            store.add_challenge(
+                session, token, issued.transaction_id, challenge, now=now, validity=validity
+            )
             issued.items.append((token, challenge))
         return issued
 

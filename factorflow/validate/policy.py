@@ -62,9 +62,10 @@ def no_such_user(users: UserLookup, session: Session, login: str, realm: str) ->
     """privacyIDEA's error for an unknown user at ``/validate/check`` (400, code 904):
     ``User <nosuch@realm1> does not exist.``, naming the realm it looked in."""
     login, realm = users.split_login(session, login, realm)
-    return UserNotFoundError(
-        f"User <{login}@{realm or users.default_realm(session)}> does not exist."
-    )
+    realm = realm or users.default_realm(session)
+    error = UserNotFoundError(f"User <{login}@{realm}> does not exist.")
+    error.user_ref = (login, realm)
+    return error
 
 
 def pin_check(

@@ -18,7 +18,25 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
 
 
-class CheckRequest(_Request):
+class ChallengeParams(_Request):
+    """What a request may ask of the challenges it creates (``ChallengeContext.request``):
+    privacyIDEA's ``challenge`` (the data an OCRA token signs), ``hashchallenge``
+    (sha1, sha256, sha512) and ``addrandomchallenge`` (that many random characters)."""
+
+    challenge: Annotated[str, Field(max_length=1024)] | None = None
+    hashchallenge: Annotated[str, Field(max_length=10)] | None = None
+    addrandomchallenge: Annotated[int, Field(ge=0, le=64)] | None = None
+
+    def challenge_request(self) -> dict[str, str]:
+        values = {
+            "challenge": self.challenge,
+            "hashchallenge": self.hashchallenge,
+            "addrandomchallenge": self.addrandomchallenge,
+        }
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+class CheckRequest(ChallengeParams):
     user: Annotated[str, Field(max_length=320)] | None = None
     realm: Annotated[str, Field(max_length=120)] | None = None
     serial: Annotated[str, Field(max_length=120)] | None = None
@@ -67,7 +85,7 @@ class CheckRequest(_Request):
         )
 
 
-class TriggerRequest(_Request):
+class TriggerRequest(ChallengeParams):
     user: Annotated[str, Field(max_length=320)] | None = None
     realm: Annotated[str, Field(max_length=120)] | None = None
     serial: Annotated[str, Field(max_length=120)] | None = None

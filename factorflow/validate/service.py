@@ -39,7 +39,14 @@ from sqlalchemy.orm import Session
 from factorflow.crypto import Hasher
 from factorflow.errors import ParameterError
 from factorflow.policies.authn import AuthPolicy
-from factorflow.tokens.base import ChallengeError, CheckContext, PinMode, TokenType
+from factorflow.tokens.base import (
+    ChallengeError,
+    CheckContext,
+    IssuedChallenge,
+    OtpCheck,
+    PinMode,
+    TokenType,
+)
 from factorflow.tokens.info import bump_info
 from factorflow.tokens.models import Token
 from factorflow.tokens.service import TokenService
@@ -77,6 +84,7 @@ from factorflow.validate.policy import (
     reset_user_tokens,
     without_tokens,
 )
+from factorflow.validate.realmpass import realm_tokens
 from factorflow.validate.requests import CheckRequest, InitializeRequest, TriggerRequest
 from factorflow.validate.results import (
     MSG_LOCKED,
@@ -330,8 +338,9 @@ class ValidateService:
         ]
         decided = policies.authentication(user, req.realm) if policies else AuthPolicy()
         issued = self.challenges.issue(
-            session, chosen, user, moment, request_id, options=decided.type_options
-        )
+            session, chosen, user, moment, request_id, options=decided.type_options,
+            request=req.challenge_request(),
+        )  # fmt: skip
         if not issued.items and issued.errors:
             raise ChallengeError(issued.errors[0])
         return issued
@@ -431,7 +440,10 @@ class ValidateService:
         usable = [token for token in matched if not unusable_reason(token, now)]
         if not usable:
             return self._rejected(matched, unusable_reason(matched[0], now))
-        issued = self.challenges.issue(session, usable, user, now, request_id, options=options)
+        issued = self.challenges.issue(
+            session, usable, user, now, request_id, options=options,
+            request=req.challenge_request(),
+        )  # fmt: skip
         if not issued.items:
             if req.exception:
                 raise ChallengeError(issued.errors[0])
@@ -461,13 +473,17 @@ class ValidateService:
         reasons: list[str] = []
         failed: list[_Candidate] = []
         replayed: list[_Candidate] = []
+        asked: list[tuple[Token, IssuedChallenge]] = []
         for cand in matched:
             reason = unusable_reason(cand.token, now)
             if reason:
                 reasons.append(reason)
                 continue
             bump_info(session, cand.token.id, "count_auth")
-            check = cand.ttype.check_otp(cand.otp, now)
+            check = self._check_one(session, cand, now)
+            if check.challenge is not None:  # the other server asked back (RADIUS)
+                asked.append((cand.token, check.challenge))
+                continue
             if check.counter is not None and cand.ttype.commit_otp(session, check.counter):
                 if cand.pin:
                     self.tokens.strengthen_pin(cand.token, cand.pin)
@@ -480,11 +496,45 @@ class ValidateService:
             increment_failcount(session, cand.token)
         for cand in replayed:
             record_replay(session, cand.token, now)
+        if asked:
+            detail = self.challenges.issue_asked(session, asked, now).detail()
+            return CheckResult(False, detail["message"], challenge=detail)
         message = MSG_REPLAY if replayed else MSG_WRONG_OTP if failed else reasons[0]
         if len(matched) == 1:
             only = matched[0]
             return CheckResult(False, message, only.token, only.ttype.type_name)
         return CheckResult(False, message)
+
+    def _check_one(self, session: Session, cand: _Candidate, now: float) -> OtpCheck:
+        """The candidate's OTP check; a type that checks other tokens (4eyes) gets
+        them through :meth:`_realm_pass`. Their claims stand only together: a pass
+        that does not satisfy the type is rolled back, leaving every member token as
+        it was (its failure counts on the type's own token)."""
+        if not cand.ttype.checks_realms:
+            return cand.ttype.check_otp(cand.otp, now)
+        with session.begin_nested() as members:
+            check = cand.ttype.check_realms(
+                cand.otp, now, lambda realm, passw: self._realm_pass(session, realm, passw, now)
+            )
+            if not check.matched:
+                members.rollback()
+        return check
+
+    def _realm_pass(self, session: Session, realm: str, passw: str, now: float) -> str | None:
+        """``passw`` checked against the usable tokens of ``realm`` as ``/validate/check``
+        checks a user's (PIN, then OTP and its claim); the accepting token's serial."""
+        matched = []
+        for token in self._ready(realm_tokens(session, realm), None):
+            ttype = self.tokens.type_of(token)
+            if ttype.checks_realms or is_locked(token):
+                continue
+            pin, otp = ttype.split_pass(passw)
+            if ttype.pin_mode is PinMode.NONE or self.tokens.verify_pin(token, pin):
+                matched.append(_Candidate(token, ttype, otp, pin))
+        if not matched:
+            return None
+        result = self._check_otps(session, matched, now)
+        return result.token.serial if result.accepted and result.token is not None else None
 
 
 __all__ = ["CheckResult", "ValidateService"]

@@ -69,9 +69,10 @@ def test_metadata_endpoints(client: TestClient, admin_headers: dict[str, str]) -
     assert levels["value"] == ["ERROR", "WARNING", "INFO", "DEBUG"]
     assert ok(client.get("/event/actions/Nope", headers=admin_headers)) == []
     conditions = ok(client.get("/event/conditions/Token", headers=admin_headers))
+    # privacyIDEA's keys, plus Factorflow's label (words for the UI; clients ignore it).
     assert conditions["token_locked"] == {
         "type": "str", "desc": conditions["token_locked"]["desc"], "group": "token",
-        "value": ["True", "False"],
+        "value": ["True", "False"], "label": "Token locked",
     }  # fmt: skip
     assert conditions["tokentype"]["type"] == "multi"
     assert {"name": "spass"} in conditions["tokentype"]["value"]

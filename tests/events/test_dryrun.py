@@ -12,6 +12,7 @@ from factorflow.audit.models import AuditEntry
 from factorflow.bootstrap import Services
 from factorflow.events.handlers.counter import counter_total
 from factorflow.tokens.models import Token
+from tests import factories
 from tests.events.conftest import DefinitionMaker, add_token
 
 
@@ -109,3 +110,39 @@ def test_against_an_audited_request(
     assert result["fires"] is True, result
     assert client.post("/event/test", data={"eventid": definition_id, "audit_id": 99999},
                        headers=admin_headers).status_code == 404  # fmt: skip
+
+
+def test_replay_keeps_the_message_and_names_the_token(
+    client: TestClient, admin_headers: dict[str, str], define: DefinitionMaker,
+    services: Services, flatfile_realm: str,
+) -> None:  # fmt: skip
+    """A replayed authentication carries the answer's detail.message (as the audit's
+    info kept it), so a ``detail_message`` condition can be confirmed by replaying; the
+    answer says which token the conditions looked at and where it came from."""
+    factories.enrol(client, admin_headers, "hotp", serial="HOTPDRY", otpkey="3132" * 10,
+                    user="alice", realm="realm1", pin="1234")  # fmt: skip
+    client.post("/validate/check", data={"user": "alice", "realm": "realm1",
+                                         "pass": "1234000000"})  # fmt: skip
+    with services.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "POST /validate/check")
+        ).one()
+    assert entry.info == "wrong otp value"
+    definition_id = define(name="wrong otp", event="validate_check", handlermodule="Logging",
+                           action="logging",
+                           conditions={"detail_message": "wrong otp value", "tokentype": "hotp"})  # fmt: skip
+    answer = value(client.post("/event/test", data={"eventid": definition_id,
+                                                    "audit_id": entry.id},
+                               headers=admin_headers))  # fmt: skip
+    [result] = answer["definitions"]
+    verdicts = {c["condition"]: c["result"] for c in result["conditions"]}
+    assert verdicts == {"detail_message": "matched", "tokentype": "matched"}, result
+    assert result["context"]["token"] == "HOTPDRY"
+    assert "audit entry" in result["context"]["token_from"]
+    assert result["context"]["user"] == "alice@realm1"
+    # A sample that names no serial: the user's one token, said so.
+    sample = value(client.post("/event/test", data={"eventid": definition_id, "user": "alice",
+                                                    "realm": "realm1"},
+                               headers=admin_headers))  # fmt: skip
+    context = sample["definitions"][0]["context"]
+    assert (context["token"], context["token_from"]) == ("HOTPDRY", "the user's tokens")

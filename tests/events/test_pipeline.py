@@ -188,10 +188,19 @@ def test_honest_conditions_and_expressions(
 def test_audit_redacts_secrets(
     client: TestClient, admin_headers: dict[str, str], define: DefinitionMaker, services: Services
 ) -> None:
+    """Declared secrets and a URL's credentials are hidden; other options are shown as
+    they are, whatever their names say (a tokeninfo key named ``secret_thing``)."""
     tokens(services, "T9")
     define(name="info", event="event_list", handlermodule="Token", action="set tokeninfo",
            options={"key": "secret_thing", "value": "v"})  # fmt: skip
+    define(name="hook", event="event_list", handlermodule="WebHook", action="post_webhook",
+           options={"URL": "https://bob:pw@hooks.example/in", "secret": "whsec_" + "A" * 32,
+                    "data": "{}"})  # fmt: skip
     client.get("/event/", params={"serial": "T9"}, headers=admin_headers)
-    entry = event_entries(services)[0]
-    assert json.loads(entry.action_detail) == {"key": "***", "value": "v"}
+    shown = {e.info.split(" (")[0]: json.loads(e.action_detail) for e in event_entries(services)}
+    assert shown["info"] == {"key": "secret_thing", "value": "v"}
+    assert shown["hook"]["secret"] == "***"
+    assert shown["hook"]["URL"] == "https://***@hooks.example/in"
+    assert "pw" not in json.dumps(shown["hook"])
+    entry = next(e for e in event_entries(services) if e.info == "info")
     assert entry.serial == "" and entry.administrator == "admin"

@@ -233,6 +233,9 @@ MATRIX: tuple[Endpoint, ...] = (
     Endpoint("POST", "/privacyideaserver/test_request", (  # a user of the remote server
         allow(404, identifier="nope", user="dave", password="secret"),
     )),
+    Endpoint("POST", "/radiusserver/test_request", (  # a user of the RADIUS server
+        allow(404, identifier="nope", username="dave", password="secret"),
+    )),
     # -- users -----------------------------------------------------------------------------
     Endpoint("GET", "/user/", (
         allow(realm="alpha"), deny(realm="beta"), allow(**ALICE),

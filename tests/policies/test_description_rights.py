@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "/smtpserver/options": "smtpserver_read",
     "/smsgateway/providers": "smsgateway_read",
     "/privacyideaserver/options": "privacyideaserver_read",
+    "/radiusserver/options": "radiusserver_read",
     "/eventstream/options": "eventstream_read",
 }
 

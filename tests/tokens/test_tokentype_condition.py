@@ -12,7 +12,10 @@ from tests.tokens.type_adapters import ADAPTERS
 
 H = dict[str, str]
 #: The types of issue 19 (the built-ins are covered by tests/events).
-TYPES = ["tan", "daypassword", "motp", "applspec", "indexedsecret", "question", "yubikey"]
+TYPES = [
+    "tan", "daypassword", "motp", "applspec", "indexedsecret", "question", "yubikey", "radius",
+    "remote",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("type_name", TYPES)

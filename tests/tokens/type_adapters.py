@@ -29,6 +29,13 @@ from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, ok, totp, yubikey_ot
 H = dict[str, str]
 #: The n-th value the user has (0: the first), from what the enrolment answered.
 OtpSource = Callable[[dict[str, Any], int], str]
+#: The answer to a challenge (its ``multi_challenge`` entry), given the enrolment's
+#: detail and the value the adapter's ``otp`` planned.
+Responder = Callable[[dict[str, Any], dict[str, Any], str], str]
+
+
+def _as_planned(detail: dict[str, Any], entry: dict[str, Any], planned: str) -> str:
+    return planned
 
 
 def _no_setup(client: TestClient, headers: H) -> None:
@@ -67,6 +74,9 @@ class TypeAdapter:
     check_params: dict[str, str] = field(default_factory=dict)
     #: For WebAuthn types: the ceremonies the contract cannot express as an OTP.
     fido: FidoCeremony | None = None
+    #: Turns the planned value into the answer to the challenge shown (the types
+    #: whose answer depends on the question asked: ocra).
+    respond: Responder = _as_planned
 
 
 def _rfc_hotp(detail: dict[str, Any], n: int) -> str:
@@ -163,6 +173,79 @@ def _passkey_start(client: TestClient, user: dict[str, str], pin: str) -> tuple[
     return passkey["transaction_id"], passkey["challenge"].encode()  # signed as text
 
 
+def _radius(client: TestClient, headers: H) -> None:
+    # A real FreeRADIUS of this test process (tests/radius/freeradius.py); its user
+    # "contract" has the contract's PIN + "radius-otp-1" as password: the PIN is not
+    # checked here (radius.local_checkpin off), the whole pass is forwarded.
+    from tests.radius.conftest import add_radius_server
+    from tests.radius.freeradius import running
+
+    add_radius_server(client, headers, "contract-radius", running().port)
+
+
+def _remote(client: TestClient, headers: H) -> None:
+    # A second Factorflow (tests/tokens/remote_server.py) where dave's pw token takes
+    # the contract's PIN + "remote-otp-1": the whole pass is forwarded and checked there.
+    from tests.tokens.remote_server import shared_remote
+
+    factories.add_remote_server(client, headers, "contract-remote", shared_remote()[0].url)
+
+
+#: RFC 6287 Appendix C's 32-byte key.
+OCRA_KEY = bytes.fromhex("3132333435363738393031323334353637383930313233343536373839303132")
+OCRA_SUITE = "OCRA-1:HOTP-SHA256-8:QN08"
+OCRA_RIGHT = "ocra-answer"
+
+
+def _ocra(detail: dict[str, Any], entry: dict[str, Any], planned: str) -> str:
+    """The OCRA response to the question asked; a changed plan answers wrongly."""
+    from factorflow.tokens.ocra import OcraSuite, ocra_response
+
+    response = ocra_response(
+        OCRA_KEY, OcraSuite.parse(OCRA_SUITE), entry["attributes"]["challenge"]
+    )
+    return response if planned == OCRA_RIGHT else response[:-1] + str((int(response[-1]) + 1) % 10)
+
+
+#: The members of the 4eyes contract token: (user, PIN, HOTP key).
+FOUR_EYES_MEMBERS = [("bob", "bob-pin", RFC_KEY_HEX), ("carol", "carol-pin", "3132" * 10)]
+
+
+def _four_eyes_members(client: TestClient, headers: H) -> None:
+    for login, pin, key in FOUR_EYES_MEMBERS:
+        factories.enrol(client, headers, "hotp", user=login, realm="realm1", pin=pin, otpkey=key)
+
+
+def _four_eyes(detail: dict[str, Any], n: int) -> str:
+    """Both members' PIN + n-th HOTP value (RFC 4226), blank-separated."""
+    from tests.tokens.helpers import hotp
+
+    return " ".join(pin + hotp(n, bytes.fromhex(key)) for _, pin, key in FOUR_EYES_MEMBERS)
+
+
+#: The yubico token's validation server: one local stand-in for the run, its counters
+#: forgotten by each setup (every test has a database of its own).
+YUBICO_CLIENT, YUBICO_API_KEY, YUBICO_PUBLIC = "4711", b"yubico-api-key-of-the-test", "cccccccccccb"
+_YUBICO_SERVER: dict[str, Any] = {}
+
+
+def yubico_server(client: TestClient, headers: H) -> Any:
+    """The stand-in, started once, with the system settings pointing at it."""
+    from tests.tokens.yubico_server import StandIn, api_key_b64, serve
+
+    if not _YUBICO_SERVER:
+        stand_in = StandIn(clients={YUBICO_CLIENT: YUBICO_API_KEY})
+        stand_in.keys[YUBICO_PUBLIC] = (YUBIKEY_KEY, YUBIKEY_UID)
+        _YUBICO_SERVER["stand_in"], _YUBICO_SERVER["url"] = stand_in, serve(stand_in)[1]
+    stand_in = _YUBICO_SERVER["stand_in"]
+    stand_in.last_counter.clear()
+    stand_in.tamper = ""
+    values = {"yubico.id": YUBICO_CLIENT, "yubico.secret": api_key_b64(YUBICO_API_KEY),
+              "yubico.url": _YUBICO_SERVER["url"]}  # fmt: skip
+    factories.ok_value(client.post("/system/setConfig", json=values, headers=headers))
+    return stand_in
+
+
 PASSWORD = "lost-token-pw-1"
 #: An Ed25519 public key (ssh-keygen -t ed25519), for the sshkey type.
 SSH_ED25519 = (
@@ -204,6 +287,30 @@ ADAPTERS: dict[str, TypeAdapter] = {
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
     "webauthn": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_webauthn_finish, _webauthn_start)),
     "passkey": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_passkey_finish, _passkey_start)),
+    # The RADIUS server decides; it accepts the same password again (no one-time values).
+    "radius": TypeAdapter(
+        params={"radius.identifier": "contract-radius", "radius.user": "contract"},
+        otp=lambda detail, n: "radius-otp-1",
+        setup=_radius,
+    ),
+    "remote": TypeAdapter(
+        params={
+            "remote.server_id": "contract-remote",
+            "remote.user": "dave",
+            "remote.realm": "fedrealm",
+        },
+        otp=lambda detail, n: "remote-otp-1",
+        setup=_remote,
+    ),
+    "4eyes": TypeAdapter(params={"4eyes": "realm1:2"}, otp=_four_eyes, setup=_four_eyes_members),
+    "yubico": TypeAdapter(
+        params={"yubico.tokenid": YUBICO_PUBLIC}, otp=_yubikey, setup=yubico_server
+    ),
+    "ocra": TypeAdapter(
+        params={"otpkey": OCRA_KEY.hex(), "ocrasuite": OCRA_SUITE},
+        otp=lambda detail, n: OCRA_RIGHT,
+        respond=_ocra,
+    ),
 }
 
 

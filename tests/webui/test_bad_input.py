@@ -23,7 +23,7 @@ def test_event_form_shows_api_errors_next_to_the_field(page: Page) -> None:
     page.get_by_role("checkbox", name="validate_check", exact=True).check()
     page.get_by_label("Handler module").select_option("Token")
     page.get_by_label("Action", exact=True).select_option("set tokeninfo")
-    page.get_by_label("key", exact=True).fill("locked")
+    page.get_by_label("Tokeninfo key", exact=True).fill("locked")
     page.get_by_label("Add a condition").select_option("failcounter")
     page.get_by_role("button", name="Add condition").click()
     value = page.get_by_label("failcounter value")
@@ -38,14 +38,14 @@ def test_event_form_shows_api_errors_next_to_the_field(page: Page) -> None:
 
     # A required option left empty is named next to its own field.
     value.fill(">5")
-    page.get_by_label("key", exact=True).fill("")
+    page.get_by_label("Tokeninfo key", exact=True).fill("")
     page.get_by_role("button", name="Create definition").click()
     key_error = page.locator(".field[data-param='option.key'] .field-error")
     expect(key_error).to_contain_text("'key'")
     expect(error).to_be_hidden()
 
     # A broken custom expression lands next to the expression.
-    page.get_by_label("key", exact=True).fill("locked")
+    page.get_by_label("Tokeninfo key", exact=True).fill("locked")
     page.get_by_label("Custom expression (AND / OR / NOT)").check()
     page.get_by_label("Custom expression", exact=True).fill("failcounter AND (")
     page.get_by_role("button", name="Create definition").click()

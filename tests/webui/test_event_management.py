@@ -96,7 +96,7 @@ def test_list_history_diff_and_rollback(page: Page, live_server: LiveServer) -> 
     page.get_by_role("button", name="Roll back to 1").click()
     expect(page.locator("#toast")).to_contain_text("Rolled back to version 1")
     page.get_by_role("link", name="Edit").click()
-    expect(page.get_by_label("value", exact=True)).to_have_value("{now}")
+    expect(page.get_by_label("Value", exact=True)).to_have_value("{now}")
     expect(page.get_by_label("Active", exact=True)).to_be_checked()
 
 
@@ -151,10 +151,10 @@ def test_secret_options_are_password_fields_that_keep_the_stored_secret(
     )
     login_admin(page)
     page.goto(f"{url}/#/events/{definition_id}")
-    secret = page.get_by_label("secret", exact=True)
+    secret = page.get_by_label("Signing secret", exact=True)
     expect(secret).to_have_attribute("type", "password")
     expect(secret).to_have_value("__CENSORED__")
-    expect(page.get_by_label("headers", exact=True)).to_have_value("__CENSORED__")
+    expect(page.get_by_label("Headers", exact=True)).to_have_value("__CENSORED__")
     assert SECRET not in page.content() and "tok-1" not in page.content()
     secret.scroll_into_view_if_needed()
     shot(page, "event-secret-options")
@@ -165,7 +165,7 @@ def test_secret_options_are_password_fields_that_keep_the_stored_secret(
     expect(result).to_contain_text("would fire")
     expect(result).to_contain_text("secret=***")
     assert SECRET not in page.content()
-    page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/new")
+    page.get_by_label("Receiver URL", exact=True).fill("http://127.0.0.1:9/new")
     page.get_by_role("button", name="Save definition").click()
     expect(page.locator("#toast")).to_contain_text("Definition hook saved")
     services = live_server.services

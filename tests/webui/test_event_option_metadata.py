@@ -36,9 +36,11 @@ def test_enroll_options_follow_the_token_type(
     page.get_by_label("Name", exact=True).fill("sms for new users")
     page.get_by_role("checkbox", name="auth", exact=True).check()
     page.get_by_label("Action", exact=True).select_option("enroll")
-    tokentype = page.get_by_label("tokentype", exact=True)
+    tokentype = page.get_by_label("Token type", exact=True)
     expect(tokentype.locator("option[value=sms]")).to_have_count(1)  # filled: token types
-    expect(page.get_by_label("realm", exact=True).locator("option[value=realm1]")).to_have_count(1)
+    expect(
+        page.get_by_label("Token realm", exact=True).locator("option[value=realm1]")
+    ).to_have_count(1)
 
     tokentype.select_option("hotp")
     for name in ("dynamic_phone", "sms_identifier", "dynamic_email", "smtp_identifier"):
@@ -50,9 +52,9 @@ def test_enroll_options_follow_the_token_type(
     tokentype.select_option("sms")
     expect(option(page, "dynamic_email")).to_be_hidden()
     expect(option(page, "smtp_identifier")).to_be_hidden()
-    page.get_by_label("dynamic_phone", exact=True).check()
-    page.get_by_label("sms_identifier", exact=True).select_option("gw1")
-    page.get_by_label("user", exact=True).check()
+    page.get_by_label("Phone number from the user store", exact=True).check()
+    page.get_by_label("SMS gateway", exact=True).select_option("gw1")
+    page.get_by_label("Assign to the request's user", exact=True).check()
     page.get_by_role("button", name="Create definition").click()
     expect(page.locator("#toast")).to_contain_text("saved")
 
@@ -65,13 +67,13 @@ def test_enroll_options_follow_the_token_type(
     # the editor reads GET /event/<id> (a list of one) and shows what applies
     page.goto(f"/#/events/{stored['id']}")
     expect(page.get_by_role("heading", name="Definition sms for new users")).to_be_visible()
-    expect(page.get_by_label("dynamic_phone", exact=True)).to_be_checked()
-    expect(page.get_by_label("sms_identifier", exact=True)).to_have_value("gw1")
+    expect(page.get_by_label("Phone number from the user store", exact=True)).to_be_checked()
+    expect(page.get_by_label("SMS gateway", exact=True)).to_have_value("gw1")
     expect(option(page, "dynamic_email")).to_be_hidden()
 
     # the PIN lengths privacyIDEA lists
     page.get_by_label("Action", exact=True).select_option("set random pin")
-    length = page.get_by_label("length", exact=True)
+    length = page.get_by_label("PIN length", exact=True)
     expect(length.locator("option")).to_have_count(32)  # "" and 1 to 31
     expect(length).to_have_value("6")
 

@@ -40,7 +40,7 @@ def test_new_from_template_prefills_the_editor(page: Page, live_server: LiveServ
     expect(page.get_by_role("checkbox", name="validate_check", exact=True)).not_to_be_checked()
     expect(page.get_by_label("Handler module")).to_have_value("Token")
     expect(page.get_by_label("Action", exact=True)).to_have_value("set description")
-    expect(page.get_by_label("description", exact=True)).to_have_value(
+    expect(page.get_by_label("Description", exact=True)).to_have_value(
         "This token needs to be shipped {now}+7d"
     )
     expect(page.get_by_label("result_status value")).to_have_value("True")

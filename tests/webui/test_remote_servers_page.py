@@ -69,7 +69,7 @@ def test_add_test_and_delete_a_remote_server(
     page.get_by_role("checkbox", name="validate_check", exact=True).check()
     page.get_by_label("Handler module").select_option("Federation")
     page.get_by_label("Action", exact=True).select_option("forward")
-    server = page.get_by_label("privacyIDEA", exact=True)
+    server = page.get_by_label("privacyIDEA server", exact=True)
     expect(server.locator("option")).to_have_text(["child"])
     server.select_option("child")
     page.get_by_role("button", name="Create definition").click()

@@ -45,7 +45,7 @@ def test_admin_creates_a_scheduled_definition(page: Page, live_server: LiveServe
     page.get_by_label("Sweep", exact=True).select_option("tokens")
     page.get_by_label("Handler module").select_option("Token")
     page.get_by_label("Action", exact=True).select_option("set failcounter")
-    page.get_by_label("fail counter", exact=True).fill("0")
+    page.get_by_label("Fail counter", exact=True).fill("0")
     page.get_by_label("Add a condition").select_option("token_locked")
     page.get_by_role("button", name="Add condition").click()
     page.get_by_label("token_locked value").select_option("True")

@@ -262,7 +262,12 @@ def token_types(call: Call[TypesRequest]) -> Outcome:
     notify = call.services.notify
     # Users enrol with the default configurations; only admins choose one.
     configured = (
-        {"smtp_servers": notify.smtp.names(session), "sms_gateways": notify.sms.names(session)}
+        {
+            "smtp_servers": notify.smtp.names(session),
+            "sms_gateways": notify.sms.names(session),
+            "radius_servers": call.services.radius.servers.names(session),
+            "privacyidea_servers": call.services.federation.servers.names(session),
+        }
         if call.actor.is_admin
         else {}
     )

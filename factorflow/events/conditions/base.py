@@ -68,9 +68,14 @@ class Condition(Generic[T]):
     choices: tuple[str, ...] = ()
     #: "realms", "resolvers" or "tokentypes": the API fills the list from the configuration.
     choices_from: str = ""
+    #: Words for people ("Successful authentications"); the UI shows the name as a hint.
+    #: A Factorflow addition to privacyIDEA's descriptor, which clients ignore.
+    label: str = ""
 
     def descriptor(self, dynamic: Mapping[str, list[str]]) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.ui_type, "desc": self.desc, "group": self.group}
+        if self.label:
+            out["label"] = self.label
         if self.choices:
             out["value"] = list(self.choices)
         elif self.choices_from:

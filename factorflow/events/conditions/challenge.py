@@ -85,6 +85,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A regular expression matched against the session of the request's challenge.",
         parse_regex,
         check_challenge_session,
+        label="Challenge session",
     ),
     Condition(
         "challenge_expired",
@@ -94,5 +95,6 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_challenge_expired,
         choices=("True", "False"),
+        label="Challenge expired",
     ),
 )

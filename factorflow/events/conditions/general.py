@@ -172,6 +172,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "The client IP is in one of these networks (-net or !net excludes).",
         parse_ip_rule,
         check_client_ip,
+        label="Client IP",
     ),
     Condition(
         "result_value",
@@ -181,6 +182,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_result_value,
         choices=BOOL,
+        label="Result value",
     ),
     Condition(
         "result_status",
@@ -190,6 +192,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_result_status,
         choices=BOOL,
+        label="Result status",
     ),
     Condition(
         "result_authentication",
@@ -199,6 +202,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_authentication,
         check_result_authentication,
         choices=("ACCEPT", "REJECT", "CHALLENGE", "DECLINED"),
+        label="Authentication result",
     ),
     Condition(
         "detail_error_message",
@@ -207,6 +211,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A regular expression searched in the error message of the response.",
         parse_regex,
         check_detail_error_message,
+        label="Error message",
     ),
     Condition(
         "detail_message",
@@ -215,6 +220,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A regular expression searched in detail.message of the response.",
         parse_regex,
         check_detail_message,
+        label="Detail message",
     ),
     Condition(
         "counter",
@@ -223,5 +229,6 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "An event counter compared with a value, e.g. failures > 10.",
         parse_counter,
         check_counter,
+        label="Event counter",
     ),
 )

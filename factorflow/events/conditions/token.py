@@ -229,6 +229,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_list,
         check_tokentype,
         choices_from="tokentypes",
+        label="Token type",
     ),
     Condition(
         "serial",
@@ -237,6 +238,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A regular expression matched at the start of the serial.",
         parse_regex,
         check_serial,
+        label="Serial",
     ),
     Condition(
         "tokenrealm",
@@ -246,6 +248,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_list,
         check_tokenrealm,
         choices_from="realms",
+        label="Token realm",
     ),
     Condition(
         "tokenresolver",
@@ -255,6 +258,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_list,
         check_tokenresolver,
         choices_from="resolvers",
+        label="Token resolver",
     ),
     Condition(
         "token_locked",
@@ -264,6 +268,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_token_locked,
         choices=BOOL,
+        label="Token locked",
     ),
     Condition(
         # Factorflow's: a workflow step re-checks "still disabled" with it.
@@ -274,6 +279,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_token_active,
         choices=BOOL,
+        label="Token active",
     ),
     Condition(
         "token_has_owner",
@@ -283,6 +289,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_token_has_owner,
         choices=BOOL,
+        label="Token has an owner",
     ),
     Condition(
         "token_is_orphaned",
@@ -292,6 +299,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_token_is_orphaned,
         choices=BOOL,
+        label="Token owner gone",
     ),
     Condition(
         "token_validity_period",
@@ -301,6 +309,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_bool,
         check_token_validity_period,
         choices=BOOL,
+        label="Within the validity period",
     ),
     Condition(
         "otp_counter",
@@ -309,6 +318,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         INT,
         parse_integer,
         _integer_check("otp counter", lambda t: t.otp_counter),
+        label="OTP counter",
     ),
     Condition(
         "last_auth",
@@ -317,6 +327,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "The token was last used longer ago than this, e.g. 10h, 7d, 1y.",
         parse_last_auth,
         check_last_auth,
+        label="Last authentication",
     ),
     Condition(
         "count_auth",
@@ -325,6 +336,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         INT,
         parse_integer,
         _integer_check("count_auth", lambda t: _info_int(t, "count_auth")),
+        label="Authentications",
     ),
     Condition(
         "count_auth_success",
@@ -333,6 +345,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         INT,
         parse_integer,
         _integer_check("count_auth_success", lambda t: _info_int(t, "count_auth_success")),
+        label="Successful authentications",
     ),
     Condition(
         "count_auth_fail",
@@ -341,6 +354,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         INT,
         parse_integer,
         _integer_check("count_auth_fail", _count_fail),
+        label="Failed authentications",
     ),
     Condition(
         "failcounter",
@@ -349,6 +363,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         INT,
         parse_integer,
         _integer_check("failcounter", lambda t: t.failcount),
+        label="Fail counter",
     ),
     Condition(
         "tokeninfo",
@@ -357,6 +372,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A tokeninfo value compared with a value, e.g. locked < {now}-7d.",
         parse_generic,
         check_tokeninfo,
+        label="Tokeninfo value",
     ),
     Condition(
         "rollout_state",
@@ -365,5 +381,6 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "The rollout state of the token.",
         parse_text,
         check_rollout_state,
+        label="Rollout state",
     ),
 )

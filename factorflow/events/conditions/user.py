@@ -96,6 +96,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_list,
         check_realm,
         choices_from="realms",
+        label="User realm",
     ),
     Condition(
         "resolver",
@@ -105,6 +106,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_list,
         check_resolver,
         choices_from="resolvers",
+        label="User resolver",
     ),
     Condition(
         "user_info",
@@ -113,6 +115,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "A user attribute compared with a value, e.g. email matches .*@example.org.",
         parse_generic,
         check_user_info,
+        label="User attribute",
     ),
     Condition(
         "logged_in_user",
@@ -122,6 +125,7 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         parse_role,
         check_logged_in_user,
         choices=("admin", "user"),
+        label="Logged-in role",
     ),
     Condition(
         "user_token_number",
@@ -130,5 +134,6 @@ CONDITIONS: tuple[Condition[Any], ...] = (
         "The number of tokens of the user, e.g. >2 or 0.",
         parse_integer,
         check_user_token_number,
+        label="Number of the user's tokens",
     ),
 )

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from factorflow.events.handlers.base import ActionContext, ActionOptions, EventHandler
 from factorflow.events.models import EventCounter
 
-Name = Field(min_length=1, max_length=80, alias="counter_name", description="The counter")
+Name = Field(
+    title="Counter name",
+    min_length=1,
+    max_length=80,
+    alias="counter_name",
+    description="The counter",
+)
 
 
 class CounterOptions(ActionOptions):
@@ -23,7 +29,9 @@ class CounterOptions(ActionOptions):
 
 class DecreaseOptions(ActionOptions):
     counter_name: str = Name
-    allow_negative_values: bool = Field(default=False, description="Let the counter go below zero")
+    allow_negative_values: bool = Field(
+        title="Allow negative values", default=False, description="Let the counter go below zero"
+    )
 
 
 def _add(session: Session, name: str, node: str, delta: int) -> None:

@@ -53,6 +53,7 @@ _PATH_VARIABLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 
 class ForwardOptions(ActionOptions):
     server: str = Field(
+        title="privacyIDEA server",
         alias="privacyIDEA",
         min_length=1,
         max_length=120,
@@ -60,17 +61,25 @@ class ForwardOptions(ActionOptions):
         json_schema_extra={CHOICES_FROM: "privacyidea_servers"},
     )
     realm: str = Field(
-        default="", max_length=255, description="Send this realm instead of the request's"
+        title="Realm to send",
+        default="",
+        max_length=255,
+        description="Send this realm instead of the request's",
     )
     resolver: str = Field(
-        default="", max_length=255, description="Send this resolver instead of the request's"
+        title="Resolver to send",
+        default="",
+        max_length=255,
+        description="Send this resolver instead of the request's",
     )
     forward_client_ip: bool = Field(
+        title="Forward the client IP",
         default=False,
         description="Send the original client's IP as parameter 'client' "
         "(the remote must trust this server as a proxy)",
     )
     forward_authorization_token: bool = Field(
+        title="Forward the authorization token",
         default=False,
         description="Pass the request's authorization token on as PI-Authorization",
     )

@@ -19,12 +19,17 @@ _LEVELS = {
 
 class LoggingOptions(ActionOptions):
     name: str = Field(
-        default="pi-eventlogger", min_length=1, max_length=200, description="The logger name"
+        title="Logger name",
+        default="pi-eventlogger",
+        min_length=1,
+        max_length=200,
+        description="The logger name",
     )
     level: Literal["ERROR", "WARNING", "INFO", "DEBUG"] = Field(
-        default="INFO", description="The log level"
+        title="Log level", default="INFO", description="The log level"
     )
     message: Template = Field(
+        title="Message",
         default="event={action} triggered",
         max_length=4000,
         description="The message; tags are substituted",

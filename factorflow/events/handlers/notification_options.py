@@ -120,13 +120,18 @@ def valid_address(address: str) -> str:
 
 class FloodOptions(ActionOptions):
     flood_limit: int = Field(
+        title="Flood limit",
         default=0,
         ge=0,
         le=100000,
         description="At most this many notifications per recipient per flood_window (0 = no limit)",
     )
     flood_window: int = Field(
-        default=3600, ge=1, le=31 * 86400, description="Flood control window in seconds"
+        title="Flood window (seconds)",
+        default=3600,
+        ge=1,
+        le=31 * 86400,
+        description="Flood control window in seconds",
     )
 
 
@@ -159,22 +164,33 @@ def _when(option: str, value: str, choices: str = "") -> dict[str, Any]:
 
 class SendmailOptions(BodyOptions):
     emailconfig: str = Field(
+        title="SMTP server",
         min_length=1,
         max_length=120,
         description="SMTP server configuration to send through",
         json_schema_extra={CHOICES_FROM: "smtp_servers"},
     )
-    mimetype: Literal["plain", "html"] = Field(default="plain", description="Body type")
-    attach_qrcode: bool = Field(default=False, description="Attach the enrolment QR code")
-    subject: Template = Field(default=DEFAULT_SUBJECT, max_length=500, description="Subject")
+    mimetype: Literal["plain", "html"] = Field(
+        title="Body type", default="plain", description="Body type"
+    )
+    attach_qrcode: bool = Field(
+        title="Attach the QR code", default=False, description="Attach the enrolment QR code"
+    )
+    subject: Template = Field(
+        title="Subject", default=DEFAULT_SUBJECT, max_length=500, description="Subject"
+    )
     body: str = Field(
+        title="Body",
         default=DEFAULT_BODY,
         max_length=20000,
         description="Body with tags, or file:<name> of a template in the template directory",
         json_schema_extra={"ui_type": "text"},
     )
-    to: Recipient = Field(default="tokenowner", alias="To", description="Recipient type")
+    to: Recipient = Field(
+        title="Recipient", default="tokenowner", alias="To", description="Recipient type"
+    )
     to_tokenowner: str = Field(
+        title="Address attribute of the token owner",
         default="email",
         max_length=80,
         alias="To tokenowner",
@@ -182,6 +198,7 @@ class SendmailOptions(BodyOptions):
         description="The token owner's user attribute holding the address",
     )
     to_logged_in_user: str = Field(
+        title="Address attribute of the logged-in user",
         default="email",
         max_length=80,
         alias="To logged_in_user",
@@ -189,6 +206,7 @@ class SendmailOptions(BodyOptions):
         description="The logged-in user's attribute holding the address",
     )
     to_internal_admin: str = Field(
+        title="Internal administrators",
         default="",
         max_length=500,
         alias="To internal admin",
@@ -196,6 +214,7 @@ class SendmailOptions(BodyOptions):
         description="The internal admins to send to, comma-separated",
     )
     to_admin_realm: str = Field(
+        title="Recipients' realm",
         default="",
         max_length=120,
         alias="To admin realm",
@@ -203,14 +222,16 @@ class SendmailOptions(BodyOptions):
         description="The realm whose users (with an email address) get the notification",
     )
     to_email: str = Field(
+        title="Email addresses",
         default="",
         max_length=2000,
         alias="To email",
         json_schema_extra=_when("To", "email"),
         description="The addresses to send to, comma-separated",
     )
-    reply_to: ReplyTo = Field(default="", description="Reply-To type")
+    reply_to: ReplyTo = Field(title="Reply-To", default="", description="Reply-To type")
     reply_to_tokenowner: str = Field(
+        title="Reply-To attribute of the token owner",
         default="email",
         max_length=80,
         alias="reply_to tokenowner",
@@ -218,6 +239,7 @@ class SendmailOptions(BodyOptions):
         description="The token owner's user attribute holding the Reply-To address",
     )
     reply_to_logged_in_user: str = Field(
+        title="Reply-To attribute of the logged-in user",
         default="email",
         max_length=80,
         alias="reply_to logged_in_user",
@@ -225,6 +247,7 @@ class SendmailOptions(BodyOptions):
         description="The logged-in user's attribute holding the Reply-To address",
     )
     reply_to_internal_admin: str = Field(
+        title="Reply-To internal administrators",
         default="",
         max_length=500,
         alias="reply_to internal admin",
@@ -232,6 +255,7 @@ class SendmailOptions(BodyOptions):
         description="The internal admins to reply to, comma-separated",
     )
     reply_to_admin_realm: str = Field(
+        title="Reply-To realm",
         default="",
         max_length=120,
         alias="reply_to admin realm",
@@ -239,6 +263,7 @@ class SendmailOptions(BodyOptions):
         description="The realm whose users are the Reply-To addresses",
     )
     reply_to_email: str = Field(
+        title="Reply-To addresses",
         default="",
         max_length=2000,
         alias="reply_to email",
@@ -254,27 +279,36 @@ class SendmailOptions(BodyOptions):
 
 class SendsmsOptions(BodyOptions):
     smsconfig: str = Field(
+        title="SMS gateway",
         min_length=1,
         max_length=120,
         description="SMS gateway configuration",
         json_schema_extra={CHOICES_FROM: "sms_gateways"},
     )
     body: str = Field(
+        title="Body",
         default=DEFAULT_SMS,
         max_length=2000,
         description="Message with tags, or file:<name> of a template",
         json_schema_extra={"ui_type": "text"},
     )
     to: Literal["tokenowner"] = Field(
-        default="tokenowner", alias="To", description="Recipient type: the token owner's mobile"
+        title="Recipient",
+        default="tokenowner",
+        alias="To",
+        description="Recipient type: the token owner's mobile",
     )
 
 
 class SavefileOptions(BodyOptions):
     body: str = Field(
-        min_length=1, max_length=100000, description="File content with tags, or file:<name>"
+        title="Body",
+        min_length=1,
+        max_length=100000,
+        description="File content with tags, or file:<name>",
     )
     filename: str = Field(
+        title="File name",
         min_length=1,
         max_length=255,
         description="File name inside the spool directory; tags and {random} allowed",

@@ -18,19 +18,33 @@ _USER_PARAMETERS = frozenset({"user", "realm", "username"})
 
 
 class DeleteOptions(ActionOptions):
-    parameter: str = Field(min_length=1, max_length=255, description="The parameter to remove")
+    parameter: str = Field(
+        title="Parameter", min_length=1, max_length=255, description="The parameter to remove"
+    )
 
 
 class SetOptions(ActionOptions):
-    parameter: str = Field(min_length=1, max_length=255, description="The parameter to set")
-    value: str = Field(max_length=4000, description="The new value; {0}, {1} are match groups")
+    parameter: str = Field(
+        title="Parameter", min_length=1, max_length=255, description="The parameter to set"
+    )
+    value: str = Field(
+        title="New value", max_length=4000, description="The new value; {0}, {1} are match groups"
+    )
     match_parameter: str = Field(
-        default="", max_length=255, description="Only set when this parameter matches"
+        title="Only when this parameter",
+        default="",
+        max_length=255,
+        description="Only set when this parameter matches",
     )
     match_pattern: str = Field(
-        default="", max_length=1000, description="Regular expression the whole value must match"
+        title="Matches this pattern",
+        default="",
+        max_length=1000,
+        description="Regular expression the whole value must match",
     )
-    reset_user: bool = Field(default=False, description="Determine the user anew")
+    reset_user: bool = Field(
+        title="Determine the user again", default=False, description="Determine the user anew"
+    )
 
     @field_validator("match_pattern")
     @classmethod

@@ -23,7 +23,11 @@ def _segments(pointer: str) -> list[str]:
 
 class _Pointer(ActionOptions):
     pointer: str = Field(
-        alias="JSON pointer", min_length=1, max_length=500, description="e.g. /detail/message"
+        title="JSON pointer",
+        alias="JSON pointer",
+        min_length=1,
+        max_length=500,
+        description="e.g. /detail/message",
     )
 
     @field_validator("pointer")
@@ -42,8 +46,10 @@ class DeleteOptions(_Pointer):
 
 
 class SetOptions(_Pointer):
-    type: Literal["string", "integer", "bool"] = Field(description="The type of the value")
-    value: str = Field(max_length=4000, description="The value")
+    type: Literal["string", "integer", "bool"] = Field(
+        title="Value type", description="The type of the value"
+    )
+    value: str = Field(title="Value", max_length=4000, description="The value")
 
 
 def _typed(options: SetOptions) -> Any:

@@ -59,25 +59,42 @@ class ScriptError(ActionError):
 
 class ScriptOptions(ActionOptions):
     background: Literal["wait", "background"] = Field(
+        title="Run mode",
         default="wait",
         description="Wait for the script to finish, or run it in the background (a job)",
     )
     raise_error: bool = Field(
+        title="Abort the request on failure",
         default=False,
         description="With wait: abort the request if the script fails",
         json_schema_extra={VISIBLE_IF: ["background", "wait"]},
     )
     sync_to_database: bool = Field(
+        title="Run after commit",
         default=False,
         description="Run the script once the request's changes are committed (as a job)",
     )
-    serial: bool = Field(default=False, description="Pass --serial <serial>")
-    user: bool = Field(default=False, description="Pass --user <login of the request user>")
-    realm: bool = Field(default=False, description="Pass --realm <realm of the request user>")
-    logged_in_user: bool = Field(
-        default=False, description="Pass --logged_in_user <user>@<realm> of the logged-in principal"
+    serial: bool = Field(
+        title="Pass the serial", default=False, description="Pass --serial <serial>"
     )
-    logged_in_role: bool = Field(default=False, description="Pass --logged_in_role admin|user|none")
+    user: bool = Field(
+        title="Pass the user", default=False, description="Pass --user <login of the request user>"
+    )
+    realm: bool = Field(
+        title="Pass the realm",
+        default=False,
+        description="Pass --realm <realm of the request user>",
+    )
+    logged_in_user: bool = Field(
+        title="Pass the logged-in user",
+        default=False,
+        description="Pass --logged_in_user <user>@<realm> of the logged-in principal",
+    )
+    logged_in_role: bool = Field(
+        title="Pass the logged-in role",
+        default=False,
+        description="Pass --logged_in_role admin|user|none",
+    )
 
 
 def resolve_script(directory: Path, name: str) -> Path:

@@ -61,24 +61,37 @@ _VALIDITY_HELP = (
 
 class RealmOptions(ActionOptions):
     realm: str = Field(
+        title="Realm",
         min_length=1,
         max_length=120,
         description="The realm to add",
         json_schema_extra={CHOICES_FROM: "realms"},
     )
-    only_realm: bool = Field(default=False, description="Replace all realms of the token")
+    only_realm: bool = Field(
+        title="Replace all realms", default=False, description="Replace all realms of the token"
+    )
 
 
 class DescriptionOptions(ActionOptions):
-    description: Template = Field(default="", max_length=255, description="The description")
+    description: Template = Field(
+        title="Description", default="", max_length=255, description="The description"
+    )
 
 
 class ValidityOptions(ActionOptions):
     valid_from: str = Field(
-        default="", alias="valid from", max_length=40, description=_VALIDITY_HELP.format("Start")
+        title="Valid from",
+        default="",
+        alias="valid from",
+        max_length=40,
+        description=_VALIDITY_HELP.format("Start"),
     )
     valid_till: str = Field(
-        default="", alias="valid till", max_length=40, description=_VALIDITY_HELP.format("End")
+        title="Valid till",
+        default="",
+        alias="valid till",
+        max_length=40,
+        description=_VALIDITY_HELP.format("End"),
     )
 
     @field_validator("valid_from", "valid_till")
@@ -91,18 +104,31 @@ class ValidityOptions(ActionOptions):
 
 class CountWindowOptions(ActionOptions):
     count_window: int = Field(
-        default=50, alias="count window", ge=0, le=100_000, description="The HOTP look-ahead window"
+        title="Count window",
+        default=50,
+        alias="count window",
+        ge=0,
+        le=100_000,
+        description="The HOTP look-ahead window",
     )
 
 
 class InfoOptions(ActionOptions):
-    key: str = Field(min_length=1, max_length=255, description="The tokeninfo key")
-    value: Template = Field(default="", max_length=2000, description="The value; tags allowed")
+    key: str = Field(
+        title="Tokeninfo key", min_length=1, max_length=255, description="The tokeninfo key"
+    )
+    value: Template = Field(
+        title="Value", default="", max_length=2000, description="The value; tags allowed"
+    )
 
 
 class IncreaseInfoOptions(ActionOptions):
-    key: str = Field(min_length=1, max_length=255, description="The tokeninfo key")
-    increment: str = Field(default="1", max_length=12, description="e.g. +1 or -7")
+    key: str = Field(
+        title="Tokeninfo key", min_length=1, max_length=255, description="The tokeninfo key"
+    )
+    increment: str = Field(
+        title="Change by", default="1", max_length=12, description="e.g. +1 or -7"
+    )
 
     @field_validator("increment")
     @classmethod
@@ -113,17 +139,28 @@ class IncreaseInfoOptions(ActionOptions):
 
 
 class DeleteInfoOptions(ActionOptions):
-    key: str = Field(min_length=1, max_length=255, description="The tokeninfo key")
+    key: str = Field(
+        title="Tokeninfo key", min_length=1, max_length=255, description="The tokeninfo key"
+    )
 
 
 class FailCounterOptions(ActionOptions):
     fail_counter: int = Field(
-        alias="fail counter", ge=0, le=1_000_000, description="The new fail counter"
+        title="Fail counter",
+        alias="fail counter",
+        ge=0,
+        le=1_000_000,
+        description="The new fail counter",
     )
 
 
 class ChangeFailCounterOptions(ActionOptions):
-    change: str = Field(alias="change fail counter", max_length=12, description="+n or -n")
+    change: str = Field(
+        title="Change the fail counter by",
+        alias="change fail counter",
+        max_length=12,
+        description="+n or -n",
+    )
 
     @field_validator("change")
     @classmethod
@@ -135,12 +172,17 @@ class ChangeFailCounterOptions(ActionOptions):
 
 class MaxFailOptions(ActionOptions):
     max_failcount: int = Field(
-        alias="max failcount", ge=0, le=1_000_000, description="The new maximum fail counter"
+        title="Maximum fail counter",
+        alias="max failcount",
+        ge=0,
+        le=1_000_000,
+        description="The new maximum fail counter",
     )
 
 
 class RandomPinOptions(ActionOptions):
     length: int = Field(
+        title="PIN length",
         default=6,
         ge=1,
         le=31,
@@ -151,6 +193,7 @@ class RandomPinOptions(ActionOptions):
 
 class TokenGroupOptions(ActionOptions):
     tokengroup: str = Field(
+        title="Token group",
         min_length=1,
         max_length=120,
         description="The token group",

@@ -34,34 +34,53 @@ _USES = {
 
 class AttachOptions(ActionOptions):
     application: Literal["ssh", "offline", "luks"] = Field(
-        description="The application", json_schema_extra={CHOICES: ["ssh", "offline", "luks"]}
+        title="Application",
+        description="The application",
+        json_schema_extra={CHOICES: ["ssh", "offline", "luks"]},
     )
     machine_id: str = Field(
+        title="Machine ID",
         default="",
         alias="machine ID",
         max_length=255,
         description="The machine's id in its machine resolver (with resolver)",
     )
-    resolver: str = Field(default="", max_length=120, description="The machine resolver")
-    hostname: str = Field(default="", max_length=255, description="Or the machine's hostname")
-    service_id: str = Field(default="", max_length=120, description="ssh: the service id")
+    resolver: str = Field(
+        title="Machine resolver", default="", max_length=120, description="The machine resolver"
+    )
+    hostname: str = Field(
+        title="Hostname", default="", max_length=255, description="Or the machine's hostname"
+    )
+    service_id: str = Field(
+        title="Service ID", default="", max_length=120, description="ssh: the service id"
+    )
     user: str = Field(
+        title="SSH account",
         default="",
         max_length=120,
         pattern=r"^[^\s:]*$",
         description="ssh: the account on the SSH server (default root)",
     )
     count: int | None = Field(
-        default=None, ge=1, le=1000, description=f"offline: OTP values (default {DEFAULT_COUNT})"
+        title="Offline OTP values",
+        default=None,
+        ge=1,
+        le=1000,
+        description=f"offline: OTP values (default {DEFAULT_COUNT})",
     )
     rounds: int | None = Field(
+        title="PBKDF2 rounds",
         default=None,
         ge=1000,
         le=1_000_000,
         description=f"offline: PBKDF2 rounds of each value (default {DEFAULT_ROUNDS})",
     )
-    slot: int | None = Field(default=None, ge=0, le=31, description="luks: the key slot")
-    partition: str = Field(default="", max_length=255, description="luks: the partition")
+    slot: int | None = Field(
+        title="LUKS key slot", default=None, ge=0, le=31, description="luks: the key slot"
+    )
+    partition: str = Field(
+        title="LUKS partition", default="", max_length=255, description="luks: the partition"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AttachOptions:

@@ -63,47 +63,59 @@ def parse_additional(text: str) -> dict[str, Any]:
 
 class EnrollOptions(ActionOptions):
     tokentype: str = Field(
+        title="Token type",
         min_length=1,
         max_length=30,
         description="The type of the new token",
         json_schema_extra={CHOICES_FROM: "enrollable_tokentypes"},
     )
-    user: bool = Field(default=False, description="Assign the token to the request's user")
+    user: bool = Field(
+        title="Assign to the request's user",
+        default=False,
+        description="Assign the token to the request's user",
+    )
     realm: str = Field(
+        title="Token realm",
         default="",
         max_length=120,
         description="The token realm",
         json_schema_extra={CHOICES_FROM: "realms"},
     )
     dynamic_phone: bool = Field(
+        title="Phone number from the user store",
         default=False,
         description="Read the mobile number from the user store at each authentication",
         json_schema_extra={VISIBLE_IF: ["tokentype", "sms"]},
     )
     dynamic_email: bool = Field(
+        title="Email address from the user store",
         default=False,
         description="Read the email address from the user store at each authentication",
         json_schema_extra={VISIBLE_IF: ["tokentype", "email"]},
     )
     smtp_identifier: str = Field(
+        title="SMTP server",
         default="",
         max_length=120,
         description="The SMTP server the email token sends through (empty: the default)",
         json_schema_extra={CHOICES_FROM: "smtp_servers", VISIBLE_IF: ["tokentype", "email"]},
     )
     sms_identifier: str = Field(
+        title="SMS gateway",
         default="",
         max_length=120,
         description="The SMS gateway the SMS token sends through (empty: the default)",
         json_schema_extra={CHOICES_FROM: "sms_gateways", VISIBLE_IF: ["tokentype", "sms"]},
     )
     motppin: str = Field(
+        title="mOTP PIN",
         default="",
         max_length=64,
         description="The mOTP PIN of an mOTP token (the PIN its app asks for)",
         json_schema_extra={VISIBLE_IF: ["tokentype", "motp"]},
     )
     additional_params: str = Field(
+        title="Additional enrolment parameters",
         default="",
         max_length=4000,
         description="A YAML/JSON mapping merged into the enrolment parameters",
@@ -111,6 +123,7 @@ class EnrollOptions(ActionOptions):
     )
 
     ignore_enrollment_policies: bool = Field(
+        title="Ignore the enrollment policies",
         default=False,
         description="Enrol without applying the enrollment policies (token limits, PIN "
         "rules, forced values, verify_enrollment), as privacyIDEA's handler does",

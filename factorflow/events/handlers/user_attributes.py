@@ -19,14 +19,24 @@ Target = Literal["tokenowner", "logged_in_user"]
 
 
 class SetOptions(ActionOptions):
-    user: Target = Field(default="tokenowner", description="Whose attribute")
-    attrkey: str = Field(min_length=1, max_length=255, description="The attribute name")
-    attrvalue: Template = Field(default="", max_length=2000, description="The value; tags allowed")
+    user: Target = Field(
+        title="Whose attribute", default="tokenowner", description="Whose attribute"
+    )
+    attrkey: str = Field(
+        title="Attribute name", min_length=1, max_length=255, description="The attribute name"
+    )
+    attrvalue: Template = Field(
+        title="Attribute value", default="", max_length=2000, description="The value; tags allowed"
+    )
 
 
 class DeleteOptions(ActionOptions):
-    user: Target = Field(default="tokenowner", description="Whose attribute")
-    attrkey: str = Field(min_length=1, max_length=255, description="The attribute name")
+    user: Target = Field(
+        title="Whose attribute", default="tokenowner", description="Whose attribute"
+    )
+    attrkey: str = Field(
+        title="Attribute name", min_length=1, max_length=255, description="The attribute name"
+    )
 
 
 def _target(ctx: ActionContext, which: Target) -> User:

@@ -81,30 +81,43 @@ def parse_headers(text: str) -> dict[str, str]:
 
 
 class WebHookOptions(ActionOptions):
-    URL: str = Field(min_length=1, max_length=2000, description="The receiver's URL")
-    method: Literal["POST", "PUT"] = Field(default="POST", description="The HTTP method")
+    URL: str = Field(
+        title="Receiver URL", min_length=1, max_length=2000, description="The receiver's URL"
+    )
+    method: Literal["POST", "PUT"] = Field(
+        title="HTTP method", default="POST", description="The HTTP method"
+    )
     content_type: Literal[
         "application/json", "application/x-www-form-urlencoded", "json", "urlencoded"
-    ] = Field(default="application/json", description="The body's content type")
-    replace: bool = Field(default=False, description="Substitute tags in the body")
+    ] = Field(
+        title="Content type", default="application/json", description="The body's content type"
+    )
+    replace: bool = Field(
+        title="Substitute tags", default=False, description="Substitute tags in the body"
+    )
     data: str = Field(
+        title="Body",
         default="",
         max_length=20000,
         description="The body; with replace, tags are substituted inside its values",
         json_schema_extra={"ui_type": "text"},
     )
     headers: Secret = Field(
+        title="Headers",
         default="",
         max_length=4000,
         description='Custom headers as a JSON object, e.g. {"Authorization": "Bearer ..."}',
         json_schema_extra={"ui_type": "text"},
     )
     secret: Secret = Field(
+        title="Signing secret",
         default="",
         max_length=500,
         description="Standard Webhooks signing secret (whsec_...); empty: unsigned",
     )
-    timeout: int = Field(default=10, ge=1, le=120, description="Seconds per attempt")
+    timeout: int = Field(
+        title="Timeout (seconds)", default=10, ge=1, le=120, description="Seconds per attempt"
+    )
 
     @field_validator("URL")
     @classmethod

@@ -5,7 +5,7 @@ token (usernameless passkey login finds the token by it); ``fido_challenge``: th
 challenges ``/validate/initialize`` makes before a token is known.
 
 Revision ID: 0013_webauthn
-Revises: 0012
+Revises: 0013_radiusserver
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import factorflow.db.base
 
 revision = "0013_webauthn"
-down_revision = "0012"
+down_revision = "0013_radiusserver"
 branch_labels = None
 depends_on = None
 

@@ -43,7 +43,9 @@ export function enrolForm({ types, wanted, common = [], label = "Enrol a token",
     const type = fieldValue(typeField);
     const help = typeField.querySelector(".help");
     if (help) help.textContent = types[type].description || "";
-    renderOptions(typeBox, types[type].options, {}, { prefix: "", empty: "" });
+    // A form generates the key unless told otherwise: unchecking asks for the key.
+    const initial = "genkey" in (types[type].options || {}) ? { genkey: true } : {};
+    renderOptions(typeBox, types[type].options, initial, { prefix: "", empty: "" });
   };
   const form = apiForm({
     label,
@@ -52,6 +54,11 @@ export function enrolForm({ types, wanted, common = [], label = "Enrol a token",
     action: async () => {
       const type = fieldValue(typeField);
       const params = { type, ...typeParams(typeBox) };
+      if (params.genkey === "False" && !params.otpkey && "otpkey" in (types[type].options || {})) {
+        // Without a key the server would make one after all: say so instead.
+        throw Object.assign(new Error("Enter the OTP key of your token, or check \"Generate the key on the server\"."),
+          { field: "otpkey" });
+      }
       for (const f of common) if (fieldValue(f) !== "") params[f.dataset.param] = fieldValue(f);
       const detail = await callInit(params);
       replace(out, enrolmentResult(detail, type), next(detail));

@@ -67,7 +67,11 @@ function applyVisibility(container) {
     const wrapper = wrappers.get(name);
     if (!controller || !wrapper) continue;
     const current = String(fieldValue(controller));
-    wrapper.hidden = d.visibleValue ? current !== String(d.visibleValue) : !current || current === "false";
+    // No visibleValue: shown while the other option is set; false is a value too
+    // (the OTP key while genkey is unchecked).
+    const wanted = d.visibleValue;
+    wrapper.hidden = wanted === undefined || wanted === null || wanted === ""
+      ? !current || current === "false" : current !== String(wanted);
   }
 }
 

@@ -7,8 +7,10 @@ export function pageHeader(title, ...actions) {
     actions.length ? h("div", { class: "page-actions" }, actions) : null);
 }
 
-export function button(label, onclick, cls = "") {
-  return h("button", { type: "button", class: cls, onclick }, label);
+/** A button; `name` is its accessible name when the visible label is shorter
+ * ("Delete" in a table row, named "Delete <row>" for assistive technology). */
+export function button(label, onclick, cls = "", name = "") {
+  return h("button", { type: "button", class: cls, onclick, ...(name ? { "aria-label": name } : {}) }, label);
 }
 
 export function link(label, href, cls = "") {

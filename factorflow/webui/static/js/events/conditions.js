@@ -19,6 +19,11 @@ function valueField(name, d, value) {
   return field({ ...common, placeholder: d.type === "regexp" ? "regular expression" : "" });
 }
 
+/** A condition as the picker lists it: its words, its name as the API knows it. */
+function conditionText(name, d) {
+  return d.label && d.label.toLowerCase() !== name.toLowerCase() ? `${d.label} (${name})` : name;
+}
+
 /** Recognise "a AND NOT b" / "a OR b" over exactly the given names. */
 function simpleForm(expression, names) {
   if (!expression.trim()) return { mode: "all", negated: new Set() };
@@ -77,7 +82,8 @@ export function conditionBuilder(descriptors, current = {}, expression = "") {
     if (!d || rows.querySelector(`[data-name="${name}"]`)) return;
     const negateId = uniqueId("neg");
     const row = h("div", { class: "condition-row", dataset: { name } },
-      h("div", { class: "condition-head" }, h("strong", {}, name), h("span", { class: "badge" }, d.group),
+      h("div", { class: "condition-head" }, h("strong", {}, d.label || name),
+        d.label ? h("code", { class: "identifier" }, name) : null, h("span", { class: "badge" }, d.group),
         h("label", { class: "check negate-label", for: negateId },
           h("input", { type: "checkbox", class: "negate", id: negateId, checked: negated, onchange: update }), " NOT"),
         h("button", { type: "button", class: "small", "aria-label": `Remove condition ${name}`,
@@ -95,7 +101,7 @@ export function conditionBuilder(descriptors, current = {}, expression = "") {
   const pickerId = uniqueId("cond");
   const picker = h("select", { id: pickerId },
     h("option", { value: "" }, "Choose a condition…"),
-    [...groups].map(([group, list]) => h("optgroup", { label: group }, list.map((n) => h("option", { value: n }, n)))));
+    [...groups].map(([group, list]) => h("optgroup", { label: group }, list.map((n) => h("option", { value: n }, conditionText(n, descriptors[n]))))));
   const adder = h("div", { class: "inline" },
     h("div", { class: "field" }, h("label", { for: pickerId }, "Add a condition"), picker),
     h("button", { type: "button", onclick: () => { if (picker.value) { addRow(picker.value, ""); rows.lastChild?.querySelector("input, select")?.focus(); picker.value = ""; } } }, "Add condition"));

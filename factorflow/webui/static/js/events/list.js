@@ -37,10 +37,10 @@ const COLUMNS = (ctx) => [
   { key: "failures", label: "Failures", render: (d) => (d.failures ? badge(String(d.failures), "bad") : "0") },
   { key: "tools", label: "More", sort: "", render: (d) => h("span", { class: "button-row" },
     link("History", `#/events/${d.id}/history`, "button small"),
-    button(`Delete ${d.name}`, async () => {
+    button("Delete", async () => {
       if (!confirmAction(`Delete the definition ${d.name}? Its history stays for a rollback.`)) return;
       try { await del(`/event/${d.id}`); toast("Deleted"); ctx.rerender(); } catch (err) { toast(err.message); }
-    }, "small danger")) },
+    }, "small danger", `Delete ${d.name}`)) },
 ];
 
 function activeToggle(ctx, d) {

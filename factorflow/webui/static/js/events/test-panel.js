@@ -25,12 +25,21 @@ function sampleResult(v) {
   return JSON.stringify(result);
 }
 
+// Which user and token the conditions looked at, and where they came from.
+function contextFacts(context) {
+  if (!context) return [];
+  const said = (value, from) => (value ? `${value} — ${from}` : from);
+  return [["User looked at", said(context.user, context.user_from)],
+    ["Token looked at", said(context.token, context.token_from)]];
+}
+
 function showDefinition(d) {
   return h("article", { class: ["dry-run", d.fires ? "fires" : "quiet"], "aria-label": `Dry run of ${d.name}` },
     h("h3", {}, d.name, " ", d.fires ? badge("would fire", "ok") : badge("would not fire", "muted")),
     facts([["Position", d.position], ["Overall", verdictBadge(d.verdict)],
       ["Expression", d.condition_expression || "all conditions (AND)"],
-      ["Unknown counts as match", d.unknown_is_match ? "yes (privacyIDEA compatible)" : "no"]]),
+      ["Unknown counts as match", d.unknown_is_match ? "yes (privacyIDEA compatible)" : "no"],
+      ...contextFacts(d.context)]),
     table([
       { key: "condition", label: "Condition" },
       { key: "value", label: "Configured" },

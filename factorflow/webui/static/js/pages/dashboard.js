@@ -58,7 +58,9 @@ function failedAuthentications() {
 }
 
 function failingDefinitions() {
-  return get("/audit/", { action: "*EVENT*", success: "0", page_size: 200 }).then((v) => {
+  // The entries of definitions' actions ("PRE-EVENT …", "POST-EVENT …"), not refused
+  // requests to /event itself.
+  return get("/audit/", { action: "*-EVENT *", success: "0", page_size: 200 }).then((v) => {
     const byName = new Map();
     for (const entry of v.auditdata) {
       const name = (entry.info || "").replace(/ \(.*\)$/, "");
