@@ -143,6 +143,7 @@ def _mount(app: FastAPI, spec: RouteSpec, path: str) -> None:
             params=params,
             client_ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
+            origin=request.headers.get("origin", "")[:255],
             authorization=request.headers.get("pi-authorization")
             or request.headers.get("authorization"),
         )

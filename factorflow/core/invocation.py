@@ -44,6 +44,8 @@ class Invocation:
     params: dict[str, Any]
     client_ip: str = ""
     user_agent: str = ""
+    #: The ``Origin`` header (WebAuthn ceremonies compare it with the client data's).
+    origin: str = ""
     authorization: str | None = None
     actor: Actor = NOBODY
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)

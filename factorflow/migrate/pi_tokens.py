@@ -44,6 +44,9 @@ NOT_CARRIED = {
     "certificate": "certificate tokens are not carried; enrol them again from a CA connector",
     # The server's private key sits in privacyIDEA's tokeninfo, not in its token key.
     "push": "push tokens are not carried yet; enrol the phone again",
+    # Their credentials are kept in privacyIDEA's own encodings (and index): not read yet.
+    "webauthn": "WebAuthn credentials are not carried yet; register the authenticator again",
+    "passkey": "passkey credentials are not carried yet; register the passkey again",
 }
 #: Tokeninfo values privacyIDEA writes as floats that Factorflow reads as integers.
 INTEGER_INFO = frozenset({"timeShift", "timeWindow", "timeStep"})

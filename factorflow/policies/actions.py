@@ -396,6 +396,19 @@ def _enrollment(token_types: Iterable[str]) -> list[ActionDef]:
         ActionDef(name="tantoken_count", type="int", minimum=1, maximum=1000,
                   desc="How many TANs a TAN token is enrolled with when the server "
                   "generates them (default 100)."),
+        ActionDef(name="webauthn_relying_party_id", type="str", group="WebAuthn",
+                  pattern=r"^[A-Za-z0-9.-]{1,253}$",
+                  desc="The relying party id (a domain) of WebAuthn and passkey tokens."),
+        ActionDef(name="webauthn_relying_party_name", type="str", group="WebAuthn",
+                  desc="The relying party name the authenticator shows."),
+        ActionDef(name="webauthn_authenticator_attestation_form", type="str",
+                  choices=("direct", "indirect", "none"), group="WebAuthn",
+                  desc="The attestation a WebAuthn enrolment asks for (default direct)."),
+        ActionDef(name="webauthn_authenticator_attestation_level", type="str",
+                  choices=("none", "untrusted", "trusted"), group="WebAuthn",
+                  desc="The attestation a WebAuthn enrolment needs: none accepts any, "
+                  "untrusted (default) refuses 'none' attestation, trusted needs a "
+                  "certificate chain."),
         ActionDef(name="push_registration_url", type="str", pattern=r"^https?://\S{1,490}$",
                   group="push",
                   desc="The URL a push token's phone registers at (this server's /ttype/push)."),

@@ -34,6 +34,8 @@ and every ``/token/setpin`` takes the same decision:
 * ``certificate_ca_connector``, ``certificate_template``,
   ``certificate_request_subject_component``: a certificate token's ``ca``,
   ``template`` and ``subject_components`` (forced, as privacyIDEA's prepolicies).
+* ``webauthn_relying_party_id`` / ``_name``, ``webauthn_authenticator_attestation_form``
+  / ``_level``: forced into WebAuthn (and the relying party into passkey) enrolments.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ class EnrollPolicy:
         if certificate:  # privacyIDEA's prepolicies set these request parameters
             forced = dict(settings.get("forced", {}))
             settings["forced"] = {**forced, "certificate": certificate}
+        settings = _with_fido(view, settings)
         return cls(
             max_token_per_user=_highest(view, "max_token_per_user"),
             max_token_per_realm=_highest(view, "max_token_per_realm"),
@@ -194,6 +197,28 @@ def _role_settings(role: PolicyView) -> dict[str, Any]:
         "forced": forced_values({action: role.value(action) for action in _FORCED}),
         "names": deciding,
     }
+
+
+#: The WebAuthn enrollment actions, forced into the enrolment of these types (the
+#: policies of the token's realm decide: two realms may have two relying parties).
+FIDO_ACTIONS = {
+    "webauthn_relying_party_id": ("webauthn", "passkey"),
+    "webauthn_relying_party_name": ("webauthn", "passkey"),
+    "webauthn_authenticator_attestation_form": ("webauthn",),
+    "webauthn_authenticator_attestation_level": ("webauthn",),
+}
+
+
+def _with_fido(view: PolicyView, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with the WebAuthn actions of ``view`` as forced values."""
+    forced = {kind: dict(values) for kind, values in settings.get("forced", {}).items()}
+    for action, kinds in FIDO_ACTIONS.items():
+        value = view.value(action)
+        if value is None:
+            continue
+        for kind in kinds:
+            forced.setdefault(kind, {})[action] = str(value)
+    return {**settings, "forced": forced} if forced else settings
 
 
 def _int(value: object) -> int | None:

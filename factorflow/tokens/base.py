@@ -109,6 +109,11 @@ class EnrollContext:
     issuer: str = "Factorflow"
     #: The token's user (None: no owner), as the user store reports it.
     user: User | None = None
+    #: The login name of the token's user ("" for a token without user).
+    login: str = ""
+    #: For client-enrolled types: the credential ids (base64url) of the user's other
+    #: enrolled WebAuthn/passkey tokens, not revoked (WebAuthn ``excludeCredentials``).
+    known_credentials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,22 @@ class CheckContext:
     application-specific passwords)."""
 
     service_id: str = ""
+    #: The request answers a challenge with a WebAuthn assertion (:class:`Assertion`).
+    assertion: bool = False
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """A WebAuthn assertion answering a challenge (W3C WebAuthn Level 3 §7.2): the
+    browser's ``navigator.credentials.get()`` fields, base64url as the client sent
+    them, and the request's ``Origin`` header, which must equal the client data's."""
+
+    credential_id: str
+    client_data: str
+    authenticator_data: str
+    signature: str
+    user_handle: str
+    origin: str
 
 
 @dataclass(frozen=True)
@@ -251,6 +272,20 @@ class TokenType:
     #: lifetime in seconds, most specific first; ``DefaultChallengeValidityTime`` and
     #: then ``Settings.challenge_validity_seconds`` apply when none is set.
     challenge_validity_keys: ClassVar[tuple[str, ...]] = ()
+    #: The type's challenges are answered with a signed :class:`Assertion` (WebAuthn),
+    #: not with an OTP: :meth:`check_assertion` checks it. A failed assertion is a
+    #: REJECT that leaves the challenge open and counts no failure (privacyIDEA's rule
+    #: for FIDO answers).
+    answers_with_assertion: ClassVar[bool] = False
+    #: The enrolment is finished by the user's client (a WebAuthn ceremony in the
+    #: browser): the first ``/token/init`` leaves the token in ``clientwait`` and a
+    #: second one with its serial and the client's answer calls
+    #: :meth:`complete_enrollment`. Who cannot talk to the user's authenticator
+    #: (the Token event handler) cannot enrol such a type.
+    client_enrollment: ClassVar[bool] = False
+    #: Enrolment parameters only an enrollment policy sets (forced values): the
+    #: request's own values of these names are dropped (the WebAuthn relying party).
+    policy_params: ClassVar[frozenset[str]] = frozenset()
     #: The type's check authenticates other tokens (4eyes): the validate service
     #: calls :meth:`check_realms` instead of :meth:`check_otp`.
     checks_realms: ClassVar[bool] = False
@@ -399,6 +434,37 @@ class TokenType:
         the validate service). Default: :meth:`commit_otp`."""
         return self.commit_otp(session, counter)
 
+    def check_assertion(
+        self, assertion: Assertion, data: Mapping[str, Any], now: float
+    ) -> OtpCheck:
+        """Verify ``assertion`` against the challenge that stored ``data``. Pure; the
+        matched ``counter`` is the authenticator's new signature counter, claimed by
+        :meth:`commit_answer`. Default: no match."""
+        return OtpCheck()
+
+    def answer_initialized(
+        self, session: Session, transaction_id: str, assertion: Assertion, now: float
+    ) -> OtpCheck | None:
+        """Answer a challenge of :meth:`initialize` (no challenge row of this token):
+        None when ``transaction_id`` is not such a challenge, else the check, which
+        on a match has already claimed the challenge once. Default: None."""
+        return None
+
+    @classmethod
+    def is_client_answer(cls, params: Mapping[str, Any]) -> bool:
+        """Whether ``/token/init`` ``params`` carry the client's answer that
+        :meth:`complete_enrollment` takes (for a :attr:`client_enrollment` type)."""
+        return False
+
+    def complete_enrollment(
+        self, session: Session, params: Mapping[str, Any], now: float
+    ) -> dict[str, Any]:
+        """The second ``/token/init`` of a :attr:`client_enrollment` type: verify the
+        client's answer (``params``, with ``origin`` from the Origin header), store
+        the credential and return the type part of ``detail``. Raise ParameterError
+        for an answer that does not verify: nothing is stored."""
+        raise NotImplementedError
+
     @classmethod
     def initialize(cls, session: Session, ctx: InitializeContext) -> InitializedChallenge | None:
         """``/validate/initialize``: start an authentication with this type before
@@ -446,6 +512,7 @@ def claim_time_step(session: Session, token: Token, step: int) -> bool:
 
 
 __all__ = [
+    "Assertion",
     "ChallengeContext",
     "ChallengeError",
     "CheckContext",

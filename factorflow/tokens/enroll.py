@@ -22,23 +22,22 @@ applies them:
    :meth:`~factorflow.tokens.service.TokenService.setpin` clears it;
 5. ``otpkey_minlength``: a key the request supplies (``otpkey``) must have at least
    that many bytes; without the policy any key is accepted, as privacyIDEA does;
-6. ``verify_enrollment``: privacyIDEA's two-step enrolment for types whose OTP the
-   user reads from the device (PIN + OTP types that are not challenge-response, e.g.
-   HOTP and TOTP). The first ``/token/init`` answers with ``rollout_state`` "verify"
-   and ``verify.message``; the token cannot authenticate (validate skips that
-   state). A second ``/token/init`` with ``serial``, ``type`` and ``verify=<otp>``
-   checks the OTP and sets the state "enrolled"; a wrong OTP is a 400 and the token
-   stays unverified.
+6. ``verify_enrollment``: privacyIDEA's two-step enrolment for PIN + OTP types that
+   are not challenge-response (HOTP, TOTP): the first ``/token/init`` answers
+   ``rollout_state`` "verify" and ``verify.message`` (validate skips that state); a
+   second with ``serial``, ``type`` and ``verify=<otp>`` sets "enrolled" (a wrong OTP
+   is a 400). Types the user's client finishes (WebAuthn) use
+   :mod:`factorflow.tokens.clientwait` instead.
 
-The Token handler may enrol with ``apply_policies=False`` (its definition's
-``ignore_enrollment_policies``); without an injected hook nothing is restricted.
+The Token handler may enrol with ``apply_policies=False``; without an injected hook
+nothing is restricted.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -55,14 +54,16 @@ from factorflow.errors import ParameterError, PolicyError, TokenAdminError
 from factorflow.registry import Registry
 from factorflow.tokens.access import TokenAccess, check_new_serial
 from factorflow.tokens.base import EnrollContext, PinMode, TokenInitParams, TokenType
+from factorflow.tokens.clientwait import complete, wants_completion
 from factorflow.tokens.errors import TokenPolicyError
+from factorflow.tokens.fido import known_credentials
 from factorflow.tokens.info import parse_validity, set_info
-from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.models import Token, TokenRealm
+from factorflow.tokens.ownership import add_realms, assign_owner
 from factorflow.tokens.ports import TypePorts
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
 from factorflow.users.models import Realm
-from factorflow.users.realms import get_realm
 
 #: privacyIDEA's rollout states of a finished and of a to-be-verified enrolment.
 ENROLLED = "enrolled"
@@ -216,6 +217,10 @@ class Enroller:
             raise ParameterError("2stepinit enrollment is not supported.")
         if req.verify is not None:
             return self._verify(session, actor, req, type_cls)
+        if wants_completion(type_cls, req):
+            return Enrolled(
+                *complete(session, self.access, self.box, actor=actor, req=req, type_cls=type_cls)
+            )
         if actor.is_user and not type_cls.self_service:
             raise TokenPolicyError(f"You may not enroll tokens of type {type_cls.type_name!r}.")
         if type_cls.pin_mode is PinMode.WHOLE and not req.pin:
@@ -227,14 +232,22 @@ class Enroller:
         self._check(session, rules, req, user, realm)
         forced = rules.forced_params(type_cls.type_name)
         try:
-            params = type_cls.InitParams.model_validate({**req.model_dump(by_alias=True), **forced})
+            given = req.model_dump(by_alias=True)
+            given = {k: v for k, v in given.items() if k not in type_cls.policy_params}
+            params = type_cls.InitParams.model_validate({**given, **forced})
         except ValidationError as exc:
             raise validation_error(exc) from None
         check_key_length(rules, params)
         token = self._token_row(session, actor, type_cls, req.serial)
         ttype = type_cls(token, self.box, self.ports)
         self._common_fields(token, req, type_cls)
-        detail = ttype.enroll(params, self._context(token, type_cls, user, realm, rules))
+        ctx = self._context(token, type_cls, user, realm, rules)
+        if type_cls.client_enrollment and user is not None:
+            mine = self.access.user_tokens(session, user)
+            ctx = replace(
+                ctx, known_credentials=known_credentials(mine, self.types, self.box, token)
+            )
+        detail = ttype.enroll(params, ctx)
         session.flush()
         ttype.enrolled(session)
         if user is not None:
@@ -292,11 +305,13 @@ class Enroller:
         if rules.label:
             # An empty result (``{user}`` without a user) would make an invalid QR code.
             label = fill_tags(rules.label, tags).strip() or token.serial
-        if rules.issuer:
-            issuer = fill_tags(rules.issuer, tags).strip()
-            if issuer:
-                return EnrollContext(serial=token.serial, label=label, issuer=issuer, user=user)
-        return EnrollContext(serial=token.serial, label=label, user=user)
+        login = user.login if user else ""
+        issuer = fill_tags(rules.issuer, tags).strip() if rules.issuer else ""
+        if issuer:
+            return EnrollContext(
+                serial=token.serial, label=label, issuer=issuer, user=user, login=login
+            )
+        return EnrollContext(serial=token.serial, label=label, user=user, login=login)
 
     def _verify(
         self, session: Session, actor: Actor, req: InitRequest, type_cls: type[TokenType]
@@ -380,26 +395,3 @@ def mark_pin_change(token: Token, type_cls: type[TokenType]) -> None:
     """``change_pin_on_first_use``: the PIN must change from now on (types with a PIN)."""
     if type_cls.pin_mode is not PinMode.NONE:
         set_info(token, NEXT_PIN_CHANGE, datetime.now(UTC).strftime(VALIDITY_FORMAT))
-
-
-def assign_owner(session: Session, token: Token, user: User) -> None:
-    """Make ``user`` the owner and add the user's realm to the token realms."""
-    realm = get_realm(session, user.realm)
-    owner = token.owner
-    if owner is None:
-        token.owner = TokenOwner(resolver=user.resolver, user_id=user.uid, realm=realm)
-    else:
-        # Changed in place: replacing the row would insert before the delete and trip
-        # the unique token_id.
-        owner.resolver, owner.user_id, owner.realm = user.resolver, user.uid, realm
-    set_info(token, "assignment_date", timestamp())
-    add_realms(session, token, [realm.name])
-
-
-def add_realms(session: Session, token: Token, names: list[str]) -> None:
-    present = {tr.realm.name for tr in token.realms}
-    for name in names:
-        realm = get_realm(session, name)
-        if realm.name not in present:
-            token.realms.append(TokenRealm(realm=realm))
-            present.add(realm.name)

@@ -36,11 +36,11 @@ from factorflow.core.invocation import Actor
 from factorflow.errors import ParameterError, TokenAdminError
 from factorflow.tokens.access import check_new_serial
 from factorflow.tokens.base import PinMode, TokenType
-from factorflow.tokens.enroll import add_realms, assign_owner
 from factorflow.tokens.errors import TokenPolicyError
 from factorflow.tokens.info import set_info
 from factorflow.tokens.listing import manageable_in
 from factorflow.tokens.models import Token, TokenOwner
+from factorflow.tokens.ownership import add_realms, assign_owner
 from factorflow.tokens.requests import Request, Serial
 from factorflow.tokens.service import TokenService
 from factorflow.tokens.types.pw import PwToken

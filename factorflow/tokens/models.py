@@ -138,3 +138,31 @@ class Challenge(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     #: What the type recorded: message, client mode, masked recipient.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FidoCredential(Base):
+    """The credential id of a WebAuthn or passkey token, as a SHA-256 hash (hex) of
+    its raw bytes: a usernameless login (W3C WebAuthn §7.2, the assertion names its
+    credential) finds its token through this unique index. The credential id itself
+    is the token's encrypted key."""
+
+    __tablename__ = "fido_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id", ondelete="CASCADE"), unique=True)
+
+
+class FidoChallenge(Base):
+    """A challenge of ``/validate/initialize`` (passkeys): made before any user or
+    token is known, so it belongs to no token. ``used`` turns true once, by a
+    conditional UPDATE, when an assertion answers it."""
+
+    __tablename__ = "fido_challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    challenge: Mapped[str] = mapped_column(String(128))
+    expiration: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

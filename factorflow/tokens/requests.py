@@ -53,6 +53,9 @@ class InitRequest(Request):
     two_step_init: PiBool = Field(default=False, alias="2stepinit")
     verify: Annotated[str, Field(max_length=256)] | None = None
     container_serial: Annotated[str, Field(max_length=64)] | None = None
+    #: The request's ``Origin`` header (WebAuthn, §7.1 step 9): the API sets it from
+    #: the header and replaces any parameter of this name.
+    origin: Annotated[str, Field(max_length=255)] = ""
 
 
 class TypesRequest(Request):

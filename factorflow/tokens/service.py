@@ -30,8 +30,6 @@ from factorflow.tokens.enroll import (
     Enrolled,
     Enroller,
     EnrollmentPolicies,
-    add_realms,
-    assign_owner,
     mark_pin_change,
 )
 from factorflow.tokens.errors import TokenAlreadyAssignedError, TokenPolicyError
@@ -39,6 +37,7 @@ from factorflow.tokens.groups import TokenGroupService
 from factorflow.tokens.info import delete_info, parse_validity, set_info
 from factorflow.tokens.listing import list_tokens, visible_in
 from factorflow.tokens.models import Token
+from factorflow.tokens.ownership import add_realms, assign_owner
 from factorflow.tokens.ports import RemoteServers, TypePorts
 from factorflow.tokens.requests import (
     AssignRequest,

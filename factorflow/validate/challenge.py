@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from factorflow.errors import ParameterError
 from factorflow.tokens import challenges as store
 from factorflow.tokens.base import (
+    Assertion,
     ChallengeContext,
     ChallengeError,
     InitializeContext,
@@ -42,6 +43,7 @@ from factorflow.validate.accounting import (
     record_replay,
     unusable_reason,
 )
+from factorflow.validate.fido import answer_assertion
 from factorflow.validate.results import (
     MSG_CHALLENGE_ANSWERED,
     MSG_CHALLENGE_DECLINED,
@@ -217,17 +219,23 @@ class ChallengeFlow:
         now: float,
         *,
         options: Mapping[str, str] | None = None,
+        assertion: Assertion | None = None,
     ) -> CheckResult:
-        """Check ``otp`` against the challenges of ``transaction_id`` that belong to
-        ``tokens``. A wrong answer counts as a failure of its token; expired or
-        answered challenges are refused without looking at the OTP. A right answer
-        whose type asks a further question (:meth:`TokenType.next_challenge`, given
-        ``options`` as when issuing) is a new challenge in the same transaction
-        instead of an acceptance."""
+        """Check ``otp`` (or a WebAuthn ``assertion``: :mod:`factorflow.validate.fido`)
+        against the challenges of ``transaction_id`` that belong to ``tokens``. A
+        wrong answer counts as a failure of its token; expired or answered challenges
+        are refused without looking at the OTP. A right answer whose type asks a
+        further question (:meth:`TokenType.next_challenge`, given ``options`` as when
+        issuing) is a new challenge in the same transaction instead of an acceptance."""
         by_id = {token.id: token for token in tokens}
         rows = [
             row for row in store.for_transaction(session, transaction_id) if row.token_id in by_id
         ]
+        if assertion is not None:
+            return answer_assertion(
+                self.tokens, session, tokens, rows, transaction_id=transaction_id,
+                assertion=assertion, now=now,
+            )  # fmt: skip
         if not rows:
             return CheckResult(False, MSG_NO_CHALLENGE)
         reasons: list[str] = []
@@ -244,6 +252,9 @@ class ChallengeFlow:
                     reasons.append(collected)
                 else:
                     failed.append(token)
+                continue
+            if ttype.answers_with_assertion:
+                reasons.append(MSG_NO_CHALLENGE)  # an OTP is no answer; nothing counted
                 continue
             if row.otp_valid:
                 record_replay(session, token, now)

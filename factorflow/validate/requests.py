@@ -7,9 +7,11 @@ from typing import Annotated
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from factorflow.core.params import PiBool
+from factorflow.tokens.base import Assertion
 
 #: privacyIDEA's transaction ids are 20 digits; other clients' are shorter.
 TransactionId = Annotated[str, Field(max_length=64)]
+Encoded = Annotated[str, Field(max_length=16384)]
 
 
 class _Request(BaseModel):
@@ -45,11 +47,42 @@ class CheckRequest(ChallengeParams):
         default=None, validation_alias=AliasChoices("transaction_id", "state")
     )
     type: Annotated[str, Field(max_length=30)] | None = None
-    credential_id: Annotated[str, Field(max_length=1024)] | None = None
+    #: The WebAuthn assertion of the answer leg (privacyIDEA's names, and the
+    #: WebAuthn spellings its passkey clients send).
+    credential_id: Annotated[str, Field(max_length=1024)] | None = Field(
+        default=None, validation_alias=AliasChoices("credential_id", "credentialid")
+    )
+    clientdata: Encoded = Field(
+        default="", validation_alias=AliasChoices("clientdata", "clientDataJSON")
+    )
+    signaturedata: Encoded = Field(
+        default="", validation_alias=AliasChoices("signaturedata", "signature")
+    )
+    authenticatordata: Encoded = Field(
+        default="", validation_alias=AliasChoices("authenticatordata", "authenticatorData")
+    )
+    userhandle: Encoded = Field(
+        default="", validation_alias=AliasChoices("userhandle", "userHandle")
+    )
+    #: The request's ``Origin`` header: the API sets it and replaces any parameter.
+    origin: Annotated[str, Field(max_length=255)] = ""
     #: Raise an error (400) instead of a REJECT when a challenge cannot be sent.
     exception: PiBool = False
     #: The service an application-specific password (``applspec``) must be bound to.
     service_id: Annotated[str, Field(max_length=255)] | None = None
+
+    def assertion(self) -> Assertion | None:
+        """The WebAuthn assertion the request carries, or None (no signature)."""
+        if not (self.credential_id and self.clientdata and self.signaturedata):
+            return None
+        return Assertion(
+            credential_id=self.credential_id,
+            client_data=self.clientdata,
+            authenticator_data=self.authenticatordata,
+            signature=self.signaturedata,
+            user_handle=self.userhandle,
+            origin=self.origin,
+        )
 
 
 class TriggerRequest(ChallengeParams):
@@ -67,6 +100,8 @@ class InitializeRequest(_Request):
     """``/validate/initialize``: the token type to start an authentication for."""
 
     type: Annotated[str, Field(min_length=1, max_length=30)]
+    #: The realm whose enrollment policies name the relying party (passkeys).
+    realm: Annotated[str, Field(max_length=120)] | None = None
 
 
 class CapabilitiesRequest(_Request):

@@ -70,6 +70,7 @@ from factorflow.validate.challenge import (
     JobSink,
     type_flag,
 )
+from factorflow.validate.fido import credential_owner
 from factorflow.validate.plan import CheckPlan
 from factorflow.validate.policy import (
     MSG_PASS_ON_NO_USER,
@@ -255,6 +256,8 @@ class ValidateService:
             return _Choice(CheckResult(False, MSG_LOCKED, user=user))
         if req.transaction_id:
             return _Choice(None, tokens, all_tokens)
+        if req.assertion() is not None:
+            raise ParameterError("Missing parameter: 'transaction_id'")
         pin_ok = pin_check(
             decided, plan.verifications.token_pins(self.tokens.verify_pin), passwords, session,
             lambda token: user or self.tokens.access.owner_of(session, token),
@@ -290,7 +293,7 @@ class ValidateService:
         if req.transaction_id:
             result = self.challenges.answer(
                 session, choice.tokens, req.transaction_id, req.password, moment,
-                options=decided.type_options,
+                options=decided.type_options, assertion=req.assertion(),
             )  # fmt: skip
         elif choice.challenged:
             result = self._challenge(
@@ -306,6 +309,9 @@ class ValidateService:
             result = self._check_otps(session, choice.matched, moment)
         if result.accepted and decided.reset_all_user_tokens:
             reset_user_tokens(session, choice.all_tokens)
+        if result.accepted and user is not None and not req.user and not req.serial:
+            # A usernameless (passkey) login: the client learns who logged in.
+            result.extra.update(username=user.login, realm=user.realm)
         result.user = user
         return result
 
@@ -359,6 +365,9 @@ class ValidateService:
         """The user the request names (from ``plan`` when it looked them up) and the
         tokens to try: the user's, or the one serial (of that user)."""
         login, realm, serial = req.user, req.realm, req.serial
+        credential = req.credential_id if isinstance(req, CheckRequest) else None
+        if not serial and not login and credential:
+            return credential_owner(self.tokens, session, credential)
         if not serial and not login:
             raise ParameterError("You need to specify a serial, user or credential_id.")
         if serial is not None and "*" in serial:
@@ -382,7 +391,7 @@ class ValidateService:
 
     def _used_for(self, tokens: list[Token], req: CheckRequest) -> list[Token]:
         """The tokens whose type takes part in this request (``TokenType.used_for``)."""
-        ctx = CheckContext(service_id=req.service_id or "")
+        ctx = CheckContext(service_id=req.service_id or "", assertion=req.assertion() is not None)
         return [token for token in tokens if self.tokens.type_of(token).used_for(ctx)]
 
     def _ready(self, tokens: list[Token], type_name: str | None) -> list[Token]:

@@ -117,7 +117,7 @@ def usernameless(services: Services) -> Iterator[None]:
 
 
 def test_initialize_refuses_types_that_cannot(client: TestClient, flatfile_realm: str) -> None:
-    for kind in ("hotp", "passkey", "nosuchtype"):
+    for kind in ("hotp", "webauthn", "nosuchtype"):  # passkey can: tests/tokens/test_passkey.py
         body = assert_error(client.post("/validate/initialize", data={"type": kind}), 400, 905)
         assert body["result"]["error"]["message"] == (
             f"ERR905: Unsupported token type '{kind}' for authentication initialization!"

@@ -23,6 +23,7 @@ from factorflow.tokens.base import PinMode, TokenInitParams, TokenType
 from tests import factories
 from tests.model_values import bad_values
 from tests.plugins import Plugin, install
+from tests.tokens.fido_authenticator import SoftAuthenticator, b64url, unb64url
 from tests.tokens.type_adapters import ADAPTERS, TypeAdapter, adapter_for
 
 H = dict[str, str]
@@ -38,6 +39,8 @@ class Enrolled:
     adapter: TypeAdapter
     serial: str
     detail: dict[str, Any]
+    #: The software authenticator of a WebAuthn type (``TypeAdapter.fido``).
+    authenticator: SoftAuthenticator | None = None
     #: The ``multi_challenge`` entry of each challenge, by transaction id.
     challenges: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -79,8 +82,13 @@ def enrolled(
     admin_headers: H,
 ) -> Enrolled:
     detail = factories.enrol(client, admin_headers, type_name, pin=PIN, **USER, **adapter.params)
-    detail = adapter.complete(client, detail)
-    return Enrolled(type_cls, adapter, str(detail["serial"]), detail)
+    if adapter.fido is None:
+        detail = adapter.complete(client, detail)
+        return Enrolled(type_cls, adapter, str(detail["serial"]), detail)
+    authenticator = SoftAuthenticator(adapter.fido.origin)
+    assert detail["rollout_state"] == "clientwait"
+    finished = adapter.fido.finish(client, admin_headers, detail, authenticator)
+    return Enrolled(type_cls, adapter, str(detail["serial"]), finished, authenticator)
 
 
 def check(client: TestClient, adapter: TypeAdapter, **params: str) -> dict[str, Any]:
@@ -186,7 +194,8 @@ def check_description(
     rights = factories.ok_value(client.get("/auth/rights", headers=admin_headers))
     assert isinstance(rights[type_name], str) and rights[type_name].strip(), rights
     enroll = factories.ok_value(client.get("/event/actions/Token", headers=admin_headers))["enroll"]
-    assert type_name in enroll["tokentype"]["value"]
+    # The Token handler offers the types it can enrol: not those a browser finishes.
+    assert (type_name in enroll["tokentype"]["value"]) is not type_cls.client_enrollment
 
 
 def test_describes_itself_and_refuses_bad_enrolment_parameters(
@@ -202,7 +211,8 @@ def test_describes_itself_and_refuses_bad_enrolment_parameters(
     check_description(type_name, type_cls, client, admin_headers)
     before = tokens(client, admin_headers)  # the adapter's setup may enrol members (4eyes)
     refused = bad_values(type_cls.InitParams, adapter.params)
-    for bad in refused:
+    # Parameters only a policy sets are dropped from the request, not refused.
+    for bad in (b for b in refused if b.option not in type_cls.policy_params):
         data = {"type": type_name, "pin": PIN, **USER, **adapter.params, bad.option: bad.value}
         response = client.post("/token/init", data=data, headers=admin_headers)
         assert response.status_code == 400, (str(bad), response.text)
@@ -229,6 +239,9 @@ def test_enrols_through_the_api_and_answers_like_its_users(
     assert token["info"]["tokenkind"] in ("software", "hardware", "virtual")
     assert PIN not in json.dumps(enrolled.detail) + json.dumps(token)
 
+    if enrolled.adapter.fido is not None:
+        fido_story(enrolled, client, admin_headers)
+        return
     if not type_cls.authenticates:  # key material for other systems (sshkey)
         for passw in (PIN, PIN + "123456", ""):
             body = client.post("/validate/check", data={**USER, "pass": passw}).json()
@@ -252,3 +265,35 @@ def test_enrols_through_the_api_and_answers_like_its_users(
     if not type_cls.deletes_after_success:
         assert answer(client, enrolled, enrolled.otp(1)) is True  # the next value works
         assert factories.token_of(client, admin_headers, enrolled.serial)["failcount"] == 0
+
+
+def fido_story(enrolled: Enrolled, client: TestClient, admin_headers: H) -> None:
+    """The same story for a type answered with a WebAuthn assertion
+    (:class:`~tests.tokens.type_adapters.FidoCeremony`): a tampered signature is
+    refused and — privacyIDEA's rule for FIDO answers — counts no failure and leaves
+    the challenge open; the right assertion is accepted; the same again is refused
+    exactly when the type declares one-time values; the next challenge works."""
+    ceremony, auth = enrolled.adapter.fido, enrolled.authenticator
+    assert ceremony is not None and auth is not None
+    assert enrolled.type_cls.answers_with_assertion
+
+    def login(transaction_id: str, assertion: dict[str, str]) -> bool:
+        data = {**USER, "pass": "", "transaction_id": transaction_id, **assertion}
+        response = client.post("/validate/check", data=data, headers={"Origin": ceremony.origin})
+        body = response.json()
+        accepted = body["result"]["value"] is True
+        assert body["result"]["authentication"] == ("ACCEPT" if accepted else "REJECT"), body
+        return accepted
+
+    transaction_id, challenge_bytes = ceremony.start(client, USER, PIN)
+    tampered = auth.assert_(challenge_bytes, ceremony.rp_id)
+    signature = unb64url(tampered["signaturedata"])
+    tampered["signaturedata"] = b64url(signature[:-1] + bytes([signature[-1] ^ 1]))
+    assert login(transaction_id, tampered) is False
+    assert factories.token_of(client, admin_headers, enrolled.serial)["failcount"] == 0
+    right = auth.assert_(challenge_bytes, ceremony.rp_id)
+    assert login(transaction_id, right) is True
+    replayed = login(transaction_id, right)
+    assert replayed is not enrolled.type_cls.one_time_values, "one_time_values says otherwise"
+    transaction_id, challenge_bytes = ceremony.start(client, USER, PIN)
+    assert login(transaction_id, auth.assert_(challenge_bytes, ceremony.rp_id)) is True

@@ -22,7 +22,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests import factories
-from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, totp, yubikey_otp
+from tests.policies.conftest import policy_data
+from tests.tokens.fido_authenticator import SoftAuthenticator, unb64url
+from tests.tokens.helpers import RFC4226_OTPS, RFC_KEY_HEX, ok, totp, yubikey_otp
 from tests.tokens.push_phone import PUSH_ENROLMENT, Phone, impostor_key
 
 H = dict[str, str]
@@ -42,6 +44,26 @@ def _no_setup(client: TestClient, headers: H) -> None:
 
 
 @dataclass(frozen=True)
+class FidoCeremony:
+    """How the contract drives a type answered with a WebAuthn assertion
+    (``answers_with_assertion``): a signature over a fresh challenge cannot be an OTP
+    computed from the enrolment, so the contract holds a software authenticator
+    (``tests/tokens/fido_authenticator.py``, real P-256 signatures) and asks this for
+    the two steps it cannot express in ``pass``. Everything else — a tampered answer
+    refused without counting a failure, the right one accepted, a replay refused as
+    ``one_time_values`` says, the next challenge working — the contract checks as it
+    does for every type."""
+
+    #: The second ``/token/init`` with the authenticator's registration; its detail.
+    finish: Callable[[TestClient, H, dict[str, Any], SoftAuthenticator], dict[str, Any]]
+    #: A new login challenge for the user: (transaction id, the bytes to sign).
+    start: Callable[[TestClient, dict[str, str], str], tuple[str, bytes]]
+    #: The relying party id the enrolment policy sets (``setup``) and the page origin.
+    rp_id: str = "example.com"
+    origin: str = "https://mfa.example.com"
+
+
+@dataclass(frozen=True)
 class TypeAdapter:
     #: ``POST /token/init`` parameters besides type, user, realm and PIN.
     params: dict[str, Any] = field(default_factory=dict)
@@ -51,6 +73,8 @@ class TypeAdapter:
     setup: Callable[[TestClient, H], None] = _no_setup
     #: ``/validate/check`` parameters besides user, realm and pass (a ``service_id``).
     check_params: dict[str, str] = field(default_factory=dict)
+    #: For WebAuthn types: the ceremonies the contract cannot express as an OTP.
+    fido: FidoCeremony | None = None
     #: Turns the planned value into the answer to the challenge shown (the types
     #: whose answer depends on the question asked: ocra).
     respond: Responder = _as_planned
@@ -109,6 +133,53 @@ def _smtp(client: TestClient, headers: H) -> None:
 
 def _sms(client: TestClient, headers: H) -> None:
     factories.add_sms_gateway(client, headers, "contract-sms", "http://127.0.0.1:9/send")
+
+
+def _rp_policy(client: TestClient, headers: H) -> None:
+    action = {"webauthn_relying_party_id": "example.com", "webauthn_relying_party_name": "Ex"}
+    data = policy_data({"scope": "enrollment", "action": action})
+    factories.ok_value(client.post("/policy/contract-rp", data=data, headers=headers))
+
+
+def _second_init(
+    client: TestClient, headers: H, detail: dict[str, Any], answer: dict[str, str]
+) -> dict[str, Any]:
+    data = {"serial": detail["serial"], "transaction_id": detail["transaction_id"], **answer}
+    response = client.post(
+        "/token/init", data=data, headers={**headers, "Origin": "https://mfa.example.com"}
+    )
+    finished: dict[str, Any] = ok(response)["detail"]
+    return finished
+
+
+def _webauthn_finish(
+    client: TestClient, headers: H, detail: dict[str, Any], auth: SoftAuthenticator
+) -> dict[str, Any]:
+    nonce = unb64url(detail["webAuthnRegisterRequest"]["nonce"])
+    answer = auth.register(nonce, "example.com", fmt="packed")
+    return _second_init(client, headers, detail, {"type": "webauthn", **answer})
+
+
+def _webauthn_start(client: TestClient, user: dict[str, str], pin: str) -> tuple[str, bytes]:
+    detail = ok(client.post("/validate/check", data={**user, "pass": pin}))["detail"]
+    sign = detail["multi_challenge"][0]["attributes"]["webAuthnSignRequest"]
+    return detail["transaction_id"], unb64url(sign["challenge"])
+
+
+def _passkey_finish(
+    client: TestClient, headers: H, detail: dict[str, Any], auth: SoftAuthenticator
+) -> dict[str, Any]:
+    text = detail["passkey_registration"]["challenge"]
+    answer = auth.register(text.encode(), "example.com")
+    return _second_init(client, headers, detail, {
+        "type": "passkey", "attestationObject": answer["regdata"],
+        "clientDataJSON": answer["clientdata"], "credential_id": answer["credential_id"],
+    })  # fmt: skip
+
+
+def _passkey_start(client: TestClient, user: dict[str, str], pin: str) -> tuple[str, bytes]:
+    passkey = ok(client.post("/validate/initialize", data={"type": "passkey"}))["detail"]["passkey"]
+    return passkey["transaction_id"], passkey["challenge"].encode()  # signed as text
 
 
 def _radius(client: TestClient, headers: H) -> None:
@@ -247,6 +318,8 @@ ADAPTERS: dict[str, TypeAdapter] = {
         otp=_yubikey,
     ),
     "sshkey": TypeAdapter(params={"sshkey": SSH_ED25519}),
+    "webauthn": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_webauthn_finish, _webauthn_start)),
+    "passkey": TypeAdapter(setup=_rp_policy, fido=FidoCeremony(_passkey_finish, _passkey_start)),
     # The RADIUS server decides; it accepts the same password again (no one-time values).
     "radius": TypeAdapter(
         params={"radius.identifier": "contract-radius", "radius.user": "contract"},

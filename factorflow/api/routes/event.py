@@ -210,6 +210,12 @@ def _dynamic_choices(call: Call[Any]) -> dict[str, list[str]]:
         "realms": sorted(users.list_realms(call.session)),
         "resolvers": sorted(users.list_resolvers(call.session)),
         "tokentypes": sorted(call.services.token_types),
+        # The Token handler cannot finish a WebAuthn enrolment (no browser).
+        "enrollable_tokentypes": sorted(
+            name
+            for name in call.services.token_types
+            if not call.services.token_types[name].client_enrollment
+        ),
     }
 
 

@@ -48,7 +48,8 @@ def _reply(call: Call[Any], changed: Changed) -> Outcome:
 @routes.route("POST", "/token/init", event="token_init", params=InitRequest, access=AUTH)
 def init(call: Call[InitRequest]) -> Outcome:
     """Enrol a token (or re-enrol an existing serial)."""
-    enrolled = call.services.tokens.init(call.session, call.actor, call.params)
+    params = call.params.model_copy(update={"origin": call.inv.origin})
+    enrolled = call.services.tokens.init(call.session, call.actor, params)
     call.audit.note_token(enrolled.token.serial, enrolled.token.tokentype)
     if enrolled.user is not None:
         user = enrolled.user

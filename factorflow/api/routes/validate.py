@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factorflow.api.routing import Call, Routes
 from factorflow.core.invocation import Outcome
-from factorflow.errors import AuthError
+from factorflow.errors import AuthError, PolicyError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
+from factorflow.tokens.fido import RP_ID
 from factorflow.validate.plan import CheckPlan
 from factorflow.validate.requests import (
     CapabilitiesRequest,
@@ -38,11 +39,16 @@ def _policies(call: Call[CheckRequest]) -> RequestPolicies:
     return RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
 
 
+def _request(call: Call[CheckRequest]) -> CheckRequest:
+    """The parameters with the ``Origin`` header (WebAuthn answers are bound to it)."""
+    return call.params.model_copy(update={"origin": call.inv.origin})
+
+
 def _check(call: Call[CheckRequest]) -> CheckResult:
     plan = call.prepared if isinstance(call.prepared, CheckPlan) else None
     result = call.services.validate.check(
         call.session,
-        call.params,
+        _request(call),
         request_id=call.inv.request_id,
         policies=_policies(call),
         plan=plan,
@@ -57,7 +63,7 @@ def _check(call: Call[CheckRequest]) -> CheckResult:
 
 
 def _prepare(call: Call[CheckRequest]) -> CheckPlan:
-    return call.services.validate.prepare(call.session, call.params, policies=_policies(call))
+    return call.services.validate.prepare(call.session, _request(call), policies=_policies(call))
 
 
 @routes.route(
@@ -191,9 +197,23 @@ def polltransaction(call: Call[PollRequest]) -> Outcome:
 )  # fmt: skip
 def initialize(call: Call[InitializeRequest]) -> Outcome:
     """Start an authentication for a token type before the user is known (passkeys)."""
-    detail = call.services.validate.initialize(call.session, call.params, call.inv.params)
+    params = {**call.inv.params, RP_ID: _relying_party(call)}
+    detail = call.services.validate.initialize(call.session, call.params, params)
     call.audit.info = f"initialized a {call.params.type} authentication"
     return Outcome(value=False, detail=detail, authentication="CHALLENGE")
+
+
+def _relying_party(call: Call[InitializeRequest]) -> str:
+    """The RP id the enrollment policies give a request of ``realm`` (or without one),
+    "" when none does or the matching policies disagree (realms with different RPs):
+    the browser then uses its page's domain. Never the request's own value."""
+    policies = RequestPolicies(call.services.policies, call.session, call.inv.client_ip)
+    view = policies.view("enrollment", None, call.params.realm)
+    try:
+        value = view.value(RP_ID)
+    except PolicyError:
+        return ""
+    return "" if value is None else str(value)
 
 
 @routes.route(

@@ -20,6 +20,11 @@ service's one enrollment hook: the user's ``max_token_per_user``, the realm's
 verification cannot authenticate). A refusal fails the action (audited with the
 policy's message; the request goes on unless ``abort_on_error``). A definition with
 ``ignore_enrollment_policies`` enrols as privacyIDEA does, without them.
+
+Types whose enrolment the user's client finishes (``client_enrollment``: webauthn,
+passkey — a WebAuthn ceremony with the user's authenticator in the browser) cannot
+be enrolled by a handler: they are not offered, a definition naming one is refused
+on save (400), and one stored before is refused when it runs.
 """
 
 from __future__ import annotations
@@ -37,8 +42,12 @@ from factorflow.errors import FactorflowError
 from factorflow.events.errors import ActionError
 from factorflow.events.handlers.base import CHOICES_FROM, VISIBLE_IF, ActionContext, ActionOptions
 from factorflow.notify.service import sms_gateway_exists, smtp_server_exists
+from factorflow.registry import Registry
+from factorflow.tokens.base import TokenType
 from factorflow.tokens.requests import InitRequest
 from factorflow.users.identity import User
+
+TYPE_GROUP = "factorflow.token_types"
 
 
 def parse_additional(text: str) -> dict[str, Any]:
@@ -59,7 +68,7 @@ class EnrollOptions(ActionOptions):
         min_length=1,
         max_length=30,
         description="The type of the new token",
-        json_schema_extra={CHOICES_FROM: "tokentypes"},
+        json_schema_extra={CHOICES_FROM: "enrollable_tokentypes"},
     )
     user: bool = Field(
         title="Assign to the request's user",
@@ -128,8 +137,20 @@ class EnrollOptions(ActionOptions):
         return value
 
 
+def client_only(type_name: str) -> str:
+    return (
+        f"A {type_name} token cannot be enrolled by an event handler: its enrolment is "
+        "finished by the user's authenticator in the browser (WebAuthn)."
+    )
+
+
 def check_enroll_references(session: Session, options: EnrollOptions) -> None:
-    """On save: the SMTP server / SMS gateway named must exist (ValueError naming it)."""
+    """On save: the token type can be enrolled here, and the SMTP server / SMS gateway
+    named must exist (ValueError naming it)."""
+    name = options.tokentype.strip().lower()
+    type_cls = Registry.from_entry_points(TYPE_GROUP, TokenType).get(name)
+    if type_cls is not None and type_cls.client_enrollment:
+        raise ValueError(client_only(name))
     for option, exists, what in (
         ("smtp_identifier", smtp_server_exists, "SMTP server"),
         ("sms_identifier", sms_gateway_exists, "SMS gateway"),
@@ -171,6 +192,8 @@ def enroll(ctx: ActionContext, options: EnrollOptions) -> None:
     type_cls = ports.token_types.get(options.tokentype.strip().lower())
     if type_cls is None:
         raise ActionError(f"token type {options.tokentype!r} is not installed")
+    if type_cls.client_enrollment:
+        raise ActionError(client_only(type_cls.type_name))
     extra = parse_additional(options.additional_params)
     params: dict[str, Any] = {"type": type_cls.type_name}
     if "genkey" in type_cls.InitParams.model_fields and "otpkey" not in extra:
