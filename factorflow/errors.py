@@ -7,6 +7,8 @@ domain code raises these and never thinks about HTTP.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FactorflowError(Exception):
     """Base of all expected errors. ``code`` is privacyIDEA's error number."""
@@ -20,6 +22,8 @@ class FactorflowError(Exception):
     #: (a failed login's throttle count must outlive the refusal); post definitions
     #: then run in that unit of work. False for every other error: it rolls back.
     keeps_changes: bool = False
+    #: The error envelope's ``detail`` (e.g. the rejected lines of a token file).
+    detail: dict[str, Any] | None = None
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)

@@ -35,6 +35,7 @@ ROUTE_MODULES = (
     "realm", "resolver",
     "audit", "event", "smtpserver", "smsgateway", "jobs", "policy", "privacyideaserver",
     "eventstream", "system", "machineresolver", "machine", "serviceid",
+    "token_load",
 )  # fmt: skip
 
 JSON = "application/json"
