@@ -59,9 +59,14 @@ def load(call: Call[LoadRequest]) -> Outcome:
     allowed = RequestPolicies(call.services.policies, session, call.inv.client_ip).admin_realms(
         call.actor, "importtokens"
     )
-    if allowed is not None and not report.owner_realms() <= allowed:
-        outside = sorted(report.owner_realms() - allowed)
-        raise PolicyError(f"You may not import tokens for users of realm {outside[0]!r}.")
+    if allowed is not None:
+        # privacyIDEA lets a realm-limited admin import spare tokens into no realm,
+        # out of its realms' reach; here they must go into its realms.
+        if not options.realms and any(t.owner is None for t in report.imported):
+            raise PolicyError("You may import tokens into your realms only: give tokenrealms.")
+        if not report.owner_realms() <= allowed:
+            outside = sorted(report.owner_realms() - allowed)
+            raise PolicyError(f"You may not import tokens for users of realm {outside[0]!r}.")
     load_file(session, tokens.types, tokens.box, report)
     call.audit.info = f"{params.type}, {params.filename} (imported: {len(report.imported)})"[:200]
     call.audit.note_token(",".join(t.serial for t in report.imported)[:200])
