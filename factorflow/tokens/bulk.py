@@ -10,9 +10,10 @@ one executemany per table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from factorflow.tokens.models import Token, TokenGroupMember, TokenInfo, TokenOwner, TokenRealm
@@ -30,12 +31,7 @@ def insert_new(session: Session, tokens: Sequence[Token]) -> None:
     session.execute(
         insert(Token), [{k: t.__dict__[k] for k in columns if k in t.__dict__} for t in tokens]
     )
-    ids: dict[str, int] = {}
-    serials = [t.serial for t in tokens]
-    for start in range(0, len(serials), CHUNK):
-        chunk = serials[start : start + CHUNK]
-        found = session.execute(select(Token.serial, Token.id).where(Token.serial.in_(chunk)))
-        ids.update((serial, token_id) for serial, token_id in found)
+    ids = ids_by_serial(session, [t.serial for t in tokens])
     rows: dict[type[Any], list[dict[str, Any]]] = {
         TokenInfo: [],
         TokenOwner: [],
@@ -67,3 +63,59 @@ def insert_new(session: Session, tokens: Sequence[Token]) -> None:
     for model, values in rows.items():
         if values:
             session.execute(insert(model), values)
+
+
+def ids_by_serial(session: Session, serials: Sequence[str]) -> dict[str, int]:
+    """The ids of the tokens ``serials``, :data:`CHUNK` serials per query."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(serials), CHUNK):
+        chunk = serials[start : start + CHUNK]
+        found = session.execute(select(Token.serial, Token.id).where(Token.serial.in_(chunk)))
+        ids.update((serial, token_id) for serial, token_id in found)
+    return ids
+
+
+@dataclass
+class NewRows:
+    """A new token as column values: its ``token`` row (``serial`` among them), its
+    tokeninfo as (key, value) pairs, its owner (resolver, user id, realm id), realm ids."""
+
+    token: dict[str, Any]
+    info: list[tuple[str, str]] = field(default_factory=list)
+    owner: tuple[str, str, int] | None = None
+    realm_ids: tuple[int, ...] = ()
+
+
+def insert_rows(session: Session, tokens: Sequence[NewRows]) -> None:
+    """:func:`insert_new` without ORM objects, for imports of many thousands of tokens:
+    Core executemany statements only (the ORM's bookkeeping per object costs more than
+    the database's work). The serials must be distinct and new."""
+    if not tokens:
+        return
+    session.execute(insert(_table(Token)), [t.token for t in tokens])
+    ids = ids_by_serial(session, [t.token["serial"] for t in tokens])
+    info: list[dict[str, Any]] = []
+    owners: list[dict[str, Any]] = []
+    realms: list[dict[str, Any]] = []
+    for new in tokens:
+        token_id = ids[new.token["serial"]]
+        info.extend({"token_id": token_id, "key": k, "value": v, "type": ""} for k, v in new.info)
+        if new.owner is not None:
+            resolver, user_id, realm_id = new.owner
+            owners.append(
+                {
+                    "token_id": token_id,
+                    "resolver": resolver,
+                    "user_id": user_id,
+                    "realm_id": realm_id,
+                }
+            )
+        realms.extend({"token_id": token_id, "realm_id": r} for r in new.realm_ids)
+    for model, values in ((TokenInfo, info), (TokenOwner, owners), (TokenRealm, realms)):
+        if values:
+            session.execute(insert(_table(model)), values)
+
+
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table

@@ -3,8 +3,8 @@
 The order is what makes a file all-or-nothing: every line or element is parsed, every
 serial compared with the others of the file and with the tokens that exist, the
 realms and owners looked up — and only when nothing was rejected are the tokens
-written, through :func:`factorflow.tokens.imports.import_tokens` in batches (keys
-sealed with this server's key as enrolment seals them), in the caller's one
+written, with :func:`factorflow.tokens.bulk.insert_rows` in batches (keys sealed
+by their type with this server's key, as enrolment seals them), in the caller's one
 transaction. A serial that exists already is rejected: an import never overwrites a
 token (privacyIDEA updates it).
 """
@@ -23,8 +23,8 @@ from factorflow.errors import FactorflowError, ParameterError
 from factorflow.registry import Registry
 from factorflow.tokens.access import UserDirectory
 from factorflow.tokens.base import TokenType
-from factorflow.tokens.bulk import CHUNK
-from factorflow.tokens.imports import ImportedToken, TokenOwnerRef, import_tokens
+from factorflow.tokens.bulk import CHUNK, NewRows, insert_rows
+from factorflow.tokens.imports import ImportedToken, TokenOwnerRef
 from factorflow.tokens.models import Token
 from factorflow.tokens.seeds.csvfiles import parse_oath_csv, parse_yubikey_csv
 from factorflow.tokens.seeds.model import Parsed, Placed, Rejected, SeedFileError
@@ -141,12 +141,46 @@ def load_file(
     report: LoadReport,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Write the tokens :func:`check_file` accepted, :data:`BATCH` at a time."""
+    """Write the tokens :func:`check_file` accepted (all new), :data:`BATCH` at a time."""
+    realm_ids: dict[str, int] = {}
+
+    def realm_id(name: str) -> int:
+        if name not in realm_ids:
+            realm_ids[name] = get_realm(session, name).id
+        return realm_ids[name]
+
     for start in range(0, len(report.imported), BATCH):
         batch = report.imported[start : start + BATCH]
-        import_tokens(session, types, box, batch)
+        insert_rows(session, [_rows(types, box, data, realm_id) for data in batch])
         if progress is not None:
             progress(len(batch))
+
+
+def _rows(
+    types: Registry[TokenType], box: SecretBox, data: ImportedToken, realm_id: Callable[[str], int]
+) -> NewRows:
+    # The key is sealed by the type, as enrolment and imports.import_tokens seal it.
+    token = Token(serial=data.serial, tokentype=data.tokentype)
+    types[data.tokentype](token, box).store_secret(data.secret)
+    row = {
+        "serial": data.serial,
+        "tokentype": data.tokentype,
+        "secret_enc": token.secret_enc,
+        "description": data.description,
+        "otplen": data.otplen,
+        "otp_counter": data.otp_counter,
+        "count_window": data.count_window,
+        "sync_window": data.sync_window,
+        "maxfail": data.maxfail,
+        "rollout_state": data.rollout_state,
+    }
+    owner = data.owner
+    return NewRows(
+        token=row,
+        info=list(data.info.items()),
+        owner=(owner.resolver, owner.user_id, realm_id(owner.realm)) if owner else None,
+        realm_ids=tuple(realm_id(name) for name in data.realms),
+    )
 
 
 def _existing(session: Session, placed: list[Placed]) -> Iterable[Placed]:
