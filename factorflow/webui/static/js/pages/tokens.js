@@ -57,7 +57,8 @@ export async function render(ctx) {
     { key: "realms", label: "Token realms", render: (t) => t.realms.join(", "), sort: "" },
   ];
   return [
-    pageHeader("Tokens", link("Enrol a token", "#/tokens/new", "button primary")),
+    pageHeader("Tokens", link("Enrol a token", "#/tokens/new", "button primary"),
+      link("Import tokens", "#/tokens/import", "button")),
     filterForm(query),
     table(columns, result.tokens, { sort, empty: "No token matches.", caption: "Tokens" }),
     pager({ page: Number(params.page), count: result.count, pageSize: PAGE_SIZE, onPage: (page) => go({ page }) }),
