@@ -4,6 +4,7 @@ refused naming its lines and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,6 +75,8 @@ def test_oath_csv_imports_hotp_and_totp_into_realms(
     with services.sessions() as session:
         row = session.scalars(select(Token).where(Token.serial == "CSV1")).one()
         assert RFC_KEY_HEX not in row.secret_enc and RFC_KEY.decode() not in row.secret_enc
+        assert abs(row.created_at - datetime.now(UTC)) < timedelta(minutes=5)
+        assert row.active and not row.revoked and row.failcount == 0 and row.pin_hash == ""
 
 
 @pytest.mark.parametrize(
