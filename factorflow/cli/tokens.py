@@ -17,6 +17,7 @@ from factorflow.cli.common import DataDir, open_services, progress_bar
 from factorflow.db.base import transaction
 from factorflow.errors import FactorflowError
 from factorflow.tokens.models import Token, TokenOwner, TokenRealm
+from factorflow.tokens.seeds.gpg import KEYRING
 from factorflow.tokens.seeds.load import FILE_TYPES, LoadOptions, check_file, load_file
 from factorflow.tokens.seeds.model import SeedFileError
 from factorflow.tokens.seeds.pskcfile import (
@@ -70,8 +71,9 @@ def import_command(
         err.print("[red]error:[/red] the file is not UTF-8 text")
         raise typer.Exit(2) from None
     mac: MacCheck = validate_mac
-    options = LoadOptions(file_type, tuple(realm or ()), psk, password, mac)
     services = open_services(data_dir)
+    keyring = services.settings.data_dir / KEYRING
+    options = LoadOptions(file_type, tuple(realm or ()), psk, password, mac, keyring)
     tokens = services.tokens
     try:
         with transaction(services.sessions, write=True) as session:

@@ -15,6 +15,7 @@ from factorflow.errors import ParameterError, PolicyError
 from factorflow.pipeline import Access
 from factorflow.policies.decide import RequestPolicies
 from factorflow.tokens.requests import NameList, Request
+from factorflow.tokens.seeds.gpg import KEYRING
 from factorflow.tokens.seeds.load import LoadOptions, check_file, load_file
 from factorflow.tokens.seeds.pskcfile import MacCheck, Protection, export_pskc, psk_bytes
 
@@ -53,6 +54,7 @@ def load(call: Call[LoadRequest]) -> Outcome:
         psk=params.psk or "",
         password=params.password or "",
         validate_mac=params.pskcValidateMAC,
+        gnupg_home=call.services.settings.data_dir / KEYRING,
     )
     report = check_file(session, tokens.types, tokens.access.users, params.file, options)
     # The authorizer checked the token realms; the owners' realms come from the file.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from factorflow.tokens.base import TokenType
 from factorflow.tokens.bulk import CHUNK, NewRows, insert_rows
 from factorflow.tokens.imports import ImportedToken, TokenOwnerRef
 from factorflow.tokens.models import Token
+from factorflow.tokens.seeds import gpg
 from factorflow.tokens.seeds.csvfiles import parse_oath_csv, parse_yubikey_csv
 from factorflow.tokens.seeds.model import Parsed, Placed, Rejected, SeedFileError
 from factorflow.tokens.seeds.pskcfile import MacCheck, parse_pskc, psk_bytes
@@ -50,6 +52,8 @@ class LoadOptions:
     psk: str = ""
     password: str = ""
     validate_mac: MacCheck = "check_fail_hard"
+    #: The key ring that decrypts GPG-encrypted files.
+    gnupg_home: Path | None = None
 
 
 @dataclass
@@ -81,6 +85,8 @@ def parse_file(text: str, options: LoadOptions) -> Parsed:
         )
     if not text.strip():
         raise ParameterError("Error loading token file. File empty!")
+    if gpg.is_encrypted(text):
+        text = gpg.decrypt(text, options.gnupg_home)
     if options.psk:
         psk_bytes(options.psk)  # refused even when the file turns out to be plain
     if kind == "oathcsv":
