@@ -7,6 +7,8 @@ domain code raises these and never thinks about HTTP.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FactorflowError(Exception):
     """Base of all expected errors. ``code`` is privacyIDEA's error number."""
@@ -23,6 +25,8 @@ class FactorflowError(Exception):
     #: The login and realm the request named, when the error is about that user (an
     #: unknown user): the audit records whom the request was for, even unresolved.
     user_ref: tuple[str, str] | None = None
+    #: The error envelope's ``detail`` (e.g. the rejected lines of a token file).
+    detail: dict[str, Any] | None = None
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)

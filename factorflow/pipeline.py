@@ -152,7 +152,9 @@ class NoEvents:
 
 
 def error_reply(exc: FactorflowError) -> ErrorReply:
-    return ErrorReply(code=exc.code, message=exc.wire_message(), status=exc.status)
+    return ErrorReply(
+        code=exc.code, message=exc.wire_message(), status=exc.status, detail=exc.detail
+    )
 
 
 class Pipeline(Generic[S]):

@@ -38,6 +38,7 @@ ROUTE_MODULES = (
     "radiusserver",
     "caconnector",
     "ttype",
+    "token_load",
 )  # fmt: skip
 
 JSON = "application/json"

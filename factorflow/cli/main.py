@@ -21,6 +21,7 @@ from factorflow.cli.common import DataDir, load_settings, open_services
 from factorflow.cli.events import event_app
 from factorflow.cli.jobs import jobs_app, worker_command
 from factorflow.cli.migrate import migrate_app
+from factorflow.cli.tokens import token_app
 from factorflow.crypto import hashing_threads_per_worker
 from factorflow.db.base import make_engine, transaction
 from factorflow.db.schema import upgrade
@@ -37,6 +38,7 @@ app.add_typer(lockouts_app, name="lockouts")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(event_app, name="event")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(token_app, name="token")
 app.command("worker")(worker_command)
 
 console = Console()

@@ -158,6 +158,8 @@ def _admin_rights() -> list[ActionDef]:
         ("tokenlist", "List tokens.", token),
         ("tokenrealms", "Set the realms of tokens.", token),
         ("tokengroups", "Add tokens to and remove them from token groups.", token),
+        ("importtokens", "Import token seed files (POST /token/load).", tools),
+        ("exporttokens", "Export tokens with their secrets to PSKC (Factorflow).", tools),
         ("getchallenges", "List challenges.", general),
         ("cancelchallenge", "Cancel the challenges of a transaction.", general),
         ("triggerchallenge", "Trigger challenges via /validate/triggerchallenge.", general),

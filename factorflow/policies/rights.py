@@ -57,6 +57,9 @@ RIGHTS: dict[str, Right] = {
     "token_list": Right("tokenlist"),
     "token_getchallenges": _both("getchallenges"),
     "token_cancelchallenge": Right("cancelchallenge"),
+    "token_load": Right("importtokens"),
+    # Factorflow's PSKC export (privacyIDEA has none over the API).
+    "token_export": Right("exporttokens"),
     "token_assign_group": Right("tokengroups"),
     "token_unassign_group": Right("tokengroups"),
     "tokengroup_list": Right("tokengroup_list"),

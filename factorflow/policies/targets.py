@@ -43,7 +43,7 @@ MAX_NAMES = 1000
 #: Parameter names that name tokens, users, realms or user stores.
 OBJECT_PARAMS = frozenset(
     {"serial", "serials", "from", "to", "user", "username", "userid", "realm", "realms",
-     "tokenrealm", "resolver", "resolvers"}
+     "tokenrealm", "tokenrealms", "resolver", "resolvers"}
 )  # fmt: skip
 
 
@@ -284,6 +284,10 @@ TARGETS: dict[str, tuple[Spec, ...]] = {
     "token_copypin": (Tokens("from", "to"),),
     "token_copyuser": (Tokens("from", "to"),),
     "token_setrandompin": ONE_TOKEN,
+    # The realms the file's tokens go into (the route checks the owners' realms of an
+    # OATH CSV version 2 file); every exported token.
+    "token_load": (Realms("tokenrealms"),),
+    "token_export": (Tokens("serial"),),
     "tokengroup_list": (),
     "tokengroup_add": (),
     "tokengroup_delete": (),

@@ -154,8 +154,15 @@ HOTP = {"type": "hotp", "otpkey": RFC_KEY_HEX}
 REDIS = {"kind": "redis", "url": "redis://127.0.0.1:6379/0", "stream_key": "ff-matrix"}
 FROMS = (("A-OWN", True), ("POOL", True), ("B-OWN", False))
 IN_MEMORY_STORE = store_options("sqlite://")
+SEED_FILE = {"filename": "seeds.csv", "type": "oathcsv", "file": f"MX1, {RFC_KEY_HEX}"}
+
+
+def seed_file_v2(login: str, realm: str) -> dict[str, str]:
+    return {**SEED_FILE, "file": f"# version: 2\n{login}, , {realm}, MX2, {RFC_KEY_HEX}"}
+
+
 #: Parameters left out of the test ids (the same in every cell of an endpoint).
-HIDDEN = {*HOTP, *IN_MEMORY_STORE, *REDIS}
+HIDDEN = {*HOTP, *IN_MEMORY_STORE, *REDIS, "filename", "type"}
 
 # fmt: off
 MATRIX: tuple[Endpoint, ...] = (
@@ -187,6 +194,13 @@ MATRIX: tuple[Endpoint, ...] = (
         allow(serial="A-OWN", realms=""), deny(serial="B-SPARE", realms="alpha"),
         deny(serial="B-OWN", realms="beta"),
     )),
+    Endpoint("POST", "/token/load/{filename}", (
+        allow(**SEED_FILE, tokenrealms="alpha"), deny(**SEED_FILE, tokenrealms="beta"),
+        deny(**SEED_FILE, tokenrealms="alpha,beta"), deny(**SEED_FILE),
+        allow(**seed_file_v2("alice", "alpha"), tokenrealms="alpha"),
+        deny(**seed_file_v2("dave", "beta"), tokenrealms="alpha"),
+    )),
+    per_token("POST", "/token/export", password="export-pass"),
     mixed("POST", "/token/copypin", FROMS, {}),
     mixed("POST", "/token/copyuser", FROMS, {"POOL": 400}),  # a spare has no owner to copy
     # -- one token ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ import * as sms from "./pages/sms.js";
 import * as smtp from "./pages/smtp.js";
 import * as tokenDetail from "./pages/token-detail.js";
 import * as tokenEnrol from "./pages/token-enrol.js";
+import * as tokenImport from "./pages/token-import.js";
 import * as tokenGroups from "./pages/tokengroups.js";
 import * as tokens from "./pages/tokens.js";
 import * as users from "./pages/users.js";
@@ -45,6 +46,7 @@ const ROUTES = [
   { path: "/streams", page: eventStreams },
   { path: "/tokens", page: tokens },
   { path: "/tokens/new", page: tokenEnrol },
+  { path: "/tokens/import", page: tokenImport },
   { path: "/tokens/:serial", page: tokenDetail },
   { path: "/tokengroups", page: tokenGroups },
   { path: "/users", page: users },

@@ -63,7 +63,8 @@ export async function render(ctx) {
       render: (t) => (t.username ? `${t.resolver || "—"} (id ${t.user_id || "?"})` : "—") });
   }
   return [
-    pageHeader("Tokens", guarded("enroll*", link("Enrol a token", "#/tokens/new", "button primary"))),
+    pageHeader("Tokens", guarded("enroll*", link("Enrol a token", "#/tokens/new", "button primary")),
+      guarded("importtokens", link("Import tokens", "#/tokens/import", "button"))),
     filterForm(query),
     table(columns, result.tokens, { sort, empty: "No token matches.", caption: "Tokens" }),
     pager({ page: Number(params.page), count: result.count, pageSize, onPage: (page) => go({ page }) }),
