@@ -49,11 +49,13 @@ def test_no_server_errors(
     assert response.status_code < 500, (case.method, case.path, response.text)
     content_type = str(response.headers.get("content-type") or "")
     if response.status_code == 200 and "application/json" not in content_type:
-        # Documented non-envelope bodies: the YAML export, Prometheus metrics, the
-        # audit CSV download, the configuration document and privacyIDEA's policy file.
+        # Documented non-envelope bodies: the YAML exports, Prometheus metrics, the
+        # audit CSV download, the configuration document, privacyIDEA's policy file,
+        # a CA's CRL and the PSKC token export.
         downloads = (
-            "/event/export", "/metrics", "/audit/{csvfile}", "/system/documentation",
-            "/policy/export/{filename}",
+            "/event/export", "/eventstream/export", "/metrics", "/audit/{csvfile}",
+            "/system/documentation", "/policy/export/{filename}", "/caconnector/{name}/crl",
+            "/token/export",
         )  # fmt: skip
         assert case.path in downloads, (case.method, case.path)
         return
