@@ -41,8 +41,9 @@ def test_a_user_reads_the_same_descriptions_as_an_admin_for_the_types_he_may_enr
 ) -> None:
     alice = user_headers(client, "alice")
     mine = types_of(client, alice)
-    # The self-service types (a user registers his own phone, security key or passkey too).
-    assert list(mine) == ["hotp", "passkey", "push", "totp", "webauthn", "yubico"]
+    # The self-service types (a user registers his own phone, security key, passkey or
+    # certificate request too).
+    assert list(mine) == ["certificate", "hotp", "passkey", "push", "totp", "webauthn", "yubico"]
     everything = types_of(client, admin_headers)
     for kind, described in mine.items():
         assert described == everything[kind]

@@ -39,7 +39,9 @@ def test_a_user_enrols_a_totp_token_with_parameters_from_its_description(
     setup_realm(live_server.url, passwd_file)
     login(page, "alice", USER_PASSWORDS["alice"], realm="realm1")
     types = user_types(live_server, page)
-    assert set(types) == {"hotp", "totp", "acme"}
+    assert set(types) == {
+        "hotp", "totp", "acme", "certificate", "passkey", "push", "webauthn", "yubico",
+    }  # fmt: skip
     kind = page.get_by_label("Kind")
     expect(kind.locator("option")).to_have_text([str(t["description"]) for t in types.values()])
     expect(kind).to_have_value("totp")
